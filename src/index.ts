@@ -1,0 +1,13 @@
+/**
+ * vonage-messenger: Facebook Messenger over the Vonage Messages API, with Messenger's rules
+ * enforced before the network.
+ *
+ * @module
+ */
+export * from './errors.js';
+export * from './ids.js';
+export * from './messenger.js';
+export * from './policy.js';
+export * from './store/memory.js';
+export type * from './store/types.js';
+export * from './webhooks/index.js';

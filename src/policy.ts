@@ -1,0 +1,340 @@
+/**
+ * Messenger's messaging-window rules as data, and a pure function that judges a send
+ * against them. Time is always passed in, so the rules in force at `now` apply (a tag
+ * retired on a date is allowed before it and refused after it).
+ *
+ * Sources: docs/rules.md (Meta's Send API reference and 2026 changelog; Vonage's Messages
+ * API reference).
+ *
+ * @module
+ */
+import type { SendAlternative, WindowClosedReason } from './errors.js';
+import type { ConversationState } from './store/types.js';
+
+/** Vonage's `messenger.category` (Facebook's `messaging_type`). */
+export type MessagingCategory = 'response' | 'update' | 'message_tag';
+
+/** The tags this SDK knows by name (any string may be asked about; unknown ones are refused). */
+export type KnownTag =
+  | 'HUMAN_AGENT'
+  | 'ACCOUNT_UPDATE'
+  | 'CONFIRMED_EVENT_UPDATE'
+  | 'POST_PURCHASE_UPDATE'
+  | RetiredIn2020Tag;
+
+/** The 16 tags Meta retired on 2020-03-04. */
+export type RetiredIn2020Tag =
+  | 'BUSINESS_PRODUCTIVITY'
+  | 'COMMUNITY_ALERT'
+  | 'CONFIRMED_EVENT_REMINDER'
+  | 'NON_PROMOTIONAL_SUBSCRIPTION'
+  | 'PAIRING_UPDATE'
+  | 'APPLICATION_UPDATE'
+  | 'PAYMENT_UPDATE'
+  | 'PERSONAL_FINANCE_UPDATE'
+  | 'SHIPPING_UPDATE'
+  | 'RESERVATION_UPDATE'
+  | 'ISSUE_RESOLUTION'
+  | 'APPOINTMENT_UPDATE'
+  | 'GAME_EVENT'
+  | 'TRANSPORTATION_UPDATE'
+  | 'FEATURE_FUNCTIONALITY_UPDATE'
+  | 'TICKET_UPDATE';
+
+/** The rule for one message tag. */
+export interface TagRule {
+  /**
+   * How long after the user's last message the tag may be used; `null` means no limit for a
+   * conversation the user started (the pre-2026 ACCOUNT_UPDATE family).
+   */
+  readonly windowMs: number | null;
+  /** From this instant on, Meta refuses the tag. */
+  readonly retiredAt?: Date;
+  /** What Meta named as the replacement when it retired the tag. */
+  readonly replacement?: string;
+  /** Conditions a caller must meet (shown with alternatives and refusals). */
+  readonly note?: string;
+}
+
+/** The complete rule set. Override parts with {@link definePolicy}. */
+export interface MessengerPolicy {
+  /** The standard messaging window (categories `response` and `update`). */
+  readonly standardWindowMs: number;
+  /** Windows close this much early, for clock skew between us and Meta. */
+  readonly safetyMarginMs: number;
+  readonly tags: Readonly<Record<string, TagRule>>;
+}
+
+const HOUR = 60 * 60 * 1000;
+const DAY = 24 * HOUR;
+
+/** Meta's 2026 retirement of the three update tags (changelog 2026-03-27: error 100 from this day). */
+export const UPDATE_TAGS_RETIRED_AT = new Date('2026-04-27T00:00:00Z');
+/** Meta's 2020 retirement of 16 tags (announced 2019-08-29, enforced from this day). */
+export const TAGS_RETIRED_2020_AT = new Date('2020-03-04T00:00:00Z');
+
+const UTILITY = 'utility message templates (sent through the Graph API, not through Vonage)';
+const HUMAN_AGENT_NOTE =
+  'only for messages written by a person, and only once Meta approved the app for Human Agent (Vonage error 1021 otherwise)';
+
+const retired2020 = (replacement: string | undefined): TagRule => ({
+  windowMs: null,
+  retiredAt: TAGS_RETIRED_2020_AT,
+  ...(replacement ? { replacement } : {}),
+});
+
+/**
+ * The rules in force, with their dates. The three update tags are retired on 2026-04-27, the
+ * date of Meta's changelog (error 100 from then); Meta's Marketing Messages FAQ names
+ * 2026-01-12. Pass `definePolicy({ tags: { ACCOUNT_UPDATE: { ... } } })` to choose otherwise.
+ */
+export const MESSENGER_POLICY: MessengerPolicy = Object.freeze({
+  standardWindowMs: 24 * HOUR,
+  safetyMarginMs: 60_000,
+  tags: Object.freeze({
+    HUMAN_AGENT: { windowMs: 7 * DAY, note: HUMAN_AGENT_NOTE },
+    ACCOUNT_UPDATE: { windowMs: null, retiredAt: UPDATE_TAGS_RETIRED_AT, replacement: UTILITY },
+    CONFIRMED_EVENT_UPDATE: { windowMs: null, retiredAt: UPDATE_TAGS_RETIRED_AT, replacement: UTILITY },
+    POST_PURCHASE_UPDATE: { windowMs: null, retiredAt: UPDATE_TAGS_RETIRED_AT, replacement: UTILITY },
+    BUSINESS_PRODUCTIVITY: retired2020(undefined),
+    COMMUNITY_ALERT: retired2020(undefined),
+    CONFIRMED_EVENT_REMINDER: retired2020('CONFIRMED_EVENT_UPDATE'),
+    NON_PROMOTIONAL_SUBSCRIPTION: retired2020('News Messaging (Pages in the News Page Index only)'),
+    PAIRING_UPDATE: retired2020('ACCOUNT_UPDATE'),
+    APPLICATION_UPDATE: retired2020('ACCOUNT_UPDATE'),
+    PAYMENT_UPDATE: retired2020('ACCOUNT_UPDATE'),
+    PERSONAL_FINANCE_UPDATE: retired2020('ACCOUNT_UPDATE'),
+    SHIPPING_UPDATE: retired2020('POST_PURCHASE_UPDATE'),
+    RESERVATION_UPDATE: retired2020('CONFIRMED_EVENT_UPDATE'),
+    ISSUE_RESOLUTION: retired2020('HUMAN_AGENT'),
+    APPOINTMENT_UPDATE: retired2020('CONFIRMED_EVENT_UPDATE'),
+    GAME_EVENT: retired2020(undefined),
+    TRANSPORTATION_UPDATE: retired2020('CONFIRMED_EVENT_UPDATE'),
+    FEATURE_FUNCTIONALITY_UPDATE: retired2020(undefined),
+    TICKET_UPDATE: retired2020('CONFIRMED_EVENT_UPDATE'),
+  } satisfies Record<KnownTag, TagRule>),
+});
+
+/** Partial overrides for {@link definePolicy}; a tag set to `null` is removed. */
+export interface PolicyOverrides {
+  standardWindowMs?: number;
+  safetyMarginMs?: number;
+  tags?: Record<string, Partial<TagRule> | null>;
+}
+
+/**
+ * A policy based on `base` (default {@link MESSENGER_POLICY}) with some rules changed.
+ *
+ * @example
+ * ```ts
+ * // Follow Meta's FAQ date for the 2026 retirement instead of the changelog's.
+ * const policy = definePolicy({ tags: { ACCOUNT_UPDATE: { retiredAt: new Date('2026-01-12') } } })
+ * const messenger = createMessenger({ ..., policy })
+ * ```
+ */
+export function definePolicy(overrides: PolicyOverrides, base: MessengerPolicy = MESSENGER_POLICY): MessengerPolicy {
+  const tags: Record<string, TagRule> = { ...base.tags };
+  for (const [name, rule] of Object.entries(overrides.tags ?? {})) {
+    if (rule === null) delete tags[name];
+    else tags[name] = { ...(tags[name] ?? { windowMs: null }), ...rule };
+  }
+  return Object.freeze({
+    standardWindowMs: overrides.standardWindowMs ?? base.standardWindowMs,
+    safetyMarginMs: overrides.safetyMarginMs ?? base.safetyMarginMs,
+    tags: Object.freeze(tags),
+  });
+}
+
+/** What the caller wants to send: a category and, for `message_tag`, a tag. */
+export interface SendIntent {
+  /** Defaults to `message_tag` when `tag` is set, `response` otherwise. */
+  category?: MessagingCategory;
+  tag?: string;
+}
+
+/** The verdict on a send. A decision object rather than an exception (see `canSend`). */
+export type SendDecision =
+  | {
+      allowed: true;
+      category: MessagingCategory;
+      tag?: string;
+      /** The instant from which this kind of send is refused. */
+      expiresAt: Date;
+    }
+  | {
+      allowed: false;
+      reason: WindowClosedReason;
+      /** A sentence that says why and what is still allowed. */
+      message: string;
+      /** When the window this send needed closed, if it was ever open. */
+      expiredAt?: Date;
+      /** Sends still allowed for this conversation at `now`. */
+      alternatives: SendAlternative[];
+    };
+
+/** The largest instant a `Date` can hold: stands for "no limit". */
+const MAX_DATE_MS = 8.64e15;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The instant the window that `windowMs` opens closes, margin included. */
+function closesAt(from: number, windowMs: number | null, policy: MessengerPolicy): number {
+  return windowMs === null ? Number.POSITIVE_INFINITY : from + windowMs - policy.safetyMarginMs;
+}
+
+/** Sends allowed at `now`, best first: the standard window, then tags that still work. */
+function allowedSends(state: ConversationState, now: number, policy: MessengerPolicy): SendAlternative[] {
+  if (isClosed(state) && state.closedReason === 'user_unavailable') return [];
+  const out: SendAlternative[] = [];
+  const standardEnd = closesAt(state.lastInboundAt, policy.standardWindowMs, policy);
+  if (!isClosed(state) && now < standardEnd) {
+    out.push({ category: 'response', until: new Date(standardEnd) });
+    out.push({ category: 'update', until: new Date(standardEnd) });
+  }
+  for (const [tag, rule] of Object.entries(policy.tags)) {
+    const end = Math.min(closesAt(state.lastInboundAt, rule.windowMs, policy), rule.retiredAt?.getTime() ?? Infinity);
+    if (now < end && Number.isFinite(end)) {
+      out.push({ category: 'message_tag', tag, until: new Date(end), ...(rule.note ? { note: rule.note } : {}) });
+    }
+  }
+  return out;
+}
+
+function isClosed(state: ConversationState): boolean {
+  return state.closedAt !== undefined && state.closedAt >= state.lastInboundAt;
+}
+
+function describeAlternatives(alternatives: readonly SendAlternative[]): string {
+  const tagged = alternatives.filter((a) => a.category === 'message_tag');
+  if (alternatives.some((a) => a.category === 'response')) {
+    const until = alternatives.find((a) => a.category === 'response')?.until;
+    return ` A reply without a tag is allowed until ${until?.toISOString()}.`;
+  }
+  if (tagged.length === 0) return ' Nothing can be sent until the user writes again.';
+  return ` Still allowed: ${tagged
+    .map((a) => `${a.tag} until ${a.until.toISOString()}${a.note ? ` (${a.note})` : ''}`)
+    .join('; ')}.`;
+}
+
+function refuse(
+  reason: WindowClosedReason,
+  why: string,
+  alternatives: SendAlternative[],
+  expiredAt?: number,
+): SendDecision {
+  return {
+    allowed: false,
+    reason,
+    message: why + describeAlternatives(alternatives),
+    ...(expiredAt !== undefined && Number.isFinite(expiredAt) ? { expiredAt: new Date(expiredAt) } : {}),
+    alternatives,
+  };
+}
+
+function retirementText(tag: string, rule: TagRule, policy: MessengerPolicy, now: number): string {
+  let text = `Meta retired the tag ${tag} on ${rule.retiredAt?.toISOString().slice(0, 10)}`;
+  let replacement = rule.replacement;
+  const seen = new Set([tag]);
+  while (replacement) {
+    text += `; its replacement is ${replacement}`;
+    const next = policy.tags[replacement];
+    if (!next?.retiredAt || next.retiredAt.getTime() > now || seen.has(replacement)) break;
+    seen.add(replacement);
+    text += `, itself retired on ${next.retiredAt.toISOString().slice(0, 10)}`;
+    replacement = next.replacement;
+  }
+  return `${text}.`;
+}
+
+/**
+ * Judges a send against the rules in force at `now`. Pure: no I/O, no clock.
+ *
+ * @param state - the conversation as the store holds it, or `null` if the user never wrote.
+ * @param intent - the category and tag of the send.
+ * @param now - the current time (epoch ms or `Date`).
+ * @param policy - the rules (default {@link MESSENGER_POLICY}).
+ *
+ * @example
+ * ```ts
+ * const decision = evaluateSend(state, { tag: 'HUMAN_AGENT' }, Date.now())
+ * if (!decision.allowed) console.log(decision.reason, decision.alternatives)
+ * ```
+ */
+export function evaluateSend(
+  state: ConversationState | null,
+  intent: SendIntent,
+  now: number | Date,
+  policy: MessengerPolicy = MESSENGER_POLICY,
+): SendDecision {
+  const at = typeof now === 'number' ? now : now.getTime();
+  const category: MessagingCategory = intent.category ?? (intent.tag === undefined ? 'response' : 'message_tag');
+
+  if (state === null) {
+    return refuse(
+      'no_conversation',
+      'This user has never written to this Page, so the Page may not message them (Messenger requires the user to write first).',
+      [],
+    );
+  }
+  const alternatives = allowedSends(state, at, policy);
+
+  if (isClosed(state) && state.closedReason === 'user_unavailable') {
+    return refuse(
+      'user_unavailable',
+      `Vonage reported on ${iso(state.closedAt as number)} that this user cannot receive messages from this Page.`,
+      [],
+      state.closedAt,
+    );
+  }
+
+  if (category !== 'message_tag') {
+    if (intent.tag !== undefined) {
+      return refuse('unknown_tag', `A tag needs category "message_tag", not "${category}".`, alternatives);
+    }
+    const end = closesAt(state.lastInboundAt, policy.standardWindowMs, policy);
+    if (isClosed(state)) {
+      return refuse(
+        'closed_by_platform',
+        `Vonage refused a send to this user on ${iso(state.closedAt as number)} as outside the messaging window.`,
+        alternatives,
+        state.closedAt,
+      );
+    }
+    if (at >= end) {
+      return refuse(
+        'window_closed',
+        `The 24-hour messaging window closed at ${iso(end)} (the user last wrote at ${iso(state.lastInboundAt)}).`,
+        alternatives,
+        end,
+      );
+    }
+    return { allowed: true, category, expiresAt: new Date(end) };
+  }
+
+  const tag = intent.tag;
+  const rule = tag === undefined ? undefined : policy.tags[tag];
+  if (tag === undefined || rule === undefined) {
+    return refuse(
+      'unknown_tag',
+      tag === undefined
+        ? 'Category "message_tag" needs a tag.'
+        : `${tag} is not a Messenger message tag this SDK knows (known: ${Object.keys(policy.tags)
+            .filter((name) => !policy.tags[name]?.retiredAt || (policy.tags[name]?.retiredAt?.getTime() ?? 0) > at)
+            .join(', ')}).`,
+      alternatives,
+    );
+  }
+  if (rule.retiredAt && at >= rule.retiredAt.getTime()) {
+    return refuse('retired_tag', retirementText(tag, rule, policy, at), alternatives, rule.retiredAt.getTime());
+  }
+  const end = Math.min(closesAt(state.lastInboundAt, rule.windowMs, policy), rule.retiredAt?.getTime() ?? Infinity);
+  if (at >= end) {
+    return refuse(
+      'tag_window_closed',
+      `The ${tag} tag may be used until ${iso(end)}, ${rule.windowMs === null ? '' : `${Math.round(rule.windowMs / DAY)} days after `}the user's last message at ${iso(state.lastInboundAt)}.`,
+      alternatives,
+      end,
+    );
+  }
+  return { allowed: true, category, tag, expiresAt: new Date(Math.min(end, MAX_DATE_MS)) };
+}

@@ -1,0 +1,23 @@
+import { defineConfig } from 'tsup';
+
+// One entry per subpath export. Database clients and msw stay external (optional peers),
+// so the root entry never loads them.
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    redis: 'src/store/redis.ts',
+    postgres: 'src/store/postgres.ts',
+    sqlite: 'src/store/sqlite.ts',
+    testing: 'src/testing/index.ts',
+    'testing-stores': 'src/testing/conformance.ts',
+    'testing-msw': 'src/testing/msw.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: true,
+  clean: true,
+  sourcemap: true,
+  target: 'node20',
+  splitting: true,
+  treeshake: true,
+  external: ['ioredis', 'pg', 'better-sqlite3', 'msw', 'vitest'],
+});
