@@ -49,6 +49,13 @@ export interface PageLinkDetails {
   errorDetail?: string;
 }
 
+/** Result of {@link SessionStore.takeToken}: a decision, not an exception. */
+export interface TokenDecision {
+  allowed: boolean;
+  /** When not allowed: how long until a token is available. */
+  retryAfterMs: number;
+}
+
 /**
  * Storage for messaging-window state, Page link state and one-time claims.
  *
@@ -65,12 +72,21 @@ export interface SessionStore {
   recordInbound(key: ConversationKey, at: number, messageUuid: string): Promise<RecordInboundResult>;
   /** Records a send from the Page (monotonic max). Does nothing for an unknown conversation. */
   recordOutbound(key: ConversationKey, at: number): Promise<void>;
-  /** Marks the conversation closed by the platform until the user writes after `at`. */
+  /**
+   * Marks the conversation closed by the platform until the user writes after `at`. Does
+   * nothing for an unknown conversation; a later `at` wins.
+   */
   markClosed(key: ConversationKey, at: number, reason: ClosedReason): Promise<void>;
   getPage(pageId: PageId): Promise<PageState | null>;
   setPageLinked(pageId: PageId, linked: boolean, at: number, details?: PageLinkDetails): Promise<void>;
   /** True the first time `id` is claimed within `ttlMs`, false after (replay / dedupe). */
   claim(id: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Optional capability: takes one token from the bucket `bucket` (refilled at `ratePerSecond`,
+   * holding at most `burst`), atomically, so a fleet shares one per-Page send limit. Stores
+   * without it fall back to a per-process limiter.
+   */
+  takeToken?(bucket: string, ratePerSecond: number, burst: number, now: number): Promise<TokenDecision>;
   /** Forgets a conversation (a user's data deletion request). */
   delete(key: ConversationKey): Promise<void>;
   /** Releases what the store owns (not a client the user passed in). */
