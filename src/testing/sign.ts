@@ -1,2 +1,118 @@
-// Placeholder until this module lands; replaced by its owner.
-export {};
+/**
+ * Signs webhook bodies the way Vonage does, so that tests (yours and ours) and the local
+ * sandbox can send requests that `messenger.receive` and `messenger.webhookHandler` accept.
+ *
+ * The token is a real HS256 JWT over the signature secret with Vonage's claims: `iat`
+ * (seconds), `jti` (a fresh UUID), `iss: "Vonage"`, `payload_hash` (SHA-256 hex of the exact
+ * body string), `api_key` and, when given, `application_id`. It is byte-compatible with a
+ * token `jsonwebtoken` makes from the same secret and claims.
+ *
+ * Sources: Vonage "Signed webhooks" (https://developer.vonage.com/en/getting-started/concepts/webhooks#signed-webhooks).
+ *
+ * @module
+ */
+import { createHash, createHmac, randomUUID } from 'node:crypto';
+
+/** Options of {@link signWebhook}. Every claim can be overridden to build hostile requests. */
+export interface SignWebhookOptions {
+  /** `api_key` claim. Default `"test-api-key"`; pass the messenger's `apiKey` when it checks one. */
+  apiKey?: string;
+  /** `application_id` claim; left out unless given (as Vonage does without an application). */
+  applicationId?: string;
+  /** When the token was issued, epoch ms or a Date. Default `Date.now()`. */
+  issuedAt?: number | Date;
+  /** `jti` claim. Default a fresh `crypto.randomUUID()`. */
+  jti?: string;
+  /** `iss` claim. Default `"Vonage"`. */
+  issuer?: string;
+  /** `payload_hash` claim. Default the SHA-256 hex of the body. */
+  payloadHash?: string;
+  /**
+   * Extra claims, merged last (they win over the ones above). A claim set to `undefined` is
+   * removed, e.g. `{ payload_hash: undefined }`.
+   */
+  claims?: Record<string, unknown>;
+  /** JOSE header. Default `{ alg: 'HS256', typ: 'JWT' }`; the token is always HMAC-SHA256 signed. */
+  header?: Record<string, unknown>;
+}
+
+/** A signed webhook, ready to pass to `messenger.receive` or to send with `fetch`. */
+export interface SignedWebhook {
+  /** `authorization: Bearer <jwt>` and `content-type: application/json`. */
+  headers: { authorization: string; 'content-type': 'application/json' };
+  /** The exact body the `payload_hash` claim covers. Send these bytes unchanged. */
+  body: string;
+  /** The JWT alone. */
+  token: string;
+  /** The claims inside the token. */
+  claims: Record<string, unknown>;
+}
+
+const DEFAULT_HEADER = { alg: 'HS256', typ: 'JWT' };
+
+const b64url = (text: string): string => Buffer.from(text, 'utf8').toString('base64url');
+
+/**
+ * Signs a webhook body like Vonage does.
+ *
+ * @param body - the webhook JSON, as the exact string to send or as an object (serialized with `JSON.stringify`)
+ * @param secret - the account's signature secret (the same string given to `createMessenger({ signatureSecret })`)
+ * @param options - claim values; defaults make a valid, fresh token
+ *
+ * @example
+ * ```ts
+ * import { signWebhook, inboundText } from 'vonage-messenger/testing'
+ *
+ * const { headers, body } = signWebhook(inboundText({ pageId: '1029', psid: '2538', text: 'hi' }), 'my-secret')
+ * const { event } = await messenger.receive({ headers, body })
+ * // or: await fetch('http://localhost:3000/webhooks/inbound', { method: 'POST', headers, body })
+ * ```
+ */
+export function signWebhook(body: string | object, secret: string, options: SignWebhookOptions = {}): SignedWebhook {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const issuedAt = options.issuedAt ?? Date.now();
+  const iatMs = typeof issuedAt === 'number' ? issuedAt : issuedAt.getTime();
+
+  const claims: Record<string, unknown> = {
+    iat: Math.floor(iatMs / 1000),
+    jti: options.jti ?? randomUUID(),
+    iss: options.issuer ?? 'Vonage',
+    payload_hash: options.payloadHash ?? createHash('sha256').update(text, 'utf8').digest('hex'),
+    api_key: options.apiKey ?? 'test-api-key',
+  };
+  if (options.applicationId !== undefined) claims.application_id = options.applicationId;
+  for (const [name, value] of Object.entries(options.claims ?? {})) {
+    if (value === undefined) delete claims[name];
+    else claims[name] = value;
+  }
+
+  const signingInput = `${b64url(JSON.stringify(options.header ?? DEFAULT_HEADER))}.${b64url(JSON.stringify(claims))}`;
+  const signature = createHmac('sha256', secret).update(signingInput).digest('base64url');
+  const token = `${signingInput}.${signature}`;
+  return {
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: text,
+    token,
+    claims,
+  };
+}
+
+/**
+ * Builds a Fetch `Request` carrying a signed webhook, for testing a `webhookHandler` directly.
+ *
+ * @example
+ * ```ts
+ * const handler = messenger.webhookHandler({ onMessage })
+ * const response = await handler(signedWebhookRequest('http://localhost/webhooks/inbound', payload, 'my-secret'))
+ * expect(response.status).toBe(200)
+ * ```
+ */
+export function signedWebhookRequest(
+  url: string,
+  body: string | object,
+  secret: string,
+  options?: SignWebhookOptions,
+): Request {
+  const signed = signWebhook(body, secret, options);
+  return new Request(url, { method: 'POST', headers: signed.headers, body: signed.body });
+}
