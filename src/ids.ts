@@ -17,14 +17,21 @@ const DIGITS = /^[0-9]+$/;
 
 function idSchema<B extends string>(label: string, _brand: B) {
   return z
-    .union([z.string(), z.number(), z.bigint()])
+    .union([z.string(), z.number(), z.bigint()], {
+      error: `${label} must be a string of digits (or a safe integer or bigint)`,
+    })
     .transform((value, ctx) => {
       if (typeof value === 'number') {
-        if (!Number.isSafeInteger(value) || value < 0) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `${label} ${value} is not exact as a JavaScript number: pass it as a string`,
-          });
+        // Each case gets its own sentence: "not exact" is the wrong advice for -5 or 1.5.
+        const problem = !Number.isInteger(value)
+          ? 'is not a whole number'
+          : value < 0
+            ? 'must not be negative'
+            : !Number.isSafeInteger(value)
+              ? 'is not exact as a JavaScript number: pass it as a string'
+              : undefined;
+        if (problem !== undefined) {
+          ctx.addIssue({ code: 'custom', message: `${label} ${value} ${problem}` });
           return z.NEVER;
         }
         return String(value);
@@ -105,8 +112,22 @@ export function conversationKey(page: PageId, user: Psid): ConversationKey {
   return `${page}:${user}` as ConversationKey;
 }
 
-/** Splits a {@link ConversationKey} back into its Page ID and PSID. */
+/**
+ * Splits a {@link ConversationKey} back into its Page ID and PSID, or throws
+ * `ValidationError` (a key read back from a store is untrusted text).
+ *
+ * @example
+ * ```ts
+ * const { pageId, psid } = parseConversationKey(key)
+ * ```
+ */
 export function parseConversationKey(key: ConversationKey): { pageId: PageId; psid: Psid } {
   const at = key.indexOf(':');
+  // Without this check, "123" would parse as Page "12" and PSID "123" (slice(0, -1)).
+  if (at < 0) {
+    throw new ValidationError('Invalid conversation key: expected "<pageId>:<psid>"', [
+      { path: '', message: 'missing ":" between the Page ID and the PSID' },
+    ]);
+  }
   return { pageId: pageId(key.slice(0, at)), psid: psid(key.slice(at + 1)) };
 }
