@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { SendAlternative, WindowClosedReason } from './errors.js';
+import { type SendAlternative, ValidationError, type WindowClosedReason } from './errors.js';
 import type { ConversationState } from './store/types.js';
 
 /** Vonage's `messenger.category` (Facebook's `messaging_type`). */
@@ -96,17 +96,21 @@ export const MESSENGER_POLICY: MessengerPolicy = Object.freeze({
     ACCOUNT_UPDATE: { windowMs: null, retiredAt: UPDATE_TAGS_RETIRED_AT, replacement: UTILITY },
     CONFIRMED_EVENT_UPDATE: { windowMs: null, retiredAt: UPDATE_TAGS_RETIRED_AT, replacement: UTILITY },
     POST_PURCHASE_UPDATE: { windowMs: null, retiredAt: UPDATE_TAGS_RETIRED_AT, replacement: UTILITY },
+    // Replacements: Meta published the four surviving tags but, as far as we found, no
+    // one-to-one table; these follow the one published mapping we could cite (Amio's
+    // legacy-tag table, third party) and docs/rules.md marks them UNCONFIRMED. Tags it does
+    // not map have no replacement, and the refusal says so.
     BUSINESS_PRODUCTIVITY: retired2020(undefined),
     COMMUNITY_ALERT: retired2020(undefined),
     CONFIRMED_EVENT_REMINDER: retired2020('CONFIRMED_EVENT_UPDATE'),
     NON_PROMOTIONAL_SUBSCRIPTION: retired2020('News Messaging (Pages in the News Page Index only)'),
-    PAIRING_UPDATE: retired2020('ACCOUNT_UPDATE'),
+    PAIRING_UPDATE: retired2020(undefined),
     APPLICATION_UPDATE: retired2020('ACCOUNT_UPDATE'),
-    PAYMENT_UPDATE: retired2020('ACCOUNT_UPDATE'),
+    PAYMENT_UPDATE: retired2020('POST_PURCHASE_UPDATE'),
     PERSONAL_FINANCE_UPDATE: retired2020('ACCOUNT_UPDATE'),
     SHIPPING_UPDATE: retired2020('POST_PURCHASE_UPDATE'),
-    RESERVATION_UPDATE: retired2020('CONFIRMED_EVENT_UPDATE'),
-    ISSUE_RESOLUTION: retired2020('HUMAN_AGENT'),
+    RESERVATION_UPDATE: retired2020('POST_PURCHASE_UPDATE'),
+    ISSUE_RESOLUTION: retired2020('ACCOUNT_UPDATE'),
     APPOINTMENT_UPDATE: retired2020('CONFIRMED_EVENT_UPDATE'),
     GAME_EVENT: retired2020(undefined),
     TRANSPORTATION_UPDATE: retired2020('CONFIRMED_EVENT_UPDATE'),
@@ -136,13 +140,46 @@ export function definePolicy(overrides: PolicyOverrides, base: MessengerPolicy =
   const tags: Record<string, TagRule> = { ...base.tags };
   for (const [name, rule] of Object.entries(overrides.tags ?? {})) {
     if (rule === null) delete tags[name];
-    else tags[name] = { ...(tags[name] ?? { windowMs: null }), ...rule };
+    else {
+      const merged = { ...(Object.hasOwn(tags, name) ? tags[name] : { windowMs: null }), ...rule } as TagRule;
+      // defineProperty, not `tags[name] =`: a tag named "__proto__" must become a tag, not a prototype.
+      Object.defineProperty(tags, name, { value: merged, enumerable: true, configurable: true, writable: true });
+    }
   }
-  return Object.freeze({
+  const policy: MessengerPolicy = {
     standardWindowMs: overrides.standardWindowMs ?? base.standardWindowMs,
     safetyMarginMs: overrides.safetyMarginMs ?? base.safetyMarginMs,
     tags: Object.freeze(tags),
-  });
+  };
+  assertValidPolicy(policy);
+  return Object.freeze(policy);
+}
+
+/**
+ * A NaN or negative duration would make every comparison false and so allow every send;
+ * a typo in an override must fail loudly instead.
+ */
+function assertValidPolicy(policy: MessengerPolicy): void {
+  const issues: { path: string; message: string }[] = [];
+  const checkDuration = (path: string, value: unknown, allowZero: boolean) => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+      issues.push({ path, message: `must be a finite number of milliseconds ${allowZero ? '>= 0' : '> 0'}` });
+    }
+  };
+  checkDuration('standardWindowMs', policy.standardWindowMs, false);
+  checkDuration('safetyMarginMs', policy.safetyMarginMs, true);
+  for (const [name, rule] of Object.entries(policy.tags)) {
+    if (rule.windowMs !== null) checkDuration(`tags.${name}.windowMs`, rule.windowMs, false);
+    if (
+      rule.retiredAt !== undefined &&
+      !(rule.retiredAt instanceof Date && Number.isFinite(rule.retiredAt.getTime()))
+    ) {
+      issues.push({ path: `tags.${name}.retiredAt`, message: 'must be a valid Date' });
+    }
+  }
+  if (issues.length > 0) {
+    throw new ValidationError(`Invalid policy: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
+  }
 }
 
 /** What the caller wants to send: a category and, for `message_tag`, a tag. */
@@ -175,6 +212,26 @@ export type SendDecision =
 /** The largest instant a `Date` can hold: stands for "no limit". */
 const MAX_DATE_MS = 8.64e15;
 
+/**
+ * The rule for `tag`, own properties only: `policy.tags['constructor']` would otherwise find
+ * `Object.prototype.constructor`, whose missing `windowMs` made every comparison false and
+ * so allowed the send.
+ */
+function ruleFor(policy: MessengerPolicy, tag: string): TagRule | undefined {
+  return Object.hasOwn(policy.tags, tag) ? policy.tags[tag] : undefined;
+}
+
+/** "24 hours", "7 days", "90 minutes": for messages about a policy a user may have changed. */
+function duration(ms: number): string {
+  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
+  if (ms % DAY === 0) return plural(ms / DAY, 'day');
+  if (ms % HOUR === 0) return plural(ms / HOUR, 'hour');
+  if (ms % 60_000 === 0) return plural(ms / 60_000, 'minute');
+  return plural(ms, 'millisecond');
+}
+
+const CATEGORIES: readonly string[] = ['response', 'update', 'message_tag'];
+
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The instant the window that `windowMs` opens closes, margin included. */
@@ -193,8 +250,14 @@ function allowedSends(state: ConversationState, now: number, policy: MessengerPo
   }
   for (const [tag, rule] of Object.entries(policy.tags)) {
     const end = Math.min(closesAt(state.lastInboundAt, rule.windowMs, policy), rule.retiredAt?.getTime() ?? Infinity);
-    if (now < end && Number.isFinite(end)) {
-      out.push({ category: 'message_tag', tag, until: new Date(end), ...(rule.note ? { note: rule.note } : {}) });
+    // A tag without limit is offered too (until the largest Date), as evaluateSend allows it.
+    if (now < end) {
+      out.push({
+        category: 'message_tag',
+        tag,
+        until: new Date(Math.min(end, MAX_DATE_MS)),
+        ...(rule.note ? { note: rule.note } : {}),
+      });
     }
   }
   return out;
@@ -234,10 +297,11 @@ function refuse(
 function retirementText(tag: string, rule: TagRule, policy: MessengerPolicy, now: number): string {
   let text = `Meta retired the tag ${tag} on ${rule.retiredAt?.toISOString().slice(0, 10)}`;
   let replacement = rule.replacement;
+  if (replacement === undefined) text += '; Meta named no replacement tag';
   const seen = new Set([tag]);
   while (replacement) {
     text += `; its replacement is ${replacement}`;
-    const next = policy.tags[replacement];
+    const next = ruleFor(policy, replacement);
     if (!next?.retiredAt || next.retiredAt.getTime() > now || seen.has(replacement)) break;
     seen.add(replacement);
     text += `, itself retired on ${next.retiredAt.toISOString().slice(0, 10)}`;
@@ -267,6 +331,12 @@ export function evaluateSend(
   policy: MessengerPolicy = MESSENGER_POLICY,
 ): SendDecision {
   const at = typeof now === 'number' ? now : now.getTime();
+  // An Invalid Date would make every comparison false, and so allow every send.
+  if (!Number.isFinite(at)) {
+    throw new ValidationError(`evaluateSend needs a valid time as "now", got ${String(now)}`, [
+      { path: 'now', message: 'must be a finite epoch-ms number or a valid Date' },
+    ]);
+  }
   const category: MessagingCategory = intent.category ?? (intent.tag === undefined ? 'response' : 'message_tag');
 
   if (state === null) {
@@ -287,6 +357,16 @@ export function evaluateSend(
     );
   }
 
+  // Plain JavaScript callers can pass any string; an unknown category must not fall through
+  // to the `response` rules and be allowed.
+  if (!CATEGORIES.includes(category)) {
+    return refuse(
+      'unknown_tag',
+      `"${String(category)}" is not a Messenger category (use "response", "update" or "message_tag").`,
+      alternatives,
+    );
+  }
+
   if (category !== 'message_tag') {
     if (intent.tag !== undefined) {
       return refuse('unknown_tag', `A tag needs category "message_tag", not "${category}".`, alternatives);
@@ -303,7 +383,7 @@ export function evaluateSend(
     if (at >= end) {
       return refuse(
         'window_closed',
-        `The 24-hour messaging window closed at ${iso(end)} (the user last wrote at ${iso(state.lastInboundAt)}).`,
+        `The ${duration(policy.standardWindowMs)} messaging window closed at ${iso(end)} (the user last wrote at ${iso(state.lastInboundAt)}).`,
         alternatives,
         end,
       );
@@ -312,7 +392,7 @@ export function evaluateSend(
   }
 
   const tag = intent.tag;
-  const rule = tag === undefined ? undefined : policy.tags[tag];
+  const rule = tag === undefined ? undefined : ruleFor(policy, tag);
   if (tag === undefined || rule === undefined) {
     return refuse(
       'unknown_tag',
@@ -331,7 +411,7 @@ export function evaluateSend(
   if (at >= end) {
     return refuse(
       'tag_window_closed',
-      `The ${tag} tag may be used until ${iso(end)}, ${rule.windowMs === null ? '' : `${Math.round(rule.windowMs / DAY)} days after `}the user's last message at ${iso(state.lastInboundAt)}.`,
+      `The ${tag} tag may be used until ${iso(end)}, ${rule.windowMs === null ? '' : `${duration(rule.windowMs)} after `}the user's last message at ${iso(state.lastInboundAt)}.`,
       alternatives,
       end,
     );
