@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { ValidationError } from '../errors.js';
 import type { ConversationKey, PageId } from '../ids.js';
 import type {
   ClosedReason,
@@ -53,6 +54,32 @@ class BoundedMap<V> extends Map<string, V> {
 }
 
 /**
+ * A NaN bound (`size > NaN` is false) would silently make the store unbounded, the one thing
+ * it promises not to be; so would a NaN TTL. Refuse such options up front.
+ */
+function assertValidOptions(options: MemoryStoreOptions): void {
+  const issues: { path: string; message: string }[] = [];
+  for (const name of ['maxConversations', 'maxClaims'] as const) {
+    const value = options[name];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
+      issues.push({ path: name, message: 'must be a positive integer' });
+    }
+  }
+  for (const name of ['ttlMs', 'dedupeTtlMs'] as const) {
+    const value = options[name];
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+      issues.push({ path: name, message: 'must be a positive number of milliseconds' });
+    }
+  }
+  if (issues.length > 0) {
+    throw new ValidationError(
+      `Invalid memoryStore options: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
+      issues,
+    );
+  }
+}
+
+/**
  * A bounded in-memory {@link SessionStore}.
  *
  * @example
@@ -61,6 +88,7 @@ class BoundedMap<V> extends Map<string, V> {
  * ```
  */
 export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
+  assertValidOptions(options);
   const ttlMs = options.ttlMs ?? DEFAULT_STORE_TTL_MS;
   const dedupeTtlMs = options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS;
   const now = options.now ?? Date.now;
@@ -142,6 +170,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
 
     async delete(key) {
       conversations.delete(key);
+      // A deletion request covers the message ids seen in the conversation too. Rare, so a
+      // scan of the bounded claims map is fine.
+      const prefix = `msg:${key}:`;
+      for (const id of claims.keys()) if (id.startsWith(prefix)) claims.delete(id);
     },
 
     async close() {
