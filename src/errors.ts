@@ -86,7 +86,7 @@ export type WindowClosedReason =
 export interface SendAlternative {
   category: 'response' | 'update' | 'message_tag';
   tag?: string;
-  /** Last instant (inclusive) at which this alternative is allowed. */
+  /** The first instant at which this alternative is refused (like a decision's `expiresAt`). */
   until: Date;
   /** When the alternative has conditions (HUMAN_AGENT: human-written, Meta approval). */
   note?: string;
