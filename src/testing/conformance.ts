@@ -1,2 +1,569 @@
-// Placeholder until this module lands; replaced by its owner.
-export {};
+/**
+ * `vonage-messenger/testing/stores`: the one conformance suite that every {@link SessionStore}
+ * runs — the memory, Redis, PostgreSQL and SQLite stores of this package, and yours.
+ *
+ * It registers vitest tests (`vitest` is an optional peer dependency of this subpath only), so
+ * call it at the top level of a test file. Every test uses fresh random Page IDs and PSIDs and
+ * real clock times, so several runs can share one database.
+ *
+ * @module
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type ConversationKey, conversationKey, type PageId, pageId, psid } from '../ids.js';
+import type { ConversationState, SessionStore } from '../store/types.js';
+
+/** A reasoned exemption: the named tests are reported as skipped with `reason`. */
+export interface ConformanceSkip {
+  /** Why these tests do not apply to the store (shown in the test report). Must not be empty. */
+  reason: string;
+  /** Test names exactly as listed in {@link SESSION_STORE_TESTS}. */
+  tests: readonly SessionStoreTestName[];
+}
+
+/** Options of {@link describeSessionStore}. */
+export interface ConformanceOptions {
+  /** Tests that do not apply to this store, each group with its written reason. */
+  skip?: readonly ConformanceSkip[];
+  /**
+   * The conversation lifetime the store was created with (its `ttlMs`). Default 8 days, the
+   * default of every store in this package. A conversation whose user last wrote longer ago
+   * than this must read as unknown.
+   */
+  ttlMs?: number;
+}
+
+/** The names of the conformance tests, for {@link ConformanceSkip.tests}. */
+export const SESSION_STORE_TESTS = [
+  'get returns null for a conversation never recorded',
+  'records the first inbound message and returns its state',
+  'keeps the latest inbound time when events arrive out of order',
+  'keeps the uuid of the earlier-recorded message when two share a timestamp',
+  'reports a repeated message_uuid as a duplicate and changes nothing',
+  'dedupes per conversation: the same uuid in another conversation is new',
+  'recordOutbound keeps the latest send time and never extends the window',
+  'recordOutbound does nothing for an unknown conversation',
+  'markClosed records closed_by_platform until a newer inbound message',
+  'markClosed records user_unavailable',
+  'markClosed ignores an older close and lets an equal or later one win',
+  'markClosed does nothing for an unknown conversation',
+  'getPage returns null for a Page never recorded',
+  'setPageLinked stores an unlinked Page with its error details',
+  'setPageLinked ignores an older change that arrives late',
+  'setPageLinked to linked drops the error details',
+  'claim is true once per id',
+  'claim is true again after its ttl',
+  'claim ids do not collide with message ids',
+  'delete forgets the conversation and its message ids',
+  'delete leaves other conversations and unknown keys alone',
+  'a message older than the ttl is not kept',
+  'recordOutbound and markClosed ignore an expired conversation',
+  'the same PSID on two Pages is two conversations',
+  'two PSIDs on one Page are two conversations',
+  'Page link state is per Page',
+  'hundreds of concurrent recordInbound on one key keep the max and count each message once',
+  'the same message_uuid raced concurrently is new for exactly one call',
+  'concurrent claims of one id succeed exactly once',
+  'takeToken allows a burst, then refuses with retryAfterMs, then refills',
+  'takeToken buckets are independent and concurrent takes never exceed the burst',
+  'values round-trip exactly: odd uuids and details, big timestamps',
+  'returned states are copies, not live views',
+] as const;
+
+/** One conformance test name. */
+export type SessionStoreTestName = (typeof SESSION_STORE_TESTS)[number];
+
+const HOUR = 60 * 60 * 1000;
+const DEFAULT_TTL_MS = 8 * 24 * HOUR;
+
+let counter = 0;
+/** A fresh numeric ID: random, plus a counter so two calls in one millisecond never collide. */
+function freshId(): string {
+  counter = (counter + 1) % 1000;
+  return `${1 + Math.floor(Math.random() * 8)}${String(Math.floor(Math.random() * 1e12)).padStart(12, '0')}${String(counter).padStart(3, '0')}`;
+}
+const freshPage = (): PageId => pageId(freshId());
+const freshKey = (page: PageId = freshPage()): ConversationKey => conversationKey(page, psid(freshId()));
+const freshUuid = (): string => `${freshId()}-${Math.random().toString(36).slice(2)}`;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Shuffles in place (Fisher–Yates) so events reach the store out of order. */
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
+}
+
+/**
+ * Registers the conformance suite for a {@link SessionStore}. `factory` is called before each
+ * test (return a fresh store, or a new handle on a shared backend); `close()` is called after.
+ *
+ * The rules it checks are the `SessionStore` contract (docs/stores.md): monotonic
+ * `lastInboundAt`, exactly-once `message_uuid`, close markers that hold until a newer inbound
+ * message, Page link changes where only later changes win, one-time claims with a ttl,
+ * `delete`, expiry after `ttlMs`, isolation between Pages and PSIDs, atomicity under
+ * concurrency, the optional `takeToken`, and exact round-trips.
+ *
+ * @example
+ * ```ts
+ * // test/my-store.test.ts
+ * import { describeSessionStore } from 'vonage-messenger/testing/stores'
+ * import { myStore } from '../src/my-store.js'
+ *
+ * describeSessionStore('myStore', () => myStore({ url: process.env.DB_URL }), {
+ *   skip: [{ reason: 'our store has no token bucket', tests: ['takeToken allows a burst, then refuses with retryAfterMs, then refills'] }],
+ * })
+ * ```
+ */
+export function describeSessionStore(
+  name: string,
+  factory: () => SessionStore | Promise<SessionStore>,
+  options: ConformanceOptions = {},
+): void {
+  const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
+  const skipped = new Map<string, string>();
+  for (const group of options.skip ?? []) {
+    if (typeof group.reason !== 'string' || group.reason.trim() === '') {
+      throw new Error('describeSessionStore: every skip needs a written reason');
+    }
+    for (const test of group.tests) {
+      if (!(SESSION_STORE_TESTS as readonly string[]).includes(test)) {
+        throw new Error(`describeSessionStore: no test named "${test}" to skip (see SESSION_STORE_TESTS)`);
+      }
+      skipped.set(test, group.reason);
+    }
+  }
+
+  describe(`SessionStore conformance: ${name}`, () => {
+    let store: SessionStore;
+    beforeEach(async () => {
+      store = await factory();
+    });
+    afterEach(async () => {
+      await store?.close();
+    });
+
+    const test = (title: SessionStoreTestName, body: () => Promise<void>) => {
+      const reason = skipped.get(title);
+      if (reason === undefined) it(title, body);
+      else it(`${title} (skipped: ${reason})`, (ctx) => ctx.skip(reason));
+    };
+    const now = () => Date.now();
+
+    describe('inbound messages', () => {
+      test('get returns null for a conversation never recorded', async () => {
+        expect(await store.get(freshKey())).toBeNull();
+      });
+
+      test('records the first inbound message and returns its state', async () => {
+        const key = freshKey();
+        const at = now() - 1000;
+        const result = await store.recordInbound(key, at, 'm-1');
+        expect(result).toEqual({ duplicate: false, state: { lastInboundAt: at, lastInboundUuid: 'm-1' } });
+        expect(await store.get(key)).toEqual({ lastInboundAt: at, lastInboundUuid: 'm-1' });
+      });
+
+      test('keeps the latest inbound time when events arrive out of order', async () => {
+        const key = freshKey();
+        const t = now() - HOUR;
+        await store.recordInbound(key, t + 3000, 'late');
+        const older = await store.recordInbound(key, t + 1000, 'early');
+        expect(older.duplicate).toBe(false);
+        expect(older.state).toEqual({ lastInboundAt: t + 3000, lastInboundUuid: 'late' });
+        await store.recordInbound(key, t + 2000, 'middle');
+        expect(await store.get(key)).toEqual({ lastInboundAt: t + 3000, lastInboundUuid: 'late' });
+        const newer = await store.recordInbound(key, t + 4000, 'latest');
+        expect(newer.state).toEqual({ lastInboundAt: t + 4000, lastInboundUuid: 'latest' });
+      });
+
+      test('keeps the uuid of the earlier-recorded message when two share a timestamp', async () => {
+        const key = freshKey();
+        const at = now() - 5000;
+        await store.recordInbound(key, at, 'first');
+        const second = await store.recordInbound(key, at, 'second');
+        expect(second).toEqual({ duplicate: false, state: { lastInboundAt: at, lastInboundUuid: 'first' } });
+      });
+
+      test('reports a repeated message_uuid as a duplicate and changes nothing', async () => {
+        const key = freshKey();
+        const t = now() - HOUR;
+        await store.recordInbound(key, t, 'm-1');
+        await store.recordInbound(key, t + 1000, 'm-2');
+        // Replayed with a later time (a retried webhook must never move the window).
+        const replay = await store.recordInbound(key, t + 5000, 'm-1');
+        expect(replay).toEqual({ duplicate: true, state: { lastInboundAt: t + 1000, lastInboundUuid: 'm-2' } });
+        const again = await store.recordInbound(key, t + 1000, 'm-2');
+        expect(again.duplicate).toBe(true);
+        expect(await store.get(key)).toEqual({ lastInboundAt: t + 1000, lastInboundUuid: 'm-2' });
+      });
+
+      test('dedupes per conversation: the same uuid in another conversation is new', async () => {
+        const a = freshKey();
+        const b = freshKey();
+        const at = now() - 1000;
+        expect((await store.recordInbound(a, at, 'shared')).duplicate).toBe(false);
+        expect((await store.recordInbound(b, at, 'shared')).duplicate).toBe(false);
+        expect((await store.recordInbound(b, at, 'shared')).duplicate).toBe(true);
+      });
+    });
+
+    describe('outbound and close markers', () => {
+      test('recordOutbound keeps the latest send time and never extends the window', async () => {
+        const key = freshKey();
+        const t = now() - HOUR;
+        await store.recordInbound(key, t, 'm-1');
+        await store.recordOutbound(key, t + 2000);
+        await store.recordOutbound(key, t + 1000);
+        expect(await store.get(key)).toEqual({ lastInboundAt: t, lastInboundUuid: 'm-1', lastOutboundAt: t + 2000 });
+        await store.recordOutbound(key, t + 3000);
+        expect((await store.get(key))?.lastOutboundAt).toBe(t + 3000);
+        expect((await store.get(key))?.lastInboundAt).toBe(t);
+      });
+
+      test('recordOutbound does nothing for an unknown conversation', async () => {
+        const key = freshKey();
+        await store.recordOutbound(key, now());
+        expect(await store.get(key)).toBeNull();
+      });
+
+      test('markClosed records closed_by_platform until a newer inbound message', async () => {
+        const key = freshKey();
+        const t = now() - HOUR;
+        await store.recordInbound(key, t, 'm-1');
+        await store.markClosed(key, t + 1000, 'closed_by_platform');
+        expect(await store.get(key)).toEqual({
+          lastInboundAt: t,
+          lastInboundUuid: 'm-1',
+          closedAt: t + 1000,
+          closedReason: 'closed_by_platform',
+        });
+        // A message the user sent before the close (delivered late) does not reopen it.
+        const late = await store.recordInbound(key, t + 500, 'm-0');
+        expect(late.state).toMatchObject({ lastInboundAt: t + 500, closedAt: t + 1000 });
+        expect(late.state.lastInboundAt).toBeLessThan(late.state.closedAt ?? 0);
+        // The user writes again after the close: open (lastInboundAt > closedAt).
+        const reopened = await store.recordInbound(key, t + 2000, 'm-2');
+        expect(reopened.state.lastInboundAt).toBe(t + 2000);
+        expect(reopened.state.closedAt).toBe(t + 1000);
+        const state = await store.get(key);
+        expect(state !== null && state.lastInboundAt > (state.closedAt ?? 0)).toBe(true);
+      });
+
+      test('markClosed records user_unavailable', async () => {
+        const key = freshKey();
+        const t = now() - HOUR;
+        await store.recordInbound(key, t, 'm-1');
+        await store.markClosed(key, t + 1, 'user_unavailable');
+        expect(await store.get(key)).toMatchObject({ closedAt: t + 1, closedReason: 'user_unavailable' });
+      });
+
+      test('markClosed ignores an older close and lets an equal or later one win', async () => {
+        const key = freshKey();
+        const t = now() - HOUR;
+        await store.recordInbound(key, t, 'm-1');
+        await store.markClosed(key, t + 2000, 'user_unavailable');
+        await store.markClosed(key, t + 1000, 'closed_by_platform');
+        expect(await store.get(key)).toMatchObject({ closedAt: t + 2000, closedReason: 'user_unavailable' });
+        await store.markClosed(key, t + 2000, 'closed_by_platform');
+        expect(await store.get(key)).toMatchObject({ closedAt: t + 2000, closedReason: 'closed_by_platform' });
+        await store.markClosed(key, t + 3000, 'user_unavailable');
+        expect(await store.get(key)).toMatchObject({ closedAt: t + 3000, closedReason: 'user_unavailable' });
+      });
+
+      test('markClosed does nothing for an unknown conversation', async () => {
+        const key = freshKey();
+        await store.markClosed(key, now(), 'closed_by_platform');
+        expect(await store.get(key)).toBeNull();
+      });
+    });
+
+    describe('Page link state', () => {
+      test('getPage returns null for a Page never recorded', async () => {
+        expect(await store.getPage(freshPage())).toBeNull();
+      });
+
+      test('setPageLinked stores an unlinked Page with its error details', async () => {
+        const page = freshPage();
+        const at = now();
+        await store.setPageLinked(page, false, at, { errorCode: '1370', errorDetail: 'Page token expired' });
+        expect(await store.getPage(page)).toEqual({
+          linked: false,
+          changedAt: at,
+          errorCode: '1370',
+          errorDetail: 'Page token expired',
+        });
+      });
+
+      test('setPageLinked ignores an older change that arrives late', async () => {
+        const page = freshPage();
+        const t = now() - HOUR;
+        await store.setPageLinked(page, false, t + 2000, { errorCode: '1420' });
+        await store.setPageLinked(page, true, t + 1000);
+        expect(await store.getPage(page)).toEqual({ linked: false, changedAt: t + 2000, errorCode: '1420' });
+        await store.setPageLinked(page, true, t + 2000);
+        expect(await store.getPage(page)).toEqual({ linked: true, changedAt: t + 2000 });
+        await store.setPageLinked(page, false, t + 1500, { errorCode: '1370' });
+        expect(await store.getPage(page)).toEqual({ linked: true, changedAt: t + 2000 });
+      });
+
+      test('setPageLinked to linked drops the error details', async () => {
+        const page = freshPage();
+        const t = now() - HOUR;
+        await store.setPageLinked(page, false, t, { errorCode: '1370', errorDetail: 'expired' });
+        await store.setPageLinked(page, true, t + 1, { errorCode: 'ignored', errorDetail: 'ignored' });
+        expect(await store.getPage(page)).toEqual({ linked: true, changedAt: t + 1 });
+      });
+    });
+
+    describe('claims', () => {
+      test('claim is true once per id', async () => {
+        const id = `jti-${freshUuid()}`;
+        expect(await store.claim(id, 60_000)).toBe(true);
+        expect(await store.claim(id, 60_000)).toBe(false);
+        expect(await store.claim(id, 60_000)).toBe(false);
+        expect(await store.claim(`${id}-other`, 60_000)).toBe(true);
+      });
+
+      test('claim is true again after its ttl', async () => {
+        const id = `jti-${freshUuid()}`;
+        expect(await store.claim(id, 40)).toBe(true);
+        expect(await store.claim(id, 40)).toBe(false);
+        await sleep(120);
+        expect(await store.claim(id, 60_000)).toBe(true);
+        expect(await store.claim(id, 60_000)).toBe(false);
+      });
+
+      test('claim ids do not collide with message ids', async () => {
+        const key = freshKey();
+        const uuid = freshUuid();
+        expect(await store.claim(uuid, 60_000)).toBe(true);
+        expect((await store.recordInbound(key, now(), uuid)).duplicate).toBe(false);
+        expect(await store.claim(`${key}:${uuid}`, 60_000)).toBe(true);
+      });
+    });
+
+    describe('delete and expiry', () => {
+      test('delete forgets the conversation and its message ids', async () => {
+        const key = freshKey();
+        const t = now() - HOUR;
+        await store.recordInbound(key, t, 'm-1');
+        await store.markClosed(key, t + 1, 'user_unavailable');
+        await store.delete(key);
+        expect(await store.get(key)).toBeNull();
+        // Deletion is complete: nothing tied to the conversation survives, so the same message
+        // recorded again starts a fresh conversation instead of reading as a duplicate.
+        const again = await store.recordInbound(key, t, 'm-1');
+        expect(again).toEqual({ duplicate: false, state: { lastInboundAt: t, lastInboundUuid: 'm-1' } });
+      });
+
+      test('delete leaves other conversations and unknown keys alone', async () => {
+        const page = freshPage();
+        const a = freshKey(page);
+        const b = freshKey(page);
+        const at = now() - 1000;
+        await store.recordInbound(a, at, 'a-1');
+        await store.recordInbound(b, at, 'b-1');
+        await store.delete(a);
+        await store.delete(freshKey());
+        expect(await store.get(b)).toEqual({ lastInboundAt: at, lastInboundUuid: 'b-1' });
+        expect((await store.recordInbound(b, at, 'b-1')).duplicate).toBe(true);
+      });
+
+      test('a message older than the ttl is not kept', async () => {
+        const key = freshKey();
+        const old = now() - ttlMs - HOUR;
+        const result = await store.recordInbound(key, old, 'ancient');
+        expect(result).toEqual({ duplicate: false, state: { lastInboundAt: old, lastInboundUuid: 'ancient' } });
+        expect(await store.get(key)).toBeNull();
+        // A live message afterwards starts the conversation normally.
+        const fresh = now() - 1000;
+        expect((await store.recordInbound(key, fresh, 'recent')).state).toEqual({
+          lastInboundAt: fresh,
+          lastInboundUuid: 'recent',
+        });
+        expect(await store.get(key)).toEqual({ lastInboundAt: fresh, lastInboundUuid: 'recent' });
+      });
+
+      test('recordOutbound and markClosed ignore an expired conversation', async () => {
+        const key = freshKey();
+        const old = now() - ttlMs - HOUR;
+        await store.recordInbound(key, old, 'ancient');
+        await store.recordOutbound(key, now());
+        await store.markClosed(key, now(), 'closed_by_platform');
+        expect(await store.get(key)).toBeNull();
+      });
+    });
+
+    describe('isolation', () => {
+      test('the same PSID on two Pages is two conversations', async () => {
+        const user = psid(freshId());
+        const a = conversationKey(freshPage(), user);
+        const b = conversationKey(freshPage(), user);
+        const t = now() - HOUR;
+        await store.recordInbound(a, t, 'a-1');
+        await store.recordInbound(b, t + 1000, 'b-1');
+        await store.markClosed(a, t + 10, 'closed_by_platform');
+        await store.recordOutbound(b, t + 2000);
+        expect(await store.get(a)).toEqual({
+          lastInboundAt: t,
+          lastInboundUuid: 'a-1',
+          closedAt: t + 10,
+          closedReason: 'closed_by_platform',
+        });
+        expect(await store.get(b)).toEqual({
+          lastInboundAt: t + 1000,
+          lastInboundUuid: 'b-1',
+          lastOutboundAt: t + 2000,
+        });
+        await store.delete(a);
+        expect(await store.get(b)).not.toBeNull();
+      });
+
+      test('two PSIDs on one Page are two conversations', async () => {
+        const page = freshPage();
+        const a = freshKey(page);
+        const b = freshKey(page);
+        const t = now() - HOUR;
+        await store.recordInbound(a, t + 5000, 'a-1');
+        await store.recordInbound(b, t, 'b-1');
+        await store.markClosed(b, t + 1, 'user_unavailable');
+        expect(await store.get(a)).toEqual({ lastInboundAt: t + 5000, lastInboundUuid: 'a-1' });
+        expect(await store.get(b)).toMatchObject({ lastInboundAt: t, closedReason: 'user_unavailable' });
+      });
+
+      test('Page link state is per Page', async () => {
+        const a = freshPage();
+        const b = freshPage();
+        const at = now();
+        await store.setPageLinked(a, false, at, { errorCode: '1370' });
+        expect(await store.getPage(b)).toBeNull();
+        await store.setPageLinked(b, true, at);
+        expect(await store.getPage(a)).toEqual({ linked: false, changedAt: at, errorCode: '1370' });
+      });
+    });
+
+    describe('concurrency', () => {
+      test('hundreds of concurrent recordInbound on one key keep the max and count each message once', async () => {
+        const key = freshKey();
+        const base = now() - HOUR;
+        const events = Array.from({ length: 300 }, (_, i) => ({
+          at: base + Math.floor(Math.random() * 1_000_000),
+          uuid: `m-${i}`,
+        }));
+        const latest = events.reduce((max, e) => (e.at > max.at ? e : max));
+        // Every message is delivered twice (a webhook retry), all at once, in random order.
+        const results = await Promise.all(
+          shuffle([...events, ...events]).map((e) => store.recordInbound(key, e.at, e.uuid)),
+        );
+        expect(results.filter((r) => !r.duplicate)).toHaveLength(events.length);
+        const state = await store.get(key);
+        expect(state?.lastInboundAt).toBe(latest.at);
+        const winners = events.filter((e) => e.at === latest.at).map((e) => e.uuid);
+        expect(winners).toContain(state?.lastInboundUuid);
+        for (const r of results) expect(r.state.lastInboundAt).toBeLessThanOrEqual(latest.at);
+      });
+
+      test('the same message_uuid raced concurrently is new for exactly one call', async () => {
+        const key = freshKey();
+        const at = now() - 1000;
+        const results = await Promise.all(Array.from({ length: 200 }, () => store.recordInbound(key, at, 'raced')));
+        expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+        for (const r of results) expect(r.state).toEqual({ lastInboundAt: at, lastInboundUuid: 'raced' });
+      });
+
+      test('concurrent claims of one id succeed exactly once', async () => {
+        const id = `status-${freshUuid()}`;
+        const results = await Promise.all(Array.from({ length: 200 }, () => store.claim(id, 60_000)));
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
+    describe('takeToken (optional capability)', () => {
+      // A store without takeToken is valid: the SDK then limits sends per process. These tests
+      // check the capability when the store offers it, and that it is absent, not half-there.
+      test('takeToken allows a burst, then refuses with retryAfterMs, then refills', async () => {
+        const take = store.takeToken?.bind(store);
+        if (take === undefined) {
+          expect(store.takeToken).toBeUndefined();
+          return;
+        }
+        const bucket = `page-${freshId()}`;
+        const t = now();
+        for (let i = 0; i < 3; i++) expect(await take(bucket, 2, 3, t)).toEqual({ allowed: true, retryAfterMs: 0 });
+        const refused = await take(bucket, 2, 3, t);
+        expect(refused.allowed).toBe(false);
+        expect(refused.retryAfterMs).toBeGreaterThan(0);
+        expect(refused.retryAfterMs).toBeLessThanOrEqual(500);
+        // A caller whose clock is behind never gets tokens from the past.
+        expect((await take(bucket, 2, 3, t - 10_000)).allowed).toBe(false);
+        expect((await take(bucket, 2, 3, t + 500)).allowed).toBe(true);
+        expect((await take(bucket, 2, 3, t + 500)).allowed).toBe(false);
+        // After a long pause the bucket is full again, but never above its burst.
+        const later = t + 60_000;
+        const afterPause = await Promise.all([0, 1, 2, 3].map(() => take(bucket, 2, 3, later)));
+        expect(afterPause.filter((d) => d.allowed)).toHaveLength(3);
+      });
+
+      test('takeToken buckets are independent and concurrent takes never exceed the burst', async () => {
+        const take = store.takeToken?.bind(store);
+        if (take === undefined) {
+          expect(store.takeToken).toBeUndefined();
+          return;
+        }
+        const a = `page-${freshId()}`;
+        const b = `page-${freshId()}`;
+        const t = now();
+        const results = await Promise.all(Array.from({ length: 50 }, () => take(a, 1, 5, t)));
+        expect(results.filter((d) => d.allowed)).toHaveLength(5);
+        for (const d of results.filter((r) => !r.allowed)) expect(d.retryAfterMs).toBeGreaterThan(0);
+        expect((await take(b, 1, 5, t)).allowed).toBe(true);
+      });
+    });
+
+    describe('round-trips', () => {
+      test('values round-trip exactly: odd uuids and details, big timestamps', async () => {
+        const key = freshKey();
+        const uuid = `ü✓ "q" 's' {tag} :colon: *glob* \\back\\ %p% ;DROP TABLE x;-- \n\t${'x'.repeat(300)}`;
+        const big = 8_640_000_000_000_000; // the last millisecond a JavaScript Date can hold
+        await store.recordInbound(key, big - 7, uuid);
+        await store.recordOutbound(key, big - 3);
+        await store.markClosed(key, big - 1, 'user_unavailable');
+        expect(await store.get(key)).toEqual({
+          lastInboundAt: big - 7,
+          lastInboundUuid: uuid,
+          lastOutboundAt: big - 3,
+          closedAt: big - 1,
+          closedReason: 'user_unavailable',
+        });
+        expect((await store.recordInbound(key, 1, uuid)).duplicate).toBe(true);
+        const page = freshPage();
+        const detail = `Ünïcode {x} "y" ;-- ${uuid}`;
+        await store.setPageLinked(page, false, big - 11, { errorCode: '1370', errorDetail: detail });
+        expect(await store.getPage(page)).toEqual({
+          linked: false,
+          changedAt: big - 11,
+          errorCode: '1370',
+          errorDetail: detail,
+        });
+        expect(await store.claim(uuid, 60_000)).toBe(true);
+        expect(await store.claim(uuid, 60_000)).toBe(false);
+      });
+
+      test('returned states are copies, not live views', async () => {
+        const key = freshKey();
+        const at = now() - 1000;
+        const { state } = await store.recordInbound(key, at, 'm-1');
+        (state as ConversationState).lastInboundAt = 0;
+        const read = await store.get(key);
+        if (read !== null) read.lastInboundAt = 1;
+        expect(await store.get(key)).toEqual({ lastInboundAt: at, lastInboundUuid: 'm-1' });
+        const page = freshPage();
+        await store.setPageLinked(page, true, at);
+        const p = await store.getPage(page);
+        if (p !== null) p.linked = false;
+        expect((await store.getPage(page))?.linked).toBe(true);
+      });
+    });
+  });
+}
