@@ -1,2 +1,310 @@
-// Placeholder until this module lands; replaced by its owner.
-export {};
+/**
+ * `vonage-messenger/redis`: a {@link SessionStore} on Redis through an `ioredis` client that
+ * you create (standalone or `Cluster`). Every operation is one atomic round trip — one command,
+ * or one Lua script run with EVALSHA (EVAL once per server when the script cache misses) — and
+ * every key an operation touches shares one hash slot, so it works on Redis Cluster.
+ *
+ * Key layout (`P` = prefix, `K` = `pageId:psid`):
+ * - `P c:{K}`  hash of the conversation (`i` lastInboundAt, `u` uuid, `o` outbound, `c`/`r` closed);
+ *   expires at `lastInboundAt + ttlMs`
+ * - `P m:{K}`  sorted set of the conversation's message ids (score = remembered until); same slot
+ * - `P p:<pageId>` hash of the Page link state (never expires: an unlinked mark must not vanish)
+ * - `P k:<id>` one-time claims (`SET NX PX`)
+ * - `P t:<bucket>` token buckets; expire once full again
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import { ValidationError } from '../errors.js';
+import type { ConversationKey, PageId } from '../ids.js';
+import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './memory.js';
+import {
+  assertBucket,
+  assertDuration,
+  assertReason,
+  assertText,
+  assertTime,
+  conversationFrom,
+  pageFrom,
+  retryAfter,
+  toMs,
+} from './shared.js';
+import type { ConversationState, SessionStore } from './types.js';
+
+/** Options of {@link redisStore}. */
+export interface RedisStoreOptions {
+  /**
+   * An `ioredis` client (`new Redis(...)` or `new Cluster(...)`). The store never closes it.
+   * For fail-fast behaviour when Redis is down, create it with `enableOfflineQueue: false`
+   * and a small `maxRetriesPerRequest` / `commandTimeout` (see docs/stores.md).
+   */
+  client: Redis | Cluster;
+  /** Prepended to every key. Default `"vonage-messenger:"`. Must not contain `{` or `}`. */
+  prefix?: string;
+  /**
+   * A conversation is forgotten this long after the user's last message. Default 8 days:
+   * HUMAN_AGENT's 7 days plus one.
+   */
+  ttlMs?: number;
+  /** How long a `message_uuid` is remembered as seen. Default 48 h (Vonage retries for 24 h). */
+  dedupeTtlMs?: number;
+  /** Clock for dedupe bookkeeping. Default `Date.now`. Key expiry runs on the Redis clock. */
+  now?: () => number;
+}
+
+/** A Redis-backed {@link SessionStore}. */
+export type RedisStore = SessionStore & Required<Pick<SessionStore, 'takeToken'>>;
+
+interface Script {
+  readonly lua: string;
+  readonly sha: string;
+}
+
+function script(lua: string): Script {
+  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
+}
+
+// Lua numbers are doubles: exact for epoch ms, but `tostring` would round big ones, so the
+// scripts compare with tonumber() and always store the caller's original strings.
+const RECORD_INBOUND = script(`
+local seen = redis.call('ZSCORE', KEYS[2], ARGV[2])
+if seen and tonumber(seen) > tonumber(ARGV[4]) then
+  local s = redis.call('HMGET', KEYS[1], 'i', 'u', 'o', 'c', 'r')
+  return {1, s[1], s[2], s[3], s[4], s[5]}
+end
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[6])
+local s = redis.call('HMGET', KEYS[1], 'i', 'u', 'o', 'c', 'r')
+if not s[1] or tonumber(ARGV[1]) > tonumber(s[1]) then
+  redis.call('HSET', KEYS[1], 'i', ARGV[1], 'u', ARGV[2])
+  redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+  s[1] = ARGV[1]
+  s[2] = ARGV[2]
+end
+return {0, s[1], s[2], s[3], s[4], s[5]}
+`);
+
+const RECORD_OUTBOUND = script(`
+local s = redis.call('HMGET', KEYS[1], 'i', 'o')
+if not s[1] then return 0 end
+if not s[2] or tonumber(ARGV[1]) > tonumber(s[2]) then
+  redis.call('HSET', KEYS[1], 'o', ARGV[1])
+  return 1
+end
+return 0
+`);
+
+const MARK_CLOSED = script(`
+local s = redis.call('HMGET', KEYS[1], 'i', 'c')
+if not s[1] then return 0 end
+if not s[2] or tonumber(ARGV[1]) >= tonumber(s[2]) then
+  redis.call('HSET', KEYS[1], 'c', ARGV[1], 'r', ARGV[2])
+  return 1
+end
+return 0
+`);
+
+const SET_PAGE = script(`
+local t = redis.call('HGET', KEYS[1], 't')
+if t and tonumber(ARGV[2]) < tonumber(t) then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'l', ARGV[1], 't', ARGV[2])
+if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'e', ARGV[4]) end
+if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 'd', ARGV[6]) end
+return 1
+`);
+
+const TAKE_TOKEN = script(`
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local s = redis.call('HMGET', KEYS[1], 'n', 't')
+local tokens = burst
+local ts = ARGV[3]
+if s[1] then
+  tokens = tonumber(s[1])
+  ts = s[2]
+  local last = tonumber(s[2])
+  if now > last then
+    tokens = tokens + (now - last) * rate / 1000
+    ts = ARGV[3]
+  end
+  if tokens > burst then tokens = burst end
+end
+if tokens >= 1 then
+  redis.call('HSET', KEYS[1], 'n', string.format('%.17g', tokens - 1), 't', ts)
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  return {1, '0'}
+end
+return {0, string.format('%.17g', tokens)}
+`);
+
+/** The scripts, for tests and for preloading with `SCRIPT LOAD` on every Cluster master. */
+export const REDIS_SCRIPTS: Readonly<Record<string, Script>> = {
+  recordInbound: RECORD_INBOUND,
+  recordOutbound: RECORD_OUTBOUND,
+  markClosed: MARK_CLOSED,
+  setPageLinked: SET_PAGE,
+  takeToken: TAKE_TOKEN,
+};
+
+const isNoScript = (error: unknown): boolean =>
+  error instanceof Error && typeof error.message === 'string' && error.message.startsWith('NOSCRIPT');
+
+type Reply = string | number | null;
+
+/**
+ * A {@link SessionStore} on Redis (standalone or Cluster) through `ioredis`.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis'
+ * import { createMessenger } from 'vonage-messenger'
+ * import { redisStore } from 'vonage-messenger/redis'
+ *
+ * const client = new Redis(process.env.REDIS_URL!, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2000 })
+ * const messenger = createMessenger({ applicationId, privateKey, store: redisStore({ client, prefix: 'shop:' }) })
+ * ```
+ */
+export function redisStore(options: RedisStoreOptions): RedisStore {
+  const { client } = options;
+  if (client === undefined || client === null || typeof (client as Redis).evalsha !== 'function') {
+    throw new ValidationError('redisStore needs an ioredis client: redisStore({ client: new Redis(url) })', [
+      { path: 'client', message: 'must be an ioredis Redis or Cluster' },
+    ]);
+  }
+  const prefix = options.prefix ?? 'vonage-messenger:';
+  if (/[{}]/.test(prefix)) {
+    // A brace in the prefix would become the hash tag and put every key in one slot.
+    throw new ValidationError('redisStore prefix must not contain { or }', [
+      { path: 'prefix', message: 'must not contain { or }' },
+    ]);
+  }
+  const ttlMs = options.ttlMs ?? DEFAULT_STORE_TTL_MS;
+  const dedupeTtlMs = options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS;
+  assertDuration(ttlMs, 'ttlMs');
+  assertDuration(dedupeTtlMs, 'dedupeTtlMs');
+  const now = options.now ?? Date.now;
+  const dedupeTtl = String(dedupeTtlMs);
+
+  const convKey = (key: ConversationKey) => `${prefix}c:{${key}}`;
+  const seenKey = (key: ConversationKey) => `${prefix}m:{${key}}`;
+
+  async function run(s: Script, keys: string[], args: string[]): Promise<unknown> {
+    try {
+      return await client.evalsha(s.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      // First use on this server (or after SCRIPT FLUSH / failover): EVAL also caches it.
+      if (isNoScript(error)) return client.eval(s.lua, keys.length, ...keys, ...args);
+      throw error;
+    }
+  }
+
+  const optionalMs = (value: Reply | undefined, column: string) =>
+    value === null || value === undefined ? undefined : toMs(value, column);
+
+  function conversation(row: Reply[], offset: number): ConversationState | null {
+    const at = row[offset];
+    if (at === null || at === undefined) return null;
+    return conversationFrom(
+      toMs(at, 'lastInboundAt'),
+      String(row[offset + 1]),
+      optionalMs(row[offset + 2], 'lastOutboundAt'),
+      optionalMs(row[offset + 3], 'closedAt'),
+      row[offset + 4] === null ? undefined : String(row[offset + 4]),
+    );
+  }
+
+  return {
+    async get(key) {
+      return conversation(await client.hmget(convKey(key), 'i', 'u', 'o', 'c', 'r'), 0);
+    },
+
+    async recordInbound(key, at, messageUuid) {
+      assertTime(at, 'at');
+      assertText(messageUuid, 'messageUuid');
+      const t = now();
+      const reply = (await run(
+        RECORD_INBOUND,
+        [convKey(key), seenKey(key)],
+        [String(at), messageUuid, String(at + ttlMs), String(t), String(t + dedupeTtlMs), dedupeTtl],
+      )) as Reply[];
+      const duplicate = reply[0] === 1;
+      // A duplicate of a message whose conversation is gone (expired) reports the message itself.
+      const state = conversation(reply, 1) ?? { lastInboundAt: at, lastInboundUuid: messageUuid };
+      return { state, duplicate };
+    },
+
+    async recordOutbound(key, at) {
+      assertTime(at, 'at');
+      await run(RECORD_OUTBOUND, [convKey(key)], [String(at)]);
+    },
+
+    async markClosed(key, at, reason) {
+      assertTime(at, 'at');
+      assertReason(reason);
+      await run(MARK_CLOSED, [convKey(key)], [String(at), reason]);
+    },
+
+    async getPage(pageId: PageId) {
+      const [linked, changedAt, errorCode, errorDetail] = await client.hmget(
+        `${prefix}p:${pageId}`,
+        'l',
+        't',
+        'e',
+        'd',
+      );
+      if (linked === null || linked === undefined || changedAt === null || changedAt === undefined) return null;
+      return pageFrom(linked === '1', toMs(changedAt, 'changedAt'), errorCode ?? undefined, errorDetail ?? undefined);
+    },
+
+    async setPageLinked(pageId, linked, at, details) {
+      assertTime(at, 'at');
+      const code = linked ? undefined : details?.errorCode;
+      const detail = linked ? undefined : details?.errorDetail;
+      await run(
+        SET_PAGE,
+        [`${prefix}p:${pageId}`],
+        [
+          linked ? '1' : '0',
+          String(at),
+          code === undefined ? '0' : '1',
+          code ?? '',
+          detail === undefined ? '0' : '1',
+          detail ?? '',
+        ],
+      );
+    },
+
+    async claim(id, ttl) {
+      assertText(id, 'id');
+      assertDuration(ttl, 'ttlMs');
+      return (await client.set(`${prefix}k:${id}`, '1', 'PX', ttl, 'NX')) === 'OK';
+    },
+
+    async takeToken(bucket, ratePerSecond, burst, at) {
+      assertBucket(bucket, ratePerSecond, burst, at);
+      // Once full again the bucket equals a missing one, so it may expire then.
+      const fullAfterMs = Math.ceil((burst * 1000) / ratePerSecond) + 1000;
+      const [allowed, tokens] = (await run(
+        TAKE_TOKEN,
+        [`${prefix}t:${bucket}`],
+        [String(ratePerSecond), String(burst), String(at), String(fullAfterMs)],
+      )) as [number, string];
+      return allowed === 1
+        ? { allowed: true, retryAfterMs: 0 }
+        : { allowed: false, retryAfterMs: retryAfter(Number(tokens), ratePerSecond) };
+    },
+
+    async delete(key) {
+      // Both keys share the {pageId:psid} hash slot, so one DEL works on Cluster too.
+      await client.del(convKey(key), seenKey(key));
+    },
+
+    async close() {
+      // The client belongs to the caller: it may serve other code, so it stays open.
+    },
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * What the persistent adapters (Redis, PostgreSQL, SQLite) share: input checks that run before
+ * any I/O (so bad input changes no stored state), option checks, and lazy loading of optional
+ * peer dependencies.
+ *
+ * @module
+ */
+import { ValidationError } from '../errors.js';
+import type { ClosedReason, ConversationState, PageState } from './types.js';
+
+/** Throws `ValidationError` unless `value` is an integer number of epoch milliseconds. */
+export function assertTime(value: number, name: string): void {
+  if (!Number.isSafeInteger(value)) {
+    throw new ValidationError(`${name} must be an integer number of epoch milliseconds, got ${String(value)}`, [
+      { path: name, message: 'must be a safe integer (epoch ms)' },
+    ]);
+  }
+}
+
+/** Throws `ValidationError` unless `value` is a positive integer number of milliseconds. */
+export function assertDuration(value: number, name: string): void {
+  if (!(Number.isSafeInteger(value) && value > 0)) {
+    throw new ValidationError(`${name} must be a positive integer number of milliseconds, got ${String(value)}`, [
+      { path: name, message: 'must be a positive integer (ms)' },
+    ]);
+  }
+}
+
+/** Throws `ValidationError` unless `value` is a non-empty string. */
+export function assertText(value: string, name: string): void {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new ValidationError(`${name} must be a non-empty string`, [{ path: name, message: 'must be non-empty' }]);
+  }
+}
+
+const REASONS: readonly ClosedReason[] = ['closed_by_platform', 'user_unavailable'];
+
+/** Throws `ValidationError` unless `reason` is a known {@link ClosedReason}. */
+export function assertReason(reason: ClosedReason): void {
+  if (!REASONS.includes(reason)) {
+    throw new ValidationError(`closed reason must be one of ${REASONS.join(', ')}`, [
+      { path: 'reason', message: 'unknown closed reason' },
+    ]);
+  }
+}
+
+/** Throws `ValidationError` unless the token-bucket parameters make sense. */
+export function assertBucket(bucket: string, ratePerSecond: number, burst: number, now: number): void {
+  assertText(bucket, 'bucket');
+  if (!(Number.isFinite(ratePerSecond) && ratePerSecond > 0)) {
+    throw new ValidationError('ratePerSecond must be a positive number', [{ path: 'ratePerSecond', message: '> 0' }]);
+  }
+  if (!(Number.isSafeInteger(burst) && burst >= 1)) {
+    throw new ValidationError('burst must be an integer >= 1', [{ path: 'burst', message: 'integer >= 1' }]);
+  }
+  assertTime(now, 'now');
+}
+
+/** Milliseconds until one token is back, given a fractional token count below 1. */
+export function retryAfter(tokens: number, ratePerSecond: number): number {
+  return Math.max(1, Math.ceil(((1 - tokens) * 1000) / ratePerSecond));
+}
+
+/**
+ * Reads an epoch-ms value that a driver returned as a string or number (pg returns `bigint`
+ * columns as strings so that no precision is lost silently): exact, or a loud error.
+ */
+export function toMs(value: unknown, column: string): number {
+  const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n)) throw new Error(`Stored ${column} is not an exact epoch-ms integer: ${String(value)}`);
+  return n;
+}
+
+/** Builds a {@link ConversationState} from stored columns, leaving absent fields out. */
+export function conversationFrom(
+  inboundAt: number,
+  inboundUuid: string,
+  outboundAt: number | undefined,
+  closedAt: number | undefined,
+  closedReason: string | undefined,
+): ConversationState {
+  const state: ConversationState = { lastInboundAt: inboundAt, lastInboundUuid: inboundUuid };
+  if (outboundAt !== undefined) state.lastOutboundAt = outboundAt;
+  if (closedAt !== undefined) {
+    state.closedAt = closedAt;
+    state.closedReason = closedReason as ClosedReason;
+  }
+  return state;
+}
+
+/** Builds a {@link PageState} from stored columns, leaving absent fields out. */
+export function pageFrom(
+  linked: boolean,
+  changedAt: number,
+  errorCode: string | undefined,
+  errorDetail: string | undefined,
+): PageState {
+  const state: PageState = { linked, changedAt };
+  if (errorCode !== undefined) state.errorCode = errorCode;
+  if (errorDetail !== undefined) state.errorDetail = errorDetail;
+  return state;
+}
+
+/**
+ * Loads an optional peer dependency on first use, with an error that says what to install.
+ * Dynamic `import()` keeps the dependency out of every entry that does not need it.
+ */
+export async function loadPeer<T>(name: string, entry: string): Promise<T> {
+  try {
+    const mod = (await import(name)) as { default?: T } & T;
+    return (mod.default ?? mod) as T;
+  } catch (error) {
+    throw new Error(`${entry} needs ${name}: npm install ${name}`, { cause: error });
+  }
+}

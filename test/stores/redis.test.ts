@@ -1,0 +1,156 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ValidationError } from '../../src/errors.js';
+import { conversationKey, pageId, psid } from '../../src/ids.js';
+import { REDIS_SCRIPTS, redisStore } from '../../src/store/redis.js';
+import { describeSessionStore } from '../../src/testing/conformance.js';
+import { connectRedis, dropRedisPrefix, runId } from './services.js';
+
+const prefix = `vm-test-${runId()}:`;
+let client: Redis;
+
+beforeAll(async () => {
+  client = await connectRedis();
+});
+afterAll(async () => {
+  await dropRedisPrefix(client, prefix);
+  client.disconnect();
+});
+
+describeSessionStore('redisStore', () => redisStore({ client, prefix }));
+
+const key = (page: string, user: string) => conversationKey(pageId(page), psid(user));
+const HOUR = 3_600_000;
+
+/** Counts the client calls the store makes, to prove one round trip per operation. */
+function counting(target: Redis): { client: Redis; calls: string[] } {
+  const calls: string[] = [];
+  const proxy = new Proxy(target, {
+    get(obj, prop, receiver) {
+      const value = Reflect.get(obj, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls.push(String(prop));
+        return (value as (...a: unknown[]) => unknown).apply(obj, args);
+      };
+    },
+  });
+  return { client: proxy, calls };
+}
+
+describe('redisStore on Redis', () => {
+  it('puts a conversation and its message ids under one {pageId:psid} hash tag', async () => {
+    const store = redisStore({ client, prefix });
+    const k = key('1001', '2002');
+    await store.recordInbound(k, Date.now(), 'm-1');
+    const keys = await client.keys(`${prefix}*{1001:2002}*`);
+    expect(keys.sort()).toEqual([`${prefix}c:{1001:2002}`, `${prefix}m:{1001:2002}`]);
+  });
+
+  it('expires a conversation ttlMs after the last inbound message, and message ids after dedupeTtlMs', async () => {
+    const ttlMs = 10 * HOUR;
+    const dedupeTtlMs = 2 * HOUR;
+    const store = redisStore({ client, prefix, ttlMs, dedupeTtlMs });
+    const k = key('1002', '2002');
+    const at = Date.now() - HOUR;
+    await store.recordInbound(k, at, 'm-1');
+    const convTtl = await client.pttl(`${prefix}c:{${k}}`);
+    expect(convTtl).toBeGreaterThan(ttlMs - HOUR - 60_000);
+    expect(convTtl).toBeLessThanOrEqual(ttlMs - HOUR);
+    const seenTtl = await client.pttl(`${prefix}m:{${k}}`);
+    expect(seenTtl).toBeGreaterThan(dedupeTtlMs - 60_000);
+    expect(seenTtl).toBeLessThanOrEqual(dedupeTtlMs);
+    // An older message does not move the expiry back; a newer one moves it forward.
+    await store.recordInbound(k, at - HOUR, 'm-0');
+    expect(await client.pttl(`${prefix}c:{${k}}`)).toBeGreaterThan(ttlMs - HOUR - 60_000);
+    await store.recordInbound(k, at + HOUR, 'm-2');
+    expect(await client.pttl(`${prefix}c:{${k}}`)).toBeGreaterThan(ttlMs - 60_000);
+  });
+
+  it('forgets a message id after dedupeTtlMs', async () => {
+    let clock = Date.now();
+    const store = redisStore({ client, prefix, dedupeTtlMs: 1000, now: () => clock });
+    const k = key('1003', '2003');
+    const at = Date.now();
+    expect((await store.recordInbound(k, at, 'm-1')).duplicate).toBe(false);
+    expect((await store.recordInbound(k, at, 'm-1')).duplicate).toBe(true);
+    clock += 1001;
+    expect((await store.recordInbound(k, at, 'm-1')).duplicate).toBe(false);
+    // Expired ids are trimmed from the set as new ones arrive.
+    clock += 1001;
+    await store.recordInbound(k, at, 'm-2');
+    expect(await client.zrange(`${prefix}m:{${k}}`, 0, -1)).toEqual(['m-2']);
+  });
+
+  it('makes one round trip per operation', async () => {
+    const counted = counting(client);
+    const store = redisStore({ client: counted.client, prefix });
+    const k = key('1004', '2004');
+    const page = pageId('1004');
+    await store.recordInbound(k, Date.now(), 'warm-up'); // the script cache may be cold
+    const ops: [string, () => Promise<unknown>][] = [
+      ['recordInbound', () => store.recordInbound(k, Date.now(), 'm-1')],
+      ['get', () => store.get(k)],
+      ['recordOutbound', () => store.recordOutbound(k, Date.now())],
+      ['markClosed', () => store.markClosed(k, Date.now(), 'closed_by_platform')],
+      ['setPageLinked', () => store.setPageLinked(page, false, Date.now(), { errorCode: '1370' })],
+      ['getPage', () => store.getPage(page)],
+      ['claim', () => store.claim(`c-${runId()}`, 1000)],
+      ['takeToken', () => store.takeToken(`b-${runId()}`, 1, 1, Date.now())],
+      ['delete', () => store.delete(k)],
+    ];
+    for (const [name, op] of ops) {
+      await op(); // load this script once
+      counted.calls.length = 0;
+      await op();
+      expect({ name, calls: counted.calls }).toEqual({ name, calls: [counted.calls[0]] });
+    }
+  });
+
+  it('reloads its scripts after SCRIPT FLUSH (NOSCRIPT falls back to EVAL)', async () => {
+    const store = redisStore({ client, prefix });
+    const k = key('1005', '2005');
+    await store.recordInbound(k, 1000 * HOUR, 'm-1');
+    await client.script('FLUSH');
+    const at = Date.now();
+    expect(await store.recordInbound(k, at, 'm-2')).toEqual({
+      duplicate: false,
+      state: { lastInboundAt: at, lastInboundUuid: 'm-2' },
+    });
+    const [loaded] = (await client.script('EXISTS', REDIS_SCRIPTS.recordInbound?.sha ?? '')) as number[];
+    expect(loaded).toBe(1);
+  });
+
+  it('rejects bad input with ValidationError before touching Redis', async () => {
+    const counted = counting(client);
+    const store = redisStore({ client: counted.client, prefix });
+    const k = key('1006', '2006');
+    await expect(store.recordInbound(k, 1.5, 'm-1')).rejects.toBeInstanceOf(ValidationError);
+    await expect(store.recordInbound(k, Number.NaN, 'm-1')).rejects.toBeInstanceOf(ValidationError);
+    await expect(store.recordInbound(k, Date.now(), '')).rejects.toBeInstanceOf(ValidationError);
+    await expect(store.markClosed(k, Date.now(), 'nope' as 'user_unavailable')).rejects.toBeInstanceOf(ValidationError);
+    await expect(store.claim('id', 0)).rejects.toBeInstanceOf(ValidationError);
+    await expect(store.takeToken('b', 0, 1, Date.now())).rejects.toBeInstanceOf(ValidationError);
+    await expect(store.takeToken('b', 1, 0, Date.now())).rejects.toBeInstanceOf(ValidationError);
+    expect(counted.calls).toEqual([]);
+    expect(await client.exists(`${prefix}c:{${k}}`)).toBe(0);
+  });
+
+  it('refuses options that would break Cluster slots or expiry', () => {
+    expect(() => redisStore({ client, prefix: 'app:{x}:' })).toThrow(ValidationError);
+    expect(() => redisStore({ client, ttlMs: 0 })).toThrow(ValidationError);
+    expect(() => redisStore({ client, dedupeTtlMs: Number.NaN })).toThrow(ValidationError);
+    expect(() => redisStore({ client: {} as Redis })).toThrow(/needs an ioredis client/);
+  });
+
+  it('keeps Page state without expiry, and token buckets only until they are full again', async () => {
+    const store = redisStore({ client, prefix });
+    const page = pageId('1007');
+    await store.setPageLinked(page, false, Date.now(), { errorCode: '1370' });
+    expect(await client.pttl(`${prefix}p:${page}`)).toBe(-1);
+    await store.takeToken('bucket-1007', 10, 5, Date.now());
+    const ttl = await client.pttl(`${prefix}t:bucket-1007`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(1500);
+  });
+});
