@@ -15,7 +15,10 @@ export const MAX_ID_DIGITS = 32;
 
 const DIGITS = /^[0-9]+$/;
 
-function idSchema<B extends string>(label: string, _brand: B) {
+// Not generic over the brand: inside a generic function zod's `.pipe()` inference fell back
+// to `$ZodType<any>`, which made `Psid` and `PageId` plain `any` (no type safety at all).
+// The brand is applied by the caller on a concrete type instead.
+function idSchema(label: string) {
   return z
     .union([z.string(), z.number(), z.bigint()], {
       error: `${label} must be a string of digits (or a safe integer or bigint)`,
@@ -50,15 +53,14 @@ function idSchema<B extends string>(label: string, _brand: B) {
         .string()
         .min(1, `${label} must not be empty`)
         .max(MAX_ID_DIGITS, `${label} is longer than ${MAX_ID_DIGITS} digits`)
-        .regex(DIGITS, `${label} must contain only the digits 0-9`)
-        .brand<B>(),
+        .regex(DIGITS, `${label} must contain only the digits 0-9`),
     );
 }
 
 /** A user's Page-Scoped ID: a numeric string, only meaningful towards one Page. */
-export const PsidSchema = idSchema('PSID', 'Psid');
+export const PsidSchema = idSchema('PSID').brand<'Psid'>();
 /** A Facebook Page ID: a numeric string. */
-export const PageIdSchema = idSchema('Page ID', 'PageId');
+export const PageIdSchema = idSchema('Page ID').brand<'PageId'>();
 
 /** A Page-Scoped ID (branded numeric string). */
 export type Psid = z.output<typeof PsidSchema>;
@@ -69,7 +71,11 @@ declare const conversationBrand: unique symbol;
 /** The key of one conversation: `"<pageId>:<psid>"`. Build it with {@link conversationKey}. */
 export type ConversationKey = `${string}:${string}` & { readonly [conversationBrand]: true };
 
-function parseWith<T>(schema: z.ZodType<T>, value: unknown, label: string): T {
+function parseWith<T>(
+  schema: { safeParse(value: unknown): z.ZodSafeParseResult<T> },
+  value: unknown,
+  label: string,
+): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
