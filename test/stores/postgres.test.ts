@@ -1,0 +1,159 @@
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ValidationError } from '../../src/errors.js';
+import { conversationKey, pageId, psid } from '../../src/ids.js';
+import { postgresSchemaSql, postgresStore } from '../../src/store/postgres.js';
+import { describeSessionStore } from '../../src/testing/conformance.js';
+import { connectPostgres, runId } from './services.js';
+
+const table = `vm_test_${runId()}`;
+let pool: pg.Pool;
+
+const tables = (name: string) =>
+  ['conversations', 'messages', 'pages', 'claims', 'tokens'].map((t) => `"${name}_${t}"`).join(', ');
+
+beforeAll(async () => {
+  pool = await connectPostgres();
+  await postgresStore({ pool, table }).createTables();
+});
+afterAll(async () => {
+  await pool.query(`DROP TABLE IF EXISTS ${tables(table)}`);
+  await pool.end();
+});
+
+describeSessionStore('postgresStore', () => postgresStore({ pool, table }));
+
+const key = (page: string, user: string) => conversationKey(pageId(page), psid(user));
+const HOUR = 3_600_000;
+
+async function count(suffix: string, where = 'true', values: unknown[] = []): Promise<number> {
+  const { rows } = await pool.query(`SELECT count(*)::int AS n FROM "${table}_${suffix}" WHERE ${where}`, values);
+  return rows[0].n;
+}
+
+describe('postgresStore on PostgreSQL', () => {
+  it('createTables is idempotent and safe to race', async () => {
+    const other = `vm_test_${runId()}`;
+    try {
+      await Promise.all(Array.from({ length: 5 }, () => postgresStore({ pool, table: other }).createTables()));
+      await postgresStore({ pool, table: other }).createTables();
+      const store = postgresStore({ pool, table: other });
+      expect((await store.recordInbound(key('1', '2'), Date.now(), 'm-1')).duplicate).toBe(false);
+    } finally {
+      await pool.query(`DROP TABLE IF EXISTS ${tables(other)}`);
+    }
+  });
+
+  it('creates its tables in a named schema', async () => {
+    const schema = `vm_schema_${runId()}`;
+    try {
+      const store = postgresStore({ pool, schema, table });
+      await store.createTables();
+      await store.recordInbound(key('3', '4'), Date.now(), 'm-1');
+      const { rows } = await pool.query('SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1', [schema]);
+      expect(rows[0].n).toBe(5);
+      expect(postgresSchemaSql({ schema, table })).toContain(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    } finally {
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    }
+  });
+
+  it('refuses table and schema names that could inject SQL', () => {
+    for (const bad of ['x"; DROP TABLE users; --', 'Upper', '1abc', 'a-b', '', 'a b', 'x"y']) {
+      expect(() => postgresStore({ pool, table: bad })).toThrow(ValidationError);
+      expect(() => postgresSchemaSql({ schema: bad })).toThrow(ValidationError);
+    }
+    expect(() => postgresStore({ pool, table: 'a'.repeat(41) })).toThrow(ValidationError);
+    expect(() => postgresStore({ pool, schema: 'a'.repeat(64) })).toThrow(ValidationError);
+    expect(() => postgresStore({ pool: {} as pg.Pool })).toThrow(/needs a pg Pool/);
+    expect(() => postgresStore({ pool, ttlMs: -1 })).toThrow(ValidationError);
+  });
+
+  it('rejects bad input with ValidationError and writes nothing', async () => {
+    const store = postgresStore({ pool, table });
+    const k = key('5', '6');
+    await expect(store.recordInbound(k, 1.5, 'm-1')).rejects.toBeInstanceOf(ValidationError);
+    await expect(store.recordInbound(k, Date.now(), '')).rejects.toBeInstanceOf(ValidationError);
+    await expect(store.setPageLinked(pageId('5'), true, Number.POSITIVE_INFINITY)).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+    await expect(store.claim('x', 1.5)).rejects.toBeInstanceOf(ValidationError);
+    expect(await count('conversations', 'key = $1', [k])).toBe(0);
+    expect(await count('messages', 'key = $1', [k])).toBe(0);
+    expect(await count('pages', 'page_id = $1', ['5'])).toBe(0);
+  });
+
+  it('starts a fresh conversation when a message arrives after the old one expired', async () => {
+    let clock = Date.now();
+    const store = postgresStore({ pool, table, ttlMs: 10 * HOUR, now: () => clock });
+    const k = key('7', '8');
+    const t = clock - HOUR;
+    await store.recordInbound(k, t, 'm-1');
+    await store.recordOutbound(k, t + 1);
+    await store.markClosed(k, t + 2, 'user_unavailable');
+    clock += 10 * HOUR; // now t + 10 h: expired
+    expect(await store.get(k)).toBeNull();
+    const fresh = await store.recordInbound(k, clock - 1000, 'm-2');
+    expect(fresh).toEqual({ duplicate: false, state: { lastInboundAt: clock - 1000, lastInboundUuid: 'm-2' } });
+  });
+
+  it('prune deletes expired conversations, message ids, claims and idle buckets, and nothing live', async () => {
+    let clock = Date.now();
+    const store = postgresStore({ pool, table, ttlMs: 10 * HOUR, dedupeTtlMs: HOUR, now: () => clock });
+    const old = key('9', '10');
+    const live = key('9', '11');
+    await store.recordInbound(old, clock - 9 * HOUR, 'old-1');
+    await store.recordInbound(live, clock, 'live-1');
+    await store.claim(`claim-${table}`, 1000);
+    await store.takeToken(`bucket-${table}`, 1, 1, clock);
+    clock += 2 * HOUR;
+    await store.recordInbound(live, clock, 'live-2');
+    const pruned = await store.prune();
+    expect(pruned.conversations).toBeGreaterThanOrEqual(1);
+    expect(pruned.messages).toBeGreaterThanOrEqual(2);
+    expect(pruned.claims).toBeGreaterThanOrEqual(1);
+    expect(await count('conversations', 'key = $1', [old])).toBe(0);
+    expect(await count('messages', 'key = $1', [old])).toBe(0);
+    expect(await count('conversations', 'key = $1', [live])).toBe(1);
+    expect(await count('messages', 'key = $1', [live])).toBe(1);
+    expect((await store.recordInbound(live, clock, 'live-2')).duplicate).toBe(true);
+    // Idle token buckets go once older than olderThanMs.
+    expect((await store.prune({ olderThanMs: HOUR })).tokens).toBeGreaterThanOrEqual(1);
+    expect(await count('tokens', 'bucket = $1', [`bucket-${table}`])).toBe(0);
+  });
+
+  it('uses named prepared statements: one round trip per operation after the first', async () => {
+    const client = await pool.connect();
+    try {
+      const queries: unknown[] = [];
+      const spy = {
+        query: (config: unknown) => {
+          queries.push(config);
+          return client.query(config as pg.QueryConfig);
+        },
+        connect: () => pool.connect(),
+      } as unknown as pg.Pool;
+      const store = postgresStore({ pool: spy, table });
+      const k = key('12', '13');
+      await store.recordInbound(k, Date.now(), 'm-1');
+      await store.get(k);
+      expect(queries).toHaveLength(2);
+      for (const q of queries) expect((q as { name: string }).name).toMatch(/^vm_\w+_[0-9a-f]{12}$/);
+    } finally {
+      client.release();
+    }
+  });
+
+  it('stores times as bigint and reads them back exactly', async () => {
+    const store = postgresStore({ pool, table });
+    const k = key('14', '15');
+    const at = Number.MAX_SAFE_INTEGER - 10 * 24 * HOUR;
+    await store.recordInbound(k, at, 'm-1');
+    const { rows } = await pool.query(
+      `SELECT pg_typeof(last_inbound_at)::text AS t, last_inbound_at FROM "${table}_conversations" WHERE key = $1`,
+      [k],
+    );
+    expect(rows[0]).toEqual({ t: 'bigint', last_inbound_at: String(at) });
+    expect((await store.get(k))?.lastInboundAt).toBe(at);
+  });
+});
