@@ -1,0 +1,118 @@
+/**
+ * Guarded send vs the raw Vonage SDK, and a blocked send vs a raw send, against the same
+ * loopback 202 server. The raw SDK signs a fresh RS256 JWT per request (its documented
+ * behaviour); the SDK under test caches one.
+ */
+
+import { MessengerCategory, MessengerText } from '@vonage/messages';
+import { Vonage } from '@vonage/server-sdk';
+import { PAGE_ID, psidFor, type SectionContext } from '../lib/context.js';
+import { alternate, throughput, timeTasks } from '../lib/measure.js';
+import { compare } from '../lib/report.js';
+import { startStubApi } from '../lib/server.js';
+import { loadCreateMessenger, loadMemoryStore, openWindow, reportMissing } from '../lib/subject.js';
+
+const SECTION = 'send';
+const TEXT = 'Your order #1234 has shipped and will arrive on Thursday.';
+
+export async function sendSection(ctx: SectionContext): Promise<void> {
+  const createMessenger = await loadCreateMessenger();
+  if (createMessenger === undefined) {
+    reportMissing(
+      ctx,
+      SECTION,
+      ['guarded send sequential', 'guarded send concurrency 32', 'blocked send'],
+      'src/messenger.ts',
+    );
+    return;
+  }
+  const memoryStore = await loadMemoryStore();
+  const stub = await startStubApi();
+  try {
+    const { applicationId, privateKey } = ctx.credentials;
+    const vonage = new Vonage({ applicationId, privateKey }, { apiHost: stub.url });
+    const messenger = createMessenger({ applicationId, privateKey, apiHost: stub.url, store: memoryStore() });
+    const open = psidFor(1);
+    const closed = psidFor(2);
+    await openWindow(messenger, open);
+    await openWindow(messenger, closed, 25 * 60 * 60 * 1000);
+
+    const guarded = () => messenger.sendText({ from: PAGE_ID, to: open, text: TEXT });
+    const raw = () =>
+      vonage.messages.send(
+        new MessengerText({ from: PAGE_ID, to: open, text: TEXT, messenger: { category: MessengerCategory.RESPONSE } }),
+      );
+
+    // Both must really reach the server before they are timed.
+    stub.reset();
+    await guarded();
+    await raw();
+    if (stub.requests !== 2) throw new Error(`expected 2 requests at the stub, saw ${stub.requests}`);
+
+    const ms = ctx.quick ? 400 : 1500;
+    const rounds = ctx.quick ? 1 : 3;
+    for (const concurrency of [1, 32]) {
+      ctx.log(`send: throughput at concurrency ${concurrency}`);
+      const opts = { concurrency, durationMs: ms, warmupMs: ms / 3 };
+      const [subject, baseline] = await alternate(
+        rounds,
+        () => throughput(guarded, opts),
+        () => throughput(raw, opts),
+      );
+      ctx.comparisons.push(
+        compare({
+          section: SECTION,
+          name: concurrency === 1 ? 'guarded send, sequential' : `guarded send, concurrency ${concurrency}`,
+          subject: { label: 'messenger.sendText', value: subject, unit: 'msgs/s' },
+          baseline: { label: '@vonage/server-sdk messages.send', value: baseline, unit: 'msgs/s' },
+          ratio: subject / baseline,
+          ratioMeaning: '× raw throughput',
+          target: { kind: 'min', value: 3, text: '≥ 3× raw' },
+          notes: concurrency === 1 ? [`median of ${rounds} alternating ${ms} ms windows`] : undefined,
+        }),
+      );
+    }
+
+    ctx.log('send: blocked vs raw');
+    const blocked = async () => {
+      try {
+        await messenger.sendText({ from: PAGE_ID, to: closed, text: TEXT });
+      } catch (error) {
+        if ((error as { code?: string }).code !== undefined) return;
+        throw error;
+      }
+      throw new Error('a send to a closed window was allowed');
+    };
+    stub.reset();
+    const blockedOnly = await timeTasks({ blocked }, { time: ctx.quick ? 300 : 1000 });
+    const requestsWhileBlocked = stub.requests;
+    const rawOnly = await timeTasks({ raw }, { time: ctx.quick ? 300 : 1000 });
+    const b = blockedOnly.blocked!;
+    const r = rawOnly.raw!;
+    ctx.comparisons.push(
+      compare({
+        section: SECTION,
+        name: 'blocked send (window closed)',
+        subject: { label: 'sendText → WindowClosedError', value: b.meanNs / 1000, unit: 'µs/op' },
+        baseline: { label: 'raw messages.send', value: r.meanNs / 1000, unit: 'µs/op' },
+        ratio: b.meanNs / r.meanNs,
+        ratioMeaning: 'of raw cost',
+        target: { kind: 'max', value: 0.01, text: '≤ 1 % of raw' },
+        notes: [`${b.samples} blocked sends; the server saw ${requestsWhileBlocked} requests for them (must be 0)`],
+      }),
+    );
+    ctx.comparisons.push(
+      compare({
+        section: SECTION,
+        name: 'blocked sends reaching the server',
+        subject: { label: 'requests', value: requestsWhileBlocked, unit: 'requests' },
+        ratio: requestsWhileBlocked,
+        ratioMeaning: 'requests',
+        target: { kind: 'max', value: 0, text: '0 requests' },
+      }),
+    );
+    await messenger.close?.();
+  } finally {
+    await stub.close();
+  }
+}

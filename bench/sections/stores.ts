@@ -1,0 +1,136 @@
+/**
+ * Each shared store's `recordInbound` and `get` vs the raw client's cheapest round trip on
+ * the same connection: ioredis `GET`, pg `SELECT 1`, a prepared better-sqlite3 select.
+ * Redis and PostgreSQL are the loopback services (.ci/run starts them when absent).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import type { SessionStore } from '../../src/store/types.js';
+import { loadExport, PAGE_ID, psidFor, type SectionContext } from '../lib/context.js';
+import { timeTasks } from '../lib/measure.js';
+import { compare } from '../lib/report.js';
+import { reportMissing } from '../lib/subject.js';
+
+const SECTION = 'stores';
+const CONVERSATIONS = 1_000;
+
+async function measureStore(
+  ctx: SectionContext,
+  label: string,
+  store: SessionStore,
+  rawLabel: string,
+  raw: () => unknown,
+): Promise<void> {
+  const keys = Array.from({ length: CONVERSATIONS }, (_, i) => `${PAGE_ID}:${psidFor(i)}`) as Parameters<
+    SessionStore['get']
+  >[0][];
+  const base = Date.now() - 60_000;
+  for (const key of keys) await store.recordInbound(key, base, randomUUID());
+  let n = 0;
+  const record = () => {
+    n++;
+    return store.recordInbound(keys[n % CONVERSATIONS]!, base + n, randomUUID());
+  };
+  const get = () => {
+    n++;
+    return store.get(keys[n % CONVERSATIONS]!);
+  };
+  const t = await timeTasks({ raw, record, get }, { time: ctx.quick ? 300 : 1000 });
+  const r = t.raw!;
+  for (const [op, timing] of [
+    ['recordInbound', t.record!],
+    ['get', t.get!],
+  ] as const) {
+    ctx.comparisons.push(
+      compare({
+        section: SECTION,
+        name: `${label} ${op}`,
+        subject: { label: `${label}.${op}`, value: timing.meanNs / 1000, unit: 'µs/op' },
+        baseline: { label: rawLabel, value: r.meanNs / 1000, unit: 'µs/op' },
+        ratio: timing.meanNs / r.meanNs,
+        ratioMeaning: '× raw round trip',
+        target: { kind: 'max', value: 1.2, text: '≤ 1.2× raw' },
+        notes:
+          op === 'recordInbound'
+            ? [`sequential, ${CONVERSATIONS} conversations, a fresh message_uuid per call (the non-duplicate path)`]
+            : undefined,
+      }),
+    );
+  }
+}
+
+type Factory<O> = (options: O) => SessionStore;
+
+export async function storesSection(ctx: SectionContext): Promise<void> {
+  const prefix = `bench:${process.pid}:`;
+
+  const redisStore = await loadExport<Factory<{ client: Redis; prefix?: string }>>(
+    '../../src/store/redis.js',
+    'redisStore',
+  );
+  if (redisStore === undefined) reportMissing(ctx, SECTION, ['redis recordInbound', 'redis get'], 'src/store/redis.ts');
+  else {
+    ctx.log('stores: redis');
+    const client = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
+    await client.connect();
+    try {
+      const store = redisStore({ client, prefix });
+      await measureStore(ctx, 'redis', store, 'ioredis GET', () => client.get(`${prefix}raw`));
+      await store.close();
+      const stale = await client.keys(`${prefix}*`);
+      if (stale.length > 0) await client.del(...stale);
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  const postgresStore = await loadExport<Factory<{ pool: pg.Pool; table?: string }>>(
+    '../../src/store/postgres.js',
+    'postgresStore',
+  );
+  if (postgresStore === undefined)
+    reportMissing(ctx, SECTION, ['postgres recordInbound', 'postgres get'], 'src/store/postgres.ts');
+  else {
+    ctx.log('stores: postgres');
+    // One connection, so the store and the raw query share the same round-trip conditions.
+    const pool = new pg.Pool({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test', max: 1 });
+    const table = `bench_sessions_${process.pid}`;
+    try {
+      const store = postgresStore({ pool, table });
+      await measureStore(ctx, 'postgres', store, 'pg SELECT 1', () => pool.query('SELECT 1'));
+      await store.close();
+    } finally {
+      await pool.query(`DROP TABLE IF EXISTS ${table}, ${table}_pages, ${table}_claims`).catch(() => undefined);
+      await pool.end();
+    }
+  }
+
+  const sqliteStore = await loadExport<Factory<{ database: Database.Database }>>(
+    '../../src/store/sqlite.js',
+    'sqliteStore',
+  );
+  if (sqliteStore === undefined)
+    reportMissing(ctx, SECTION, ['sqlite recordInbound', 'sqlite get'], 'src/store/sqlite.ts');
+  else {
+    ctx.log('stores: sqlite');
+    const dir = mkdtempSync(join(tmpdir(), 'vm-bench-'));
+    const database = new Database(join(dir, 'bench.db'));
+    database.pragma('journal_mode = WAL');
+    try {
+      const store = sqliteStore({ database });
+      database.exec('CREATE TABLE IF NOT EXISTS bench_raw (k TEXT PRIMARY KEY, v INTEGER)');
+      database.prepare('INSERT OR REPLACE INTO bench_raw VALUES (?, ?)').run('raw', 1);
+      const select = database.prepare('SELECT v FROM bench_raw WHERE k = ?');
+      await measureStore(ctx, 'sqlite', store, 'prepared SELECT by key', async () => select.get('raw'));
+      await store.close();
+    } finally {
+      database.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
