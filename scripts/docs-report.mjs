@@ -31,8 +31,10 @@ const VALUE_KINDS = new Set(['variable', 'function', 'class', 'enum', 'namespace
 
 const comments = (reflection) =>
   [reflection.comment, ...(reflection.signatures ?? []).map((s) => s.comment)].filter(Boolean);
-const hasSummary = (reflection) => comments(reflection).some((c) => (c.summary ?? []).some((p) => p.text.trim() !== ''));
-const hasExample = (reflection) => comments(reflection).some((c) => (c.blockTags ?? []).some((t) => t.tag === '@example'));
+const hasSummary = (reflection) =>
+  comments(reflection).some((c) => (c.summary ?? []).some((p) => p.text.trim() !== ''));
+const hasExample = (reflection) =>
+  comments(reflection).some((c) => (c.blockTags ?? []).some((t) => t.tag === '@example'));
 
 const seen = new Set();
 const byFile = new Map();
