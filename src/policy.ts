@@ -224,7 +224,7 @@ function ruleFor(policy: MessengerPolicy, tag: string): TagRule | undefined {
 /** "24 hours", "7 days", "90 minutes": for messages about a policy a user may have changed. */
 function duration(ms: number): string {
   const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
-  if (ms % DAY === 0) return plural(ms / DAY, 'day');
+  if (ms % DAY === 0 && ms > 2 * DAY) return plural(ms / DAY, 'day');
   if (ms % HOUR === 0) return plural(ms / HOUR, 'hour');
   if (ms % 60_000 === 0) return plural(ms / 60_000, 'minute');
   return plural(ms, 'millisecond');
@@ -383,7 +383,7 @@ export function evaluateSend(
     if (at >= end) {
       return refuse(
         'window_closed',
-        `The ${duration(policy.standardWindowMs)} messaging window closed at ${iso(end)} (the user last wrote at ${iso(state.lastInboundAt)}).`,
+        `The standard messaging window (${duration(policy.standardWindowMs)}) closed at ${iso(end)} (the user last wrote at ${iso(state.lastInboundAt)}).`,
         alternatives,
         end,
       );
