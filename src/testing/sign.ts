@@ -4,8 +4,8 @@
  *
  * The token is a real HS256 JWT over the signature secret with Vonage's claims: `iat`
  * (seconds), `jti` (a fresh UUID), `iss: "Vonage"`, `payload_hash` (SHA-256 hex of the exact
- * body string), `api_key` and, when given, `application_id`. It is byte-compatible with a
- * token `jsonwebtoken` makes from the same secret and claims.
+ * body string), `api_key` and, when given, `application_id`. It is byte-identical to
+ * `jwt.sign(claims, secret)` of the `jsonwebtoken` package with the same claims.
  *
  * Sources: Vonage "Signed webhooks" (https://developer.vonage.com/en/getting-started/concepts/webhooks#signed-webhooks).
  *

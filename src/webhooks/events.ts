@@ -1,0 +1,163 @@
+/**
+ * The events a Messenger webhook carries, as one discriminated union: switch on `kind`
+ * (`message`, `status`, `dispatch`), then on `type` (messages) or `status` (statuses).
+ *
+ * Both of Vonage's webhook formats (v1, flat; v0.1, nested) become the same shape; the one
+ * that arrived is in `webhookVersion`, and `raw` keeps the parsed body as it was.
+ *
+ * @module
+ */
+import type { PageId, Psid } from '../ids.js';
+
+/** Which of Vonage's webhook formats the event arrived in (Dashboard: "Webhook version"). */
+export type WebhookVersion = 'v1' | 'v0.1';
+
+/** Fields every inbound message has. */
+interface InboundMessageBase {
+  readonly kind: 'message';
+  readonly channel: 'messenger';
+  /** Vonage's id of the message; a repeated one is a duplicate (Vonage retries). */
+  readonly messageUuid: string;
+  /** The Page the user wrote to (the inbound `to`). Reply `from` it. */
+  readonly pageId: PageId;
+  /** The user who wrote (the inbound `from`). Reply `to` it. */
+  readonly psid: Psid;
+  /** When the user sent it: the start of the 24-hour window. */
+  readonly timestamp: Date;
+  readonly webhookVersion: WebhookVersion;
+  /** The parsed body, unchanged. */
+  readonly raw: Readonly<Record<string, unknown>>;
+}
+
+/** The user sent text. */
+export interface TextMessageEvent extends InboundMessageBase {
+  readonly type: 'text';
+  readonly text: string;
+}
+
+/** The user sent an image, audio, video or file; `url` is Vonage's copy (kept 48 hours: download it promptly). */
+export interface MediaMessageEvent<
+  T extends 'image' | 'audio' | 'video' | 'file' = 'image' | 'audio' | 'video' | 'file',
+> extends InboundMessageBase {
+  readonly type: T;
+  readonly url: string;
+}
+
+/** The user sent something Vonage does not support on Messenger (a sticker, a location…). */
+export interface UnsupportedMessageEvent extends InboundMessageBase {
+  readonly type: 'unsupported';
+}
+
+/** A `message_type` this SDK does not know yet; `messageType` names it and `raw` has the rest. */
+export interface UnknownMessageEvent extends InboundMessageBase {
+  readonly type: 'unknown';
+  readonly messageType: string;
+}
+
+/** A message from a user to a Page. It opens (or extends) the messaging window. */
+export type InboundMessageEvent =
+  | TextMessageEvent
+  | MediaMessageEvent<'image'>
+  | MediaMessageEvent<'audio'>
+  | MediaMessageEvent<'video'>
+  | MediaMessageEvent<'file'>
+  | UnsupportedMessageEvent
+  | UnknownMessageEvent;
+
+/** The statuses Vonage reports for a Messenger message. */
+export type MessageStatus = 'submitted' | 'delivered' | 'read' | 'rejected' | 'undeliverable';
+
+/** Why Vonage refused or could not deliver a message. */
+export interface StatusError {
+  /**
+   * The Messages API error code as a string (`"1340"` outside the window, `"1370"` expired
+   * Page link, `"1021"` invalid tag…), from v1 `error.title` or v0.1 `error.code`.
+   * `undefined` when the webhook carried none.
+   */
+  readonly code: string | undefined;
+  /** v1 `error.type`: a documentation URL. */
+  readonly type?: string;
+  /** v1 `error.title` as sent (usually the code). */
+  readonly title?: string;
+  /** v1 `error.detail` or v0.1 `error.reason`: Vonage's text. */
+  readonly detail?: string;
+  /** v1 `error.instance`: Vonage's trace id. */
+  readonly instance?: string;
+}
+
+/** What Vonage charged for the message. `price` stays a string (a decimal, not a float). */
+export interface StatusUsage {
+  readonly currency: string;
+  readonly price: string;
+}
+
+/** The fate of a message the Page sent. */
+export interface StatusEvent {
+  readonly kind: 'status';
+  readonly channel: 'messenger';
+  readonly status: MessageStatus;
+  /** The `messageUuid` the send resolved to. */
+  readonly messageUuid: string;
+  /** The Page that sent (the status `from`). */
+  readonly pageId: PageId;
+  /** The user it was sent to (the status `to`). */
+  readonly psid: Psid;
+  readonly timestamp: Date;
+  readonly webhookVersion: WebhookVersion;
+  /** The `clientRef` given to the send, echoed back. */
+  readonly clientRef?: string;
+  /** Present on `rejected` and `undeliverable`. */
+  readonly error?: StatusError;
+  readonly usage?: StatusUsage;
+  readonly raw: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A Dispatch (failover workflow) completion report that reached the status URL. It concerns
+ * no single conversation: it is recognized and passed through, and changes no state.
+ */
+export interface DispatchEvent {
+  readonly kind: 'dispatch';
+  readonly dispatchUuid: string;
+  /** Usually `"completed"`. */
+  readonly status: string | undefined;
+  readonly timestamp: Date | undefined;
+  readonly raw: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Everything a Messenger webhook can carry.
+ *
+ * @example
+ * ```ts
+ * switch (event.kind) {
+ *   case 'message':
+ *     if (event.type === 'text') console.log(event.psid, 'wrote', event.text)
+ *     break
+ *   case 'status':
+ *     if (event.status === 'rejected') console.log(event.error?.code, event.error?.detail)
+ *     break
+ * }
+ * ```
+ */
+export type MessengerEvent = InboundMessageEvent | StatusEvent | DispatchEvent;
+
+/**
+ * True for a message from a user.
+ *
+ * @example
+ * ```ts
+ * if (isInboundMessage(event) && event.type === 'text') reply(event.text)
+ * ```
+ */
+export const isInboundMessage = (event: MessengerEvent): event is InboundMessageEvent => event.kind === 'message';
+
+/**
+ * True for a status report about a message the Page sent.
+ *
+ * @example
+ * ```ts
+ * if (isStatusEvent(event) && event.error) log(event.error.code)
+ * ```
+ */
+export const isStatusEvent = (event: MessengerEvent): event is StatusEvent => event.kind === 'status';

@@ -1,0 +1,238 @@
+/**
+ * `messenger.webhookHandler(callbacks)`: a Fetch handler `(Request) => Promise<Response>` for
+ * the inbound and status URLs (Hono, Next.js route handlers, Bun, Deno; node:http and Express
+ * through `toNodeHandler`).
+ *
+ * Answers, chosen for how Vonage retries (it retries 429 and 5xx for 24 hours, never 4xx):
+ * | status | when |
+ * |---|---|
+ * | 200 | processed, or a duplicate (the callback runs once per event) |
+ * | 400 | signed, but the body is not JSON or not a Messenger event |
+ * | 401 | a token is present but invalid, stale, replayed or forged |
+ * | 403 | the Page is not one of `pages` |
+ * | 405 | not a POST |
+ * | 413 | the body is over `maxBodyBytes` (counted while streaming) |
+ * | 500 | the messenger has no `signatureSecret` |
+ * | 503 | no signature at all (Vonage may send one unsigned after an internal error and retries it signed), a store failure, or a callback failure |
+ *
+ * A callback that throws answers 503, so Vonage retries; the retry is a duplicate for the
+ * store but still reaches the callback (see {@link WebhookCallbacks}).
+ *
+ * @module
+ */
+import { isMessengerError, StoreError, ValidationError, WebhookVerificationError } from '../errors.js';
+import { callStore } from '../store/guard.js';
+import type { DispatchEvent, InboundMessageEvent, StatusEvent } from './events.js';
+import type { PlatformErrorEvent } from './platform.js';
+import { missingSecretError, type ProcessedWebhook, type Receiver, STATUS_DEDUPE_TTL_MS } from './receive.js';
+import type { WebhookClaims } from './verify.js';
+
+/** What a callback learns besides the event. */
+export interface WebhookContext {
+  /** The incoming request (its body is already read). */
+  request: Request;
+  /** The verified token's claims. */
+  claims: WebhookClaims;
+  /** True when an earlier delivery of this event failed and this is Vonage's retry. */
+  redelivered: boolean;
+}
+
+/**
+ * What `webhookHandler` calls. Each may be async; the response waits for it.
+ *
+ * Delivery is at-least-once and, in the normal case, exactly once: a duplicate (Vonage
+ * retries when an answer is slow or lost) is answered 200 without calling back, but when a
+ * callback throws (answer 503), Vonage's retry calls it again with `redelivered: true`.
+ * Only two copies of one event arriving at the same moment can both be delivered.
+ */
+export interface WebhookCallbacks {
+  /** A message from a user; the window is already recorded, so you can reply right here. */
+  onMessage?(event: InboundMessageEvent, context: WebhookContext): unknown;
+  /** A status of a message the Page sent. */
+  onStatus?(event: StatusEvent, context: WebhookContext): unknown;
+  /** A refused or undeliverable message, with what the SDK recorded (called before `onStatus`). */
+  onPlatformError?(event: PlatformErrorEvent, context: WebhookContext): unknown;
+  /** A Dispatch (failover) completion report. */
+  onDispatch?(event: DispatchEvent, context: WebhookContext): unknown;
+  /** Every request not answered 200, with the error and the status sent (for logs and metrics). */
+  onError?(error: unknown, request: Request, status: number): unknown;
+}
+
+/** The Fetch handler `webhookHandler` returns. */
+export type WebhookFetchHandler = (request: Request) => Promise<Response>;
+
+/** The body was over the limit (answered 413). */
+export class PayloadTooLargeError extends ValidationError {
+  constructor(limit: number) {
+    super(`The webhook body is larger than ${limit} bytes`, [{ path: 'body', message: `exceeds ${limit} bytes` }]);
+  }
+}
+
+/** The handler could not read the body (the client went away). Answered 400. */
+class BodyReadError extends ValidationError {}
+
+// A callback failure: answered 503 so that Vonage retries.
+class CallbackError extends Error {
+  constructor(readonly original: unknown) {
+    super('A webhook callback failed', { cause: original });
+  }
+}
+
+const MAX_TRACKED_ATTEMPTS = 64;
+
+/** Reads the body as a stream, refusing it as soon as it passes `limit` bytes. */
+export async function readBodyWithLimit(request: Request, limit: number): Promise<Uint8Array> {
+  const declared = request.headers.get('content-length');
+  // A declared length over the limit is refused at once; a small one is not trusted.
+  if (declared !== null && /^[0-9]{1,16}$/.test(declared) && Number(declared) > limit) {
+    throw new PayloadTooLargeError(limit);
+  }
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > limit) {
+        reader.cancel().catch(() => {});
+        throw new PayloadTooLargeError(limit);
+      }
+      chunks.push(value);
+    }
+  } catch (error) {
+    if (error instanceof PayloadTooLargeError) throw error;
+    throw new BodyReadError('The webhook body could not be read', [{ path: 'body', message: 'unreadable' }]);
+  }
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  return Buffer.concat(chunks, total);
+}
+
+/** The HTTP status for a failure (see the table in this module's comment). */
+export function statusForError(error: unknown): number {
+  if (error instanceof PayloadTooLargeError) return 413;
+  if (error instanceof WebhookVerificationError) {
+    if (error.reason === 'missing_token') return 503;
+    if (error.reason === 'unknown_page') return 403;
+    return 401;
+  }
+  if (error instanceof StoreError) return 503;
+  if (error instanceof ValidationError) return 400;
+  return 503;
+}
+
+const respond = (status: number, error?: string): Response =>
+  new Response(JSON.stringify(error === undefined ? { status } : { status, error }), {
+    status,
+    headers: { 'content-type': 'application/json' },
+  });
+
+function publicError(error: unknown, status: number): string {
+  if (status === 401) return 'webhook_verification_failed';
+  if (status === 503 && error instanceof WebhookVerificationError) return 'unsigned_webhook';
+  if (status === 503) return 'temporarily_unavailable';
+  if (status === 413) return 'payload_too_large';
+  if (status === 403) return 'unknown_page';
+  if (status === 400 && isMessengerError(error)) return error.message;
+  return 'error';
+}
+
+/** Builds the Fetch handler over a receive pipeline. */
+export function createWebhookHandler(receiver: Receiver, callbacks: WebhookCallbacks = {}): WebhookFetchHandler {
+  const { store, maxBodyBytes } = receiver;
+  const claim = (id: string) => callStore('claim', () => store.claim(id, STATUS_DEDUPE_TTL_MS));
+
+  /**
+   * Which delivery attempt this arrival is, or undefined when the event was already delivered.
+   *
+   * The store offers only `claim` (test-and-set), so "delivered" is tracked as a chain: the
+   * n-th arrival of an event claims `#arrival:n`; it delivers if the previous arrival never
+   * marked `#ok:n-1`, and marks `#ok:n` when its callbacks succeed (or when it passes on a
+   * delivery that had succeeded). A fresh event costs one extra claim, after the callback.
+   */
+  const attemptFor = async (processed: ProcessedWebhook): Promise<number | undefined> => {
+    const id = processed.dedupeId;
+    if (id === undefined || !processed.duplicate) return 0;
+    for (let n = 1; n <= MAX_TRACKED_ATTEMPTS; n += 1) {
+      if (!(await claim(`${id}#arrival:${n}`))) continue;
+      if (await claim(`${id}#ok:${n - 1}`)) return n;
+      await claim(`${id}#ok:${n}`);
+      return undefined;
+    }
+    return undefined;
+  };
+
+  const hasListener = (p: ProcessedWebhook): boolean => {
+    switch (p.event.kind) {
+      case 'message':
+        return callbacks.onMessage !== undefined;
+      case 'status':
+        return (
+          callbacks.onStatus !== undefined || (p.platformError !== undefined && callbacks.onPlatformError !== undefined)
+        );
+      case 'dispatch':
+        return callbacks.onDispatch !== undefined;
+    }
+  };
+
+  const deliver = async (p: ProcessedWebhook, context: WebhookContext): Promise<void> => {
+    try {
+      const { event } = p;
+      if (event.kind === 'message') await callbacks.onMessage?.(event, context);
+      else if (event.kind === 'status') {
+        if (p.platformError !== undefined) await callbacks.onPlatformError?.(p.platformError, context);
+        await callbacks.onStatus?.(event, context);
+      } else await callbacks.onDispatch?.(event, context);
+    } catch (error) {
+      throw new CallbackError(error);
+    }
+  };
+
+  const reportError = async (error: unknown, request: Request, status: number): Promise<void> => {
+    if (callbacks.onError === undefined) return;
+    try {
+      await callbacks.onError(error instanceof CallbackError ? error.original : error, request, status);
+    } catch {
+      // A logging callback must not change the answer.
+    }
+  };
+
+  const handler = async (request: Request): Promise<Response> => {
+    if (request.method !== 'POST') {
+      const response = respond(405, 'method_not_allowed');
+      response.headers.set('allow', 'POST');
+      return response;
+    }
+    if (!receiver.configured) {
+      // Ask Vonage to retry (5xx) while the deployment is fixed; never accept unverified.
+      await reportError(missingSecretError(), request, 500);
+      return respond(500, 'webhook_not_configured');
+    }
+    try {
+      const body = await readBodyWithLimit(request, maxBodyBytes);
+      const processed = await receiver.process({ headers: request.headers, body });
+      if (hasListener(processed)) {
+        const attempt = await attemptFor(processed);
+        if (attempt !== undefined) {
+          await deliver(processed, { request, claims: processed.claims, redelivered: attempt > 0 });
+          if (processed.dedupeId !== undefined) {
+            try {
+              await claim(`${processed.dedupeId}#ok:${attempt}`);
+            } catch (error) {
+              // Delivered; only a later duplicate could be delivered again. Not worth a retry.
+              await reportError(error, request, 200);
+            }
+          }
+        }
+      }
+      return respond(200);
+    } catch (error) {
+      const status = statusForError(error);
+      await reportError(error, request, status);
+      return respond(status, publicError(error, status));
+    }
+  };
+  return handler;
+}

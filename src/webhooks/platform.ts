@@ -1,0 +1,129 @@
+/**
+ * What a Messages API error code in a status webhook means for a Messenger app, and what the
+ * SDK does about it. Vonage reports most Messenger send failures late, as a `rejected` or
+ * `undeliverable` status whose `error.title` is the code.
+ *
+ * Source: Vonage Messages API errors (https://developer.vonage.com/en/api-errors/messages).
+ *
+ * @module
+ */
+import type { PageId, Psid } from '../ids.js';
+import type { StatusEvent } from './events.js';
+
+/** A coarse grouping of Messages API error codes, for apps that react to refusals. */
+export type PlatformErrorKind =
+  /** 1340: outside the 24-hour window. */
+  | 'window_closed'
+  /** 1300 (not on the network), 1430 (invalid recipient): the PSID can't be reached from this Page. */
+  | 'user_unavailable'
+  /** 1370 (expired Page token), 1420 (invalid sender: Page not linked to this application). */
+  | 'page_unlinked'
+  /** 1021: Meta refused the message tag (HUMAN_AGENT needs App Review approval). */
+  | 'invalid_tag'
+  /** 1380, 1381, 1382: the media URL, size or type. */
+  | 'media'
+  /** 1000: Vonage throttled the send. */
+  | 'throttled'
+  /** 1331: a provider error; retrying later may work. */
+  | 'transient'
+  /** 1020, 1400, 1410, 1440, 1450: the request itself was invalid. */
+  | 'invalid_request'
+  /** Any other code (or none). */
+  | 'other';
+
+/** What the SDK recorded because of the error. */
+export type PlatformErrorAction = 'conversation_closed' | 'user_unavailable' | 'page_unlinked' | 'none';
+
+/**
+ * A refusal reported by the platform, passed to `onPlatformError` once per status event.
+ *
+ * @example
+ * ```ts
+ * createMessenger({ ..., onPlatformError: (e) => { if (e.kind === 'page_unlinked') alertOps(e.message) } })
+ * ```
+ */
+export interface PlatformErrorEvent {
+  /** The Messages API error code (`"1340"`, `"1370"`, `"1021"`…), `undefined` if none was given. */
+  readonly code: string | undefined;
+  readonly kind: PlatformErrorKind;
+  /** What the SDK recorded: the conversation or the Page state that now refuses sends locally. */
+  readonly action: PlatformErrorAction;
+  /** A sentence saying what happened and what to do. */
+  readonly message: string;
+  readonly pageId: PageId;
+  readonly psid: Psid;
+  readonly messageUuid: string;
+  readonly status: StatusEvent['status'];
+  /** Vonage's own text for the error. */
+  readonly detail: string | undefined;
+  readonly clientRef: string | undefined;
+  readonly timestamp: Date;
+  /** The status event that carried it. */
+  readonly event: StatusEvent;
+}
+
+const KIND_BY_CODE: Readonly<Record<string, PlatformErrorKind>> = {
+  '1340': 'window_closed',
+  '1300': 'user_unavailable',
+  '1430': 'user_unavailable',
+  '1370': 'page_unlinked',
+  '1420': 'page_unlinked',
+  '1021': 'invalid_tag',
+  '1380': 'media',
+  '1381': 'media',
+  '1382': 'media',
+  '1000': 'throttled',
+  '1331': 'transient',
+  '1020': 'invalid_request',
+  '1400': 'invalid_request',
+  '1410': 'invalid_request',
+  '1440': 'invalid_request',
+  '1450': 'invalid_request',
+};
+
+/**
+ * The kind of a Messages API error code.
+ *
+ * @example
+ * ```ts
+ * platformErrorKind('1370') // 'page_unlinked'
+ * ```
+ */
+export function platformErrorKind(code: string | undefined): PlatformErrorKind {
+  if (code === undefined || !Object.hasOwn(KIND_BY_CODE, code)) return 'other';
+  return KIND_BY_CODE[code] ?? 'other';
+}
+
+const RELINK =
+  'Re-link it: Vonage Dashboard → Messages → Link Facebook Page (Part 1), then Applications → your application → Linked social channels → Link (Part 2, for each application). Then call messenger.markPageLinked(pageId), or wait for the next inbound message to that Page.';
+
+/** The sentence for {@link PlatformErrorEvent.message}. */
+export function platformErrorMessage(code: string | undefined, action: PlatformErrorAction, pageId: string): string {
+  switch (code) {
+    case '1340':
+      return 'Outside of the allowed window (1340): the user has not written in the last 24 hours. The conversation is closed until the user writes again; only a HUMAN_AGENT reply (written by a person, within 7 days, Meta approval required) may still be sent.';
+    case '1300':
+    case '1430':
+      return `The recipient can't be reached from Page ${pageId} (${code}): the PSID is not a user of this Page (PSIDs are per Page). Sends to it are refused until the user writes again.`;
+    case '1370':
+      return `The access token of Page ${pageId} expired (1370): the Page's link to Vonage is broken. ${RELINK}`;
+    case '1420':
+      return action === 'page_unlinked'
+        ? `Page ${pageId} worked before but is now an invalid sender (1420): it is no longer linked to this Vonage application. ${RELINK}`
+        : `Page ${pageId} is an invalid sender (1420): it is not linked to this Vonage application, or the Page ID is wrong. Link it: Applications → your application → Linked social channels → Link.`;
+    case '1021':
+      return 'Meta refused the message tag (1021). HUMAN_AGENT needs Meta App Review approval of your app (human_agent permission) and may carry only messages a person wrote; other tags were retired.';
+    case '1380':
+      return 'The media URL could not be fetched (1380): it must be public HTTPS and reachable by Vonage.';
+    case '1381':
+      return 'The media file is too large (1381).';
+    case '1382':
+      return 'The media type is not accepted (1382): images .jpg/.png/.gif, audio .mp3, video .mp4 (H.264/AAC).';
+    case '1000':
+      return 'Vonage throttled the send (1000): slow down and retry later.';
+    case '1331':
+      return 'The provider returned an error (1331): retrying later may work.';
+    default:
+      return `The platform refused the message${code === undefined ? '' : ` (${code})`}.`;
+  }
+}
