@@ -1,2 +1,346 @@
-// Placeholder until this module lands; replaced by its owner.
-export {};
+/**
+ * Builders for every webhook body Vonage posts for Messenger: inbound messages (text, image,
+ * audio, video, file, unsupported) and message statuses (submitted, delivered, read,
+ * rejected, undeliverable), in the current v1 wire format and the legacy v0.1 one.
+ * Every field has a default (IDs, a fresh `message_uuid`, the current time) and can be
+ * overridden; `extra` adds or replaces any top-level field, to build odd or hostile bodies.
+ *
+ * Sign a built body with `signWebhook` before handing it to `messenger.receive` or an HTTP
+ * handler.
+ *
+ * Sources: Messages API spec (`messages-olympus.yml`: `InboundMessengerMessageCommon`,
+ * `messageStatusMessenger`; v0.1: `messages-olympus.v0.yml`), Vonage's Messenger docs
+ * (https://developer.vonage.com/messages/concepts/facebook).
+ *
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { messagesErrorDetail, messagesErrorType } from './sandbox/codes.js';
+
+/** A Page ID used when none is given (the one in Vonage's docs). */
+export const DEFAULT_PAGE_ID = '102290129340398';
+/** A PSID used when none is given. Above 2^53 on purpose: it must stay a string. */
+export const DEFAULT_PSID = '25381719828140932';
+
+/** The webhook wire formats. `v1` is current; `v0.1` is the legacy nested one. */
+export type WebhookVersion = 'v1' | 'v0.1';
+
+/** Message types a Messenger user can send (as Vonage reports them). */
+export type InboundMessageType = 'text' | 'image' | 'audio' | 'video' | 'file' | 'unsupported';
+
+/** Statuses Vonage reports for a Messenger message. */
+export type MessageStatusValue = 'submitted' | 'delivered' | 'read' | 'rejected' | 'undeliverable';
+
+/** A v1 inbound Messenger message, flat and snake_case. */
+export interface InboundMessageV1 {
+  channel: 'messenger';
+  message_uuid: string;
+  /** The Page ID. */
+  to: string;
+  /** The user's PSID. */
+  from: string;
+  timestamp: string;
+  message_type: InboundMessageType;
+  text?: string;
+  image?: { url: string };
+  audio?: { url: string };
+  video?: { url: string };
+  file?: { url: string };
+  [field: string]: unknown;
+}
+
+/** A v0.1 (legacy) inbound Messenger message, with nested `to`/`from` and `message.content`. */
+export interface InboundMessageV01 {
+  message_uuid: string;
+  to: { type: 'messenger'; id: string };
+  from: { type: 'messenger'; id: string };
+  timestamp: string;
+  direction: 'inbound';
+  message: { content: { type: InboundMessageType; text?: string; [media: string]: unknown } };
+  [field: string]: unknown;
+}
+
+/** The `error` of a v1 status: `title` holds the numeric code as a string. */
+export interface StatusErrorV1 {
+  type: string;
+  title: string;
+  detail: string;
+  instance: string;
+}
+
+/** A v1 message status for Messenger. */
+export interface MessageStatusV1 {
+  message_uuid: string;
+  /** The user's PSID. */
+  to: string;
+  /** The Page ID. */
+  from: string;
+  timestamp: string;
+  status: MessageStatusValue;
+  channel: 'messenger';
+  error?: StatusErrorV1;
+  client_ref?: string;
+  usage?: { currency: string; price: string };
+  [field: string]: unknown;
+}
+
+/** A v0.1 message status: nested `to`/`from`, `error: { code, reason }`. */
+export interface MessageStatusV01 {
+  message_uuid: string;
+  to: { type: 'messenger'; id: string };
+  from: { type: 'messenger'; id: string };
+  timestamp: string;
+  status: MessageStatusValue;
+  error?: { code: number; reason: string };
+  client_ref?: string;
+  usage?: { currency: string; price: string };
+  [field: string]: unknown;
+}
+
+/** The inbound body type for a version. */
+export type InboundBody<V extends WebhookVersion> = V extends 'v0.1' ? InboundMessageV01 : InboundMessageV1;
+/** The status body type for a version. */
+export type StatusBody<V extends WebhookVersion> = V extends 'v0.1' ? MessageStatusV01 : MessageStatusV1;
+
+/** Fields shared by every builder. */
+export interface EventOptions<V extends WebhookVersion = 'v1'> {
+  /** The Page. Default {@link DEFAULT_PAGE_ID}. */
+  pageId?: string;
+  /** The user. Default {@link DEFAULT_PSID}. */
+  psid?: string;
+  /** Default a fresh UUID. */
+  messageUuid?: string;
+  /** Default now. A string is used as given (Vonage has sent several formats). */
+  timestamp?: Date | number | string;
+  /** Wire format. Default `v1`. */
+  version?: V;
+  /** Top-level fields added last (they win); a field set to `undefined` is removed. */
+  extra?: Record<string, unknown>;
+}
+
+/** Options of the media builders ({@link inboundImage} and the others). */
+export interface InboundMediaOptions<V extends WebhookVersion = 'v1'> extends EventOptions<V> {
+  /** Default a URL on example.com with the type's usual extension. */
+  url?: string;
+}
+
+/** Options of {@link inboundText}. */
+export interface InboundTextOptions<V extends WebhookVersion = 'v1'> extends EventOptions<V> {
+  /** Default `"Hello"`. */
+  text?: string;
+}
+
+/** The error of a refused message: a Vonage code (`1340`) or every field spelled out. */
+export type StatusErrorInput = number | string | { code: number | string; detail?: string; instance?: string };
+
+/** Options of {@link messageStatus}. */
+export interface MessageStatusOptions<V extends WebhookVersion = 'v1'> extends EventOptions<V> {
+  /** Default `delivered`. */
+  status?: MessageStatusValue;
+  /** The error, for `rejected` and `undeliverable` (default code 1340 for those). */
+  error?: StatusErrorInput;
+  clientRef?: string;
+  usage?: { currency: string; price: string };
+}
+
+const DEFAULT_MEDIA_URL: Record<'image' | 'audio' | 'video' | 'file', string> = {
+  image: 'https://example.com/image.jpg',
+  audio: 'https://example.com/audio.mp3',
+  video: 'https://example.com/video.mp4',
+  file: 'https://example.com/file.pdf',
+};
+
+function isoTime(value: Date | number | string | undefined): string {
+  if (typeof value === 'string') return value;
+  if (value === undefined) return new Date().toISOString();
+  return (typeof value === 'number' ? new Date(value) : value).toISOString();
+}
+
+function withExtra<T extends Record<string, unknown>>(body: T, extra: Record<string, unknown> | undefined): T {
+  if (extra === undefined) return body;
+  const out: Record<string, unknown> = { ...body };
+  for (const [name, value] of Object.entries(extra)) {
+    if (value === undefined) delete out[name];
+    else out[name] = value;
+  }
+  return out as T;
+}
+
+function inbound<V extends WebhookVersion>(
+  type: InboundMessageType,
+  options: EventOptions<V>,
+  content: Record<string, unknown>,
+): InboundBody<V> {
+  const pageId = options.pageId ?? DEFAULT_PAGE_ID;
+  const psid = options.psid ?? DEFAULT_PSID;
+  const messageUuid = options.messageUuid ?? randomUUID();
+  const timestamp = isoTime(options.timestamp);
+  if (options.version === 'v0.1') {
+    const body: InboundMessageV01 = {
+      message_uuid: messageUuid,
+      to: { type: 'messenger', id: pageId },
+      from: { type: 'messenger', id: psid },
+      timestamp,
+      direction: 'inbound',
+      message: { content: { type, ...content } },
+    };
+    return withExtra(body, options.extra) as InboundBody<V>;
+  }
+  const body: InboundMessageV1 = {
+    channel: 'messenger',
+    message_uuid: messageUuid,
+    to: pageId,
+    from: psid,
+    timestamp,
+    message_type: type,
+    ...content,
+  };
+  return withExtra(body, options.extra) as InboundBody<V>;
+}
+
+/**
+ * An inbound text message: the user wrote to the Page.
+ *
+ * @example
+ * ```ts
+ * const body = inboundText({ pageId: '1029', psid: '2538', text: 'Where is my order?' })
+ * const { headers } = signWebhook(body, secret)
+ * ```
+ */
+export function inboundText<V extends WebhookVersion = 'v1'>(options: InboundTextOptions<V> = {}): InboundBody<V> {
+  return inbound('text', options, { text: options.text ?? 'Hello' });
+}
+
+function media<V extends WebhookVersion>(
+  type: 'image' | 'audio' | 'video' | 'file',
+  options: InboundMediaOptions<V>,
+): InboundBody<V> {
+  return inbound(type, options, { [type]: { url: options.url ?? DEFAULT_MEDIA_URL[type] } });
+}
+
+/**
+ * An inbound image (Vonage keeps the file for 48 hours).
+ *
+ * @example
+ * ```ts
+ * const body = inboundImage({ url: 'https://example.com/receipt.png' })
+ * ```
+ */
+export function inboundImage<V extends WebhookVersion = 'v1'>(options: InboundMediaOptions<V> = {}): InboundBody<V> {
+  return media('image', options);
+}
+
+/**
+ * An inbound audio message.
+ *
+ * @example
+ * ```ts
+ * const body = inboundAudio({ psid: '2538' })
+ * ```
+ */
+export function inboundAudio<V extends WebhookVersion = 'v1'>(options: InboundMediaOptions<V> = {}): InboundBody<V> {
+  return media('audio', options);
+}
+
+/**
+ * An inbound video.
+ *
+ * @example
+ * ```ts
+ * const body = inboundVideo({ url: 'https://example.com/clip.mp4' })
+ * ```
+ */
+export function inboundVideo<V extends WebhookVersion = 'v1'>(options: InboundMediaOptions<V> = {}): InboundBody<V> {
+  return media('video', options);
+}
+
+/**
+ * An inbound file.
+ *
+ * @example
+ * ```ts
+ * const body = inboundFile({ url: 'https://example.com/invoice.pdf', version: 'v0.1' })
+ * ```
+ */
+export function inboundFile<V extends WebhookVersion = 'v1'>(options: InboundMediaOptions<V> = {}): InboundBody<V> {
+  return media('file', options);
+}
+
+/**
+ * A message of a type Messenger-over-Vonage does not carry (a sticker, a location): Vonage
+ * reports `message_type: "unsupported"` with no content. It still opens the window.
+ *
+ * @example
+ * ```ts
+ * const body = inboundUnsupported({ psid: '2538' })
+ * ```
+ */
+export function inboundUnsupported<V extends WebhookVersion = 'v1'>(options: EventOptions<V> = {}): InboundBody<V> {
+  return inbound('unsupported', options, {});
+}
+
+function statusError(input: StatusErrorInput): { code: string; detail: string; instance: string } {
+  if (typeof input === 'object') {
+    return {
+      code: String(input.code),
+      detail: input.detail ?? messagesErrorDetail(input.code),
+      instance: input.instance ?? randomUUID(),
+    };
+  }
+  return { code: String(input), detail: messagesErrorDetail(input), instance: randomUUID() };
+}
+
+/**
+ * A message status: what Vonage posts to the status URL after a send. `rejected` and
+ * `undeliverable` carry an error (default 1340, "Outside of the allowed window").
+ *
+ * @example
+ * ```ts
+ * const delivered = messageStatus({ messageUuid, status: 'delivered' })
+ * const refused = messageStatus({ messageUuid, status: 'rejected', error: 1370 })
+ * ```
+ */
+export function messageStatus<V extends WebhookVersion = 'v1'>(options: MessageStatusOptions<V> = {}): StatusBody<V> {
+  const status = options.status ?? 'delivered';
+  const pageId = options.pageId ?? DEFAULT_PAGE_ID;
+  const psid = options.psid ?? DEFAULT_PSID;
+  const errorInput = options.error ?? (status === 'rejected' || status === 'undeliverable' ? 1340 : undefined);
+  const error = errorInput === undefined ? undefined : statusError(errorInput);
+  const common = {
+    message_uuid: options.messageUuid ?? randomUUID(),
+    timestamp: isoTime(options.timestamp),
+    status,
+    ...(options.clientRef !== undefined ? { client_ref: options.clientRef } : {}),
+    ...(options.usage !== undefined ? { usage: options.usage } : {}),
+  };
+  if (options.version === 'v0.1') {
+    const body: MessageStatusV01 = {
+      ...common,
+      to: { type: 'messenger', id: psid },
+      from: { type: 'messenger', id: pageId },
+      ...(error ? { error: { code: Number(error.code), reason: error.detail } } : {}),
+    };
+    return withExtra(body, options.extra) as StatusBody<V>;
+  }
+  const body: MessageStatusV1 = {
+    message_uuid: common.message_uuid,
+    to: psid,
+    from: pageId,
+    timestamp: common.timestamp,
+    status,
+    channel: 'messenger',
+    ...(error
+      ? {
+          error: {
+            type: messagesErrorType(error.code),
+            title: error.code,
+            detail: error.detail,
+            instance: error.instance,
+          },
+        }
+      : {}),
+    ...(options.clientRef !== undefined ? { client_ref: options.clientRef } : {}),
+    ...(options.usage !== undefined ? { usage: options.usage } : {}),
+  };
+  return withExtra(body, options.extra) as StatusBody<V>;
+}

@@ -1,2 +1,498 @@
-// Placeholder until this module lands; replaced by its owner.
-export {};
+/**
+ * A local stand-in for the Vonage Messages API, Messenger channel: a node:http server on
+ * 127.0.0.1 that answers `POST /v1/messages` like Vonage (auth, validation, RFC 7807
+ * errors, `202 { message_uuid }`), judges each accepted message by Messenger's rules with its
+ * own platform state, and posts signed status webhooks (`submitted`, `delivered`, `read`, or
+ * `rejected` with Vonage's error) to the app. `userSays` plays the user: it posts a signed
+ * inbound webhook, as Vonage would.
+ *
+ * It needs no credentials and no network, so tests and the demo see the whole loop:
+ * webhook in → window opens → send → status webhook → window closes → refusal.
+ *
+ * Everything is bounded: request bodies (1 MiB), recorded requests (10 000), webhook calls
+ * (10 s each, no retries). `close()` waits for webhooks in flight and closes every socket.
+ *
+ * @module
+ */
+
+import type { KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { MessengerPolicy } from '../policy.js';
+import type { ConversationState } from '../store/types.js';
+import {
+  type InboundMessageType,
+  inboundAudio,
+  inboundFile,
+  inboundImage,
+  inboundText,
+  inboundUnsupported,
+  inboundVideo,
+  type MessageStatusValue,
+  messageStatus,
+  type WebhookVersion,
+} from './builders.js';
+import { type AuthKind, createAuthChecker } from './sandbox/auth.js';
+import { PROBLEM_CONTENT_TYPE, type ProblemAnswer, problems } from './sandbox/problems.js';
+import { type SandboxMessage, validateMessageBody } from './sandbox/validate.js';
+import { createWorld, type Verdict } from './sandbox/world.js';
+import { signWebhook } from './sign.js';
+
+export type { AuthKind } from './sandbox/auth.js';
+export { MESSAGES_ERRORS, type MessagesErrorCode, messagesErrorDetail, messagesErrorType } from './sandbox/codes.js';
+export type { ProblemAnswer, ProblemParameter, VonageProblemBody } from './sandbox/problems.js';
+export { problems as vonageProblems } from './sandbox/problems.js';
+export { type SandboxMessage, type ValidationOutcome, validateMessageBody } from './sandbox/validate.js';
+export type { Verdict } from './sandbox/world.js';
+
+/** Options of {@link createSandbox}. */
+export interface SandboxOptions {
+  /** The signature secret webhooks are signed with (give the messenger the same). */
+  signatureSecret: string;
+  /** Port on 127.0.0.1; default 0 (a free port, read it from `sandbox.url`). */
+  port?: number;
+  /** `api_key` claim of signed webhooks. Default `"test-api-key"` (signWebhook's default). */
+  apiKey?: string;
+  /** `application_id` claim of signed webhooks; also the only application a JWT may name. */
+  applicationId?: string;
+  /** The application's public key: bearer JWTs must be signed by its private key (RS256). */
+  publicKey?: string | Buffer | KeyObject;
+  /** When set, Basic credentials must be exactly these. */
+  basicAuth?: { apiKey: string; apiSecret: string };
+  /** Where `userSays` posts inbound webhooks (also settable later: `sandbox.webhookUrl = …`). */
+  webhookUrl?: string;
+  /** Where status webhooks go, unless a message names its own `webhook_url`. */
+  statusUrl?: string;
+  /** The clock before any `advance`. Default `() => new Date()`. */
+  now?: () => Date;
+  /** Linked Page IDs. Unset: every Page is linked (until `unlinkPage`); set: others get 1420. */
+  pages?: readonly string[];
+  /** The platform's rules. Default: `MESSENGER_POLICY` with no safety margin. */
+  policy?: MessengerPolicy;
+  /** Has Meta approved the app for HUMAN_AGENT? Default true; false rejects it with 1021. */
+  humanAgent?: boolean;
+  /** The last status a delivered message reaches: `submitted`, `delivered` or `read` (default). */
+  deliverUntil?: 'submitted' | 'delivered' | 'read';
+  /** Wire format of inbound and status webhooks (a message's `webhook_version` wins). Default `v1`. */
+  webhookVersion?: WebhookVersion;
+  /** Largest accepted request body. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** How long a webhook call may take. Default 10 000 ms. */
+  webhookTimeoutMs?: number;
+}
+
+/** One request that reached the sandbox, and its answer. */
+export interface SandboxRequest {
+  /** 1, 2, 3… in arrival order. */
+  id: number;
+  /** Sandbox time of arrival. */
+  at: Date;
+  method: string;
+  path: string;
+  /** The credential kind (never the credential). */
+  auth: AuthKind;
+  /** The parsed JSON body, or the raw text when it was not JSON. */
+  body: unknown;
+  /** The HTTP status answered. */
+  status: number;
+  /** The JSON body answered. */
+  response: unknown;
+  /** For an accepted message: its `message_uuid`, the message and the platform's verdict. */
+  messageUuid?: string;
+  message?: SandboxMessage;
+  verdict?: Verdict;
+}
+
+/** One webhook the sandbox posted to the app. */
+export interface SandboxWebhook {
+  kind: 'inbound' | 'status';
+  url: string;
+  body: Record<string, unknown>;
+  /** For status webhooks: the status posted. */
+  status?: MessageStatusValue;
+  /** The app's HTTP status, or `undefined` when the call failed (see `error`). */
+  responseStatus: number | undefined;
+  error?: string;
+}
+
+/** Input of {@link Sandbox.userSays}. */
+export interface UserSaysInput {
+  /** The Page the user writes to. */
+  page: string;
+  /** The user's PSID. */
+  psid: string;
+  /** Default `"Hello"` for text. */
+  text?: string;
+  /** Message type; default `text`. Media types carry `url`. */
+  type?: InboundMessageType;
+  url?: string;
+  /** Default a fresh UUID (repeat one to test duplicates). */
+  messageUuid?: string;
+  /** When the user wrote; default the sandbox's now. */
+  at?: Date;
+}
+
+/** A running sandbox. Every method is a plain function: `now: sandbox.now` works unbound. */
+export interface Sandbox {
+  /** Base URL, e.g. `http://127.0.0.1:39153`: pass it as the messenger's `apiHost`. */
+  readonly url: string;
+  /** Where `userSays` posts. */
+  webhookUrl: string | undefined;
+  /** Where status webhooks go. */
+  statusUrl: string | undefined;
+  /** Every request that reached `POST /v1/messages` (and any other path), oldest first. */
+  readonly requests: readonly SandboxRequest[];
+  /** Every webhook posted to the app, oldest first. */
+  readonly webhooks: readonly SandboxWebhook[];
+  /** The sandbox's clock: share it with the messenger (`now: sandbox.now`). */
+  now(): Date;
+  /** Moves the clock forward by `ms`; returns the new time. */
+  advance(ms: number): Date;
+  /** The user writes to the Page: a signed inbound webhook is posted; resolves to the app's HTTP status. */
+  userSays(input: UserSaysInput): Promise<number>;
+  /** Simulates an expired Page link: its sends are rejected with 1370 until `linkPage`. */
+  unlinkPage(pageId: string): void;
+  /** Links a Page (again). */
+  linkPage(pageId: string): void;
+  /** Answers the next `count` sends with 429 and `Retry-After: retryAfterSeconds` (default 1). */
+  throttle(count: number, retryAfterSeconds?: number): void;
+  /** The conversation as the platform sees it (`null` if the user never wrote). */
+  conversation(pageId: string, psid: string): ConversationState | null;
+  /** Resolves once every status webhook triggered so far has been posted. */
+  settled(): Promise<void>;
+  /** Forgets recorded requests and webhooks (not the platform state). */
+  clearHistory(): void;
+  /** Stops the server, waits for webhooks in flight, closes every socket. */
+  close(): Promise<void>;
+}
+
+const MAX_RECORDS = 10_000;
+const STATUS_CHAIN: Record<'submitted' | 'delivered' | 'read', MessageStatusValue[]> = {
+  submitted: ['submitted'],
+  delivered: ['submitted', 'delivered'],
+  read: ['submitted', 'delivered', 'read'],
+};
+
+class BodyTooLarge extends Error {}
+
+function readBody(request: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        // Keep draining so the answer can be written, but stop keeping bytes.
+        chunks.length = 0;
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () =>
+      size > limit ? reject(new BodyTooLarge()) : resolve(Buffer.concat(chunks).toString('utf8')),
+    );
+    request.on('error', reject);
+  });
+}
+
+function pushBounded<T>(list: T[], item: T): void {
+  list.push(item);
+  if (list.length > MAX_RECORDS) list.splice(0, list.length - MAX_RECORDS);
+}
+
+const inboundBuilders = {
+  text: inboundText,
+  image: inboundImage,
+  audio: inboundAudio,
+  video: inboundVideo,
+  file: inboundFile,
+} as const;
+
+/**
+ * Starts a local Messages API sandbox on 127.0.0.1.
+ *
+ * @example
+ * ```ts
+ * const sandbox = await createSandbox({ signatureSecret: 'test-secret' })
+ * const messenger = createMessenger({
+ *   apiHost: sandbox.url, now: sandbox.now, signatureSecret: 'test-secret', applicationId, privateKey,
+ * })
+ * sandbox.webhookUrl = 'http://127.0.0.1:3000/webhooks/inbound'
+ * await sandbox.userSays({ page: '1029', psid: '2538', text: 'hi' })
+ * await messenger.sendText({ from: pageId('1029'), to: psid('2538'), text: 'Hello!' })
+ * await sandbox.settled()
+ * await sandbox.close()
+ * ```
+ */
+export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
+  if (typeof options.signatureSecret !== 'string' || options.signatureSecret.length === 0) {
+    throw new TypeError('createSandbox: signatureSecret must be a non-empty string');
+  }
+  const baseClock = options.now ?? (() => new Date());
+  let offset = 0;
+  const now = (): Date => new Date(baseClock().getTime() + offset);
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const webhookTimeoutMs = options.webhookTimeoutMs ?? 10_000;
+  const deliverUntil = options.deliverUntil ?? 'read';
+  const defaultVersion = options.webhookVersion ?? 'v1';
+  const checkAuth = createAuthChecker({
+    ...(options.publicKey !== undefined ? { publicKey: options.publicKey } : {}),
+    ...(options.applicationId !== undefined ? { applicationId: options.applicationId } : {}),
+    ...(options.basicAuth !== undefined ? { basicAuth: options.basicAuth } : {}),
+  });
+  const world = createWorld({
+    ...(options.pages !== undefined ? { pages: options.pages } : {}),
+    ...(options.policy !== undefined ? { policy: options.policy } : {}),
+    ...(options.humanAgent !== undefined ? { humanAgent: options.humanAgent } : {}),
+  });
+
+  const requests: SandboxRequest[] = [];
+  const webhooks: SandboxWebhook[] = [];
+  const pending = new Set<Promise<void>>();
+  let nextId = 1;
+  let throttled = 0;
+  let retryAfterSeconds = 1;
+
+  async function postWebhook(
+    kind: SandboxWebhook['kind'],
+    url: string,
+    body: Record<string, unknown>,
+    status?: MessageStatusValue,
+  ): Promise<SandboxWebhook> {
+    const signed = signWebhook(body, options.signatureSecret, {
+      issuedAt: now(),
+      ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
+      ...(options.applicationId !== undefined ? { applicationId: options.applicationId } : {}),
+    });
+    const record: SandboxWebhook = { kind, url, body, responseStatus: undefined, ...(status ? { status } : {}) };
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { ...signed.headers, 'user-agent': 'vonage-messenger-sandbox' },
+        body: signed.body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(webhookTimeoutMs),
+      });
+      record.responseStatus = response.status;
+      await response.arrayBuffer().catch(() => undefined);
+    } catch (error) {
+      record.error =
+        error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
+    }
+    pushBounded(webhooks, record);
+    return record;
+  }
+
+  function track(work: Promise<void>): void {
+    const guarded = work.catch(() => undefined).finally(() => pending.delete(guarded));
+    pending.add(guarded);
+  }
+
+  async function postStatuses(
+    message: SandboxMessage,
+    messageUuid: string,
+    verdict: Verdict,
+    responded: Promise<void>,
+  ): Promise<void> {
+    await responded;
+    const url = message.webhookUrl ?? sandbox.statusUrl;
+    if (url === undefined) return;
+    const version = message.webhookVersion ?? defaultVersion;
+    const base = {
+      pageId: message.from,
+      psid: message.to,
+      messageUuid,
+      version,
+      ...(message.clientRef !== undefined ? { clientRef: message.clientRef } : {}),
+    };
+    if (!verdict.delivered) {
+      const body = messageStatus({
+        ...base,
+        timestamp: now(),
+        status: 'rejected',
+        error: { code: verdict.code, detail: verdict.detail },
+      });
+      await postWebhook('status', url, body, 'rejected');
+      return;
+    }
+    for (const status of STATUS_CHAIN[deliverUntil]) {
+      const usage = status === 'delivered' ? { usage: { currency: 'EUR', price: '0.0000' } } : {};
+      await postWebhook('status', url, messageStatus({ ...base, ...usage, timestamp: now(), status }), status);
+    }
+  }
+
+  function answer(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+    const text = JSON.stringify(body);
+    const contentType = status >= 400 ? PROBLEM_CONTENT_TYPE : 'application/json';
+    const instance = (body as { instance?: unknown } | null)?.instance;
+    response.writeHead(status, {
+      'content-type': contentType,
+      'content-length': Buffer.byteLength(text),
+      ...(typeof instance === 'string' ? { 'x-nexmo-trace-id': instance } : {}),
+      ...headers,
+    });
+    response.end(text);
+  }
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const at = now();
+    const method = request.method ?? 'GET';
+    const path = new URL(request.url ?? '/', 'http://sandbox.invalid').pathname;
+    const record: SandboxRequest = {
+      id: nextId++,
+      at,
+      method,
+      path,
+      auth: 'none',
+      body: undefined,
+      status: 0,
+      response: undefined,
+    };
+    const reply = (problem: ProblemAnswer) => {
+      record.status = problem.status;
+      record.response = problem.body;
+      pushBounded(requests, record);
+      answer(response, problem.status, problem.body, problem.headers);
+    };
+
+    let text: string;
+    try {
+      text = await readBody(request, maxBodyBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) return reply(problems.payloadTooLarge(maxBodyBytes));
+      throw error;
+    }
+    let parsed: unknown = text;
+    let parseError: string | undefined;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      parseError = error instanceof Error ? error.message : String(error);
+    }
+    record.body = parsed;
+
+    if (path !== '/v1/messages') return reply(problems.notFound(path));
+    if (method !== 'POST') return reply(problems.methodNotAllowed(method));
+
+    const auth = checkAuth(request.headers.authorization);
+    record.auth = auth.kind;
+    if (!auth.ok) return reply(problems.unauthorized());
+    if (throttled > 0) {
+      throttled -= 1;
+      return reply(problems.throttled(retryAfterSeconds));
+    }
+    if (parseError !== undefined) return reply(problems.invalidJson(parseError));
+    const outcome = validateMessageBody(parsed);
+    if (!outcome.ok) return reply(outcome.problem);
+
+    const messageUuid = randomUUID();
+    const verdict = world.judge(outcome.message, at.getTime());
+    record.status = 202;
+    record.response = { message_uuid: messageUuid };
+    record.messageUuid = messageUuid;
+    record.message = outcome.message;
+    record.verdict = verdict;
+    pushBounded(requests, record);
+    // Registered before the answer is written, so `settled()` after the client saw 202 waits for it.
+    const responded = new Promise<void>((resolve) => {
+      response.once('finish', resolve);
+      response.once('close', resolve);
+    });
+    track(postStatuses(outcome.message, messageUuid, verdict, responded));
+    answer(response, 202, { message_uuid: messageUuid });
+  }
+
+  const server: Server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) {
+        answer(response, 500, {
+          type: 'https://developer.nexmo.com/api-errors/messages-olympus#1000',
+          title: 'Internal error',
+          detail: error instanceof Error ? error.message : String(error),
+          instance: randomUUID(),
+        });
+      } else response.destroy();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  let closed = false;
+
+  const sandbox: Sandbox = {
+    url: `http://127.0.0.1:${port}`,
+    webhookUrl: options.webhookUrl,
+    statusUrl: options.statusUrl,
+    requests,
+    webhooks,
+    now,
+    advance(ms) {
+      if (!Number.isFinite(ms) || ms < 0) throw new RangeError('sandbox.advance: ms must be a finite number ≥ 0');
+      offset += ms;
+      return now();
+    },
+    async userSays(input) {
+      const url = sandbox.webhookUrl;
+      if (url === undefined) {
+        throw new Error(
+          'sandbox.userSays: set webhookUrl (createSandbox({ webhookUrl }) or sandbox.webhookUrl = …) first',
+        );
+      }
+      const at = input.at ?? now();
+      const messageUuid = input.messageUuid ?? randomUUID();
+      const type = input.type ?? 'text';
+      const common = { pageId: input.page, psid: input.psid, messageUuid, timestamp: at, version: defaultVersion };
+      const body =
+        type === 'text'
+          ? inboundText({ ...common, ...(input.text !== undefined ? { text: input.text } : {}) })
+          : type === 'unsupported'
+            ? inboundUnsupported(common)
+            : inboundBuilders[type]({ ...common, ...(input.url !== undefined ? { url: input.url } : {}) });
+      // The platform knows the user wrote, whatever the app answers.
+      world.userWrote(input.page, input.psid, at.getTime(), messageUuid);
+      const record = await postWebhook('inbound', url, body);
+      if (record.responseStatus === undefined) {
+        throw new Error(`sandbox.userSays: the webhook call to ${url} failed: ${record.error}`);
+      }
+      return record.responseStatus;
+    },
+    unlinkPage(pageId) {
+      world.unlinkPage(pageId);
+    },
+    linkPage(pageId) {
+      world.linkPage(pageId);
+    },
+    throttle(count, seconds = 1) {
+      if (!Number.isInteger(count) || count < 0) throw new RangeError('sandbox.throttle: count must be an integer ≥ 0');
+      throttled = count;
+      retryAfterSeconds = seconds;
+    },
+    conversation(pageId, psid) {
+      return world.conversation(pageId, psid);
+    },
+    async settled() {
+      while (pending.size > 0) await Promise.all([...pending]);
+    },
+    clearHistory() {
+      requests.length = 0;
+      webhooks.length = 0;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await sandbox.settled();
+      server.closeAllConnections();
+      await stopped;
+    },
+  };
+  return sandbox;
+}
