@@ -62,11 +62,16 @@ export function retryAfter(tokens: number, ratePerSecond: number): number {
 }
 
 /**
- * Reads an epoch-ms value that a driver returned as a string or number (pg returns `bigint`
- * columns as strings so that no precision is lost silently): exact, or a loud error.
+ * Reads an epoch-ms value that a driver returned as a string, number or bigint (pg returns
+ * `bigint` columns as strings so that no precision is lost silently): exact, or a loud error.
  */
 export function toMs(value: unknown, column: string): number {
-  const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' || typeof value === 'bigint'
+        ? Number(value)
+        : Number.NaN;
   if (!Number.isSafeInteger(n)) throw new Error(`Stored ${column} is not an exact epoch-ms integer: ${String(value)}`);
   return n;
 }

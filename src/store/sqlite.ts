@@ -1,2 +1,359 @@
-// Placeholder until this module lands; replaced by its owner.
-export {};
+/**
+ * `vonage-messenger/sqlite`: a {@link SessionStore} in a SQLite file through `better-sqlite3`
+ * (v11 or v12; v13 crashes on Node 20), for single-host apps that want their windows to survive
+ * a restart. WAL mode; each operation runs in one `BEGIN IMMEDIATE` transaction, so several
+ * processes on the host can share the file safely.
+ *
+ * The tables (`T` = the `table` option) are created on first use: `T_conversations`,
+ * `T_messages`, `T_pages`, `T_claims`, `T_tokens`. Times are INTEGER epoch milliseconds.
+ *
+ * @module
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import { ValidationError } from '../errors.js';
+import type { ConversationKey } from '../ids.js';
+import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './memory.js';
+import {
+  assertBucket,
+  assertDuration,
+  assertReason,
+  assertText,
+  assertTime,
+  conversationFrom,
+  loadPeer,
+  pageFrom,
+  retryAfter,
+  toMs,
+} from './shared.js';
+import type { ConversationState, PageState, RecordInboundResult, SessionStore } from './types.js';
+
+type Database = BetterSqlite3.Database;
+
+/** Options of {@link sqliteStore}. */
+export interface SqliteStoreOptions {
+  /**
+   * A `better-sqlite3` Database you opened (the store never closes it), or a file name that
+   * the store opens (and closes in `close()`).
+   */
+  database: Database | string;
+  /** Name prefix of the tables. Lowercase letters, digits and `_`. Default `"vonage_messenger"`. */
+  table?: string;
+  /** A conversation is forgotten this long after the user's last message. Default 8 days. */
+  ttlMs?: number;
+  /** How long a `message_uuid` is remembered as seen. Default 48 h (Vonage retries for 24 h). */
+  dedupeTtlMs?: number;
+  /** How long to wait for another process's write lock. Default 5000 ms (files the store opens). */
+  busyTimeoutMs?: number;
+  /** The clock used for expiry. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Rows deleted by {@link SqliteStore.prune}. */
+export interface SqlitePruneResult {
+  conversations: number;
+  messages: number;
+  claims: number;
+  tokens: number;
+}
+
+/** A SQLite-backed {@link SessionStore} with its maintenance operation. */
+export interface SqliteStore extends SessionStore {
+  takeToken: NonNullable<SessionStore['takeToken']>;
+  /** Deletes expired conversations, message ids, claims and token buckets idle for `olderThanMs`. */
+  prune(options?: { olderThanMs?: number }): Promise<SqlitePruneResult>;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,39}$/;
+
+interface ConversationRow {
+  duplicate?: number;
+  last_inbound_at: number | bigint;
+  last_inbound_uuid: string;
+  last_outbound_at: number | bigint | null;
+  closed_at: number | bigint | null;
+  closed_reason: string | null;
+}
+
+function conversation(row: ConversationRow): ConversationState {
+  return conversationFrom(
+    toMs(row.last_inbound_at, 'last_inbound_at'),
+    row.last_inbound_uuid,
+    row.last_outbound_at === null ? undefined : toMs(row.last_outbound_at, 'last_outbound_at'),
+    row.closed_at === null ? undefined : toMs(row.closed_at, 'closed_at'),
+    row.closed_reason ?? undefined,
+  );
+}
+
+function schema(t: (suffix: string) => string, i: (suffix: string) => string): string {
+  return `CREATE TABLE IF NOT EXISTS ${t('conversations')} (
+  key TEXT PRIMARY KEY,
+  last_inbound_at INTEGER NOT NULL,
+  last_inbound_uuid TEXT NOT NULL,
+  last_outbound_at INTEGER,
+  closed_at INTEGER,
+  closed_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS ${i('conv_at_idx')} ON ${t('conversations')} (last_inbound_at);
+CREATE TABLE IF NOT EXISTS ${t('messages')} (
+  key TEXT NOT NULL,
+  uuid TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (key, uuid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ${i('msg_exp_idx')} ON ${t('messages')} (expires_at);
+CREATE TABLE IF NOT EXISTS ${t('pages')} (
+  page_id TEXT PRIMARY KEY,
+  linked INTEGER NOT NULL,
+  changed_at INTEGER NOT NULL,
+  error_code TEXT,
+  error_detail TEXT
+);
+CREATE TABLE IF NOT EXISTS ${t('claims')} (
+  id TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ${i('claim_exp_idx')} ON ${t('claims')} (expires_at);
+CREATE TABLE IF NOT EXISTS ${t('tokens')} (
+  bucket TEXT PRIMARY KEY,
+  tokens REAL NOT NULL,
+  updated_at INTEGER NOT NULL,
+  allowed INTEGER NOT NULL
+);
+`;
+}
+
+/** Prepares every statement once; the returned functions each run one atomic operation. */
+function prepare(db: Database, table: string) {
+  const t = (suffix: string) => `"${table}_${suffix}"`;
+  const i = (suffix: string) => `"${table}_${suffix}"`;
+  db.pragma('journal_mode = WAL');
+  db.exec(schema(t, i));
+  const cols = 'last_inbound_at, last_inbound_uuid, last_outbound_at, closed_at, closed_reason';
+  const expired = 'c.last_inbound_at <= @liveAfter';
+  const s = {
+    get: db.prepare(`SELECT ${cols} FROM ${t('conversations')} WHERE key = @key AND last_inbound_at > @liveAfter`),
+    see: db.prepare(`INSERT INTO ${t('messages')} AS m (key, uuid, expires_at) VALUES (@key, @uuid, @until)
+ON CONFLICT (key, uuid) DO UPDATE SET expires_at = excluded.expires_at WHERE m.expires_at <= @now RETURNING 1`),
+    upsert: db.prepare(`INSERT INTO ${t('conversations')} AS c (key, last_inbound_at, last_inbound_uuid)
+VALUES (@key, @at, @uuid)
+ON CONFLICT (key) DO UPDATE SET
+  last_inbound_at = CASE WHEN ${expired} THEN excluded.last_inbound_at
+    ELSE max(c.last_inbound_at, excluded.last_inbound_at) END,
+  last_inbound_uuid = CASE WHEN ${expired} OR excluded.last_inbound_at > c.last_inbound_at
+    THEN excluded.last_inbound_uuid ELSE c.last_inbound_uuid END,
+  last_outbound_at = CASE WHEN ${expired} THEN NULL ELSE c.last_outbound_at END,
+  closed_at = CASE WHEN ${expired} THEN NULL ELSE c.closed_at END,
+  closed_reason = CASE WHEN ${expired} THEN NULL ELSE c.closed_reason END
+RETURNING ${cols}`),
+    outbound: db.prepare(`UPDATE ${t('conversations')} SET last_outbound_at = @at
+WHERE key = @key AND last_inbound_at > @liveAfter AND (last_outbound_at IS NULL OR last_outbound_at < @at)`),
+    close: db.prepare(`UPDATE ${t('conversations')} SET closed_at = @at, closed_reason = @reason
+WHERE key = @key AND last_inbound_at > @liveAfter AND (closed_at IS NULL OR closed_at <= @at)`),
+    getPage: db.prepare(`SELECT linked, changed_at, error_code, error_detail FROM ${t('pages')} WHERE page_id = @page`),
+    setPage: db.prepare(`INSERT INTO ${t('pages')} AS p (page_id, linked, changed_at, error_code, error_detail)
+VALUES (@page, @linked, @at, @code, @detail)
+ON CONFLICT (page_id) DO UPDATE SET linked = excluded.linked, changed_at = excluded.changed_at,
+  error_code = excluded.error_code, error_detail = excluded.error_detail
+WHERE p.changed_at <= excluded.changed_at`),
+    claim: db.prepare(`INSERT INTO ${t('claims')} AS k (id, expires_at) VALUES (@id, @until)
+ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at WHERE k.expires_at <= @now RETURNING 1`),
+    take: (() => {
+      // R = refilled tokens: min(burst, tokens + elapsed * rate); a clock behind adds nothing.
+      const r = 'min(@burst, b.tokens + max(@now - b.updated_at, 0) * @rate / 1000.0)';
+      return db.prepare(`INSERT INTO ${t('tokens')} AS b (bucket, tokens, updated_at, allowed)
+VALUES (@bucket, @burst - 1, @now, 1)
+ON CONFLICT (bucket) DO UPDATE SET
+  tokens = CASE WHEN ${r} >= 1 THEN ${r} - 1 ELSE ${r} END,
+  allowed = ${r} >= 1,
+  updated_at = max(b.updated_at, @now)
+RETURNING allowed, tokens`);
+    })(),
+    deleteMessages: db.prepare(`DELETE FROM ${t('messages')} WHERE key = @key`),
+    deleteConversation: db.prepare(`DELETE FROM ${t('conversations')} WHERE key = @key`),
+    pruneConversations: db.prepare(`DELETE FROM ${t('conversations')} WHERE last_inbound_at <= @before`),
+    pruneMessages: db.prepare(`DELETE FROM ${t('messages')} WHERE expires_at <= @now`),
+    pruneClaims: db.prepare(`DELETE FROM ${t('claims')} WHERE expires_at <= @now`),
+    pruneTokens: db.prepare(`DELETE FROM ${t('tokens')} WHERE updated_at <= @before`),
+  };
+  return s;
+}
+
+/**
+ * A {@link SessionStore} in a SQLite file through `better-sqlite3`.
+ *
+ * @example
+ * ```ts
+ * import { createMessenger } from 'vonage-messenger'
+ * import { sqliteStore } from 'vonage-messenger/sqlite'
+ *
+ * const messenger = createMessenger({ applicationId, privateKey, store: sqliteStore({ database: './data/messenger.db' }) })
+ * ```
+ */
+export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
+  const table = options.table ?? 'vonage_messenger';
+  if (!IDENTIFIER.test(table)) {
+    throw new ValidationError(
+      `sqliteStore table must be lowercase letters, digits and _ (at most 40): ${JSON.stringify(table)}`,
+      [{ path: 'table', message: `must match ${IDENTIFIER}` }],
+    );
+  }
+  const database = options.database;
+  if (typeof database !== 'string' && (database === null || typeof database?.prepare !== 'function')) {
+    throw new ValidationError('sqliteStore needs a better-sqlite3 Database or a file name', [
+      { path: 'database', message: 'must be a better-sqlite3 Database or a file name' },
+    ]);
+  }
+  const ttlMs = options.ttlMs ?? DEFAULT_STORE_TTL_MS;
+  const dedupeTtlMs = options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS;
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  assertDuration(ttlMs, 'ttlMs');
+  assertDuration(dedupeTtlMs, 'dedupeTtlMs');
+  const now = options.now ?? Date.now;
+  const owned = typeof database === 'string';
+
+  let opened: Promise<{ db: Database; s: ReturnType<typeof prepare> }> | undefined;
+  const open = () => {
+    opened ??= (async () => {
+      let db: Database;
+      if (typeof database === 'string') {
+        const Driver = await loadPeer<typeof BetterSqlite3>('better-sqlite3', 'vonage-messenger/sqlite');
+        db = new Driver(database, { timeout: busyTimeoutMs });
+        // WAL + NORMAL: durable across application crashes, one fsync per checkpoint.
+        db.pragma('synchronous = NORMAL');
+      } else {
+        db = database;
+      }
+      return { db, s: prepare(db, table) };
+    })();
+    // A failed open (missing driver, unwritable path) is retried on the next call.
+    opened.catch(() => {
+      opened = undefined;
+    });
+    return opened;
+  };
+
+  // Each write is one IMMEDIATE transaction: it takes the write lock up front, so two processes
+  // never both read the old state and then write.
+  const recordInbound = async (key: ConversationKey, at: number, uuid: string): Promise<RecordInboundResult> => {
+    const { db, s } = await open();
+    const t = now();
+    const liveAfter = t - ttlMs;
+    return db
+      .transaction((): RecordInboundResult => {
+        const seen = s.see.get({ key, uuid, until: t + dedupeTtlMs, now: t });
+        if (seen === undefined) {
+          const row = s.get.get({ key, liveAfter }) as ConversationRow | undefined;
+          return {
+            duplicate: true,
+            state: row === undefined ? { lastInboundAt: at, lastInboundUuid: uuid } : conversation(row),
+          };
+        }
+        const row = s.upsert.get({ key, at, uuid, liveAfter }) as ConversationRow;
+        return { duplicate: false, state: conversation(row) };
+      })
+      .immediate();
+  };
+
+  return {
+    async get(key) {
+      const { s } = await open();
+      const row = s.get.get({ key, liveAfter: now() - ttlMs }) as ConversationRow | undefined;
+      return row === undefined ? null : conversation(row);
+    },
+
+    async recordInbound(key, at, messageUuid) {
+      assertTime(at, 'at');
+      assertText(messageUuid, 'messageUuid');
+      return recordInbound(key, at, messageUuid);
+    },
+
+    async recordOutbound(key, at) {
+      assertTime(at, 'at');
+      const { s } = await open();
+      s.outbound.run({ key, at, liveAfter: now() - ttlMs });
+    },
+
+    async markClosed(key, at, reason) {
+      assertTime(at, 'at');
+      assertReason(reason);
+      const { s } = await open();
+      s.close.run({ key, at, reason, liveAfter: now() - ttlMs });
+    },
+
+    async getPage(pageId) {
+      const { s } = await open();
+      const row = s.getPage.get({ page: pageId }) as
+        | { linked: number; changed_at: number; error_code: string | null; error_detail: string | null }
+        | undefined;
+      if (row === undefined) return null;
+      const state: PageState = pageFrom(
+        row.linked === 1,
+        toMs(row.changed_at, 'changed_at'),
+        row.error_code ?? undefined,
+        row.error_detail ?? undefined,
+      );
+      return state;
+    },
+
+    async setPageLinked(pageId, linked, at, details) {
+      assertTime(at, 'at');
+      const { s } = await open();
+      s.setPage.run({
+        page: pageId,
+        linked: linked ? 1 : 0,
+        at,
+        code: linked ? null : (details?.errorCode ?? null),
+        detail: linked ? null : (details?.errorDetail ?? null),
+      });
+    },
+
+    async claim(id, ttl) {
+      assertText(id, 'id');
+      assertDuration(ttl, 'ttlMs');
+      const { s } = await open();
+      const t = now();
+      return s.claim.get({ id, until: t + ttl, now: t }) !== undefined;
+    },
+
+    async takeToken(bucket, ratePerSecond, burst, at) {
+      assertBucket(bucket, ratePerSecond, burst, at);
+      const { s } = await open();
+      // One UPSERT statement: atomic on its own (SQLite takes the write lock for it).
+      const row = s.take.get({ bucket, rate: ratePerSecond, burst, now: at }) as { allowed: number; tokens: number };
+      return row.allowed === 1
+        ? { allowed: true, retryAfterMs: 0 }
+        : { allowed: false, retryAfterMs: retryAfter(row.tokens, ratePerSecond) };
+    },
+
+    async delete(key) {
+      const { db, s } = await open();
+      db.transaction(() => {
+        s.deleteMessages.run({ key });
+        s.deleteConversation.run({ key });
+      }).immediate();
+    },
+
+    async close() {
+      if (!owned || opened === undefined) return;
+      const { db } = await opened;
+      opened = undefined;
+      db.close();
+    },
+
+    async prune(pruneOptions = {}) {
+      const olderThanMs = pruneOptions.olderThanMs ?? ttlMs;
+      assertDuration(olderThanMs, 'olderThanMs');
+      const { db, s } = await open();
+      const t = now();
+      const before = t - olderThanMs;
+      return db
+        .transaction(() => ({
+          conversations: s.pruneConversations.run({ before }).changes,
+          messages: s.pruneMessages.run({ now: t }).changes,
+          claims: s.pruneClaims.run({ now: t }).changes,
+          tokens: s.pruneTokens.run({ before }).changes,
+        }))
+        .immediate();
+    },
+  };
+}

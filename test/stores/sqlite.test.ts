@@ -1,0 +1,107 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ValidationError } from '../../src/errors.js';
+import { conversationKey, pageId, psid } from '../../src/ids.js';
+import { sqliteStore } from '../../src/store/sqlite.js';
+import { describeSessionStore } from '../../src/testing/conformance.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'vm-sqlite-'));
+const file = join(dir, 'store.db');
+const shared = new Database(join(dir, 'shared.db'));
+
+afterAll(() => {
+  shared.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describeSessionStore('sqliteStore (file name)', () => sqliteStore({ database: file }));
+describeSessionStore('sqliteStore (better-sqlite3 Database)', () => sqliteStore({ database: shared }));
+
+const key = (page: string, user: string) => conversationKey(pageId(page), psid(user));
+const HOUR = 3_600_000;
+
+describe('sqliteStore', () => {
+  it('switches the database to WAL mode and creates its tables on first use', async () => {
+    const db = new Database(join(dir, 'wal.db'));
+    try {
+      const store = sqliteStore({ database: db, table: 'app' });
+      expect(await store.get(key('1', '2'))).toBeNull();
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      const tables = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .pluck()
+        .all() as string[];
+      expect(tables).toEqual(['app_claims', 'app_conversations', 'app_messages', 'app_pages', 'app_tokens']);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('never closes a Database it was given, and closes a file it opened', async () => {
+    const db = new Database(join(dir, 'given.db'));
+    const given = sqliteStore({ database: db });
+    await given.get(key('1', '2'));
+    await given.close();
+    expect(db.open).toBe(true);
+    db.close();
+    const ownedStore = sqliteStore({ database: join(dir, 'owned.db') });
+    await ownedStore.recordInbound(key('1', '2'), Date.now(), 'm-1');
+    await ownedStore.close();
+    // Reopened on the next call: the data survived in the file.
+    expect((await ownedStore.get(key('1', '2')))?.lastInboundUuid).toBe('m-1');
+    await ownedStore.close();
+  });
+
+  it('keeps state across store instances on one file (a restart)', async () => {
+    const path = join(dir, 'restart.db');
+    const first = sqliteStore({ database: path });
+    const at = Date.now() - 1000;
+    await first.recordInbound(key('3', '4'), at, 'm-1');
+    await first.close();
+    const second = sqliteStore({ database: path });
+    expect(await second.get(key('3', '4'))).toEqual({ lastInboundAt: at, lastInboundUuid: 'm-1' });
+    expect((await second.recordInbound(key('3', '4'), at, 'm-1')).duplicate).toBe(true);
+    await second.close();
+  });
+
+  it('rejects bad options and bad input with ValidationError, writing nothing', async () => {
+    expect(() => sqliteStore({ database: file, table: 'x"; DROP TABLE y; --' })).toThrow(ValidationError);
+    expect(() => sqliteStore({ database: {} as Database.Database })).toThrow(ValidationError);
+    expect(() => sqliteStore({ database: file, ttlMs: 0 })).toThrow(ValidationError);
+    const db = new Database(':memory:');
+    const store = sqliteStore({ database: db });
+    await expect(store.recordInbound(key('5', '6'), 1.5, 'm-1')).rejects.toBeInstanceOf(ValidationError);
+    await expect(store.markClosed(key('5', '6'), Date.now(), 'x' as 'user_unavailable')).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+    await store.get(key('5', '6'));
+    expect(db.prepare('SELECT count(*) FROM vonage_messenger_messages').pluck().get()).toBe(0);
+    db.close();
+  });
+
+  it('starts a fresh conversation after expiry, and prune deletes only what expired', async () => {
+    let clock = Date.now();
+    const db = new Database(':memory:');
+    const store = sqliteStore({ database: db, ttlMs: 10 * HOUR, dedupeTtlMs: HOUR, now: () => clock });
+    const old = key('7', '8');
+    const live = key('7', '9');
+    await store.recordInbound(old, clock - 9 * HOUR, 'old-1');
+    await store.markClosed(old, clock - 9 * HOUR + 1, 'user_unavailable');
+    await store.recordInbound(live, clock, 'live-1');
+    await store.claim('claim-1', 1000);
+    await store.takeToken('bucket-1', 1, 1, clock);
+    clock += 2 * HOUR;
+    expect(await store.get(old)).toBeNull();
+    await store.recordInbound(live, clock, 'live-2');
+    expect(await store.prune()).toEqual({ conversations: 1, messages: 2, claims: 1, tokens: 0 });
+    expect(await store.get(live)).toEqual({ lastInboundAt: clock, lastInboundUuid: 'live-2' });
+    expect((await store.recordInbound(live, clock, 'live-2')).duplicate).toBe(true);
+    expect((await store.prune({ olderThanMs: HOUR })).tokens).toBe(1);
+    const fresh = await store.recordInbound(old, clock, 'new-1');
+    expect(fresh).toEqual({ duplicate: false, state: { lastInboundAt: clock, lastInboundUuid: 'new-1' } });
+    db.close();
+  });
+});
