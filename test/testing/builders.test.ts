@@ -1,0 +1,177 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_PAGE_ID,
+  DEFAULT_PSID,
+  inboundAudio,
+  inboundFile,
+  inboundImage,
+  inboundText,
+  inboundUnsupported,
+  inboundVideo,
+  messageStatus,
+} from '../../src/testing/builders.js';
+import { parseWebhook } from '../../src/webhooks/parse.js';
+
+const AT = new Date('2026-03-02T09:00:00.000Z');
+const ids = { pageId: '1029', psid: '2538', messageUuid: 'aaaaaaaa-bbbb-cccc-dddd-0123456789ab', timestamp: AT };
+
+describe('inbound builders', () => {
+  it('builds the v1 text body Vonage posts, flat and snake_case', () => {
+    expect(inboundText({ ...ids, text: 'Where is my order?' })).toEqual({
+      channel: 'messenger',
+      message_uuid: ids.messageUuid,
+      to: '1029',
+      from: '2538',
+      timestamp: '2026-03-02T09:00:00.000Z',
+      message_type: 'text',
+      text: 'Where is my order?',
+    });
+  });
+
+  it('fills every field with a default: Page, PSID, a fresh uuid and the current time', () => {
+    const first = inboundText();
+    const second = inboundText();
+    expect(first.to).toBe(DEFAULT_PAGE_ID);
+    expect(first.from).toBe(DEFAULT_PSID);
+    expect(first.text).toBe('Hello');
+    expect(first.message_uuid).not.toBe(second.message_uuid);
+    expect(Date.parse(first.timestamp)).not.toBeNaN();
+  });
+
+  it('builds the v0.1 body with nested to/from and message.content', () => {
+    expect(inboundText({ ...ids, text: 'hi', version: 'v0.1' })).toEqual({
+      message_uuid: ids.messageUuid,
+      to: { type: 'messenger', id: '1029' },
+      from: { type: 'messenger', id: '2538' },
+      timestamp: '2026-03-02T09:00:00.000Z',
+      direction: 'inbound',
+      message: { content: { type: 'text', text: 'hi' } },
+    });
+  });
+
+  it('adds, replaces and removes top-level fields with extra', () => {
+    const body = inboundText({
+      ...ids,
+      extra: { direction: 'inbound', timestamp: '2020-01-01 14:00:00 UTC', channel: undefined },
+    });
+    expect(body.direction).toBe('inbound');
+    expect(body.timestamp).toBe('2020-01-01 14:00:00 UTC');
+    expect('channel' in body).toBe(false);
+  });
+
+  const media = [
+    ['image', inboundImage, 'https://example.com/image.jpg'],
+    ['audio', inboundAudio, 'https://example.com/audio.mp3'],
+    ['video', inboundVideo, 'https://example.com/video.mp4'],
+    ['file', inboundFile, 'https://example.com/file.pdf'],
+  ] as const;
+
+  for (const [type, build, url] of media) {
+    it(`builds ${type} messages the SDK parser reads back, in both versions`, () => {
+      expect(build(ids)).toMatchObject({ message_type: type, [type]: { url } });
+      for (const version of ['v1', 'v0.1'] as const) {
+        const event = parseWebhook(build({ ...ids, version, url: `https://cdn.example.com/x.${type}` }));
+        expect(event).toMatchObject({
+          kind: 'message',
+          type,
+          url: `https://cdn.example.com/x.${type}`,
+          pageId: '1029',
+          psid: '2538',
+          webhookVersion: version,
+          timestamp: AT,
+        });
+      }
+    });
+  }
+
+  it('builds an unsupported message with no content that still parses as a message', () => {
+    const body = inboundUnsupported(ids);
+    expect(body.message_type).toBe('unsupported');
+    expect(Object.keys(body)).toEqual(['channel', 'message_uuid', 'to', 'from', 'timestamp', 'message_type']);
+    expect(parseWebhook(body)).toMatchObject({ kind: 'message', type: 'unsupported', psid: '2538' });
+    expect(parseWebhook(inboundUnsupported({ ...ids, version: 'v0.1' }))).toMatchObject({ type: 'unsupported' });
+  });
+
+  it('builds text the SDK parser reads back, in both versions', () => {
+    for (const version of ['v1', 'v0.1'] as const) {
+      expect(parseWebhook(inboundText({ ...ids, version, text: 'héllo 😀' }))).toMatchObject({
+        kind: 'message',
+        type: 'text',
+        text: 'héllo 😀',
+        messageUuid: ids.messageUuid,
+      });
+    }
+  });
+});
+
+describe('messageStatus', () => {
+  it('builds a v1 delivered status by default', () => {
+    expect(messageStatus(ids)).toEqual({
+      message_uuid: ids.messageUuid,
+      to: '2538',
+      from: '1029',
+      timestamp: '2026-03-02T09:00:00.000Z',
+      status: 'delivered',
+      channel: 'messenger',
+    });
+  });
+
+  for (const status of ['submitted', 'delivered', 'read'] as const) {
+    it(`builds ${status} without an error, and the parser reads it back`, () => {
+      const body = messageStatus({ ...ids, status, clientRef: 'order-42' });
+      expect(body.error).toBeUndefined();
+      expect(parseWebhook(body)).toMatchObject({ kind: 'status', status, clientRef: 'order-42', pageId: '1029' });
+    });
+  }
+
+  it('gives rejected and undeliverable the 1340 window error by default, as Vonage words it', () => {
+    for (const status of ['rejected', 'undeliverable'] as const) {
+      expect(messageStatus({ ...ids, status }).error).toEqual({
+        type: 'https://developer.nexmo.com/api-errors/messages-olympus#1340',
+        title: '1340',
+        detail: 'Outside of the allowed window',
+        instance: expect.any(String),
+      });
+    }
+  });
+
+  it('takes any error code, with Vonage text for the known ones', () => {
+    expect(messageStatus({ status: 'rejected', error: 1370 }).error?.detail).toBe(
+      'Expired access token: re-authenticate your Facebook Page with Vonage',
+    );
+    expect(messageStatus({ status: 'rejected', error: '1021' }).error?.title).toBe('1021');
+    expect(messageStatus({ status: 'rejected', error: { code: 1999, detail: 'Odd', instance: 'i-1' } }).error).toEqual({
+      type: 'https://developer.nexmo.com/api-errors/messages-olympus#1999',
+      title: '1999',
+      detail: 'Odd',
+      instance: 'i-1',
+    });
+  });
+
+  it('builds the v0.1 status with error { code, reason }', () => {
+    const body = messageStatus({ ...ids, status: 'rejected', error: 1430, version: 'v0.1' });
+    expect(body).toEqual({
+      message_uuid: ids.messageUuid,
+      to: { type: 'messenger', id: '2538' },
+      from: { type: 'messenger', id: '1029' },
+      timestamp: '2026-03-02T09:00:00.000Z',
+      status: 'rejected',
+      error: { code: 1430, reason: 'Invalid recipient' },
+    });
+    expect(parseWebhook(body)).toMatchObject({ kind: 'status', status: 'rejected', error: { code: '1430' } });
+  });
+
+  it('carries usage and the error code the parser reads from error.title', () => {
+    const body = messageStatus({
+      ...ids,
+      status: 'rejected',
+      error: 1340,
+      usage: { currency: 'EUR', price: '0.0333' },
+    });
+    expect(parseWebhook(body)).toMatchObject({
+      status: 'rejected',
+      error: { code: '1340', detail: 'Outside of the allowed window' },
+      usage: { currency: 'EUR', price: '0.0333' },
+    });
+  });
+});
