@@ -28,6 +28,8 @@ import { createLimiter, type Limiter, type RateLimitOptions } from './send/limit
 import {
   type CanSendInput,
   CanSendSchema,
+  type PageIdInput,
+  type PsidInput,
   parseInput,
   type SendAudioInput,
   SendAudioSchema,
@@ -51,7 +53,15 @@ import {
 } from './webhooks/index.js';
 
 export type { RateLimitOptions } from './send/limiter.js';
-export type { CanSendInput, SendAudioInput, SendMediaInput, SendTextInput } from './send/schemas.js';
+export type {
+  CanSendInput,
+  PageIdInput,
+  PsidInput,
+  SendAudioInput,
+  SendCommonInput,
+  SendMediaInput,
+  SendTextInput,
+} from './send/schemas.js';
 export type { RetryOptions } from './send/transport.js';
 
 /** Vonage's production host. Regional hosts: docs/sending.md. */
@@ -107,9 +117,9 @@ export interface SendResult {
 /** Input of {@link Messenger.recordInbound}. */
 export interface RecordInboundInput {
   /** The user who wrote. */
-  from: Psid | string;
+  from: PsidInput;
   /** The Page they wrote to. */
-  to: PageId | string;
+  to: PageIdInput;
   /** When they wrote. A time later than `now` is taken as `now`. */
   timestamp: Date;
   /** Vonage's `message_uuid`; a repeated one is a duplicate and changes nothing. */
@@ -170,9 +180,9 @@ export interface Messenger {
   /** Records a user's message (imports history); time only moves forward. */
   recordInbound(input: RecordInboundInput): Promise<RecordInboundOutcome>;
   /** The Page's link state. */
-  pageStatus(pageId: PageId | string): Promise<PageStatus>;
+  pageStatus(pageId: PageIdInput): Promise<PageStatus>;
   /** Marks the Page linked again (after you re-linked it in the Dashboard). */
-  markPageLinked(pageId: PageId | string): Promise<void>;
+  markPageLinked(pageId: PageIdInput): Promise<void>;
   /** Subscribes to platform errors (Vonage 1340, 1370, 1021, …). Returns the unsubscribe function. */
   onPlatformError(listener: PlatformErrorListener): () => void;
   /** Verifies, parses and records one webhook request. */
@@ -343,7 +353,7 @@ export function pageNotLinkedMessage(pageId: string, page: PageState): string {
     : ` It was marked unlinked at ${since}.`;
   return (
     `Facebook Page ${pageId} is not linked to Vonage, so nothing was sent.${cause}` +
-    ' To fix it: Part 1 — in the Vonage Dashboard, open "Link Facebook Page" (Messages and Dispatch → Social channels), log in to Facebook and link this Page to your API key again;' +
+    ' To fix it: Part 1 — in the Vonage Dashboard, open "Link Facebook Page", log in to Facebook and link this Page to your API key again;' +
     ' Part 2 — for each application that sends from this Page, open Applications → your application → "Linked social channels" and click "Link" next to the Page.' +
     ` Then call messenger.markPageLinked('${pageId}') (the next message a user sends to the Page also marks it linked). See docs/facebook-setup.md.`
   );
@@ -378,10 +388,11 @@ export function createMessenger(options: MessengerOptions): Messenger {
   }
   const o = parsed.data;
 
-  const ownsStore = o.store === undefined;
-  const store: SessionStore = o.store ?? memoryStore();
   const userNow = o.now;
   const nowMs: () => number = userNow ? () => userNow().getTime() : Date.now;
+  const ownsStore = o.store === undefined;
+  // The default store expires conversations on the messenger's clock, so that moving `now` moves both.
+  const store: SessionStore = o.store ?? memoryStore({ now: nowMs });
   const basePolicy = o.policy ?? MESSENGER_POLICY;
   const policy =
     o.safetyMarginMs === undefined ? basePolicy : definePolicy({ safetyMarginMs: o.safetyMarginMs }, basePolicy);

@@ -10,8 +10,8 @@
  */
 import { z } from 'zod';
 import { ValidationError, type ValidationIssue } from '../errors.js';
-import { PageIdSchema, PsidSchema } from '../ids.js';
-import type { MessagingCategory } from '../policy.js';
+import { type PageId, PageIdSchema, type Psid, PsidSchema } from '../ids.js';
+import type { KnownTag, MessagingCategory } from '../policy.js';
 
 /** Longest `text` Vonage accepts for Messenger, counted in Unicode code points. */
 export const MAX_TEXT_CHARS = 640;
@@ -117,14 +117,56 @@ export const CanSendSchema = z
   .strictObject({ from: PageIdSchema, to: PsidSchema, tag: TagSchema.optional(), category: CategorySchema.optional() })
   .superRefine(checkTagAndCategory);
 
-/** What a send method accepts: plain strings or branded IDs for `from` and `to`. */
-export type SendTextInput = z.input<typeof SendTextSchema>;
-/** Input of `sendImage`, `sendVideo` and `sendFile`. */
-export type SendMediaInput = z.input<typeof SendImageSchema>;
+/** A string that carries no brand of `Other` (a plain string, or the right brand). */
+type Unbranded<Other> = string & { readonly [K in Exclude<keyof Other, keyof string>]?: never };
+
+/**
+ * A Page ID as the send methods accept it: a `PageId`, or a plain numeric string (or safe
+ * integer) parsed at runtime — never a `Psid`, which is a type error.
+ */
+export type PageIdInput = PageId | Unbranded<Psid> | number | bigint;
+/** A PSID as the send methods accept it: a `Psid` or a plain numeric string — never a `PageId`. */
+export type PsidInput = Psid | Unbranded<PageId> | number | bigint;
+
+/** Fields every send shares. */
+export interface SendCommonInput {
+  /** The Page that sends (the inbound message's `to`). */
+  from: PageIdInput;
+  /** The user (the inbound message's `from`). */
+  to: PsidInput;
+  /** A message tag; implies category `message_tag`. Today only HUMAN_AGENT works outside the window. */
+  tag?: KnownTag | (string & {});
+  /** Default `response`, or `message_tag` when `tag` is set. */
+  category?: MessagingCategory;
+  /** Your reference (≤ 100 characters), echoed in every status webhook. */
+  clientRef?: string;
+  /** Overrides the application's status webhook URL for this message (https). */
+  webhookUrl?: string;
+}
+
+/** Input of `sendText`. */
+export interface SendTextInput extends SendCommonInput {
+  /** 1–640 characters (Unicode code points: an emoji counts as one). */
+  text: string;
+}
+
+/** Input of `sendImage`, `sendAudio`, `sendVideo` and `sendFile`. */
+export interface SendMediaInput extends SendCommonInput {
+  /** A public https URL, ≤ 2000 characters (audio: ≥ 10). */
+  url: string;
+}
+
 /** Input of `sendAudio`. */
-export type SendAudioInput = z.input<typeof SendAudioSchema>;
+export type SendAudioInput = SendMediaInput;
+
 /** Input of `canSend`. */
-export type CanSendInput = z.input<typeof CanSendSchema>;
+export interface CanSendInput {
+  from: PageIdInput;
+  to: PsidInput;
+  tag?: KnownTag | (string & {});
+  category?: MessagingCategory;
+}
+
 /** A validated text send. */
 export type SendTextParams = z.output<typeof SendTextSchema>;
 /** A validated media send. */
