@@ -109,3 +109,22 @@ export async function alternate(
   }
   return [median(as), median(bs)];
 }
+
+/**
+ * Times the tasks in `rounds` separate tinybench runs and keeps each task's median round:
+ * on a shared 2-core machine a burst of other work then skews one round, not the result.
+ */
+export async function timeTasksRounds(
+  tasks: Record<string, () => unknown>,
+  rounds: number,
+  options: TimeOptions = {},
+): Promise<Record<string, Timing>> {
+  const all: Record<string, Timing>[] = [];
+  for (let i = 0; i < rounds; i++) all.push(await timeTasks(tasks, options));
+  const out: Record<string, Timing> = {};
+  for (const name of Object.keys(tasks)) {
+    const byMean = all.map((r) => r[name]!).sort((a, b) => a.meanNs - b.meanNs);
+    out[name] = { ...byMean[Math.floor(byMean.length / 2)]!, samples: byMean.reduce((sum, t) => sum + t.samples, 0) };
+  }
+  return out;
+}

@@ -7,7 +7,7 @@
 import { MessengerCategory, MessengerText } from '@vonage/messages';
 import { Vonage } from '@vonage/server-sdk';
 import { PAGE_ID, psidFor, type SectionContext } from '../lib/context.js';
-import { alternate, throughput, timeTasks } from '../lib/measure.js';
+import { alternate, throughput, timeTasksRounds } from '../lib/measure.js';
 import { compare } from '../lib/report.js';
 import { startStubApi } from '../lib/server.js';
 import { loadCreateMessenger, loadMemoryStore, openWindow, reportMissing } from '../lib/subject.js';
@@ -84,9 +84,9 @@ export async function sendSection(ctx: SectionContext): Promise<void> {
       throw new Error('a send to a closed window was allowed');
     };
     stub.reset();
-    const blockedOnly = await timeTasks({ blocked }, { time: ctx.quick ? 300 : 1000 });
+    const blockedOnly = await timeTasksRounds({ blocked }, rounds, { time: ctx.quick ? 300 : 500 });
     const requestsWhileBlocked = stub.requests;
-    const rawOnly = await timeTasks({ raw }, { time: ctx.quick ? 300 : 1000 });
+    const rawOnly = await timeTasksRounds({ raw }, rounds, { time: ctx.quick ? 300 : 500 });
     const b = blockedOnly.blocked!;
     const r = rawOnly.raw!;
     ctx.comparisons.push(
