@@ -21,8 +21,10 @@ export function recordingStore(inner: SessionStore = memoryStore({ now: () => cl
       if ((failing === name || failing === '*') && String(args[0]).startsWith(failingPrefix)) {
         throw new Error(`${name} is down`);
       }
-      if (write) writes.push(`${name}(${args.map((a) => JSON.stringify(a)).join(', ')})`);
-      return fn(...args);
+      const result = await fn(...args);
+      // A claim that returns false changed nothing (the id was already claimed).
+      if (write && result !== false) writes.push(`${name}(${args.map((a) => JSON.stringify(a)).join(', ')})`);
+      return result;
     };
   const store: SessionStore = {
     get: wrap('get', inner.get.bind(inner), false),
