@@ -37,6 +37,7 @@ async function main(): Promise<void> {
   if (unknown.length > 0)
     throw new Error(`unknown section(s) ${unknown.join(', ')}; known: ${Object.keys(SECTIONS).join(', ')}`);
 
+  const machine = machineInfo();
   const started = performance.now();
   const ctx: SectionContext = {
     credentials: generateCredentials(),
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
     }
   }
   const report: BenchReport = {
-    machine: machineInfo(),
+    machine,
     durationSeconds: (performance.now() - started) / 1000,
     comparisons: ctx.comparisons,
     pending: ctx.pending,

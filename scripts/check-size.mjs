@@ -25,11 +25,13 @@ const fail = (message) => {
 /** Relative and bare specifiers of an ESM or CJS file. */
 function specifiers(code) {
   const out = new Set();
+  // Module syntax as tsup emits it: one statement per line, specifiers without whitespace
+  // (so text inside string literals, e.g. an error message saying "from", is not taken).
   const patterns = [
-    /\bfrom\s*["']([^"']+)["']/g,
-    /\bimport\s*["']([^"']+)["']/g,
-    /\bimport\(\s*["']([^"']+)["']\s*\)/g,
-    /\brequire\(\s*["']([^"']+)["']\s*\)/g,
+    /^\s*(?:import|export)\b[^;'"]*?\bfrom\s*["']([^"'\s]+)["']/gm,
+    /^\s*import\s*["']([^"'\s]+)["']/gm,
+    /\bimport\(\s*["']([^"'\s]+)["']\s*\)/g,
+    /\brequire\(\s*["']([^"'\s]+)["']\s*\)/g,
   ];
   for (const pattern of patterns) for (const match of code.matchAll(pattern)) out.add(match[1]);
   return [...out];

@@ -3,7 +3,7 @@
  * subject next to its baseline, their ratio in the direction the target is stated, and
  * whether the target was met.
  */
-import { arch, cpus, platform, release, totalmem } from 'node:os';
+import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
 
 export type Unit = 'msgs/s' | 'ops/s' | 'µs/op' | 'ns/op' | 'B/conversation' | 'ms' | 'MB' | 'requests' | 'kB';
 
@@ -49,6 +49,8 @@ export interface MachineInfo {
   os: string;
   arch: string;
   date: string;
+  /** 1-minute load average when the run started: other work on the machine skews figures. */
+  loadAverage1m: number;
 }
 
 export interface BenchReport {
@@ -69,6 +71,7 @@ export function machineInfo(): MachineInfo {
     os: `${platform()} ${release()}`,
     arch: arch(),
     date: new Date().toISOString(),
+    loadAverage1m: Math.round(loadavg()[0]! * 100) / 100,
   };
 }
 
@@ -122,7 +125,7 @@ export function renderTable(report: BenchReport): string {
   const met = report.comparisons.filter((c) => c.met === true).length;
   const missed = report.comparisons.filter((c) => c.met === false).length;
   return [
-    `machine: ${report.machine.cpu} × ${report.machine.cores}, ${report.machine.memoryGb} GB, node ${report.machine.node}, ${report.machine.os}, ${report.machine.date}`,
+    `machine: ${report.machine.cpu} × ${report.machine.cores}, ${report.machine.memoryGb} GB, node ${report.machine.node}, ${report.machine.os}, ${report.machine.date}, load ${report.machine.loadAverage1m}`,
     '',
     ...lines,
     '',
