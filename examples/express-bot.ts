@@ -1,0 +1,59 @@
+/**
+ * An Express bot: replies to every message; POST /agent/reply sends a person's answer later, as a plain reply in the
+ * 24-hour window, with the HUMAN_AGENT tag after it (7 days), or not at all (409 and the reason). Run it:
+ *   VONAGE_APPLICATION_ID=… VONAGE_PRIVATE_KEY=./private.key VONAGE_SIGNATURE_SECRET=… npx tsx examples/express-bot.ts
+ */
+import type { Server } from 'node:http';
+import { pathToFileURL } from 'node:url';
+import express from 'express';
+// In your app: from 'vonage-messenger'.
+import { createMessenger, isMessengerError, type MessengerOptions, toNodeHandler } from '../src/index.js';
+
+export async function start(options: MessengerOptions & { port?: number; host?: string }) {
+  const { port = 3000, host = '127.0.0.1', ...config } = options;
+  const messenger = createMessenger(config);
+  const webhooks = toNodeHandler(
+    messenger.webhookHandler({
+      async onMessage(event) {
+        const text = event.type === 'text' ? `You said: "${event.text}". An agent will follow up.` : 'Thanks!';
+        // A failed reply must not fail the webhook (Vonage would deliver the message again).
+        await messenger.sendText({ from: event.pageId, to: event.psid, text }).catch(console.error);
+      },
+    }),
+  );
+
+  const app = express();
+  app.post('/webhooks/inbound', webhooks); // before any body parser: the signature covers the raw bytes
+  app.post('/webhooks/status', webhooks);
+  app.post('/agent/reply', express.json(), async (req, res) => {
+    const { pageId: from, psid: to, text } = req.body ?? {};
+    try {
+      const plain = await messenger.canSend({ from, to });
+      const handoff = plain.allowed ? plain : await messenger.canSend({ from, to, tag: 'HUMAN_AGENT' });
+      if (!handoff.allowed) return void res.status(409).json({ reason: handoff.reason, message: handoff.message });
+      const tag = plain.allowed ? {} : { tag: 'HUMAN_AGENT' };
+      res.json(await messenger.sendText({ from, to, text, ...tag }));
+    } catch (error) {
+      const status = isMessengerError(error) && error.code === 'VALIDATION_ERROR' ? 400 : 502;
+      res.status(status).json({ error: String(error) });
+    }
+  });
+
+  const server: Server = await new Promise((resolve) => {
+    const listening = app.listen(port, host, () => resolve(listening));
+  });
+  const { port: bound } = server.address() as { port: number };
+  const close = () => new Promise((resolve) => server.close(resolve)).then(() => messenger.close());
+  return { url: `http://${host}:${bound}`, messenger, close };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const env = process.env;
+  const bot = await start({
+    applicationId: env.VONAGE_APPLICATION_ID,
+    privateKey: env.VONAGE_PRIVATE_KEY,
+    signatureSecret: env.VONAGE_SIGNATURE_SECRET,
+    port: Number(env.PORT ?? 3000),
+  });
+  console.log(`Express bot on ${bot.url}: webhooks at /webhooks/inbound and /webhooks/status`);
+}
