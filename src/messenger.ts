@@ -48,8 +48,11 @@ import type { ClosedReason, ConversationState, PageState, SessionStore } from '.
 import {
   createWebhookLayer,
   type PlatformErrorEvent,
+  type ReceiveInput,
   type ReceiveResult,
   type WebhookCallbacks,
+  type WebhookFetchHandler,
+  type WebhookLayer,
 } from './webhooks/index.js';
 
 export type { RateLimitOptions } from './send/limiter.js';
@@ -64,10 +67,33 @@ export type {
 } from './send/schemas.js';
 export type { RetryOptions } from './send/transport.js';
 
-/** Vonage's production host. Regional hosts: docs/sending.md. */
+/**
+ * Vonage's production host, the default `apiHost`. Regional and sandbox hosts: docs/sending.md.
+ *
+ * @example
+ * ```ts
+ * createMessenger({ ..., apiHost: 'https://messages-sandbox.nexmo.com' }) // instead of DEFAULT_API_HOST
+ * ```
+ */
 export const DEFAULT_API_HOST = 'https://api.nexmo.com';
 
-/** Options of {@link createMessenger}. Either `applicationId` + `privateKey` (JWT) or `apiKey` + `apiSecret` (Basic). */
+export { CLIENT_RATE_LIMIT_TYPE } from './send/limiter.js';
+export { MAX_CLIENT_REF_CHARS, MAX_TEXT_CHARS } from './send/schemas.js';
+
+/**
+ * Options of {@link createMessenger}. Either `applicationId` + `privateKey` (JWT) or `apiKey` + `apiSecret` (Basic).
+ *
+ * @example
+ * ```ts
+ * const options: MessengerOptions = {
+ *   applicationId: process.env.VONAGE_APPLICATION_ID!,
+ *   privateKey: './private.key',
+ *   signatureSecret: process.env.VONAGE_SIGNATURE_SECRET!,
+ *   store: redisStore({ client: new Redis() }),
+ *   rateLimit: true,
+ * }
+ * ```
+ */
 export interface MessengerOptions {
   /** The Vonage application's ID (JWT auth, recommended). */
   applicationId?: string;
@@ -104,7 +130,14 @@ export interface MessengerOptions {
   webhook?: { toleranceSeconds?: number; maxBodyBytes?: number };
 }
 
-/** What a successful send resolves to. */
+/**
+ * What a successful send resolves to.
+ *
+ * @example
+ * ```ts
+ * const { messageUuid, windowExpiresAt } = await messenger.sendText({ from, to, text: 'Hi' })
+ * ```
+ */
 export interface SendResult {
   /** Vonage's id for the message; status webhooks carry it. */
   messageUuid: string;
@@ -114,7 +147,14 @@ export interface SendResult {
   windowExpiresAt: Date;
 }
 
-/** Input of {@link Messenger.recordInbound}. */
+/**
+ * Input of {@link Messenger.recordInbound}.
+ *
+ * @example
+ * ```ts
+ * await messenger.recordInbound({ from: '25381719828140932', to: '102290129340398', timestamp: new Date(row.sentAt), messageUuid: row.id })
+ * ```
+ */
 export interface RecordInboundInput {
   /** The user who wrote. */
   from: PsidInput;
@@ -126,7 +166,15 @@ export interface RecordInboundInput {
   messageUuid: string;
 }
 
-/** A conversation as the store holds it, with `Date`s. */
+/**
+ * A conversation as the store holds it, with `Date`s.
+ *
+ * @example
+ * ```ts
+ * const { state } = await messenger.recordInbound(input)
+ * console.log(state.lastInboundAt.toISOString(), state.closedReason)
+ * ```
+ */
 export interface ConversationSnapshot {
   lastInboundAt: Date;
   lastInboundUuid: string;
@@ -135,7 +183,15 @@ export interface ConversationSnapshot {
   closedReason?: ClosedReason;
 }
 
-/** Result of {@link Messenger.recordInbound}. */
+/**
+ * Result of {@link Messenger.recordInbound}.
+ *
+ * @example
+ * ```ts
+ * const { duplicate } = await messenger.recordInbound(input)
+ * if (duplicate) console.log('already imported')
+ * ```
+ */
 export interface RecordInboundOutcome {
   duplicate: boolean;
   state: ConversationSnapshot;
@@ -144,6 +200,12 @@ export interface RecordInboundOutcome {
 /**
  * A Page's link to Vonage as this SDK knows it. `state: 'unknown'` means nothing has been
  * recorded yet (no failure seen): sends are attempted, so `linked` is `true`.
+ *
+ * @example
+ * ```ts
+ * const status = await messenger.pageStatus('102290129340398')
+ * if (!status.linked) console.log(`unlinked since ${status.since?.toISOString()} (Vonage ${status.errorCode})`)
+ * ```
  */
 export interface PageStatus {
   pageId: PageId;
@@ -157,10 +219,26 @@ export interface PageStatus {
   errorDetail?: string;
 }
 
-/** A listener for errors the platform reports about sends (status webhooks). */
+/**
+ * A listener for errors the platform reports about sends (status webhooks). Its exceptions
+ * and rejections are ignored, so that a bug in it cannot fail the webhook.
+ *
+ * @example
+ * ```ts
+ * const off = messenger.onPlatformError((e) => { if (e.kind === 'page_unlinked') pageOps(e.message) })
+ * ```
+ */
 export type PlatformErrorListener = (event: PlatformErrorEvent) => void | Promise<void>;
 
-/** The object returned by {@link createMessenger}. */
+/**
+ * The object returned by {@link createMessenger}.
+ *
+ * @example
+ * ```ts
+ * const messenger: Messenger = createMessenger({ applicationId, privateKey, signatureSecret })
+ * await messenger.sendText({ from: pageId, to: psid, text: 'Hello!' })
+ * ```
+ */
 export interface Messenger {
   /** Sends text (1–640 characters). */
   sendText(input: SendTextInput): Promise<SendResult>;
@@ -186,9 +264,9 @@ export interface Messenger {
   /** Subscribes to platform errors (Vonage 1340, 1370, 1021, …). Returns the unsubscribe function. */
   onPlatformError(listener: PlatformErrorListener): () => void;
   /** Verifies, parses and records one webhook request. */
-  receive(input: Parameters<ReturnType<typeof createWebhookLayer>['receive']>[0]): Promise<ReceiveResult>;
+  receive(input: ReceiveInput): Promise<ReceiveResult>;
   /** A Fetch handler `(Request) => Promise<Response>` for the inbound and status URLs. */
-  webhookHandler(callbacks?: WebhookCallbacks): (request: Request) => Promise<Response>;
+  webhookHandler(callbacks?: WebhookCallbacks): WebhookFetchHandler;
   /** Closes kept-alive connections, and the store if the messenger created it. */
   close(): Promise<void>;
 }
@@ -346,7 +424,7 @@ function snapshot(state: ConversationState): ConversationSnapshot {
 }
 
 /** The message of a `PageNotLinkedError`: what happened and exactly how to fix it. */
-export function pageNotLinkedMessage(pageId: string, page: PageState): string {
+function pageNotLinkedMessage(pageId: string, page: PageState): string {
   const since = new Date(page.changedAt).toISOString();
   const cause = page.errorCode
     ? ` Vonage reported error ${page.errorCode}${page.errorDetail ? ` (${page.errorDetail})` : ''} at ${since}.`
@@ -426,7 +504,7 @@ export function createMessenger(options: MessengerOptions): Messenger {
     }
   };
 
-  let layer: ReturnType<typeof createWebhookLayer> | undefined;
+  let layer: WebhookLayer | undefined;
   const webhooks = () => {
     layer ??= createWebhookLayer({
       store,

@@ -17,7 +17,14 @@ import { callStore } from '../store/guard.js';
 import type { SessionStore, TokenDecision } from '../store/types.js';
 import type { MessengerMessageType } from './transport.js';
 
-/** Options of the per-Page limiter (`createMessenger({ rateLimit })`). */
+/**
+ * Options of the per-Page limiter (`createMessenger({ rateLimit })`).
+ *
+ * @example
+ * ```ts
+ * createMessenger({ ..., rateLimit: { perSecond: 1, maxWaitMs: 2_000 } }) // Vonage's sandbox: 1 message/s
+ * ```
+ */
 export interface RateLimitOptions {
   /** Sends per second per Page for text, image and file. Default 300 (Meta's Send API limit). */
   perSecond?: number;
@@ -34,7 +41,14 @@ export interface Limiter {
   acquire(pageId: string, messageType: MessengerMessageType): Promise<void>;
 }
 
-/** The problem type of a refusal by the client-side limiter (not an answer from Vonage). */
+/**
+ * The problem type of a refusal by the client-side limiter (not an answer from Vonage).
+ *
+ * @example
+ * ```ts
+ * if (err instanceof RateLimitError && err.type === CLIENT_RATE_LIMIT_TYPE) queue.later(job, err.retryAfterMs)
+ * ```
+ */
 export const CLIENT_RATE_LIMIT_TYPE = 'urn:vonage-messenger:client-rate-limit';
 
 interface Bucket {

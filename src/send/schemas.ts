@@ -13,9 +13,23 @@ import { ValidationError, type ValidationIssue } from '../errors.js';
 import { type PageId, PageIdSchema, type Psid, PsidSchema } from '../ids.js';
 import type { KnownTag, MessagingCategory } from '../policy.js';
 
-/** Longest `text` Vonage accepts for Messenger, counted in Unicode code points. */
+/**
+ * Longest `text` Vonage accepts for Messenger, counted in Unicode code points.
+ *
+ * @example
+ * ```ts
+ * if ([...text].length > MAX_TEXT_CHARS) text = `${[...text].slice(0, MAX_TEXT_CHARS - 1).join('')}…`
+ * ```
+ */
 export const MAX_TEXT_CHARS = 640;
-/** Longest `client_ref` Vonage accepts (error 1450 beyond it). */
+/**
+ * Longest `client_ref` Vonage accepts (error 1450 beyond it).
+ *
+ * @example
+ * ```ts
+ * const clientRef = orderId.slice(0, MAX_CLIENT_REF_CHARS)
+ * ```
+ */
 export const MAX_CLIENT_REF_CHARS = 100;
 /** Longest media or webhook URL accepted (Vonage's audio URL limit, applied to every URL). */
 export const MAX_URL_CHARS = 2000;
@@ -123,12 +137,31 @@ type Unbranded<Other> = string & { readonly [K in Exclude<keyof Other, keyof str
 /**
  * A Page ID as the send methods accept it: a `PageId`, or a plain numeric string (or safe
  * integer) parsed at runtime — never a `Psid`, which is a type error.
+ *
+ * @example
+ * ```ts
+ * const from: PageIdInput = '102290129340398'
+ * ```
  */
 export type PageIdInput = PageId | Unbranded<Psid> | number | bigint;
-/** A PSID as the send methods accept it: a `Psid` or a plain numeric string — never a `PageId`. */
+/**
+ * A PSID as the send methods accept it: a `Psid` or a plain numeric string — never a `PageId`.
+ *
+ * @example
+ * ```ts
+ * const to: PsidInput = event.psid
+ * ```
+ */
 export type PsidInput = Psid | Unbranded<PageId> | number | bigint;
 
-/** Fields every send shares. */
+/**
+ * Fields every send shares.
+ *
+ * @example
+ * ```ts
+ * const common: SendCommonInput = { from: pageId, to: psid, tag: 'HUMAN_AGENT', clientRef: 'ticket-981' }
+ * ```
+ */
 export interface SendCommonInput {
   /** The Page that sends (the inbound message's `to`). */
   from: PageIdInput;
@@ -144,22 +177,50 @@ export interface SendCommonInput {
   webhookUrl?: string;
 }
 
-/** Input of `sendText`. */
+/**
+ * Input of `sendText`.
+ *
+ * @example
+ * ```ts
+ * const input: SendTextInput = { from: pageId, to: psid, text: 'Your order has shipped.' }
+ * ```
+ */
 export interface SendTextInput extends SendCommonInput {
   /** 1–640 characters (Unicode code points: an emoji counts as one). */
   text: string;
 }
 
-/** Input of `sendImage`, `sendAudio`, `sendVideo` and `sendFile`. */
+/**
+ * Input of `sendImage`, `sendAudio`, `sendVideo` and `sendFile`.
+ *
+ * @example
+ * ```ts
+ * const input: SendMediaInput = { from: pageId, to: psid, url: 'https://example.com/receipt.png' }
+ * ```
+ */
 export interface SendMediaInput extends SendCommonInput {
   /** A public https URL, ≤ 2000 characters (audio: ≥ 10). */
   url: string;
 }
 
-/** Input of `sendAudio`. */
+/**
+ * Input of `sendAudio`.
+ *
+ * @example
+ * ```ts
+ * const input: SendAudioInput = { from: pageId, to: psid, url: 'https://example.com/note.mp3' }
+ * ```
+ */
 export type SendAudioInput = SendMediaInput;
 
-/** Input of `canSend`. */
+/**
+ * Input of `canSend`.
+ *
+ * @example
+ * ```ts
+ * const input: CanSendInput = { from: pageId, to: psid, tag: 'HUMAN_AGENT' }
+ * ```
+ */
 export interface CanSendInput {
   from: PageIdInput;
   to: PsidInput;

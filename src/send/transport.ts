@@ -41,7 +41,14 @@ export interface OutboundMessage {
   webhookUrl?: string | undefined;
 }
 
-/** Retry policy for 429 answers. */
+/**
+ * Retry policy for 429 answers.
+ *
+ * @example
+ * ```ts
+ * createMessenger({ ..., retry: { retries: 4, baseDelayMs: 500, maxDelayMs: 10_000 } })
+ * ```
+ */
 export interface RetryOptions {
   /** Extra attempts after the first 429. Default 2. */
   retries?: number;
