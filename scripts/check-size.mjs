@@ -13,7 +13,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+// PACKAGE_ROOT lets the gate's own tests point it at a fixture package.
+const root = process.env.PACKAGE_ROOT ?? resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FORBIDDEN = ['ioredis', 'pg', 'better-sqlite3', 'msw', 'vitest'];
 const gz = (buf) => gzipSync(buf, { level: 9 }).length;
 const kb = (n) => `${(n / 1024).toFixed(1)} kB`;
