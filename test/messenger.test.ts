@@ -144,6 +144,31 @@ describe('createMessenger options', () => {
   });
 });
 
+describe('bad input', () => {
+  it('is refused before the store is read and before the network', async () => {
+    const store = memStore();
+    const get = vi.spyOn(store, 'get');
+    const getPage = vi.spyOn(store, 'getPage');
+    const m = messenger({ store });
+    for (const send of [
+      () => m.sendText({ from: PAGE, to: USER, text: 'x'.repeat(641) }),
+      () => m.sendText({ from: '12a', to: USER, text: 'x' }),
+      () => m.sendImage({ from: PAGE, to: USER, url: 'http://example.com/a.png' }),
+      () => m.sendAudio({ from: PAGE, to: USER, url: 'https://a' }),
+      () => m.sendFile({ from: PAGE, to: USER, url: 'https://example.com/a.pdf', clientRef: 'r'.repeat(101) }),
+      () =>
+        m.sendVideo({ from: PAGE, to: USER, url: 'https://example.com/a.mp4', tag: 'HUMAN_AGENT', category: 'update' }),
+      () => m.sendText({ from: PAGE, to: USER, text: 'x', category: 'message_tag' }),
+      () => m.sendText(undefined as never),
+    ]) {
+      await expect(send()).rejects.toBeInstanceOf(ValidationError);
+    }
+    expect(get).not.toHaveBeenCalled();
+    expect(getPage).not.toHaveBeenCalled();
+    expect(api.requests).toHaveLength(0);
+  });
+});
+
 describe('a refused send opens no socket', () => {
   it('no conversation: WindowClosedError, zero connections, zero requests', async () => {
     const fresh = await startFakeApi();
