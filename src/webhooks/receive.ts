@@ -242,13 +242,7 @@ export function createReceiver(deps: WebhookLayerDeps) {
       const dedupeId = `status:${event.messageUuid}:${event.status}`;
       const first = await callStore('claim', () => store.claim(dedupeId, STATUS_DEDUPE_TTL_MS));
       if (platformError !== undefined && first) notify(platformError);
-      return {
-        event,
-        duplicate: !first,
-        claims,
-        dedupeId,
-        ...(platformError === undefined ? {} : { platformError }),
-      };
+      return { event, duplicate: !first, claims, dedupeId, platformError };
     }
 
     return { event, duplicate: false, claims, dedupeId: undefined };
