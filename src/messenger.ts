@@ -480,6 +480,16 @@ export function createMessenger(options: MessengerOptions): Messenger {
     o.applicationId !== undefined && o.privateKey !== undefined
       ? jwtAuth({ applicationId: o.applicationId, privateKey: loadPrivateKey(o.privateKey) })
       : basicAuth(o.apiKey as string, o.apiSecret as string);
+  // Sign the first token now: a key that parses but cannot sign RS256 (an EC key, RSA under
+  // 2048 bits) fails here, not as a confusing error on the first send.
+  try {
+    auth.header();
+  } catch {
+    throw new ValidationError(
+      'privateKey cannot sign an RS256 JWT: Vonage needs the RSA private key (2048 bits or more) generated for the application',
+      [{ path: 'privateKey', message: 'cannot sign an RS256 JWT' }],
+    );
+  }
   const transport: Transport = createTransport({
     apiHost: o.apiHost ?? DEFAULT_API_HOST,
     auth,

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,6 +100,19 @@ describe('createMessenger options', () => {
     expect(error?.message).toMatch(/not a valid PEM private key/);
     expect(JSON.stringify(error)).not.toContain('TOPSECRETMATERIAL');
     expect(inspect(error)).not.toContain('TOPSECRETMATERIAL');
+  });
+
+  it('refuses a key that parses but cannot sign RS256 (EC, RSA under 2048 bits) at creation', () => {
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+    const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    });
+    for (const key of [ec, small]) {
+      expect(() => createMessenger({ applicationId, privateKey: key, apiHost: api.url })).toThrow(
+        /cannot sign an RS256 JWT/,
+      );
+    }
   });
 
   it('reads the key from a file path, and from PEM with escaped newlines (an env var)', async () => {

@@ -223,7 +223,7 @@ export function createTransport(options: TransportOptions): Transport {
     return Math.round(step / 2 + random() * (step / 2));
   };
 
-  const post = (body: string): Promise<Answer> =>
+  const post = (body: string, authorization: string): Promise<Answer> =>
     new Promise<Answer>((resolve, reject) => {
       const req = client.request(
         {
@@ -234,7 +234,7 @@ export function createTransport(options: TransportOptions): Transport {
           agent,
           timeout: timeoutMs,
           headers: {
-            authorization: auth.header(),
+            authorization,
             'content-type': 'application/json',
             'content-length': Buffer.byteLength(body),
             accept: 'application/json',
@@ -260,8 +260,10 @@ export function createTransport(options: TransportOptions): Transport {
     });
 
   async function attempt(body: string): Promise<Answer> {
+    // Outside the try: a signing failure is not a network failure.
+    const authorization = auth.header();
     try {
-      return await post(body);
+      return await post(body, authorization);
     } catch (error) {
       const reason = error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
       throw new NetworkError(
