@@ -21,12 +21,12 @@ import {
   assertReason,
   assertText,
   assertTime,
-  conversationFrom,
+  decodeConversation,
   pageFrom,
   retryAfter,
   toMs,
 } from './shared.js';
-import type { ConversationState, SessionStore } from './types.js';
+import type { SessionStore } from './types.js';
 
 /** Where the store's tables live. */
 export interface PostgresTableOptions {
@@ -173,11 +173,13 @@ CREATE TABLE IF NOT EXISTS ${n.tokens} (
 
 /** The statements of one store, named after a hash of their text (pg prepares per name). */
 function statements(n: Names) {
-  const convColumns = 'last_inbound_at, last_inbound_uuid, last_outbound_at, closed_at, closed_reason';
+  // One text column in the format of decodeConversation: one value to parse per row.
+  const encoded = (c: string) =>
+    `${c}last_inbound_at || '|' || coalesce(${c}last_outbound_at::text, '') || '|' || coalesce(${c}closed_at::text, '') || '|' || coalesce(${c}closed_reason, '') || '|' || ${c}last_inbound_uuid`;
   // $6 = "live after": a row with last_inbound_at at or before it has expired and counts as absent.
   const expired = 'c.last_inbound_at <= $6::bigint';
   const texts = {
-    get: `SELECT ${convColumns} FROM ${n.conversations} WHERE key = $1::text AND last_inbound_at > $2::bigint`,
+    get: `SELECT ${encoded('')} FROM ${n.conversations} WHERE key = $1::text AND last_inbound_at > $2::bigint`,
     recordInbound: `WITH seen AS (
   INSERT INTO ${n.messages} AS m (key, uuid, expires_at) VALUES ($1::text, $3::text, $5::bigint)
   ON CONFLICT (key, uuid) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE m.expires_at <= $4::bigint
@@ -193,11 +195,11 @@ function statements(n: Names) {
     last_outbound_at = CASE WHEN ${expired} THEN NULL ELSE c.last_outbound_at END,
     closed_at = CASE WHEN ${expired} THEN NULL ELSE c.closed_at END,
     closed_reason = CASE WHEN ${expired} THEN NULL ELSE c.closed_reason END
-  RETURNING false AS duplicate, ${convColumns}
+  RETURNING false AS duplicate, ${encoded('c.')} AS state
 )
-SELECT * FROM up
+SELECT duplicate, state FROM up
 UNION ALL
-SELECT true, ${convColumns} FROM ${n.conversations} c
+SELECT true, ${encoded('c.')} FROM ${n.conversations} c
 WHERE c.key = $1::text AND c.last_inbound_at > $6::bigint AND NOT EXISTS (SELECT 1 FROM seen)`,
     recordOutbound: `UPDATE ${n.conversations} SET last_outbound_at = $2::bigint
 WHERE key = $1::text AND last_inbound_at > $3::bigint AND (last_outbound_at IS NULL OR last_outbound_at < $2::bigint)`,
@@ -242,25 +244,6 @@ SELECT (SELECT count(*) FROM c) AS conversations, (SELECT count(*) FROM m) AS me
   return named;
 }
 
-interface ConversationRow extends QueryResultRow {
-  duplicate?: boolean;
-  last_inbound_at: string;
-  last_inbound_uuid: string;
-  last_outbound_at: string | null;
-  closed_at: string | null;
-  closed_reason: string | null;
-}
-
-function conversation(row: ConversationRow): ConversationState {
-  return conversationFrom(
-    toMs(row.last_inbound_at, 'last_inbound_at'),
-    row.last_inbound_uuid,
-    row.last_outbound_at === null ? undefined : toMs(row.last_outbound_at, 'last_outbound_at'),
-    row.closed_at === null ? undefined : toMs(row.closed_at, 'closed_at'),
-    row.closed_reason ?? undefined,
-  );
-}
-
 /**
  * A {@link SessionStore} on PostgreSQL through `pg`.
  *
@@ -292,18 +275,21 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
 
   const query = <R extends QueryResultRow>(op: keyof typeof sql, values: unknown[]) =>
     pool.query<R>({ name: sql[op].name, text: sql[op].text, values });
+  // Rows as arrays: the hot reads return one or two columns, no per-row object to build.
+  const queryArray = <R extends unknown[]>(op: keyof typeof sql, values: unknown[]) =>
+    pool.query<R>({ name: sql[op].name, text: sql[op].text, values, rowMode: 'array' });
 
   return {
     async get(key) {
-      const { rows } = await query<ConversationRow>('get', [key, now() - ttlMs]);
-      return rows[0] === undefined ? null : conversation(rows[0]);
+      const { rows } = await queryArray<[string]>('get', [key, now() - ttlMs]);
+      return rows[0] === undefined ? null : decodeConversation(rows[0][0]);
     },
 
     async recordInbound(key, at, messageUuid) {
       assertTime(at, 'at');
       assertText(messageUuid, 'messageUuid');
       const t = now();
-      const { rows } = await query<ConversationRow>('recordInbound', [
+      const { rows } = await queryArray<[boolean, string]>('recordInbound', [
         key,
         at,
         messageUuid,
@@ -314,7 +300,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       const row = rows[0];
       // No row: a duplicate of a message whose conversation has expired; report the message.
       if (row === undefined) return { duplicate: true, state: { lastInboundAt: at, lastInboundUuid: messageUuid } };
-      return { duplicate: row.duplicate === true, state: conversation(row) };
+      return { duplicate: row[0], state: decodeConversation(row[1]) };
     },
 
     async recordOutbound(key, at) {

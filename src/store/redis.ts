@@ -5,8 +5,8 @@
  * every key an operation touches shares one hash slot, so it works on Redis Cluster.
  *
  * Key layout (`P` = prefix, `K` = `pageId:psid`):
- * - `P c:{K}`  hash of the conversation (`i` lastInboundAt, `u` uuid, `o` outbound, `c`/`r` closed);
- *   expires at `lastInboundAt + ttlMs`
+ * - `P c:{K}`  the conversation, one string `in|out|closedAt|reason|uuid`; expires at
+ *   `lastInboundAt + ttlMs` (SET … PXAT, so Redis 6.2 or later)
  * - `P m:{K}`  sorted set of the conversation's message ids (score = remembered until); same slot
  * - `P p:<pageId>` hash of the Page link state (never expires: an unlinked mark must not vanish)
  * - `P k:<id>` one-time claims (`SET NX PX`)
@@ -25,12 +25,12 @@ import {
   assertReason,
   assertText,
   assertTime,
-  conversationFrom,
+  decodeConversation,
   pageFrom,
   retryAfter,
   toMs,
 } from './shared.js';
-import type { ConversationState, SessionStore } from './types.js';
+import type { SessionStore } from './types.js';
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
@@ -65,45 +65,43 @@ function script(lua: string): Script {
   return { lua, sha: createHash('sha1').update(lua).digest('hex') };
 }
 
-// Lua numbers are doubles: exact for epoch ms, but `tostring` would round big ones, so the
-// scripts compare with tonumber() and always store the caller's original strings.
+// A conversation is one string `in|out|closedAt|reason|uuid` (see decodeConversation), so a
+// read is a plain GET. Lua numbers are doubles: exact for epoch ms, but `tostring` would round
+// big ones, so the scripts compare with tonumber() and only ever store the caller's strings.
 const RECORD_INBOUND = script(`
-local seen = redis.call('ZSCORE', KEYS[2], ARGV[2])
-if seen and tonumber(seen) > tonumber(ARGV[4]) then
-  local s = redis.call('HMGET', KEYS[1], 'i', 'u', 'o', 'c', 'r')
-  return {1, s[1], s[2], s[3], s[4], s[5]}
-end
-redis.call('ZADD', KEYS[2], ARGV[5], ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
-redis.call('PEXPIRE', KEYS[2], ARGV[6])
-local s = redis.call('HMGET', KEYS[1], 'i', 'u', 'o', 'c', 'r')
-if not s[1] or tonumber(ARGV[1]) > tonumber(s[1]) then
-  redis.call('HSET', KEYS[1], 'i', ARGV[1], 'u', ARGV[2])
-  redis.call('PEXPIREAT', KEYS[1], ARGV[3])
-  s[1] = ARGV[1]
-  s[2] = ARGV[2]
+if redis.call('ZADD', KEYS[2], 'NX', ARGV[5], ARGV[2]) == 0 then
+  return {1, redis.call('GET', KEYS[1])}
 end
-return {0, s[1], s[2], s[3], s[4], s[5]}
+redis.call('PEXPIRE', KEYS[2], ARGV[6])
+local v = redis.call('GET', KEYS[1])
+if v then
+  local i, o, c, r = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
+  if tonumber(ARGV[1]) <= tonumber(i) then return {0, v} end
+  v = ARGV[1] .. '|' .. o .. '|' .. c .. '|' .. r .. '|' .. ARGV[2]
+else
+  v = ARGV[1] .. '||||' .. ARGV[2]
+end
+redis.call('SET', KEYS[1], v, 'PXAT', ARGV[3])
+return {0, v}
 `);
 
 const RECORD_OUTBOUND = script(`
-local s = redis.call('HMGET', KEYS[1], 'i', 'o')
-if not s[1] then return 0 end
-if not s[2] or tonumber(ARGV[1]) > tonumber(s[2]) then
-  redis.call('HSET', KEYS[1], 'o', ARGV[1])
-  return 1
-end
-return 0
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local i, o, rest = string.match(v, '^([^|]*)|([^|]*)(|.*)$')
+if o ~= '' and tonumber(ARGV[1]) <= tonumber(o) then return 0 end
+redis.call('SET', KEYS[1], i .. '|' .. ARGV[1] .. rest, 'KEEPTTL')
+return 1
 `);
 
 const MARK_CLOSED = script(`
-local s = redis.call('HMGET', KEYS[1], 'i', 'c')
-if not s[1] then return 0 end
-if not s[2] or tonumber(ARGV[1]) >= tonumber(s[2]) then
-  redis.call('HSET', KEYS[1], 'c', ARGV[1], 'r', ARGV[2])
-  return 1
-end
-return 0
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local head, c, r, u = string.match(v, '^([^|]*|[^|]*)|([^|]*)|([^|]*)|(.*)$')
+if c ~= '' and tonumber(ARGV[1]) < tonumber(c) then return 0 end
+redis.call('SET', KEYS[1], head .. '|' .. ARGV[1] .. '|' .. ARGV[2] .. '|' .. u, 'KEEPTTL')
+return 1
 `);
 
 const SET_PAGE = script(`
@@ -153,8 +151,6 @@ export const REDIS_SCRIPTS: Readonly<Record<string, Script>> = {
 const isNoScript = (error: unknown): boolean =>
   error instanceof Error && typeof error.message === 'string' && error.message.startsWith('NOSCRIPT');
 
-type Reply = string | number | null;
-
 /**
  * A {@link SessionStore} on Redis (standalone or Cluster) through `ioredis`.
  *
@@ -202,24 +198,10 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     }
   }
 
-  const optionalMs = (value: Reply | undefined, column: string) =>
-    value === null || value === undefined ? undefined : toMs(value, column);
-
-  function conversation(row: Reply[], offset: number): ConversationState | null {
-    const at = row[offset];
-    if (at === null || at === undefined) return null;
-    return conversationFrom(
-      toMs(at, 'lastInboundAt'),
-      String(row[offset + 1]),
-      optionalMs(row[offset + 2], 'lastOutboundAt'),
-      optionalMs(row[offset + 3], 'closedAt'),
-      row[offset + 4] === null ? undefined : String(row[offset + 4]),
-    );
-  }
-
   return {
     async get(key) {
-      return conversation(await client.hmget(convKey(key), 'i', 'u', 'o', 'c', 'r'), 0);
+      const value = await client.get(convKey(key));
+      return value === null ? null : decodeConversation(value);
     },
 
     async recordInbound(key, at, messageUuid) {
@@ -230,11 +212,11 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         RECORD_INBOUND,
         [convKey(key), seenKey(key)],
         [String(at), messageUuid, String(at + ttlMs), String(t), String(t + dedupeTtlMs), dedupeTtl],
-      )) as Reply[];
-      const duplicate = reply[0] === 1;
+      )) as [number, string | null];
       // A duplicate of a message whose conversation is gone (expired) reports the message itself.
-      const state = conversation(reply, 1) ?? { lastInboundAt: at, lastInboundUuid: messageUuid };
-      return { state, duplicate };
+      const state =
+        reply[1] === null ? { lastInboundAt: at, lastInboundUuid: messageUuid } : decodeConversation(reply[1]);
+      return { state, duplicate: reply[0] === 1 };
     },
 
     async recordOutbound(key, at) {

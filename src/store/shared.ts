@@ -93,6 +93,26 @@ export function conversationFrom(
   return state;
 }
 
+/**
+ * Conversations are stored as one string, `in|out|closedAt|reason|uuid` (empty = absent; the
+ * uuid last, so it may hold any character). One value means one cheap read: a Redis GET, one
+ * PostgreSQL text column. The SQL and Lua sides build the same format.
+ */
+export function decodeConversation(value: string): ConversationState {
+  const a = value.indexOf('|');
+  const b = value.indexOf('|', a + 1);
+  const c = value.indexOf('|', b + 1);
+  const d = value.indexOf('|', c + 1);
+  if (a < 0 || b < 0 || c < 0 || d < 0) throw new Error('Stored conversation is malformed');
+  return conversationFrom(
+    toMs(value.slice(0, a), 'lastInboundAt'),
+    value.slice(d + 1),
+    b > a + 1 ? toMs(value.slice(a + 1, b), 'lastOutboundAt') : undefined,
+    c > b + 1 ? toMs(value.slice(b + 1, c), 'closedAt') : undefined,
+    value.slice(c + 1, d),
+  );
+}
+
 /** Builds a {@link PageState} from stored columns, leaving absent fields out. */
 export function pageFrom(
   linked: boolean,

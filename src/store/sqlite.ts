@@ -11,7 +11,6 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { ValidationError } from '../errors.js';
-import type { ConversationKey } from '../ids.js';
 import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './memory.js';
 import {
   assertBucket,
@@ -19,13 +18,13 @@ import {
   assertReason,
   assertText,
   assertTime,
-  conversationFrom,
+  decodeConversation,
   loadPeer,
   pageFrom,
   retryAfter,
   toMs,
 } from './shared.js';
-import type { ConversationState, PageState, RecordInboundResult, SessionStore } from './types.js';
+import type { PageState, RecordInboundResult, SessionStore } from './types.js';
 
 type Database = BetterSqlite3.Database;
 
@@ -65,26 +64,9 @@ export interface SqliteStore extends SessionStore {
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,39}$/;
 
-interface ConversationRow {
-  duplicate?: number;
-  last_inbound_at: number | bigint;
-  last_inbound_uuid: string;
-  last_outbound_at: number | bigint | null;
-  closed_at: number | bigint | null;
-  closed_reason: string | null;
-}
-
-function conversation(row: ConversationRow): ConversationState {
-  return conversationFrom(
-    toMs(row.last_inbound_at, 'last_inbound_at'),
-    row.last_inbound_uuid,
-    row.last_outbound_at === null ? undefined : toMs(row.last_outbound_at, 'last_outbound_at'),
-    row.closed_at === null ? undefined : toMs(row.closed_at, 'closed_at'),
-    row.closed_reason ?? undefined,
-  );
-}
-
-function schema(t: (suffix: string) => string, i: (suffix: string) => string): string {
+// No secondary indexes: each would add pages to every write (and WAL checkpoints), while only
+// prune() would use them, and prune() can afford a scan on a single host.
+function schema(t: (suffix: string) => string): string {
   return `CREATE TABLE IF NOT EXISTS ${t('conversations')} (
   key TEXT PRIMARY KEY,
   last_inbound_at INTEGER NOT NULL,
@@ -93,14 +75,12 @@ function schema(t: (suffix: string) => string, i: (suffix: string) => string): s
   closed_at INTEGER,
   closed_reason TEXT
 );
-CREATE INDEX IF NOT EXISTS ${i('conv_at_idx')} ON ${t('conversations')} (last_inbound_at);
 CREATE TABLE IF NOT EXISTS ${t('messages')} (
   key TEXT NOT NULL,
   uuid TEXT NOT NULL,
   expires_at INTEGER NOT NULL,
   PRIMARY KEY (key, uuid)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS ${i('msg_exp_idx')} ON ${t('messages')} (expires_at);
 CREATE TABLE IF NOT EXISTS ${t('pages')} (
   page_id TEXT PRIMARY KEY,
   linked INTEGER NOT NULL,
@@ -112,7 +92,6 @@ CREATE TABLE IF NOT EXISTS ${t('claims')} (
   id TEXT PRIMARY KEY,
   expires_at INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS ${i('claim_exp_idx')} ON ${t('claims')} (expires_at);
 CREATE TABLE IF NOT EXISTS ${t('tokens')} (
   bucket TEXT PRIMARY KEY,
   tokens REAL NOT NULL,
@@ -125,16 +104,22 @@ CREATE TABLE IF NOT EXISTS ${t('tokens')} (
 /** Prepares every statement once; the returned functions each run one atomic operation. */
 function prepare(db: Database, table: string) {
   const t = (suffix: string) => `"${table}_${suffix}"`;
-  const i = (suffix: string) => `"${table}_${suffix}"`;
   db.pragma('journal_mode = WAL');
-  db.exec(schema(t, i));
-  const cols = 'last_inbound_at, last_inbound_uuid, last_outbound_at, closed_at, closed_reason';
+  db.exec(schema(t));
+  // One text value in the format of decodeConversation (pluck()ed): the cheapest row to read.
+  const encoded = (c: string) =>
+    `${c}last_inbound_at || '|' || coalesce(${c}last_outbound_at, '') || '|' || coalesce(${c}closed_at, '') || '|' || coalesce(${c}closed_reason, '') || '|' || ${c}last_inbound_uuid`;
   const expired = 'c.last_inbound_at <= @liveAfter';
   const s = {
-    get: db.prepare(`SELECT ${cols} FROM ${t('conversations')} WHERE key = @key AND last_inbound_at > @liveAfter`),
+    get: db
+      .prepare<[string, number], string>(
+        `SELECT ${encoded('')} FROM ${t('conversations')} WHERE key = ? AND last_inbound_at > ?`,
+      )
+      .pluck(),
     see: db.prepare(`INSERT INTO ${t('messages')} AS m (key, uuid, expires_at) VALUES (@key, @uuid, @until)
 ON CONFLICT (key, uuid) DO UPDATE SET expires_at = excluded.expires_at WHERE m.expires_at <= @now RETURNING 1`),
-    upsert: db.prepare(`INSERT INTO ${t('conversations')} AS c (key, last_inbound_at, last_inbound_uuid)
+    upsert: db
+      .prepare(`INSERT INTO ${t('conversations')} AS c (key, last_inbound_at, last_inbound_uuid)
 VALUES (@key, @at, @uuid)
 ON CONFLICT (key) DO UPDATE SET
   last_inbound_at = CASE WHEN ${expired} THEN excluded.last_inbound_at
@@ -144,7 +129,8 @@ ON CONFLICT (key) DO UPDATE SET
   last_outbound_at = CASE WHEN ${expired} THEN NULL ELSE c.last_outbound_at END,
   closed_at = CASE WHEN ${expired} THEN NULL ELSE c.closed_at END,
   closed_reason = CASE WHEN ${expired} THEN NULL ELSE c.closed_reason END
-RETURNING ${cols}`),
+RETURNING ${encoded('')}`)
+      .pluck(),
     outbound: db.prepare(`UPDATE ${t('conversations')} SET last_outbound_at = @at
 WHERE key = @key AND last_inbound_at > @liveAfter AND (last_outbound_at IS NULL OR last_outbound_at < @at)`),
     close: db.prepare(`UPDATE ${t('conversations')} SET closed_at = @at, closed_reason = @reason
@@ -175,8 +161,37 @@ RETURNING allowed, tokens`);
     pruneClaims: db.prepare(`DELETE FROM ${t('claims')} WHERE expires_at <= @now`),
     pruneTokens: db.prepare(`DELETE FROM ${t('tokens')} WHERE updated_at <= @before`),
   };
-  return s;
+  // Built once: better-sqlite3 compiles a wrapper per transaction() call. Each write runs as an
+  // IMMEDIATE transaction (write lock up front), so two processes never both read the old
+  // state and then write.
+  const recordInbound = db.transaction(
+    (key: string, at: number, uuid: string, t: number, liveAfter: number, until: number): RecordInboundResult => {
+      if (s.see.get({ key, uuid, until, now: t }) === undefined) {
+        const value = s.get.get(key, liveAfter);
+        return {
+          duplicate: true,
+          state: value === undefined ? { lastInboundAt: at, lastInboundUuid: uuid } : decodeConversation(value),
+        };
+      }
+      return { duplicate: false, state: decodeConversation(s.upsert.get({ key, at, uuid, liveAfter }) as string) };
+    },
+  );
+  const remove = db.transaction((key: string) => {
+    s.deleteMessages.run({ key });
+    s.deleteConversation.run({ key });
+  });
+  const prune = db.transaction(
+    (t: number, before: number): SqlitePruneResult => ({
+      conversations: s.pruneConversations.run({ before }).changes,
+      messages: s.pruneMessages.run({ now: t }).changes,
+      claims: s.pruneClaims.run({ now: t }).changes,
+      tokens: s.pruneTokens.run({ before }).changes,
+    }),
+  );
+  return { db, s, recordInbound: recordInbound.immediate, remove: remove.immediate, prune: prune.immediate };
 }
+
+type Handle = ReturnType<typeof prepare>;
 
 /**
  * A {@link SessionStore} in a SQLite file through `better-sqlite3`.
@@ -211,9 +226,12 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   const now = options.now ?? Date.now;
   const owned = typeof database === 'string';
 
-  let opened: Promise<{ db: Database; s: ReturnType<typeof prepare> }> | undefined;
-  const open = () => {
-    opened ??= (async () => {
+  // Opened on first use (loading better-sqlite3 lazily); afterwards `handle` is used directly,
+  // so a call costs no extra await.
+  let handle: Handle | undefined;
+  let opening: Promise<Handle> | undefined;
+  const open = (): Promise<Handle> => {
+    opening ??= (async () => {
       let db: Database;
       if (typeof database === 'string') {
         const Driver = await loadPeer<typeof BetterSqlite3>('better-sqlite3', 'vonage-messenger/sqlite');
@@ -223,65 +241,46 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       } else {
         db = database;
       }
-      return { db, s: prepare(db, table) };
+      handle = prepare(db, table);
+      return handle;
     })();
     // A failed open (missing driver, unwritable path) is retried on the next call.
-    opened.catch(() => {
-      opened = undefined;
+    opening.catch(() => {
+      opening = undefined;
     });
-    return opened;
-  };
-
-  // Each write is one IMMEDIATE transaction: it takes the write lock up front, so two processes
-  // never both read the old state and then write.
-  const recordInbound = async (key: ConversationKey, at: number, uuid: string): Promise<RecordInboundResult> => {
-    const { db, s } = await open();
-    const t = now();
-    const liveAfter = t - ttlMs;
-    return db
-      .transaction((): RecordInboundResult => {
-        const seen = s.see.get({ key, uuid, until: t + dedupeTtlMs, now: t });
-        if (seen === undefined) {
-          const row = s.get.get({ key, liveAfter }) as ConversationRow | undefined;
-          return {
-            duplicate: true,
-            state: row === undefined ? { lastInboundAt: at, lastInboundUuid: uuid } : conversation(row),
-          };
-        }
-        const row = s.upsert.get({ key, at, uuid, liveAfter }) as ConversationRow;
-        return { duplicate: false, state: conversation(row) };
-      })
-      .immediate();
+    return opening;
   };
 
   return {
     async get(key) {
-      const { s } = await open();
-      const row = s.get.get({ key, liveAfter: now() - ttlMs }) as ConversationRow | undefined;
-      return row === undefined ? null : conversation(row);
+      const { s } = handle ?? (await open());
+      const value = s.get.get(key, now() - ttlMs);
+      return value === undefined ? null : decodeConversation(value);
     },
 
     async recordInbound(key, at, messageUuid) {
       assertTime(at, 'at');
       assertText(messageUuid, 'messageUuid');
-      return recordInbound(key, at, messageUuid);
+      const h = handle ?? (await open());
+      const t = now();
+      return h.recordInbound(key, at, messageUuid, t, t - ttlMs, t + dedupeTtlMs);
     },
 
     async recordOutbound(key, at) {
       assertTime(at, 'at');
-      const { s } = await open();
+      const { s } = handle ?? (await open());
       s.outbound.run({ key, at, liveAfter: now() - ttlMs });
     },
 
     async markClosed(key, at, reason) {
       assertTime(at, 'at');
       assertReason(reason);
-      const { s } = await open();
+      const { s } = handle ?? (await open());
       s.close.run({ key, at, reason, liveAfter: now() - ttlMs });
     },
 
     async getPage(pageId) {
-      const { s } = await open();
+      const { s } = handle ?? (await open());
       const row = s.getPage.get({ page: pageId }) as
         | { linked: number; changed_at: number; error_code: string | null; error_detail: string | null }
         | undefined;
@@ -297,7 +296,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
 
     async setPageLinked(pageId, linked, at, details) {
       assertTime(at, 'at');
-      const { s } = await open();
+      const { s } = handle ?? (await open());
       s.setPage.run({
         page: pageId,
         linked: linked ? 1 : 0,
@@ -310,14 +309,14 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     async claim(id, ttl) {
       assertText(id, 'id');
       assertDuration(ttl, 'ttlMs');
-      const { s } = await open();
+      const { s } = handle ?? (await open());
       const t = now();
       return s.claim.get({ id, until: t + ttl, now: t }) !== undefined;
     },
 
     async takeToken(bucket, ratePerSecond, burst, at) {
       assertBucket(bucket, ratePerSecond, burst, at);
-      const { s } = await open();
+      const { s } = handle ?? (await open());
       // One UPSERT statement: atomic on its own (SQLite takes the write lock for it).
       const row = s.take.get({ bucket, rate: ratePerSecond, burst, now: at }) as { allowed: number; tokens: number };
       return row.allowed === 1
@@ -326,34 +325,23 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
 
     async delete(key) {
-      const { db, s } = await open();
-      db.transaction(() => {
-        s.deleteMessages.run({ key });
-        s.deleteConversation.run({ key });
-      }).immediate();
+      (handle ?? (await open())).remove(key);
     },
 
     async close() {
-      if (!owned || opened === undefined) return;
-      const { db } = await opened;
-      opened = undefined;
+      if (!owned || opening === undefined) return;
+      const { db } = await opening;
+      opening = undefined;
+      handle = undefined;
       db.close();
     },
 
     async prune(pruneOptions = {}) {
       const olderThanMs = pruneOptions.olderThanMs ?? ttlMs;
       assertDuration(olderThanMs, 'olderThanMs');
-      const { db, s } = await open();
+      const h = handle ?? (await open());
       const t = now();
-      const before = t - olderThanMs;
-      return db
-        .transaction(() => ({
-          conversations: s.pruneConversations.run({ before }).changes,
-          messages: s.pruneMessages.run({ now: t }).changes,
-          claims: s.pruneClaims.run({ now: t }).changes,
-          tokens: s.pruneTokens.run({ before }).changes,
-        }))
-        .immediate();
+      return h.prune(t, t - olderThanMs);
     },
   };
 }
