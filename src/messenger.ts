@@ -533,7 +533,7 @@ export function createMessenger(options: MessengerOptions): Messenger {
   const checkDeclared = (page: string, field: string) => {
     if (pages !== undefined && !pages.has(page)) {
       throw new ValidationError(
-        `Page ${page} is not one of the pages this messenger serves (createMessenger({ pages })); nothing was sent.`,
+        `Page ${page} is not one of the pages this messenger serves (createMessenger({ pages })); refused before the store and the network.`,
         [{ path: field, message: `Page ${page} is not declared in pages` }],
       );
     }
