@@ -460,6 +460,15 @@ describe('createSandbox: rate limit, clock and lifecycle', () => {
     expect(sandbox.advance(25 * HOUR).getTime()).toBe(START.getTime() + 25 * HOUR);
     expect(now().getTime()).toBe(START.getTime() + 25 * HOUR);
     expect(() => sandbox.advance(-1)).toThrow(RangeError);
+    expect(() => sandbox.advance(Number.NaN)).toThrow(RangeError);
+    expect(sandbox.now().getTime()).toBe(START.getTime() + 25 * HOUR);
+  });
+
+  it('refuses a bad throttle count and a missing signature secret', async () => {
+    expect(() => sandbox.throttle(-1)).toThrow(RangeError);
+    expect(() => sandbox.throttle(1.5)).toThrow(RangeError);
+    expect((await rawSend(text())).status).toBe(202);
+    await expect(createSandbox({ signatureSecret: '' })).rejects.toThrow(TypeError);
   });
 
   it('needs a webhook URL before userSays', async () => {
