@@ -317,8 +317,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
       return;
     }
     for (const status of STATUS_CHAIN[deliverUntil]) {
-      const usage = status === 'delivered' ? { usage: { currency: 'EUR', price: '0.0000' } } : {};
-      await postWebhook('status', url, messageStatus({ ...base, ...usage, timestamp: now(), status }), status);
+      await postWebhook('status', url, messageStatus({ ...base, timestamp: now(), status }), status);
     }
   }
 
