@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import {
@@ -54,6 +55,21 @@ describe('sendText input', () => {
     expect(codePointLength('\ud83d')).toBe(1);
     expect(codePointLength('\ud83d\ud83d')).toBe(2);
     expect(codePointLength('')).toBe(0);
+  });
+
+  it('counts like Array.from for any string, lone surrogates included', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 50 }),
+        (text) => codePointLength(text) === Array.from(text).length,
+      ),
+    );
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.integer({ min: 0xd800, max: 0xdfff }).map((u) => String.fromCharCode(u)) }),
+        (text) => codePointLength(text) === Array.from(text).length,
+      ),
+    );
   });
 
   it('refuses empty text and a missing text', () => {
