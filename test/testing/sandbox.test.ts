@@ -153,6 +153,31 @@ describe('createSandbox: sends inside the rules', () => {
     }
   });
 
+  it('stops the status sequence at deliverUntil and records each webhook with the app answer', async () => {
+    const short = await createSandbox({
+      signatureSecret: SECRET,
+      deliverUntil: 'delivered',
+      webhookUrl: `${receiver.url}/webhooks/inbound`,
+      statusUrl: `${receiver.url}/short`,
+    });
+    try {
+      await short.userSays({ page: PAGE, psid: USER });
+      await fetch(`${short.url}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: bearer(), 'content-type': 'application/json' },
+        body: JSON.stringify(text()),
+      });
+      await short.settled();
+      expect(short.webhooks.map((w) => [w.kind, w.status, w.responseStatus])).toEqual([
+        ['inbound', undefined, 200],
+        ['status', 'submitted', 200],
+        ['status', 'delivered', 200],
+      ]);
+    } finally {
+      await short.close();
+    }
+  });
+
   it('sends status webhooks to a per-message webhook_url in the webhook_version asked for', async () => {
     await sandbox.userSays({ page: PAGE, psid: USER });
     const answer = await rawSend(text({ webhook_url: `${receiver.url}/custom`, webhook_version: 'v0.1' }));
