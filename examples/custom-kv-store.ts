@@ -1,0 +1,189 @@
+/**
+ * A complete custom SessionStore on a DynamoDB-style key/value table: items carry a version,
+ * and a write succeeds only if the version is still the one that was read (DynamoDB's
+ * `ConditionExpression`, etcd's transactions, a MariaDB `UPDATE … WHERE version = ?`). That one
+ * primitive is enough to make every operation atomic: read, decide, write-if-unchanged, and
+ * read again when another process won the race.
+ *
+ * Each conversation is ONE item holding its state and the message ids seen recently, so the
+ * dedupe check and the window update are a single conditional write.
+ *
+ * Validated by the conformance suite: test/stores/custom-kv.test.ts runs
+ * `describeSessionStore('keyValueStore', …)` on it. docs/stores.md walks through it.
+ */
+// In your app: from 'vonage-messenger'.
+import type {
+  ClosedReason,
+  ConversationKey,
+  ConversationState,
+  PageId,
+  PageLinkDetails,
+  PageState,
+  RecordInboundResult,
+  SessionStore,
+} from '../src/index.js';
+
+/** The three calls the store needs from the table (GetItem, conditional PutItem, DeleteItem). */
+export interface KeyValueTable {
+  get(key: string): Promise<{ value: string; version: number } | null>;
+  /**
+   * Writes `value` if the item's version is still `expectedVersion` (`null`: the item must not
+   * exist) and returns true; returns false when someone else wrote first.
+   */
+  put(key: string, value: string, expectedVersion: number | null): Promise<boolean>;
+  delete(key: string): Promise<void>;
+}
+
+export interface KeyValueStoreOptions {
+  /** Conversation lifetime after the user's last message. Default 8 days. */
+  ttlMs?: number;
+  /** How long a message id is remembered. Default 48 h. */
+  dedupeTtlMs?: number;
+  now?: () => number;
+}
+
+interface ConversationItem {
+  state?: ConversationState;
+  /** message id → remembered until (epoch ms) */
+  seen: Record<string, number>;
+}
+
+const UNCHANGED = Symbol('unchanged');
+
+export function keyValueStore(table: KeyValueTable, options: KeyValueStoreOptions = {}): SessionStore {
+  const ttlMs = options.ttlMs ?? 8 * 24 * 60 * 60 * 1000;
+  const dedupeTtlMs = options.dedupeTtlMs ?? 48 * 60 * 60 * 1000;
+  const now = options.now ?? Date.now;
+
+  /** Read → change → conditional write, retried until no other writer got in between. */
+  async function atomically<T, R>(
+    key: string,
+    change: (current: T | undefined) => [next: T | typeof UNCHANGED, result: R],
+  ): Promise<R> {
+    for (let attempt = 0; attempt < 10_000; attempt++) {
+      const item = await table.get(key);
+      const [next, result] = change(item === null ? undefined : (JSON.parse(item.value) as T));
+      if (next === UNCHANGED) return result;
+      if (await table.put(key, JSON.stringify(next), item?.version ?? null)) return result;
+    }
+    throw new Error(`keyValueStore: too much write contention on ${key}`);
+  }
+
+  const live = (item: ConversationItem | undefined, t: number): ConversationState | undefined =>
+    item?.state !== undefined && item.state.lastInboundAt + ttlMs > t ? item.state : undefined;
+
+  /** Applies `change` to a live conversation; an unknown or expired one is left alone. */
+  const updateLive = (key: ConversationKey, change: (state: ConversationState) => ConversationState | undefined) =>
+    atomically<ConversationItem, void>(`conv:${key}`, (item) => {
+      const state = live(item, now());
+      const next = state === undefined ? undefined : change(state);
+      return [item === undefined || next === undefined ? UNCHANGED : { ...item, state: next }, undefined];
+    });
+
+  return {
+    async get(key) {
+      const item = await table.get(`conv:${key}`);
+      const state = item === null ? undefined : live(JSON.parse(item.value) as ConversationItem, now());
+      return state === undefined ? null : { ...state };
+    },
+
+    recordInbound(key, at, messageUuid) {
+      return atomically<ConversationItem, RecordInboundResult>(`conv:${key}`, (item) => {
+        const t = now();
+        const current = live(item, t);
+        const seenUntil = item?.seen[messageUuid];
+        if (seenUntil !== undefined && seenUntil > t) {
+          return [
+            UNCHANGED,
+            { duplicate: true, state: current ?? { lastInboundAt: at, lastInboundUuid: messageUuid } },
+          ];
+        }
+        // Forget expired ids so the item stays small.
+        const seen: Record<string, number> = {};
+        for (const [id, until] of Object.entries(item?.seen ?? {})) if (until > t) seen[id] = until;
+        seen[messageUuid] = t + dedupeTtlMs;
+        const state =
+          current === undefined
+            ? { lastInboundAt: at, lastInboundUuid: messageUuid }
+            : at > current.lastInboundAt
+              ? { ...current, lastInboundAt: at, lastInboundUuid: messageUuid }
+              : current;
+        return [
+          { state, seen },
+          { duplicate: false, state: { ...state } },
+        ];
+      });
+    },
+
+    recordOutbound(key, at) {
+      return updateLive(key, (state) =>
+        state.lastOutboundAt === undefined || at > state.lastOutboundAt ? { ...state, lastOutboundAt: at } : undefined,
+      );
+    },
+
+    markClosed(key: ConversationKey, at: number, reason: ClosedReason) {
+      return updateLive(key, (state) =>
+        state.closedAt === undefined || at >= state.closedAt
+          ? { ...state, closedAt: at, closedReason: reason }
+          : undefined,
+      );
+    },
+
+    async getPage(pageId: PageId) {
+      const item = await table.get(`page:${pageId}`);
+      return item === null ? null : (JSON.parse(item.value) as PageState);
+    },
+
+    setPageLinked(pageId: PageId, linked: boolean, at: number, details?: PageLinkDetails) {
+      return atomically<PageState, void>(`page:${pageId}`, (current) => {
+        if (current !== undefined && at < current.changedAt) return [UNCHANGED, undefined];
+        const next: PageState = { linked, changedAt: at };
+        if (!linked && details?.errorCode !== undefined) next.errorCode = details.errorCode;
+        if (!linked && details?.errorDetail !== undefined) next.errorDetail = details.errorDetail;
+        return [next, undefined];
+      });
+    },
+
+    claim(id, ttl) {
+      return atomically<{ until: number }, boolean>(`claim:${id}`, (current) => {
+        const t = now();
+        return current !== undefined && current.until > t ? [UNCHANGED, false] : [{ until: t + ttl }, true];
+      });
+    },
+
+    async delete(key) {
+      // The item holds the state and the message ids: one delete forgets both.
+      await table.delete(`conv:${key}`);
+    },
+
+    async close() {},
+  };
+}
+
+/**
+ * An in-process {@link KeyValueTable} with real interleaving (every call yields to the event
+ * loop), for tests. In production, implement the interface on your database (docs/stores.md
+ * shows DynamoDB).
+ */
+export function memoryKeyValueTable(): KeyValueTable {
+  const items = new Map<string, { value: string; version: number }>();
+  const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+  return {
+    async get(key) {
+      await tick();
+      const item = items.get(key);
+      return item === undefined ? null : { ...item };
+    },
+    async put(key, value, expectedVersion) {
+      await tick();
+      const version = items.get(key)?.version ?? null;
+      if (version !== expectedVersion) return false;
+      items.set(key, { value, version: (version ?? 0) + 1 });
+      return true;
+    },
+    async delete(key) {
+      await tick();
+      items.delete(key);
+    },
+  };
+}

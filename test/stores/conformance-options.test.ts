@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { memoryStore } from '../../src/store/memory.js';
+import { describeSessionStore, SESSION_STORE_TESTS } from '../../src/testing/conformance.js';
+
+describe('describeSessionStore options', () => {
+  it('refuses a skip without a written reason', () => {
+    expect(() =>
+      describeSessionStore('x', () => memoryStore(), {
+        skip: [{ reason: '  ', tests: ['claim is true again after its ttl'] }],
+      }),
+    ).toThrow(/written reason/);
+  });
+
+  it('refuses to skip a test that does not exist, so a typo never hides a rule', () => {
+    expect(() =>
+      describeSessionStore('x', () => memoryStore(), {
+        skip: [{ reason: 'no ttl', tests: ['claim expires' as (typeof SESSION_STORE_TESTS)[number]] }],
+      }),
+    ).toThrow(/no test named "claim expires"/);
+  });
+
+  it('names every test uniquely', () => {
+    expect(new Set(SESSION_STORE_TESTS).size).toBe(SESSION_STORE_TESTS.length);
+  });
+});
