@@ -17,9 +17,23 @@
 import { randomUUID } from 'node:crypto';
 import { messagesErrorDetail, messagesErrorType } from './sandbox/codes.js';
 
-/** A Page ID used when none is given (the one in Vonage's docs). */
+/**
+ * The Page ID builders use when none is given.
+ *
+ * @example
+ * ```ts
+ * inboundText().to === DEFAULT_PAGE_ID // true
+ * ```
+ */
 export const DEFAULT_PAGE_ID = '102290129340398';
-/** A PSID used when none is given. Above 2^53 on purpose: it must stay a string. */
+/**
+ * The PSID builders use when none is given. Above 2^53 on purpose: it must stay a string.
+ *
+ * @example
+ * ```ts
+ * inboundText().from === DEFAULT_PSID // true
+ * ```
+ */
 export const DEFAULT_PSID = '25381719828140932';
 
 /** The webhook wire formats. `v1` is current; `v0.1` is the legacy nested one. */

@@ -57,7 +57,15 @@ const sameText = (a: string, b: string): boolean => {
   return left.length === right.length && timingSafeEqual(left, right);
 };
 
-/** Prepares a checker: the public key is parsed once. */
+/**
+ * Prepares a checker for `Authorization` headers; the public key is parsed once.
+ *
+ * @example
+ * ```ts
+ * const check = createAuthChecker({ publicKey, applicationId })
+ * const outcome = check(request.headers.authorization) // { ok: true, kind: 'jwt' } or { ok: false, kind, reason }
+ * ```
+ */
 export function createAuthChecker(
   config: SandboxAuthConfig,
   clock: () => number = Date.now,

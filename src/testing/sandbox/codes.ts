@@ -9,7 +9,14 @@
  * @module
  */
 
-/** Messages error codes that concern Messenger, with Vonage's text for each. */
+/**
+ * Messages error codes that concern Messenger, with Vonage's text for each.
+ *
+ * @example
+ * ```ts
+ * MESSAGES_ERRORS[1340] // 'Outside of the allowed window'
+ * ```
+ */
 export const MESSAGES_ERRORS = Object.freeze({
   1000: 'Throttled - You have exceeded the submission capacity allowed on this account. Please wait and retry',
   1020: 'Invalid params',

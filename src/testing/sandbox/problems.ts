@@ -54,7 +54,15 @@ function problem(
   return { status, body };
 }
 
-/** The RFC 7807 answers, one builder per kind. */
+/**
+ * The RFC 7807 answers, one builder per kind (exported as `vonageProblems`).
+ *
+ * @example
+ * ```ts
+ * const { status, body } = vonageProblems.messageParams([{ name: 'text', reason: 'is required.' }])
+ * // 422, { type, title: 'Invalid params', detail, instance, invalid_parameters }
+ * ```
+ */
 export const problems = {
   /** 401: missing, malformed or wrong credentials. */
   unauthorized: (): ProblemAnswer =>
