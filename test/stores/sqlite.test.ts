@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import { conversationKey, pageId, psid } from '../../src/ids.js';
+import { loadPeer } from '../../src/store/shared.js';
 import { sqliteStore } from '../../src/store/sqlite.js';
 import { describeSessionStore } from '../../src/testing/conformance.js';
 
@@ -103,5 +104,11 @@ describe('sqliteStore', () => {
     const fresh = await store.recordInbound(old, clock, 'new-1');
     expect(fresh).toEqual({ duplicate: false, state: { lastInboundAt: clock, lastInboundUuid: 'new-1' } });
     db.close();
+  });
+
+  it('says what to install when the driver is missing', async () => {
+    await expect(loadPeer('vonage-messenger-no-such-driver', 'vonage-messenger/sqlite')).rejects.toThrow(
+      'vonage-messenger/sqlite needs vonage-messenger-no-such-driver: npm install vonage-messenger-no-such-driver',
+    );
   });
 });
