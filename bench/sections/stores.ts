@@ -85,95 +85,108 @@ async function measureStore(
 
 type Factory<O> = (options: O) => SessionStore;
 
+/** Runs one adapter's comparison; a service that is down is reported, not fatal to the others. */
+async function guarded(ctx: SectionContext, name: string, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    ctx.pending.push({ section: SECTION, name, reason: `failed: ${(error as Error).message}` });
+  }
+}
+
 export async function storesSection(ctx: SectionContext): Promise<void> {
   const prefix = `bench:${process.pid}:`;
-
-  const redisStore = await loadExport<Factory<{ client: Redis; prefix?: string }>>(
-    '../../src/store/redis.js',
-    'redisStore',
-  );
-  if (redisStore === undefined) reportMissing(ctx, SECTION, ['redis recordInbound', 'redis get'], 'src/store/redis.ts');
-  else {
-    ctx.log('stores: redis');
-    const client = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
-    await client.connect();
-    try {
-      const store = redisStore({ client, prefix });
-      await measureStore(ctx, 'redis', store, 'ioredis GET', () => client.get(`${prefix}raw`), {
-        label: 'ioredis HSET (1 field)',
-        run: (n) => client.hset(`${prefix}raw:${n % CONVERSATIONS}`, 'at', n),
-      });
-      await store.close();
-      const stale = await client.keys(`${prefix}*`);
-      if (stale.length > 0) await client.del(...stale);
-    } finally {
-      client.disconnect();
+  await guarded(ctx, 'redis', async () => {
+    const redisStore = await loadExport<Factory<{ client: Redis; prefix?: string }>>(
+      '../../src/store/redis.js',
+      'redisStore',
+    );
+    if (redisStore === undefined)
+      reportMissing(ctx, SECTION, ['redis recordInbound', 'redis get'], 'src/store/redis.ts');
+    else {
+      ctx.log('stores: redis');
+      const client = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
+      await client.connect();
+      try {
+        const store = redisStore({ client, prefix });
+        await measureStore(ctx, 'redis', store, 'ioredis GET', () => client.get(`${prefix}raw`), {
+          label: 'ioredis HSET (1 field)',
+          run: (n) => client.hset(`${prefix}raw:${n % CONVERSATIONS}`, 'at', n),
+        });
+        await store.close();
+        const stale = await client.keys(`${prefix}*`);
+        if (stale.length > 0) await client.del(...stale);
+      } finally {
+        client.disconnect();
+      }
     }
-  }
-
-  const postgresStore = await loadExport<Factory<{ pool: pg.Pool; table?: string }>>(
-    '../../src/store/postgres.js',
-    'postgresStore',
-  );
-  if (postgresStore === undefined)
-    reportMissing(ctx, SECTION, ['postgres recordInbound', 'postgres get'], 'src/store/postgres.ts');
-  else {
-    ctx.log('stores: postgres');
-    // One connection, so the store and the raw query share the same round-trip conditions.
-    const pool = new pg.Pool({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test', max: 1 });
-    const table = `bench_sessions_${process.pid}`;
-    try {
-      const store = postgresStore({ pool, table });
-      await (store as { createTables?: () => Promise<void> }).createTables?.();
-      await pool.query(`CREATE TABLE ${table}_raw (k text PRIMARY KEY, at bigint NOT NULL)`);
-      await measureStore(ctx, 'postgres', store, 'pg SELECT 1', () => pool.query('SELECT 1'), {
-        label: 'pg INSERT … ON CONFLICT DO UPDATE (1 row)',
-        run: (n) =>
-          pool.query({
-            name: 'bench-raw-upsert',
-            text: `INSERT INTO ${table}_raw (k, at) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET at = GREATEST(${table}_raw.at, EXCLUDED.at)`,
-            values: [String(n % CONVERSATIONS), n],
-          }),
-      });
-      await store.close();
-    } finally {
-      const { rows } = await pool.query<{ name: string }>(
-        `SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE $1`,
-        [`${table}%`],
-      );
-      if (rows.length > 0) await pool.query(`DROP TABLE IF EXISTS ${rows.map((r) => r.name).join(', ')} CASCADE`);
-      await pool.end();
+  });
+  await guarded(ctx, 'postgres', async () => {
+    const postgresStore = await loadExport<Factory<{ pool: pg.Pool; table?: string }>>(
+      '../../src/store/postgres.js',
+      'postgresStore',
+    );
+    if (postgresStore === undefined)
+      reportMissing(ctx, SECTION, ['postgres recordInbound', 'postgres get'], 'src/store/postgres.ts');
+    else {
+      ctx.log('stores: postgres');
+      // One connection, so the store and the raw query share the same round-trip conditions.
+      const pool = new pg.Pool({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test', max: 1 });
+      const table = `bench_sessions_${process.pid}`;
+      try {
+        const store = postgresStore({ pool, table });
+        await (store as { createTables?: () => Promise<void> }).createTables?.();
+        await pool.query(`CREATE TABLE ${table}_raw (k text PRIMARY KEY, at bigint NOT NULL)`);
+        await measureStore(ctx, 'postgres', store, 'pg SELECT 1', () => pool.query('SELECT 1'), {
+          label: 'pg INSERT … ON CONFLICT DO UPDATE (1 row)',
+          run: (n) =>
+            pool.query({
+              name: 'bench-raw-upsert',
+              text: `INSERT INTO ${table}_raw (k, at) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET at = GREATEST(${table}_raw.at, EXCLUDED.at)`,
+              values: [String(n % CONVERSATIONS), n],
+            }),
+        });
+        await store.close();
+      } finally {
+        const { rows } = await pool.query<{ name: string }>(
+          `SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE $1`,
+          [`${table}%`],
+        );
+        if (rows.length > 0) await pool.query(`DROP TABLE IF EXISTS ${rows.map((r) => r.name).join(', ')} CASCADE`);
+        await pool.end();
+      }
     }
-  }
-
-  const sqliteStore = await loadExport<Factory<{ database: Database.Database }>>(
-    '../../src/store/sqlite.js',
-    'sqliteStore',
-  );
-  if (sqliteStore === undefined)
-    reportMissing(ctx, SECTION, ['sqlite recordInbound', 'sqlite get'], 'src/store/sqlite.ts');
-  else {
-    ctx.log('stores: sqlite');
-    const dir = mkdtempSync(join(tmpdir(), 'vm-bench-'));
-    const database = new Database(join(dir, 'bench.db'));
-    database.pragma('journal_mode = WAL');
-    try {
-      const store = sqliteStore({ database });
-      await (store as { createTables?: () => Promise<void> | void }).createTables?.();
-      database.exec('CREATE TABLE IF NOT EXISTS bench_raw (k TEXT PRIMARY KEY, v INTEGER)');
-      database.prepare('INSERT OR REPLACE INTO bench_raw VALUES (?, ?)').run('raw', 1);
-      const select = database.prepare('SELECT v FROM bench_raw WHERE k = ?');
-      const upsert = database.prepare(
-        'INSERT INTO bench_raw (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = max(v, excluded.v)',
-      );
-      await measureStore(ctx, 'sqlite', store, 'prepared SELECT by key', async () => select.get('raw'), {
-        label: 'prepared upsert (1 row)',
-        run: async (n) => upsert.run(String(n % CONVERSATIONS), n),
-      });
-      await store.close();
-    } finally {
-      database.close();
-      rmSync(dir, { recursive: true, force: true });
+  });
+  await guarded(ctx, 'sqlite', async () => {
+    const sqliteStore = await loadExport<Factory<{ database: Database.Database }>>(
+      '../../src/store/sqlite.js',
+      'sqliteStore',
+    );
+    if (sqliteStore === undefined)
+      reportMissing(ctx, SECTION, ['sqlite recordInbound', 'sqlite get'], 'src/store/sqlite.ts');
+    else {
+      ctx.log('stores: sqlite');
+      const dir = mkdtempSync(join(tmpdir(), 'vm-bench-'));
+      const database = new Database(join(dir, 'bench.db'));
+      database.pragma('journal_mode = WAL');
+      try {
+        const store = sqliteStore({ database });
+        await (store as { createTables?: () => Promise<void> | void }).createTables?.();
+        database.exec('CREATE TABLE IF NOT EXISTS bench_raw (k TEXT PRIMARY KEY, v INTEGER)');
+        database.prepare('INSERT OR REPLACE INTO bench_raw VALUES (?, ?)').run('raw', 1);
+        const select = database.prepare('SELECT v FROM bench_raw WHERE k = ?');
+        const upsert = database.prepare(
+          'INSERT INTO bench_raw (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = max(v, excluded.v)',
+        );
+        await measureStore(ctx, 'sqlite', store, 'prepared SELECT by key', async () => select.get('raw'), {
+          label: 'prepared upsert (1 row)',
+          run: async (n) => upsert.run(String(n % CONVERSATIONS), n),
+        });
+        await store.close();
+      } finally {
+        database.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
     }
-  }
+  });
 }
