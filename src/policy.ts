@@ -342,7 +342,7 @@ export function evaluateSend(
   if (state === null) {
     return refuse(
       'no_conversation',
-      'This user has never written to this Page, so the Page may not message them (Messenger requires the user to write first).',
+      'No message from this user to this Page is on record (the user never wrote, or the store forgot the conversation after its TTL), so the Page may not message them: Messenger requires the user to write first.',
       [],
     );
   }

@@ -363,7 +363,7 @@ describe('conversations the SDK cannot message', () => {
     expect(decision.reason).toBe('no_conversation');
     expect(decision.alternatives).toEqual([]);
     expect(decision.expiredAt).toBeUndefined();
-    expect(decision.message).toContain('never written to this Page');
+    expect(decision.message).toContain('No message from this user to this Page is on record');
   });
 
   describe('closed_by_platform (Vonage refused a send for the window)', () => {
