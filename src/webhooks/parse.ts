@@ -80,6 +80,13 @@ const TIMESTAMP =
  * ```
  */
 export function parseVonageTimestamp(text: string): number | undefined {
+  if (text.length === 24 && isCanonicalIso(text)) {
+    // The common case, "2020-01-01T14:00:00.000Z", through the engine's ISO parser. It accepts
+    // "02-30" and "24:00" by rolling over, which the day check below catches.
+    const ms = Date.parse(text);
+    const day = (text.charCodeAt(8) - 48) * 10 + (text.charCodeAt(9) - 48);
+    if (new Date(ms).getUTCDate() === day) return ms;
+  }
   if (text.length > 64) return undefined;
   const m = TIMESTAMP.exec(text);
   if (m === null) return undefined;
@@ -103,6 +110,12 @@ export function parseVonageTimestamp(text: string): number | undefined {
     offsetMinutes = (sign === '-' ? -1 : 1) * (hours * 60 + minutes);
   }
   return base + Math.floor(second * 1000) + ms - offsetMinutes * 60_000;
+}
+
+const ISO_SHAPE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+function isCanonicalIso(text: string): boolean {
+  return text.charCodeAt(10) === 84 /* T */ && text.charCodeAt(23) === 90 /* Z */ && ISO_SHAPE.test(text);
 }
 
 function timestampAt(obj: Json, key: string, path: string): Date {

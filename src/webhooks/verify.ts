@@ -120,7 +120,7 @@ function readAuthorization(headers: WebhookHeaders): string | undefined {
   let found: string | undefined;
   let count = 0;
   for (const name of Object.keys(record)) {
-    if (name.length !== 13 || name.toLowerCase() !== 'authorization') continue;
+    if (name !== 'authorization' && (name.length !== 13 || name.toLowerCase() !== 'authorization')) continue;
     const value = record[name];
     if (value === undefined) continue;
     if (typeof value === 'string') {
