@@ -179,12 +179,17 @@ describe('parseWebhook: timestamps', () => {
     ['2020-01-01T15:43:21.123456+02:00', '2020-01-01T13:43:21.123Z'],
     ['2020-01-01T00:30:00-0130', '2020-01-01T02:00:00.000Z'],
     ['2020-01-01 14:00:00', '2020-01-01T14:00:00.000Z'],
+    ['2024-02-29T23:59:59.999Z', '2024-02-29T23:59:59.999Z'],
+    ['2020-01-01T14:00:00.000z', '2020-01-01T14:00:00.000Z'],
   ])('reads %s', (text, iso) => {
     expect(new Date(parseVonageTimestamp(text) as number).toISOString()).toBe(iso);
     expect(parseWebhook(inboundV1({ timestamp: text }))).toMatchObject({ timestamp: new Date(iso) });
   });
 
   it.each([
+    '2021-02-30T00:00:00.000Z',
+    '2020-01-31T24:00:00.000Z',
+    '2020-02-30T12:00:00.000Z',
     '2021-02-30T00:00:00Z',
     '2020-13-01T00:00:00Z',
     '2020-01-01T24:00:00Z',
