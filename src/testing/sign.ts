@@ -13,7 +13,15 @@
  */
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 
-/** Options of {@link signWebhook}. Every claim can be overridden to build hostile requests. */
+/**
+ * Options of {@link signWebhook}. Every claim can be overridden to build hostile requests.
+ *
+ * @example
+ * ```ts
+ * const stale: SignWebhookOptions = { issuedAt: Date.now() - 10 * 60_000 } // refused: stale_token
+ * const noHash: SignWebhookOptions = { claims: { payload_hash: undefined } } // refused: missing_payload_hash
+ * ```
+ */
 export interface SignWebhookOptions {
   /** `api_key` claim. Default `"test-api-key"`; pass the messenger's `apiKey` when it checks one. */
   apiKey?: string;
@@ -36,7 +44,15 @@ export interface SignWebhookOptions {
   header?: Record<string, unknown>;
 }
 
-/** A signed webhook, ready to pass to `messenger.receive` or to send with `fetch`. */
+/**
+ * A signed webhook, ready to pass to `messenger.receive` or to send with `fetch`.
+ *
+ * @example
+ * ```ts
+ * const signed: SignedWebhook = signWebhook(body, secret)
+ * await fetch(url, { method: 'POST', headers: signed.headers, body: signed.body })
+ * ```
+ */
 export interface SignedWebhook {
   /** `authorization: Bearer <jwt>` and `content-type: application/json`. */
   headers: { authorization: string; 'content-type': 'application/json' };

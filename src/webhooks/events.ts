@@ -9,7 +9,14 @@
  */
 import type { PageId, Psid } from '../ids.js';
 
-/** Which of Vonage's webhook formats the event arrived in (Dashboard: "Webhook version"). */
+/**
+ * Which of Vonage's webhook formats the event arrived in (Dashboard: "Webhook version").
+ *
+ * @example
+ * ```ts
+ * if (event.kind === 'message' && event.webhookVersion === 'v0.1') metrics.increment('legacy_webhook')
+ * ```
+ */
 export type WebhookVersion = 'v1' | 'v0.1';
 
 /** Fields every inbound message has. */
@@ -29,13 +36,27 @@ interface InboundMessageBase {
   readonly raw: Readonly<Record<string, unknown>>;
 }
 
-/** The user sent text. */
+/**
+ * The user sent text.
+ *
+ * @example
+ * ```ts
+ * if (event.kind === 'message' && event.type === 'text') console.log(event.text)
+ * ```
+ */
 export interface TextMessageEvent extends InboundMessageBase {
   readonly type: 'text';
   readonly text: string;
 }
 
-/** The user sent an image, audio, video or file; `url` is Vonage's copy (kept 48 hours: download it promptly). */
+/**
+ * The user sent an image, audio, video or file; `url` is Vonage's copy (kept 48 hours: download it promptly).
+ *
+ * @example
+ * ```ts
+ * if (event.kind === 'message' && event.type === 'image') await download(event.url)
+ * ```
+ */
 export interface MediaMessageEvent<
   T extends 'image' | 'audio' | 'video' | 'file' = 'image' | 'audio' | 'video' | 'file',
 > extends InboundMessageBase {
@@ -43,18 +64,41 @@ export interface MediaMessageEvent<
   readonly url: string;
 }
 
-/** The user sent something Vonage does not support on Messenger (a sticker, a location…). */
+/**
+ * The user sent something Vonage does not support on Messenger (a sticker, a location…).
+ *
+ * @example
+ * ```ts
+ * if (event.kind === 'message' && event.type === 'unsupported') await reply('Sorry, I can only read text.')
+ * ```
+ */
 export interface UnsupportedMessageEvent extends InboundMessageBase {
   readonly type: 'unsupported';
 }
 
-/** A `message_type` this SDK does not know yet; `messageType` names it and `raw` has the rest. */
+/**
+ * A `message_type` this SDK does not know yet; `messageType` names it and `raw` has the rest.
+ *
+ * @example
+ * ```ts
+ * if (event.kind === 'message' && event.type === 'unknown') log.info(event.messageType, event.raw)
+ * ```
+ */
 export interface UnknownMessageEvent extends InboundMessageBase {
   readonly type: 'unknown';
   readonly messageType: string;
 }
 
-/** A message from a user to a Page. It opens (or extends) the messaging window. */
+/**
+ * A message from a user to a Page. It opens (or extends) the messaging window.
+ *
+ * @example
+ * ```ts
+ * const onMessage = async (event: InboundMessageEvent) => {
+ *   await messenger.sendText({ from: event.pageId, to: event.psid, text: 'Got it!' })
+ * }
+ * ```
+ */
 export type InboundMessageEvent =
   | TextMessageEvent
   | MediaMessageEvent<'image'>
@@ -64,10 +108,24 @@ export type InboundMessageEvent =
   | UnsupportedMessageEvent
   | UnknownMessageEvent;
 
-/** The statuses Vonage reports for a Messenger message. */
+/**
+ * The statuses Vonage reports for a Messenger message.
+ *
+ * @example
+ * ```ts
+ * const failed = (s: MessageStatus) => s === 'rejected' || s === 'undeliverable'
+ * ```
+ */
 export type MessageStatus = 'submitted' | 'delivered' | 'read' | 'rejected' | 'undeliverable';
 
-/** Why Vonage refused or could not deliver a message. */
+/**
+ * Why Vonage refused or could not deliver a message.
+ *
+ * @example
+ * ```ts
+ * if (event.kind === 'status' && event.error?.code === '1340') console.log('outside the 24-hour window')
+ * ```
+ */
 export interface StatusError {
   /**
    * The Messages API error code as a string (`"1340"` outside the window, `"1370"` expired
@@ -85,13 +143,27 @@ export interface StatusError {
   readonly instance?: string;
 }
 
-/** What Vonage charged for the message. `price` stays a string (a decimal, not a float). */
+/**
+ * What Vonage charged for the message. `price` stays a string (a decimal, not a float).
+ *
+ * @example
+ * ```ts
+ * if (event.kind === 'status' && event.usage) ledger.add(event.usage.currency, event.usage.price)
+ * ```
+ */
 export interface StatusUsage {
   readonly currency: string;
   readonly price: string;
 }
 
-/** The fate of a message the Page sent. */
+/**
+ * The fate of a message the Page sent.
+ *
+ * @example
+ * ```ts
+ * const onStatus = (event: StatusEvent) => db.updateMessage(event.messageUuid, event.status)
+ * ```
+ */
 export interface StatusEvent {
   readonly kind: 'status';
   readonly channel: 'messenger';
@@ -115,6 +187,11 @@ export interface StatusEvent {
 /**
  * A Dispatch (failover workflow) completion report that reached the status URL. It concerns
  * no single conversation: it is recognized and passed through, and changes no state.
+ *
+ * @example
+ * ```ts
+ * messenger.webhookHandler({ onDispatch: (event) => console.log(event.dispatchUuid, event.status) })
+ * ```
  */
 export interface DispatchEvent {
   readonly kind: 'dispatch';

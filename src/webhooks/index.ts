@@ -47,7 +47,15 @@ export {
   type WebhookVerifierOptions,
 } from './verify.js';
 
-/** The webhook layer of a messenger: `receive` and `webhookHandler`. */
+/**
+ * The webhook layer of a messenger: `receive` and `webhookHandler`.
+ *
+ * @example
+ * ```ts
+ * const layer: WebhookLayer = createWebhookLayer({ store, signatureSecret, now: Date.now })
+ * const handler = layer.webhookHandler({ onMessage })
+ * ```
+ */
 export interface WebhookLayer {
   /** Verifies, parses and records one webhook; see `messenger.receive`. */
   receive(input: ReceiveInput): Promise<ReceiveResult>;

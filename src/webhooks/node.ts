@@ -9,10 +9,25 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** A node:http request, possibly with a `body` left by Express middleware. */
+/**
+ * A node:http request, possibly with a `body` left by Express middleware.
+ *
+ * @example
+ * ```ts
+ * app.post('/webhooks/inbound', express.raw({ type: 'application/json' }), (req: NodeRequest, res) => handle(req, res))
+ * ```
+ */
 export type NodeRequest = IncomingMessage & { body?: unknown; _body?: unknown };
 
-/** The Node handler: `(req, res, next?)`, usable by `http.createServer` and as Express middleware. */
+/**
+ * The Node handler: `(req, res, next?)`, usable by `http.createServer` and as Express middleware.
+ *
+ * @example
+ * ```ts
+ * const node: NodeHandler = toNodeHandler(messenger.webhookHandler())
+ * http.createServer(node).listen(3000)
+ * ```
+ */
 export type NodeHandler = (req: NodeRequest, res: ServerResponse, next?: (error?: unknown) => void) => Promise<void>;
 
 const RAW_BODY_GONE =

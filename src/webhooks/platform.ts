@@ -10,7 +10,14 @@
 import type { PageId, Psid } from '../ids.js';
 import type { StatusEvent } from './events.js';
 
-/** A coarse grouping of Messages API error codes, for apps that react to refusals. */
+/**
+ * A coarse grouping of Messages API error codes, for apps that react to refusals.
+ *
+ * @example
+ * ```ts
+ * messenger.onPlatformError((e) => { if (e.kind === 'invalid_tag') alert('HUMAN_AGENT needs Meta approval') })
+ * ```
+ */
 export type PlatformErrorKind =
   /** 1340: outside the 24-hour window. */
   | 'window_closed'
@@ -31,7 +38,14 @@ export type PlatformErrorKind =
   /** Any other code (or none). */
   | 'other';
 
-/** What the SDK recorded because of the error. */
+/**
+ * What the SDK recorded because of the error.
+ *
+ * @example
+ * ```ts
+ * messenger.onPlatformError((e) => { if (e.action === 'page_unlinked') pageOps(e.pageId, e.message) })
+ * ```
+ */
 export type PlatformErrorAction = 'conversation_closed' | 'user_unavailable' | 'page_unlinked' | 'none';
 
 /**
@@ -97,7 +111,14 @@ export function platformErrorKind(code: string | undefined): PlatformErrorKind {
 const RELINK =
   'Re-link it: Vonage Dashboard → Messages → Link Facebook Page (Part 1), then Applications → your application → Linked social channels → Link (Part 2, for each application). Then call messenger.markPageLinked(pageId), or wait for the next inbound message to that Page.';
 
-/** The sentence for {@link PlatformErrorEvent.message}. */
+/**
+ * The sentence for {@link PlatformErrorEvent.message}.
+ *
+ * @example
+ * ```ts
+ * platformErrorMessage('1340', 'conversation_closed', '1029') // 'Outside of the allowed window (1340): …'
+ * ```
+ */
 export function platformErrorMessage(code: string | undefined, action: PlatformErrorAction, pageId: string): string {
   switch (code) {
     case '1340':

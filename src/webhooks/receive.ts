@@ -39,7 +39,14 @@ import {
   type WebhookVerifier,
 } from './verify.js';
 
-/** What the webhook layer needs from the messenger (or from you, when used alone). */
+/**
+ * What the webhook layer needs from the messenger (or from you, when used alone).
+ *
+ * @example
+ * ```ts
+ * const deps: WebhookLayerDeps = { store: memoryStore(), signatureSecret: process.env.VONAGE_SIGNATURE_SECRET, now: Date.now }
+ * ```
+ */
 export interface WebhookLayerDeps {
   store: SessionStore;
   /** The Dashboard's signature secret; several while rotating. Required to receive anything. */
@@ -60,14 +67,28 @@ export interface WebhookLayerDeps {
   onPlatformError?: ((event: PlatformErrorEvent) => void) | undefined;
 }
 
-/** The input of `messenger.receive`: the request's headers and its raw, unparsed body. */
+/**
+ * The input of `messenger.receive`: the request's headers and its raw, unparsed body.
+ *
+ * @example
+ * ```ts
+ * const input: ReceiveInput = { headers: request.headers, body: await request.text() }
+ * ```
+ */
 export interface ReceiveInput {
   headers: WebhookHeaders;
   /** The exact bytes received (a Buffer from `express.raw()`, `await request.text()`, …), never a re-serialized object. */
   body: string | Uint8Array;
 }
 
-/** What `messenger.receive` resolves to. */
+/**
+ * What `messenger.receive` resolves to.
+ *
+ * @example
+ * ```ts
+ * const { event, duplicate }: ReceiveResult = await messenger.receive({ headers, body })
+ * ```
+ */
 export interface ReceiveResult {
   event: MessengerEvent;
   /** True when this message (or this status of this message) was received before. */
@@ -83,7 +104,14 @@ export interface ProcessedWebhook extends ReceiveResult {
   dedupeId: string | undefined;
 }
 
-/** Default body limit: 1 MiB. Messenger webhooks are a few hundred bytes. */
+/**
+ * Default body limit: 1 MiB. Messenger webhooks are a few hundred bytes.
+ *
+ * @example
+ * ```ts
+ * createMessenger({ ..., webhook: { maxBodyBytes: DEFAULT_MAX_BODY_BYTES / 4 } })
+ * ```
+ */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** How long a status event is remembered for dedupe: Vonage retries for 24 h; twice that. */
 export const STATUS_DEDUPE_TTL_MS = 48 * 60 * 60 * 1000;

@@ -23,7 +23,15 @@ import { ValidationError, WebhookVerificationError } from '../errors.js';
 import { callStore } from '../store/guard.js';
 import type { SessionStore } from '../store/types.js';
 
-/** The claims of a verified Vonage webhook token. */
+/**
+ * The claims of a verified Vonage webhook token.
+ *
+ * @example
+ * ```ts
+ * const claims: WebhookClaims = await verifyWebhookSignature({ headers, body }, { signatureSecret })
+ * console.log(claims.api_key, claims.application_id)
+ * ```
+ */
 export interface WebhookClaims {
   /** Issued at, epoch seconds. */
   readonly iat: number;
@@ -41,7 +49,14 @@ export interface WebhookClaims {
   readonly raw: Readonly<Record<string, unknown>>;
 }
 
-/** Options of {@link createWebhookVerifier} and {@link verifyWebhookSignature}. */
+/**
+ * Options of {@link createWebhookVerifier} and {@link verifyWebhookSignature}.
+ *
+ * @example
+ * ```ts
+ * const options: WebhookVerifierOptions = { signatureSecret: [newSecret, oldSecret], apiKey: 'abcd1234', store }
+ * ```
+ */
 export interface WebhookVerifierOptions {
   /** The signature secret from the Vonage Dashboard; several during a rotation (any one may match). */
   signatureSecret: string | readonly string[];
@@ -60,10 +75,26 @@ export interface WebhookVerifierOptions {
   store?: SessionStore;
 }
 
-/** Headers as Fetch (`Headers`) or Node (`IncomingHttpHeaders`, plain records) carry them. */
+/**
+ * Headers as Fetch (`Headers`) or Node (`IncomingHttpHeaders`, plain records) carry them.
+ *
+ * @example
+ * ```ts
+ * const headers: WebhookHeaders = req.headers // or request.headers, or { authorization: 'Bearer …' }
+ * ```
+ */
 export type WebhookHeaders = Headers | Readonly<Record<string, string | readonly string[] | undefined>>;
 
-/** A verifier with its secrets prepared once. */
+/**
+ * A verifier with its secrets prepared once.
+ *
+ * @example
+ * ```ts
+ * const verifier: WebhookVerifier = createWebhookVerifier({ signatureSecret, store })
+ * const claims = verifier.check(token, rawBody) // no store write
+ * await verifier.claim(claims) // the jti, once
+ * ```
+ */
 export interface WebhookVerifier {
   /** Full verification, including the one-time `jti` claim. Resolves to the claims. */
   verify(request: { headers: WebhookHeaders; body: string | Uint8Array }): Promise<WebhookClaims>;
@@ -73,9 +104,23 @@ export interface WebhookVerifier {
   claim(claims: WebhookClaims): Promise<void>;
 }
 
-/** Default `iat` tolerance, seconds. */
+/**
+ * Default `iat` tolerance, seconds.
+ *
+ * @example
+ * ```ts
+ * createMessenger({ ..., webhook: { toleranceSeconds: DEFAULT_TOLERANCE_SECONDS * 2 } })
+ * ```
+ */
 export const DEFAULT_TOLERANCE_SECONDS = 300;
-/** Longest accepted token. Vonage's are about 400 characters. */
+/**
+ * Longest accepted token. Vonage's are about 400 characters.
+ *
+ * @example
+ * ```ts
+ * if (token.length > MAX_TOKEN_LENGTH) throw new Error('oversized')
+ * ```
+ */
 export const MAX_TOKEN_LENGTH = 4096;
 
 // base64url of {"alg":"HS256","typ":"JWT"}: what Vonage and jsonwebtoken send. Recognizing it
