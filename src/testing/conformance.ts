@@ -144,9 +144,10 @@ export function describeSessionStore(
       await store?.close();
     });
 
+    // Generous: the concurrency tests send hundreds of operations to a possibly remote backend.
     const test = (title: SessionStoreTestName, body: () => Promise<void>) => {
       const reason = skipped.get(title);
-      if (reason === undefined) it(title, body);
+      if (reason === undefined) it(title, body, 60_000);
       else it(`${title} (skipped: ${reason})`, (ctx) => ctx.skip(reason));
     };
     const now = () => Date.now();

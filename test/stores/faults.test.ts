@@ -27,6 +27,9 @@ const operations = (store: SessionStore): [string, () => Promise<unknown>][] => 
   ['setPageLinked', () => store.setPageLinked(page, true, Date.now())],
   ['claim', () => store.claim(`c-${runId()}`, 1000)],
   ['delete', () => store.delete(conversationKey(page, psid('1')))],
+  ...(store.takeToken === undefined
+    ? []
+    : [['takeToken', () => store.takeToken?.(`b-${runId()}`, 1, 1, Date.now())] as [string, () => Promise<unknown>]]),
 ];
 
 /** Runs the shared fault scenario on a store whose client goes through `proxy`. */
