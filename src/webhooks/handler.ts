@@ -24,7 +24,7 @@ import { isMessengerError, StoreError, ValidationError, WebhookVerificationError
 import { callStore } from '../store/guard.js';
 import type { DispatchEvent, InboundMessageEvent, StatusEvent } from './events.js';
 import type { PlatformErrorEvent } from './platform.js';
-import { missingSecretError, type ProcessedWebhook, type Receiver, STATUS_DEDUPE_TTL_MS } from './receive.js';
+import { dedupeIdOf, missingSecretError, type ReceiveResult, type Receiver, STATUS_DEDUPE_TTL_MS } from './receive.js';
 import type { WebhookClaims } from './verify.js';
 
 /**
@@ -177,8 +177,7 @@ export function createWebhookHandler(receiver: Receiver, callbacks: WebhookCallb
    * marked `#ok:n-1`, and marks `#ok:n` when its callbacks succeed (or when it passes on a
    * delivery that had succeeded). A fresh event costs one extra claim, after the callback.
    */
-  const attemptFor = async (processed: ProcessedWebhook): Promise<number | undefined> => {
-    const id = processed.dedupeId;
+  const attemptFor = async (processed: ReceiveResult, id: string | undefined): Promise<number | undefined> => {
     if (id === undefined || !processed.duplicate) return 0;
     for (let n = 1; n <= MAX_TRACKED_ATTEMPTS; n += 1) {
       if (!(await claim(`${id}#arrival:${n}`))) continue;
@@ -189,7 +188,7 @@ export function createWebhookHandler(receiver: Receiver, callbacks: WebhookCallb
     return undefined;
   };
 
-  const hasListener = (p: ProcessedWebhook): boolean => {
+  const hasListener = (p: ReceiveResult): boolean => {
     switch (p.event.kind) {
       case 'message':
         return callbacks.onMessage !== undefined;
@@ -202,7 +201,7 @@ export function createWebhookHandler(receiver: Receiver, callbacks: WebhookCallb
     }
   };
 
-  const deliver = async (p: ProcessedWebhook, context: WebhookContext): Promise<void> => {
+  const deliver = async (p: ReceiveResult, context: WebhookContext): Promise<void> => {
     try {
       const { event } = p;
       if (event.kind === 'message') await callbacks.onMessage?.(event, context);
@@ -239,12 +238,13 @@ export function createWebhookHandler(receiver: Receiver, callbacks: WebhookCallb
       const body = await readBodyWithLimit(request, maxBodyBytes);
       const processed = await receiver.process({ headers: request.headers, body });
       if (hasListener(processed)) {
-        const attempt = await attemptFor(processed);
+        const dedupeId = dedupeIdOf(processed.event);
+        const attempt = await attemptFor(processed, dedupeId);
         if (attempt !== undefined) {
           await deliver(processed, { request, claims: processed.claims, redelivered: attempt > 0 });
-          if (processed.dedupeId !== undefined) {
+          if (dedupeId !== undefined) {
             try {
-              await claim(`${processed.dedupeId}#ok:${attempt}`);
+              await claim(`${dedupeId}#ok:${attempt}`);
             } catch (error) {
               // Delivered; only a later duplicate could be delivered again. Not worth a retry.
               await reportError(error, request, 200);

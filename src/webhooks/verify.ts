@@ -130,6 +130,13 @@ const STANDARD_HEADER = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9';
 const SIGNATURE_LENGTH = 43;
 const CANONICAL_LAST = 'AEIMQUYcgkosw048';
 
+/** The store id under which a token's `jti` is claimed (shared by every verifier on a store). */
+export const jtiClaimId = (jti: string): string => `jti:${jti}`;
+/** How long a `jti` is remembered: a token older than the tolerance is refused anyway. */
+export const jtiClaimTtlMs = (toleranceSeconds: number): number => Math.max(2 * toleranceSeconds * 1000, 1000);
+/** The message of a `replayed_token` refusal. */
+export const REPLAYED = 'The token was already used (replayed jti)';
+
 const fail = (message: string, reason: WebhookVerificationError['reason']): never => {
   throw new WebhookVerificationError(message, reason);
 };
@@ -254,7 +261,7 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
   }
   const now = options.now ?? Date.now;
   const { apiKey, applicationId, store } = options;
-  const claimTtlMs = Math.max(2 * tolerance * 1000, 1000);
+  const claimTtlMs = jtiClaimTtlMs(tolerance);
 
   const signatureMatches = (signingInput: string, signature: string): boolean => {
     // 43 characters decode to 32 bytes with 2 unused bits in the last one; only the canonical
@@ -349,8 +356,8 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
 
   const claim = async (claims: WebhookClaims): Promise<void> => {
     if (store === undefined) return;
-    const first = await callStore('claim', () => store.claim(`jti:${claims.jti}`, claimTtlMs));
-    if (!first) fail('The token was already used (replayed jti)', 'replayed_token');
+    const first = await callStore('claim', () => store.claim(jtiClaimId(claims.jti), claimTtlMs));
+    if (!first) fail(REPLAYED, 'replayed_token');
   };
 
   return {
