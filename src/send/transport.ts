@@ -7,16 +7,20 @@
  * requests per second than `fetch` (undici's web streams cost more CPU than the request
  * itself). Both keep connections alive; the wire bytes are the same.
  *
- * Why not `@vonage/messages` as the transport (docs/sending.md, "Transport"): its client
- * throws `VetchError("Request failed with status code N")` before reading the body, so the
- * RFC 7807 fields reach a caller only through an untyped, unread `Response`; its debug
- * logging prints the auth object (private key) and the `Authorization` header when
+ * Why `@vonage/messages` is the option and not the default (docs/sending.md, "Transport"):
+ * its client throws `VetchError("Request failed with status code N")` before reading the
+ * body, so the RFC 7807 fields reach a caller only through an untyped, unread `Response`;
+ * its debug logging prints the auth object (private key) and the `Authorization` header when
  * `DEBUG=vonage:*` is set; and every request pays for a fresh RS256 signature, a camel→snake
- * deep copy and a JSON dump for the debug log. The body we send is the one it would send.
+ * deep copy and a JSON dump for the debug log. `createVonageSdkTransport`
+ * (vonage-sdk-transport.ts) puts it on the wire without those costs, through the same
+ * {@link createSendLoop}.
  *
- * Retries: only 429, with bounded jittered exponential backoff honouring `Retry-After`. A
- * POST that failed in any other way may still have been delivered; repeating it could
- * message the user twice, so it is never retried here.
+ * The send loop is shared by both transports, so that they retry and fail alike: an
+ * `Exchange` puts one request on the wire and resolves to Vonage's answer; the loop maps
+ * every answer to a result or a typed error. Retries: only 429, with bounded jittered
+ * exponential backoff honouring `Retry-After`. A POST that failed in any other way may still
+ * have been delivered; repeating it could message the user twice, so it is never retried.
  *
  * @module
  */
@@ -81,19 +85,42 @@ export interface Transport {
   close(): void;
 }
 
-/** One HTTP answer, read to the end. */
-interface Answer {
+/** One HTTP answer from Vonage, read to the end. */
+export interface Answer {
   status: number;
+  /** The `Retry-After` header, if any. */
   retryAfter: string | null;
+  /** The body as text (`''` when a client already consumed it). */
   text: string;
+  /** The body, when the client that made the request already decoded it. */
+  data?: unknown;
 }
 
-/** Raised when a request's socket stays silent for `timeoutMs`. */
-class RequestTimeout extends Error {
+/**
+ * Puts one request on the wire and resolves to Vonage's answer, whatever its status. Rejects
+ * only when there is no answer (socket error, timeout): the loop reports that as a
+ * `NetworkError`.
+ */
+export type Exchange<Body> = (body: Body, authorization: string) => Promise<Answer>;
+
+/** Options of {@link createSendLoop}. */
+export interface SendLoopOptions<Body> extends Omit<TransportOptions, 'apiHost' | 'timeoutMs'> {
+  /** The endpoint, for error messages. */
+  url: string;
+  /** Builds the request body once per send; retries resend the same one. */
+  encode(message: OutboundMessage): Body;
+  exchange: Exchange<Body>;
+}
+
+/** Raised by an exchange when a request gets no answer within `timeoutMs`. */
+export class RequestTimeout extends Error {
   override name = 'TimeoutError';
 }
 
 const USER_AGENT = `vonage-messenger node/${process.versions.node}`;
+
+/** `{apiHost}/v1/messages`, whatever trailing slashes `apiHost` has. */
+export const messagesUrl = (apiHost: string): string => `${apiHost.replace(/\/+$/, '')}/v1/messages`;
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The wire body: flat snake_case JSON, exactly what Vonage documents for `channel: "messenger"`. */
@@ -185,8 +212,110 @@ function describe(problem: VonageProblem): string {
   return text;
 }
 
+/** Why a request got no answer: the OS error code when there is one (also under a `fetch` failure's cause). */
+function networkReason(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code ?? (error.cause as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' ? code : error.message;
+}
+
+/** Reads a 2xx answer's `message_uuid`; a 2xx without one is an error, not a success. */
+function acceptedUuid({ status, text, data }: Answer): string {
+  let body = data;
+  if (body === undefined) {
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      throw new VonageApiError(
+        `Vonage answered ${status} with a body that is not JSON`,
+        { status, detail: text.length > 500 ? `${text.slice(0, 500)}…` : text },
+        { cause: error },
+      );
+    }
+  }
+  const uuid = (body as { message_uuid?: unknown } | null)?.message_uuid;
+  if (typeof uuid !== 'string') {
+    throw new VonageApiError(`Vonage answered ${status} without a message_uuid`, {
+      status,
+      detail: 'response has no message_uuid',
+    });
+  }
+  return uuid;
+}
+
 /**
- * The HTTP client for `POST /v1/messages`.
+ * The send loop both transports share: signs (outside the network's error handling), calls
+ * the exchange, and maps each answer — 2xx to the `message_uuid`, 429 to a retry or
+ * `RateLimitError`, any other status to `VonageApiError` (401 drops the cached token), no
+ * answer to `NetworkError` with the cause.
+ *
+ * @example
+ * ```ts
+ * const send = createSendLoop({ url, auth, encode: toWireBody, exchange: (body, authorization) => post(body, authorization) })
+ * const { messageUuid } = await send(message)
+ * ```
+ */
+export function createSendLoop<Body>(
+  options: SendLoopOptions<Body>,
+): (message: OutboundMessage) => Promise<{ messageUuid: string }> {
+  const { url, auth, encode, exchange } = options;
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
+  const clock = options.clock ?? Date.now;
+  const retry = options.retry === false ? { retries: 0, baseDelayMs: 0, maxDelayMs: 0 } : options.retry;
+  const retries = Math.max(0, retry?.retries ?? 2);
+  const baseDelayMs = retry?.baseDelayMs ?? 250;
+  const maxDelayMs = retry?.maxDelayMs ?? 5_000;
+
+  /** Equal jitter: half the exponential step fixed, half random, so retries spread out but still back off. */
+  const backoff = (attempt: number) => {
+    const step = Math.min(maxDelayMs, baseDelayMs * 2 ** attempt);
+    return Math.round(step / 2 + random() * (step / 2));
+  };
+
+  async function attempt(body: Body): Promise<Answer> {
+    // Outside the try: a signing failure is not a network failure.
+    const authorization = auth.header();
+    try {
+      return await exchange(body, authorization);
+    } catch (error) {
+      throw new NetworkError(
+        `The request to ${url} failed before Vonage answered (${networkReason(error)}). The message may or may not have been sent; it was not retried.`,
+        { cause: error },
+      );
+    }
+  }
+
+  return async (message) => {
+    const body = encode(message);
+    for (let tries = 0; ; tries++) {
+      const answer = await attempt(body);
+      const { status } = answer;
+      if (status >= 200 && status < 300) return { messageUuid: acceptedUuid(answer) };
+
+      const problem = toProblem(status, answer.text);
+      if (status === 429) {
+        const hinted = parseRetryAfter(answer.retryAfter, clock());
+        const wait = hinted ?? backoff(tries);
+        if (tries < retries && wait <= maxDelayMs) {
+          await sleep(wait);
+          continue;
+        }
+        throw new RateLimitError(
+          `${describe(problem)}. Gave up after ${tries + 1} attempt${tries === 0 ? '' : 's'}; retry after ${wait} ms.`,
+          problem,
+          wait,
+        );
+      }
+      // A rejected JWT (expired, revoked) must not be reused by the next send.
+      if (status === 401) auth.invalidate();
+      throw new VonageApiError(describe(problem), problem);
+    }
+  };
+}
+
+/**
+ * The HTTP client for `POST /v1/messages`, on `node:http`/`node:https` (the default transport).
  *
  * @example
  * ```ts
@@ -195,7 +324,7 @@ function describe(problem: VonageProblem): string {
  * ```
  */
 export function createTransport(options: TransportOptions): Transport {
-  const url = `${options.apiHost.replace(/\/+$/, '')}/v1/messages`;
+  const url = messagesUrl(options.apiHost);
   const target = new URL(url);
   const secure = target.protocol === 'https:';
   const client = secure ? https : http;
@@ -204,26 +333,12 @@ export function createTransport(options: TransportOptions): Transport {
   const agent = secure
     ? new https.Agent({ keepAlive: true, timeout: 4_000 })
     : new http.Agent({ keepAlive: true, timeout: 4_000 });
-  const sleep = options.sleep ?? defaultSleep;
-  const random = options.random ?? Math.random;
-  const clock = options.clock ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const retry = options.retry === false ? { retries: 0, baseDelayMs: 0, maxDelayMs: 0 } : options.retry;
-  const retries = Math.max(0, retry?.retries ?? 2);
-  const baseDelayMs = retry?.baseDelayMs ?? 250;
-  const maxDelayMs = retry?.maxDelayMs ?? 5_000;
-  const { auth } = options;
   const hostname = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
   const port = target.port === '' ? undefined : Number(target.port);
   const path = target.pathname;
 
-  /** Equal jitter: half the exponential step fixed, half random, so retries spread out but still back off. */
-  const backoff = (attempt: number) => {
-    const step = Math.min(maxDelayMs, baseDelayMs * 2 ** attempt);
-    return Math.round(step / 2 + random() * (step / 2));
-  };
-
-  const post = (body: string, authorization: string): Promise<Answer> =>
+  const post: Exchange<string> = (body, authorization) =>
     new Promise<Answer>((resolve, reject) => {
       const req = client.request(
         {
@@ -259,66 +374,9 @@ export function createTransport(options: TransportOptions): Transport {
       req.end(body);
     });
 
-  async function attempt(body: string): Promise<Answer> {
-    // Outside the try: a signing failure is not a network failure.
-    const authorization = auth.header();
-    try {
-      return await post(body, authorization);
-    } catch (error) {
-      const reason = error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
-      throw new NetworkError(
-        `The request to ${url} failed before Vonage answered (${reason}). The message may or may not have been sent; it was not retried.`,
-        { cause: error },
-      );
-    }
-  }
-
   return {
     url,
-    async send(message) {
-      const body = toWireBody(message);
-      for (let tries = 0; ; tries++) {
-        const { status, retryAfter, text } = await attempt(body);
-        if (status >= 200 && status < 300) {
-          let data: unknown;
-          try {
-            data = JSON.parse(text);
-          } catch (error) {
-            throw new VonageApiError(
-              `Vonage answered ${status} with a body that is not JSON`,
-              { status, detail: text.length > 500 ? `${text.slice(0, 500)}…` : text },
-              { cause: error },
-            );
-          }
-          const uuid = (data as { message_uuid?: unknown } | null)?.message_uuid;
-          if (typeof uuid !== 'string') {
-            throw new VonageApiError(`Vonage answered ${status} without a message_uuid`, {
-              status,
-              detail: 'response has no message_uuid',
-            });
-          }
-          return { messageUuid: uuid };
-        }
-
-        const problem = toProblem(status, text);
-        if (status === 429) {
-          const hinted = parseRetryAfter(retryAfter, clock());
-          const wait = hinted ?? backoff(tries);
-          if (tries < retries && wait <= maxDelayMs) {
-            await sleep(wait);
-            continue;
-          }
-          throw new RateLimitError(
-            `${describe(problem)}. Gave up after ${tries + 1} attempt${tries === 0 ? '' : 's'}; retry after ${wait} ms.`,
-            problem,
-            wait,
-          );
-        }
-        // A rejected JWT (expired, revoked) must not be reused by the next send.
-        if (status === 401) auth.invalidate();
-        throw new VonageApiError(describe(problem), problem);
-      }
-    },
+    send: createSendLoop({ ...options, url, encode: toWireBody, exchange: post }),
     close() {
       agent.destroy();
     },
