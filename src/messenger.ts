@@ -42,6 +42,7 @@ import {
   toIssues,
 } from './send/schemas.js';
 import { createTransport, type MessengerMessageType, type RetryOptions, type Transport } from './send/transport.js';
+import { createVonageSdkTransport } from './send/vonage-sdk-transport.js';
 import { callStore } from './store/guard.js';
 import { memoryStore } from './store/memory.js';
 import type { ClosedReason, ConversationState, PageState, SessionStore } from './store/types.js';
@@ -126,6 +127,12 @@ export interface MessengerOptions {
   rateLimit?: RateLimitOptions | boolean;
   /** Abort a send that has no answer after this long. Default 30 000 ms. */
   timeoutMs?: number;
+  /**
+   * What puts sends on the wire. `'http'` (default): `node:http`/`node:https` with a keep-alive
+   * agent, the fastest. `'vonage-sdk'`: the official `@vonage/messages` client (global `fetch`).
+   * Both send the same body and give the same results, retries and errors (docs/sending.md).
+   */
+  transport?: 'http' | 'vonage-sdk';
   /** Webhook verification settings. */
   webhook?: { toleranceSeconds?: number; maxBodyBytes?: number };
 }
@@ -353,6 +360,7 @@ const OptionsSchema = z
       ])
       .optional(),
     timeoutMs: z.number().int().positive('timeoutMs must be positive').optional(),
+    transport: z.enum(['http', 'vonage-sdk'], { error: "transport must be 'http' or 'vonage-sdk'" }).optional(),
     webhook: z
       .strictObject({
         toleranceSeconds: z.number().positive('webhook.toleranceSeconds must be positive').optional(),
@@ -490,7 +498,7 @@ export function createMessenger(options: MessengerOptions): Messenger {
       [{ path: 'privateKey', message: 'cannot sign an RS256 JWT' }],
     );
   }
-  const transport: Transport = createTransport({
+  const transport: Transport = (o.transport === 'vonage-sdk' ? createVonageSdkTransport : createTransport)({
     apiHost: o.apiHost ?? DEFAULT_API_HOST,
     auth,
     ...(o.retry !== undefined ? { retry: o.retry } : {}),
