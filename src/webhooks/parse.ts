@@ -80,13 +80,22 @@ const TIMESTAMP =
  * ```
  */
 export function parseVonageTimestamp(text: string): number | undefined {
-  if (text.length === 24 && isCanonicalIso(text)) {
-    // The common case, "2020-01-01T14:00:00.000Z", through the engine's ISO parser. It accepts
-    // "02-30" and "24:00" by rolling over, which the day check below catches.
-    const ms = Date.parse(text);
-    const day = (text.charCodeAt(8) - 48) * 10 + (text.charCodeAt(9) - 48);
-    if (new Date(ms).getUTCDate() === day) return ms;
-  }
+  if (text.length === 24 && isCanonicalIso(text)) return canonicalIso(text)?.getTime();
+  return parseOtherForms(text);
+}
+
+/**
+ * The common case, "2020-01-01T14:00:00.000Z", through the engine's ISO parser. It accepts
+ * "02-30" and "24:00" by rolling over, which the day check catches. Returns the Date it
+ * checked with, so the event reuses it.
+ */
+function canonicalIso(text: string): Date | undefined {
+  const date = new Date(Date.parse(text));
+  const day = (text.charCodeAt(8) - 48) * 10 + (text.charCodeAt(9) - 48);
+  return date.getUTCDate() === day ? date : undefined;
+}
+
+function parseOtherForms(text: string): number | undefined {
   if (text.length > 64) return undefined;
   const m = TIMESTAMP.exec(text);
   if (m === null) return undefined;
@@ -121,7 +130,11 @@ function isCanonicalIso(text: string): boolean {
 function timestampAt(obj: Json, key: string, path: string): Date {
   const value = own(obj, key);
   if (typeof value !== 'string') return invalid(path, 'must be a timestamp string');
-  const ms = parseVonageTimestamp(value);
+  if (value.length === 24 && isCanonicalIso(value)) {
+    const date = canonicalIso(value);
+    if (date !== undefined) return date;
+  }
+  const ms = parseOtherForms(value);
   if (ms === undefined) return invalid(path, `is not a timestamp Vonage sends: ${JSON.stringify(value.slice(0, 40))}`);
   return new Date(ms);
 }

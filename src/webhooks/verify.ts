@@ -287,7 +287,7 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
     }
     // The segments are not pattern-checked here: the signature covers their exact characters,
     // and the signature itself must be the one canonical encoding.
-    checkHeader(token.slice(0, dot1));
+    if (dot1 !== STANDARD_HEADER.length || !token.startsWith(STANDARD_HEADER)) checkHeader(token.slice(0, dot1));
     if (!signatureMatches(token.slice(0, dot2), token.slice(dot2 + 1))) {
       fail('The token signature does not match the signature secret', 'bad_signature');
     }
