@@ -23,19 +23,19 @@ const fail = (message) => {
   process.exit(1);
 };
 
-/** Relative and bare specifiers of an ESM or CJS file. */
+/** Relative and bare specifiers of an ESM or CJS file, split into static and dynamic ones. */
 function specifiers(code) {
-  const out = new Set();
+  const found = { static: new Set(), dynamic: new Set() };
   // Module syntax as tsup emits it: one statement per line, specifiers without whitespace
   // (so text inside string literals, e.g. an error message saying "from", is not taken).
-  const patterns = [
+  const staticPatterns = [
     /^\s*(?:import|export)\b[^;'"]*?\bfrom\s*["']([^"'\s]+)["']/gm,
     /^\s*import\s*["']([^"'\s]+)["']/gm,
-    /\bimport\(\s*["']([^"'\s]+)["']\s*\)/g,
     /\brequire\(\s*["']([^"'\s]+)["']\s*\)/g,
   ];
-  for (const pattern of patterns) for (const match of code.matchAll(pattern)) out.add(match[1]);
-  return [...out];
+  for (const pattern of staticPatterns) for (const match of code.matchAll(pattern)) found.static.add(match[1]);
+  for (const match of code.matchAll(/\bimport\(\s*["']([^"'\s]+)["']\s*\)/g)) found.dynamic.add(match[1]);
+  return found;
 }
 
 const packageName = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
@@ -43,20 +43,29 @@ const packageName = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2
 function walk(entry) {
   const files = new Map();
   const bare = new Set();
+  const lazy = new Set();
   const queue = [resolve(root, entry)];
   while (queue.length > 0) {
     const file = queue.pop();
     if (files.has(file)) continue;
     const code = readFileSync(file);
     files.set(file, code);
-    for (const spec of specifiers(code.toString())) {
-      if (spec.startsWith('.')) queue.push(resolve(dirname(file), spec));
-      else if (!spec.startsWith('node:') && !builtinModules.includes(spec)) bare.add(packageName(spec));
+    const found = specifiers(code.toString());
+    for (const [kind, specs] of Object.entries(found)) {
+      for (const spec of specs) {
+        // Our own chunks count whether imported statically or lazily: they ship in the package.
+        if (spec.startsWith('.')) queue.push(resolve(dirname(file), spec));
+        else if (!spec.startsWith('node:') && !builtinModules.includes(spec)) {
+          (kind === 'static' ? bare : lazy).add(packageName(spec));
+        }
+      }
     }
   }
-  return { files, bare };
+  for (const name of bare) lazy.delete(name);
+  return { files, bare, lazy };
 }
 
+let lazyPackages = new Set();
 const report = { generatedAt: new Date().toISOString(), entries: {} };
 for (const entry of ['dist/index.js', 'dist/index.cjs']) {
   let graph;
@@ -70,7 +79,8 @@ for (const entry of ['dist/index.js', 'dist/index.cjs']) {
     bytes: code.length,
     gzip: gz(code),
   }));
-  const bad = [...graph.bare].filter((name) => FORBIDDEN.includes(name));
+  // A lazy import() of a peer would still load it on some path of the root entry: refused too.
+  const bad = [...graph.bare, ...graph.lazy].filter((name) => FORBIDDEN.includes(name));
   if (bad.length > 0)
     fail(`${entry} pulls ${bad.join(', ')} into the root entry (optional peers belong to subpaths only)`);
   const all = Buffer.concat([...graph.files.values()]);
@@ -80,9 +90,11 @@ for (const entry of ['dist/index.js', 'dist/index.cjs']) {
     gzipFiles: files.reduce((sum, f) => sum + f.gzip, 0),
     gzipConcatenated: gz(all),
     dependencies: [...graph.bare].sort(),
+    lazyDependencies: [...graph.lazy].sort(),
   };
+  lazyPackages = new Set([...lazyPackages, ...graph.lazy]);
   console.log(
-    `${entry}: ${files.length} file(s), ${kb(all.length)} raw, ${kb(gz(all))} gzip; imports ${[...graph.bare].sort().join(', ') || 'nothing external'}`,
+    `${entry}: ${files.length} file(s), ${kb(all.length)} raw, ${kb(gz(all))} gzip; imports ${[...graph.bare].sort().join(', ') || 'nothing external'}${graph.lazy.size > 0 ? `; lazily ${[...graph.lazy].sort().join(', ')}` : ''}`,
   );
   for (const f of files)
     console.log(`  ${f.file.padEnd(34)} ${kb(f.bytes).padStart(9)} ${kb(f.gzip).padStart(9)} gzip`);
@@ -105,6 +117,8 @@ const result = await esbuild.build({
   write: false,
   metafile: true,
   logLevel: 'silent',
+  // Packages only reached through import() load on demand, not at `import 'vonage-messenger'`.
+  external: [...lazyPackages],
 });
 const bundle = result.outputFiles[0].contents;
 const packages = new Map();
@@ -116,11 +130,15 @@ for (const [input, info] of Object.entries(result.metafile.inputs)) {
 const pulled = [...packages.keys()].filter((name) => FORBIDDEN.includes(name));
 if (pulled.length > 0) fail(`the bundled root entry contains ${pulled.join(', ')}`);
 report.closure = {
+  lazyExcluded: [...lazyPackages],
   bytesMinified: bundle.length,
   gzipMinified: gz(bundle),
   packages: Object.fromEntries([...packages.entries()].sort((a, b) => b[1] - a[1])),
 };
-console.log(`root entry with its dependencies, bundled + minified: ${kb(bundle.length)}, ${kb(gz(bundle))} gzip`);
+console.log(
+  `root entry with its dependencies, bundled + minified: ${kb(bundle.length)}, ${kb(gz(bundle))} gzip` +
+    (lazyPackages.size > 0 ? ` (not counting ${[...lazyPackages].join(', ')}, loaded on demand)` : ''),
+);
 for (const [name, bytes] of [...packages.entries()].sort((a, b) => b[1] - a[1])) {
   console.log(`  ${name.padEnd(34)} ${kb(bytes).padStart(9)} (unminified input)`);
 }

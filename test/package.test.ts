@@ -65,6 +65,15 @@ describe('the root-entry size gate', () => {
     expect(result.output).toContain('dist/index.cjs pulls msw into the root entry');
   });
 
+  it('fails when the root entry loads pg lazily through import()', () => {
+    const root = fixture({
+      'index.js': 'export const connect = async () => (await import("pg")).default;\n',
+    });
+    const result = sizeCheck(root);
+    expect(result.ok).toBe(false);
+    expect(result.output).toContain('dist/index.js pulls pg into the root entry');
+  });
+
   it('ignores the word "from" inside string literals (an error message is not an import)', () => {
     const root = fixture({
       'index.js':
