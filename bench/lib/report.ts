@@ -88,11 +88,12 @@ export function compare(c: Omit<Comparison, 'met'> & { target?: Target }): Compa
 
 export function formatNumber(value: number): string {
   if (!Number.isFinite(value)) return String(value);
+  if (value === 0) return '0';
   const abs = Math.abs(value);
   if (abs >= 100) return Math.round(value).toLocaleString('en-US');
   if (abs >= 10) return value.toFixed(1);
   if (abs >= 0.01) return value.toFixed(3).replace(/\.?0+$/, '') || '0';
-  return value.toExponential(2);
+  return abs >= 0.0001 ? value.toPrecision(3) : value.toExponential(2);
 }
 
 function figure(f: Figure | undefined): string {
