@@ -73,6 +73,35 @@ describe('memoryStore: maxConversations', () => {
     expect(kept).toBe(50);
     for (let n = 1_950; n < 2_000; n++) expect(await present(store, n)).toBe(true);
   });
+
+  it('keeps exactly the most recently written conversations through long runs of rewrites, deletes and clears', async () => {
+    // Eviction reuses one iterator across calls; this mixes every way an entry can move or
+    // vanish under it and compares with a model of the LRU order.
+    const { store } = storeAt(1_000, { maxConversations: 20 });
+    const order: number[] = [];
+    const write = async (n: number, uuid: string) => {
+      await store.recordInbound(key(n), 1_000 + order.length, uuid);
+      const at = order.indexOf(n);
+      if (at !== -1) order.splice(at, 1);
+      order.push(n);
+      if (order.length > 20) order.shift();
+    };
+    for (let i = 0; i < 3_000; i++) {
+      const n = (i * 7919) % 60;
+      if (i % 97 === 0) {
+        await store.delete(key(n));
+        const at = order.indexOf(n);
+        if (at !== -1) order.splice(at, 1);
+      } else {
+        await write(n, `u${i}`);
+      }
+      if (i === 1_500) {
+        await store.close();
+        order.length = 0;
+      }
+    }
+    for (let n = 0; n < 60; n++) expect(await present(store, n)).toBe(order.includes(n));
+  });
 });
 
 describe('memoryStore: ttlMs', () => {

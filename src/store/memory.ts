@@ -42,14 +42,34 @@ class BoundedMap<V> extends Map<string, V> {
   constructor(private readonly max: number) {
     super();
   }
+  /**
+   * One live iterator over the keys, reused for every eviction. A Map keeps deleted slots
+   * until it rehashes and a fresh `keys()` iterator walks all of them, so a new iterator per
+   * eviction made each insert cost O(deleted slots) once the map was full. A live iterator
+   * skips entries deleted behind it and visits entries added after it; since everything it
+   * passed was evicted, its next key is always the oldest live one.
+   */
+  private cursor: Iterator<string> | undefined;
+
   /** Sets and moves the key to the newest position. */
   touch(key: string, value: V): void {
     this.delete(key);
     this.set(key, value);
-    if (this.size > this.max) {
-      const oldest = this.keys().next().value;
-      if (oldest !== undefined) this.delete(oldest);
+    if (this.size > this.max) this.evictOldest();
+  }
+
+  private evictOldest(): void {
+    let next = this.cursor?.next();
+    if (next === undefined || next.done === true) {
+      this.cursor = this.keys();
+      next = this.cursor.next();
     }
+    if (next.done !== true) this.delete(next.value);
+  }
+
+  override clear(): void {
+    super.clear();
+    this.cursor = undefined;
   }
 }
 
