@@ -65,7 +65,7 @@ export async function memorySection(ctx: SectionContext): Promise<void> {
         notes:
           op === 'recordNs'
             ? [
-                `per-op mean over a batch of 10 000 at each size: ${largest.growth.map((g) => `${g.size}: ${(g.recordNs / 1000).toFixed(2)}/${(g.getNs / 1000).toFixed(2)} µs`).join(', ')} (record/get)`,
+                `per-op mean, median of the last 5 batches of 10 000 before each size: ${largest.growth.map((g) => `${g.size}: ${(g.recordNs / 1000).toFixed(2)}/${(g.getNs / 1000).toFixed(2)} µs`).join(', ')} (record/get)`,
               ]
             : undefined,
       }),
