@@ -11,10 +11,26 @@
 import { type SendAlternative, ValidationError, type WindowClosedReason } from './errors.js';
 import type { ConversationState } from './store/types.js';
 
-/** Vonage's `messenger.category` (Facebook's `messaging_type`). */
+/**
+ * Vonage's `messenger.category` (Facebook's `messaging_type`).
+ *
+ * @example
+ * ```ts
+ * const category: MessagingCategory = 'update'
+ * await messenger.sendText({ from: page, to: user, text: 'Your order shipped.', category })
+ * ```
+ */
 export type MessagingCategory = 'response' | 'update' | 'message_tag';
 
-/** The tags this SDK knows by name (any string may be asked about; unknown ones are refused). */
+/**
+ * The tags this SDK knows by name (any string may be asked about; unknown ones are refused).
+ *
+ * @example
+ * ```ts
+ * const tag: KnownTag = 'HUMAN_AGENT'
+ * await messenger.sendText({ from: page, to: user, text: 'Hi, this is Sam from support.', tag })
+ * ```
+ */
 export type KnownTag =
   | 'HUMAN_AGENT'
   | 'ACCOUNT_UPDATE'
@@ -22,7 +38,15 @@ export type KnownTag =
   | 'POST_PURCHASE_UPDATE'
   | RetiredIn2020Tag;
 
-/** The 16 tags Meta retired on 2020-03-04. */
+/**
+ * The 16 tags Meta retired on 2020-03-04.
+ *
+ * @example
+ * ```ts
+ * const old: RetiredIn2020Tag = 'SHIPPING_UPDATE'
+ * console.log(MESSENGER_POLICY.tags[old]?.replacement) // 'POST_PURCHASE_UPDATE'
+ * ```
+ */
 export type RetiredIn2020Tag =
   | 'BUSINESS_PRODUCTIVITY'
   | 'COMMUNITY_ALERT'
@@ -41,7 +65,14 @@ export type RetiredIn2020Tag =
   | 'FEATURE_FUNCTIONALITY_UPDATE'
   | 'TICKET_UPDATE';
 
-/** The rule for one message tag. */
+/**
+ * The rule for one message tag.
+ *
+ * @example
+ * ```ts
+ * const humanAgent: TagRule = { windowMs: 7 * 24 * 60 * 60 * 1000, note: 'written by a person' }
+ * ```
+ */
 export interface TagRule {
   /**
    * How long after the user's last message the tag may be used; `null` means no limit for a
@@ -56,21 +87,46 @@ export interface TagRule {
   readonly note?: string;
 }
 
-/** The complete rule set. Override parts with {@link definePolicy}. */
+/**
+ * The complete rule set. Override parts with {@link definePolicy}.
+ *
+ * @example
+ * ```ts
+ * const policy: MessengerPolicy = definePolicy({ safetyMarginMs: 5 * 60_000 })
+ * const messenger = createMessenger({ applicationId, privateKey, policy })
+ * ```
+ */
 export interface MessengerPolicy {
   /** The standard messaging window (categories `response` and `update`). */
   readonly standardWindowMs: number;
   /** Windows close this much early, for clock skew between us and Meta. */
   readonly safetyMarginMs: number;
+  /** The rule of each tag by name; a tag not listed here is refused as `unknown_tag`. */
   readonly tags: Readonly<Record<string, TagRule>>;
 }
 
 const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
 
-/** Meta's 2026 retirement of the three update tags (changelog 2026-03-27: error 100 from this day). */
+/**
+ * Meta's 2026 retirement of the three update tags (changelog 2026-03-27: error 100 from this day).
+ *
+ * @example
+ * ```ts
+ * if (Date.now() >= UPDATE_TAGS_RETIRED_AT.getTime()) console.log('ACCOUNT_UPDATE is refused now')
+ * ```
+ */
 export const UPDATE_TAGS_RETIRED_AT = new Date('2026-04-27T00:00:00Z');
-/** Meta's 2020 retirement of 16 tags (announced 2019-08-29, enforced from this day). */
+/**
+ * Meta's 2020 retirement of 16 tags (announced 2019-08-29, enforced from this day).
+ *
+ * @example
+ * ```ts
+ * const retired = Object.entries(MESSENGER_POLICY.tags)
+ *   .filter(([, rule]) => rule.retiredAt?.getTime() === TAGS_RETIRED_2020_AT.getTime())
+ *   .map(([tag]) => tag) // the 16 RetiredIn2020Tag names
+ * ```
+ */
 export const TAGS_RETIRED_2020_AT = new Date('2020-03-04T00:00:00Z');
 
 const UTILITY = 'utility message templates (sent through the Graph API, not through Vonage)';
@@ -87,6 +143,13 @@ const retired2020 = (replacement: string | undefined): TagRule => ({
  * The rules in force, with their dates. The three update tags are retired on 2026-04-27, the
  * date of Meta's changelog (error 100 from then); Meta's Marketing Messages FAQ names
  * 2026-01-12. Pass `definePolicy({ tags: { ACCOUNT_UPDATE: { ... } } })` to choose otherwise.
+ *
+ * @example
+ * ```ts
+ * MESSENGER_POLICY.standardWindowMs // 86_400_000 (24 h)
+ * MESSENGER_POLICY.tags.HUMAN_AGENT?.windowMs // 604_800_000 (7 days)
+ * const decision = evaluateSend(state, { tag: 'HUMAN_AGENT' }, Date.now(), MESSENGER_POLICY)
+ * ```
  */
 export const MESSENGER_POLICY: MessengerPolicy = Object.freeze({
   standardWindowMs: 24 * HOUR,
@@ -119,10 +182,21 @@ export const MESSENGER_POLICY: MessengerPolicy = Object.freeze({
   } satisfies Record<KnownTag, TagRule>),
 });
 
-/** Partial overrides for {@link definePolicy}; a tag set to `null` is removed. */
+/**
+ * Partial overrides for {@link definePolicy}; a tag set to `null` is removed.
+ *
+ * @example
+ * ```ts
+ * const overrides: PolicyOverrides = { safetyMarginMs: 0, tags: { ACCOUNT_UPDATE: null } }
+ * const policy = definePolicy(overrides)
+ * ```
+ */
 export interface PolicyOverrides {
+  /** Replaces the 24 h standard window (milliseconds, > 0). */
   standardWindowMs?: number;
+  /** Replaces the early-close margin (milliseconds, >= 0). */
   safetyMarginMs?: number;
+  /** Per tag: fields merged into its rule, or `null` to remove the tag. */
   tags?: Record<string, Partial<TagRule> | null>;
 }
 
@@ -182,14 +256,32 @@ function assertValidPolicy(policy: MessengerPolicy): void {
   }
 }
 
-/** What the caller wants to send: a category and, for `message_tag`, a tag. */
+/**
+ * What the caller wants to send: a category and, for `message_tag`, a tag.
+ *
+ * @example
+ * ```ts
+ * const intent: SendIntent = { tag: 'HUMAN_AGENT' }
+ * const decision = evaluateSend(state, intent, Date.now())
+ * ```
+ */
 export interface SendIntent {
   /** Defaults to `message_tag` when `tag` is set, `response` otherwise. */
   category?: MessagingCategory;
+  /** The message tag, e.g. `HUMAN_AGENT`; unknown and retired tags are refused. */
   tag?: string;
 }
 
-/** The verdict on a send. A decision object rather than an exception (see `canSend`). */
+/**
+ * The verdict on a send. A decision object rather than an exception (see `canSend`).
+ *
+ * @example
+ * ```ts
+ * const decision: SendDecision = await messenger.canSend({ from: page, to: user })
+ * if (decision.allowed) console.log(`may send until ${decision.expiresAt.toISOString()}`)
+ * else console.log(decision.message, decision.alternatives)
+ * ```
+ */
 export type SendDecision =
   | {
       allowed: true;
