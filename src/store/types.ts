@@ -8,10 +8,26 @@
  */
 import type { ConversationKey, PageId } from '../ids.js';
 
-/** Why the platform closed a conversation before its window ended. */
+/**
+ * Why the platform closed a conversation before its window ended.
+ *
+ * @example
+ * ```ts
+ * const reason: ClosedReason = 'closed_by_platform' // Vonage error 1340
+ * await store.markClosed(conversationKey(page, user), Date.now(), reason)
+ * ```
+ */
 export type ClosedReason = 'closed_by_platform' | 'user_unavailable';
 
-/** What the store knows about one conversation (Page, PSID). */
+/**
+ * What the store knows about one conversation (Page, PSID).
+ *
+ * @example
+ * ```ts
+ * const state: ConversationState = { lastInboundAt: Date.now() - 60_000, lastInboundUuid: 'aaaaaaaa-0000-4000-8000-000000000001' }
+ * evaluateSend(state, {}, Date.now()).allowed // true: the user wrote a minute ago
+ * ```
+ */
 export interface ConversationState {
   /** Time of the user's latest message (the window start). Only ever moves forward. */
   lastInboundAt: number;
@@ -21,11 +37,21 @@ export interface ConversationState {
   lastOutboundAt?: number;
   /** Set when the platform refused a send; applies while `closedAt >= lastInboundAt`. */
   closedAt?: number;
+  /** Why the platform closed it; set together with `closedAt`. */
   closedReason?: ClosedReason;
 }
 
-/** What the store knows about one Page's link to Vonage. */
+/**
+ * What the store knows about one Page's link to Vonage.
+ *
+ * @example
+ * ```ts
+ * const page: PageState | null = await store.getPage(pageId('102290129340398'))
+ * if (page && !page.linked) console.log(`unlinked since ${new Date(page.changedAt).toISOString()}: ${page.errorCode}`)
+ * ```
+ */
 export interface PageState {
+  /** False once Vonage reported the Page's link gone; sends then fail fast. */
   linked: boolean;
   /** When the link state last changed (only later changes win). */
   changedAt: number;
@@ -35,7 +61,15 @@ export interface PageState {
   errorDetail?: string;
 }
 
-/** Result of {@link SessionStore.recordInbound}. */
+/**
+ * Result of {@link SessionStore.recordInbound}.
+ *
+ * @example
+ * ```ts
+ * const { duplicate, state }: RecordInboundResult = await store.recordInbound(key, Date.now(), messageUuid)
+ * if (!duplicate) console.log('window opened at', new Date(state.lastInboundAt))
+ * ```
+ */
 export interface RecordInboundResult {
   /** The state after the call (the monotonic max of all recorded messages). */
   state: ConversationState;
@@ -43,14 +77,33 @@ export interface RecordInboundResult {
   duplicate: boolean;
 }
 
-/** Optional details stored with an unlinked Page. */
+/**
+ * Optional details stored with an unlinked Page.
+ *
+ * @example
+ * ```ts
+ * const details: PageLinkDetails = { errorCode: '1370', errorDetail: 'Facebook access token expired' }
+ * await store.setPageLinked(pageId('102290129340398'), false, Date.now(), details)
+ * ```
+ */
 export interface PageLinkDetails {
+  /** The Vonage error code that revealed the broken link (`"1370"`, `"1420"`). */
   errorCode?: string;
+  /** Vonage's text for that error, shown by `messenger.pageStatus`. */
   errorDetail?: string;
 }
 
-/** Result of {@link SessionStore.takeToken}: a decision, not an exception. */
+/**
+ * Result of {@link SessionStore.takeToken}: a decision, not an exception.
+ *
+ * @example
+ * ```ts
+ * const decision: TokenDecision | undefined = await store.takeToken?.(`page:${page}`, 10, 20, Date.now())
+ * if (decision && !decision.allowed) await new Promise((r) => setTimeout(r, decision.retryAfterMs))
+ * ```
+ */
 export interface TokenDecision {
+  /** True when a token was taken: the send may go now. */
   allowed: boolean;
   /** When not allowed: how long until a token is available. */
   retryAfterMs: number;
@@ -66,9 +119,17 @@ export interface TokenDecision {
  * - `markClosed` and `setPageLinked` ignore a change older than the one stored.
  * - `claim(id)` returns true exactly once per id within `ttlMs`.
  * - Errors are thrown as they come; the SDK wraps them in `StoreError`.
+ *
+ * @example
+ * ```ts
+ * const store: SessionStore = memoryStore()
+ * const messenger = createMessenger({ applicationId, privateKey, signatureSecret, store })
+ * ```
  */
 export interface SessionStore {
+  /** The conversation's state, or `null` if the user never wrote (or the store forgot it). */
   get(key: ConversationKey): Promise<ConversationState | null>;
+  /** Records a user's message: opens or extends the window, atomically, once per `messageUuid`. */
   recordInbound(key: ConversationKey, at: number, messageUuid: string): Promise<RecordInboundResult>;
   /** Records a send from the Page (monotonic max). Does nothing for an unknown conversation. */
   recordOutbound(key: ConversationKey, at: number): Promise<void>;
@@ -77,7 +138,9 @@ export interface SessionStore {
    * nothing for an unknown conversation; a later `at` wins.
    */
   markClosed(key: ConversationKey, at: number, reason: ClosedReason): Promise<void>;
+  /** The Page's link state, or `null` if nothing was ever recorded (treated as linked). */
   getPage(pageId: PageId): Promise<PageState | null>;
+  /** Records the Page's link state at `at`; an older change than the stored one is ignored. */
   setPageLinked(pageId: PageId, linked: boolean, at: number, details?: PageLinkDetails): Promise<void>;
   /** True the first time `id` is claimed within `ttlMs`, false after (replay / dedupe). */
   claim(id: string, ttlMs: number): Promise<boolean>;
