@@ -15,7 +15,15 @@ import type {
   SessionStore,
 } from './types.js';
 
-/** Options of {@link memoryStore}. */
+/**
+ * Options of {@link memoryStore}.
+ *
+ * @example
+ * ```ts
+ * const options: MemoryStoreOptions = { maxConversations: 50_000, ttlMs: 8 * 24 * 60 * 60 * 1000 }
+ * const store = memoryStore(options)
+ * ```
+ */
 export interface MemoryStoreOptions {
   /** Most conversations kept; the least recently written is dropped first. Default 100 000. */
   maxConversations?: number;
@@ -32,9 +40,24 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-/** Default conversation lifetime: HUMAN_AGENT's 7 days plus one. */
+/**
+ * Default conversation lifetime: HUMAN_AGENT's 7 days plus one.
+ *
+ * @example
+ * ```ts
+ * // Keep conversations a day longer than the default, e.g. for a policy with a longer tag window.
+ * const store = memoryStore({ ttlMs: DEFAULT_STORE_TTL_MS + 24 * 60 * 60 * 1000 })
+ * ```
+ */
 export const DEFAULT_STORE_TTL_MS = 8 * 24 * 60 * 60 * 1000;
-/** Default time a `message_uuid` is remembered as seen. */
+/**
+ * Default time a `message_uuid` is remembered as seen.
+ *
+ * @example
+ * ```ts
+ * const store = memoryStore({ dedupeTtlMs: DEFAULT_DEDUPE_TTL_MS }) // the default, spelled out
+ * ```
+ */
 export const DEFAULT_DEDUPE_TTL_MS = 48 * 60 * 60 * 1000;
 
 /** A Map that remembers insertion order and drops the oldest entry past `max`. */
