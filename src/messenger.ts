@@ -488,8 +488,9 @@ export function createMessenger(options: MessengerOptions): Messenger {
     o.applicationId !== undefined && o.privateKey !== undefined
       ? jwtAuth({ applicationId: o.applicationId, privateKey: loadPrivateKey(o.privateKey) })
       : basicAuth(o.apiKey as string, o.apiSecret as string);
-  // Sign the first token now: a key that parses but cannot sign RS256 (an EC key, RSA under
-  // 2048 bits) fails here, not as a confusing error on the first send.
+  // jwtAuth already refused a key that cannot sign RS256 (an EC key, RSA under 2048 bits);
+  // signing the first token now turns any other signing failure into a ValidationError here,
+  // not a confusing error on the first send.
   try {
     auth.header();
   } catch {

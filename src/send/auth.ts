@@ -6,9 +6,14 @@
  * Token lifetime is real time (`Date.now`), never the messenger's `now` option: that clock
  * may be moved for tests and demos, but Vonage checks `exp` against its own clock.
  *
+ * The JWT is signed with `node:crypto`, not `@vonage/jwt`: that package logs the private key
+ * under `DEBUG=vonage:*`, and loading it (jsonwebtoken, lodash, semver, debug) was most of
+ * this package's cold start. The key is parsed once, when the provider is created.
+ *
  * @module
  */
-import { tokenGenerate } from '@vonage/jwt';
+import { createPrivateKey, sign as cryptoSign, type KeyObject, randomUUID } from 'node:crypto';
+import { ValidationError } from '../errors.js';
 
 /** Supplies the `Authorization` header value for one request. Synchronous and cheap. */
 export interface AuthProvider {
@@ -29,14 +34,17 @@ export interface JwtAuthOptions {
   ttlSeconds?: number;
   /** Renew this many seconds before `exp`, so that no request carries a token about to expire. Default 60. */
   renewBeforeSeconds?: number;
-  /** The signer (tests count calls). Default `tokenGenerate` from `@vonage/jwt`. */
-  sign?: (applicationId: string, privateKey: string | Buffer, options: { ttl: number }) => string;
+  /** The signer (tests count calls). Default {@link signRs256}. */
+  sign?: (claims: JwtClaims, key: KeyObject) => string;
   /** Real-time clock in ms. Default `Date.now`. */
   clock?: () => number;
 }
 
 /**
  * A cached bearer JWT for application `applicationId`.
+ *
+ * @throws ValidationError when `privateKey` is not a PEM private key, or is not an RSA key of
+ *   2048 bits or more (Vonage signs with RS256); the message never contains the key.
  *
  * @example
  * ```ts
@@ -47,9 +55,10 @@ export interface JwtAuthOptions {
 export function jwtAuth(options: JwtAuthOptions): AuthProvider {
   const ttlSeconds = options.ttlSeconds ?? 900;
   const renewBeforeMs = Math.min((options.renewBeforeSeconds ?? 60) * 1000, (ttlSeconds * 1000) / 2);
-  const sign = options.sign ?? tokenGenerate;
+  const sign = options.sign ?? signRs256;
   const clock = options.clock ?? Date.now;
-  const { applicationId, privateKey } = options;
+  const { applicationId } = options;
+  const key = rs256Key(options.privateKey);
   let cached = '';
   let renewAt = 0;
 
@@ -58,10 +67,9 @@ export function jwtAuth(options: JwtAuthOptions): AuthProvider {
     header() {
       const t = clock();
       if (t < renewAt) return cached;
-      // tokenGenerate sets iat = now (whole seconds) and exp = iat + ttl.
-      const issuedAt = Math.floor(t / 1000) * 1000;
-      cached = `Bearer ${sign(applicationId, privateKey, { ttl: ttlSeconds })}`;
-      renewAt = issuedAt + ttlSeconds * 1000 - renewBeforeMs;
+      const iat = Math.floor(t / 1000);
+      cached = `Bearer ${sign({ jti: randomUUID(), iat, exp: iat + ttlSeconds, application_id: applicationId }, key)}`;
+      renewAt = iat * 1000 + ttlSeconds * 1000 - renewBeforeMs;
       return cached;
     },
     invalidate() {
@@ -69,6 +77,65 @@ export function jwtAuth(options: JwtAuthOptions): AuthProvider {
     },
   };
   return hideSecrets(auth);
+}
+
+/**
+ * The claims of the send JWT: exactly those (and in the order) `@vonage/jwt`'s `tokenGenerate`
+ * puts in, so that Vonage sees the same token it documents.
+ */
+export interface JwtClaims {
+  /** A fresh UUID per token. */
+  jti: string;
+  /** Issued at, epoch seconds. */
+  iat: number;
+  /** Expiry, epoch seconds: `iat` + the ttl. */
+  exp: number;
+  application_id: string;
+}
+
+// Constant: the header never changes, so it is encoded once.
+const RS256_HEADER = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT' })).toString('base64url');
+
+/**
+ * Signs `claims` as a compact RS256 JWT (RSASSA-PKCS1-v1_5 with SHA-256, RFC 7518 §3.3) with
+ * `node:crypto`. The default signer of {@link jwtAuth}; `key` must be an RSA private key.
+ *
+ * @example
+ * ```ts
+ * const key = createPrivateKey(fs.readFileSync('private.key'))
+ * const iat = Math.floor(Date.now() / 1000)
+ * const token = signRs256({ jti: randomUUID(), iat, exp: iat + 900, application_id: applicationId }, key)
+ * ```
+ */
+export function signRs256(claims: JwtClaims, key: KeyObject): string {
+  const input = `${RS256_HEADER}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  return `${input}.${cryptoSign('sha256', Buffer.from(input), key).toString('base64url')}`;
+}
+
+/**
+ * Parses the key once and refuses, before any send, one that cannot sign RS256. The messages
+ * name the key's type and size, never its contents.
+ */
+function rs256Key(privateKey: string | Buffer): KeyObject {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(privateKey);
+  } catch {
+    throw new ValidationError('privateKey is not a valid PEM private key', [
+      { path: 'privateKey', message: 'not a valid PEM private key' },
+    ]);
+  }
+  const type = key.asymmetricKeyType;
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  // Plain RSA only: an RSA-PSS key would sign PS256, which Vonage rejects as RS256.
+  if (type !== 'rsa' || bits < 2048) {
+    const found = type === 'rsa' ? `an RSA key of ${bits} bits` : `a ${type ?? 'non-RSA'} key`;
+    throw new ValidationError(
+      `privateKey cannot sign an RS256 JWT: it is ${found}; Vonage needs the RSA private key (2048 bits or more) generated for the application`,
+      [{ path: 'privateKey', message: 'cannot sign an RS256 JWT' }],
+    );
+  }
+  return key;
 }
 
 /**

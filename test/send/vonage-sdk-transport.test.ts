@@ -16,15 +16,16 @@ import { type OutboundMessage, toWireBody } from '../../src/send/transport.js';
 import { sdkAuth } from '../../src/send/vonage-sdk-transport.js';
 import { jwtPayload, PROBLEMS, testKeys } from './fake-api.js';
 
-// Counts every RS256 signature this package makes (the SDK path must add none).
+// Counts every signature this package makes with node:crypto, which signs its JWTs (the SDK
+// path must add none; the SDK's own @vonage/jwt signer is never called, see sdkAuth).
 const signatures = vi.hoisted(() => ({ count: 0 }));
-vi.mock('@vonage/jwt', async (importOriginal) => {
-  const original = await importOriginal<typeof import('@vonage/jwt')>();
+vi.mock('node:crypto', async (importOriginal) => {
+  const original = await importOriginal<typeof import('node:crypto')>();
   return {
     ...original,
-    tokenGenerate: (...args: Parameters<typeof original.tokenGenerate>) => {
+    sign: (...args: Parameters<typeof original.sign>) => {
       signatures.count++;
-      return original.tokenGenerate(...args);
+      return original.sign(...args);
     },
   };
 });
@@ -316,9 +317,9 @@ describe("transport: 'vonage-sdk'", () => {
     const lines: string[] = [];
     const previous = createDebug.log;
     createDebug.log = (...args: unknown[]) => void lines.push(format(...args));
-    // Not vonage:jwt:*: @vonage/jwt's tokenGenerate logs the key it signs with on either
-    // transport (docs/sending.md says never to enable it); this test is about the SDK path.
-    createDebug.enable('vonage:*,-vonage:jwt:*');
+    // All of vonage:*, vonage:jwt:* included: this package signs with node:crypto, so
+    // @vonage/jwt's tokenGenerate (which logs its key) never runs.
+    createDebug.enable('vonage:*');
     try {
       const jwtMessenger = await open('vonage-sdk');
       await text(jwtMessenger);
