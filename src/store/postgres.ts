@@ -28,7 +28,15 @@ import {
 } from './shared.js';
 import type { SessionStore } from './types.js';
 
-/** Where the store's tables live. */
+/**
+ * Where the store's tables live.
+ *
+ * @example
+ * ```ts
+ * const where: PostgresTableOptions = { schema: 'messaging', table: 'shop_messenger' }
+ * const sql = postgresSchemaSql(where) // creates messaging."shop_messenger_conversations", …
+ * ```
+ */
 export interface PostgresTableOptions {
   /**
    * Name prefix of the tables: `<table>_conversations`, `<table>_messages`, … Lowercase
@@ -39,7 +47,15 @@ export interface PostgresTableOptions {
   schema?: string;
 }
 
-/** Options of {@link postgresStore}. */
+/**
+ * Options of {@link postgresStore}.
+ *
+ * @example
+ * ```ts
+ * const options: PostgresStoreOptions = { pool, schema: 'messaging', ttlMs: 8 * 24 * 60 * 60 * 1000 }
+ * const store = postgresStore(options)
+ * ```
+ */
 export interface PostgresStoreOptions extends PostgresTableOptions {
   /**
    * A `pg` Pool. The store never ends it. For fail-fast behaviour when PostgreSQL is down, set
@@ -54,22 +70,54 @@ export interface PostgresStoreOptions extends PostgresTableOptions {
   now?: () => number;
 }
 
-/** Options of {@link PostgresStore.prune}. */
+/**
+ * Options of {@link PostgresStore.prune}.
+ *
+ * @example
+ * ```ts
+ * const options: PruneOptions = { olderThanMs: 30 * 24 * 60 * 60 * 1000 } // keep 30 days
+ * await store.prune(options)
+ * ```
+ */
 export interface PruneOptions {
   /** Delete conversations (and idle token buckets) older than this. Default: the store's `ttlMs`. */
   olderThanMs?: number;
 }
 
-/** Rows deleted by a prune. */
+/**
+ * Rows deleted by a prune.
+ *
+ * @example
+ * ```ts
+ * setInterval(async () => {
+ *   const { conversations, messages }: PruneResult = await store.prune()
+ *   console.log(`pruned ${conversations} conversations, ${messages} message ids`)
+ * }, 60 * 60 * 1000)
+ * ```
+ */
 export interface PruneResult {
+  /** Conversations whose user last wrote before the cut-off. */
   conversations: number;
+  /** Message ids past their dedupe time. */
   messages: number;
+  /** Expired one-time claims (webhook replay guards). */
   claims: number;
+  /** Token buckets idle since before the cut-off. */
   tokens: number;
 }
 
-/** A PostgreSQL-backed {@link SessionStore} with its maintenance operations. */
+/**
+ * A PostgreSQL-backed {@link SessionStore} with its maintenance operations.
+ *
+ * @example
+ * ```ts
+ * const store: PostgresStore = postgresStore({ pool })
+ * await store.createTables()
+ * const messenger = createMessenger({ applicationId, privateKey, store })
+ * ```
+ */
 export interface PostgresStore extends SessionStore {
+  /** Always present: the buckets live in `T_tokens`, so a fleet shares one per-Page limit. */
   takeToken: NonNullable<SessionStore['takeToken']>;
   /** Creates the schema, tables and indexes if missing. Idempotent, safe to race. */
   createTables(): Promise<void>;

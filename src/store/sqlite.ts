@@ -28,7 +28,15 @@ import type { PageState, RecordInboundResult, SessionStore } from './types.js';
 
 type Database = BetterSqlite3.Database;
 
-/** Options of {@link sqliteStore}. */
+/**
+ * Options of {@link sqliteStore}.
+ *
+ * @example
+ * ```ts
+ * const options: SqliteStoreOptions = { database: './messenger.db', busyTimeoutMs: 2000 }
+ * const store = sqliteStore(options)
+ * ```
+ */
 export interface SqliteStoreOptions {
   /**
    * A `better-sqlite3` Database you opened (the store never closes it), or a file name that
@@ -47,16 +55,37 @@ export interface SqliteStoreOptions {
   now?: () => number;
 }
 
-/** Rows deleted by {@link SqliteStore.prune}. */
+/**
+ * Rows deleted by {@link SqliteStore.prune}.
+ *
+ * @example
+ * ```ts
+ * const { conversations }: SqlitePruneResult = await store.prune({ olderThanMs: 30 * 24 * 60 * 60 * 1000 })
+ * ```
+ */
 export interface SqlitePruneResult {
+  /** Conversations whose user last wrote before the cut-off. */
   conversations: number;
+  /** Message ids past their dedupe time. */
   messages: number;
+  /** Expired one-time claims (webhook replay guards). */
   claims: number;
+  /** Token buckets idle since before the cut-off. */
   tokens: number;
 }
 
-/** A SQLite-backed {@link SessionStore} with its maintenance operation. */
+/**
+ * A SQLite-backed {@link SessionStore} with its maintenance operation.
+ *
+ * @example
+ * ```ts
+ * const store: SqliteStore = sqliteStore({ database: './messenger.db' })
+ * const messenger = createMessenger({ applicationId, privateKey, store })
+ * setInterval(() => void store.prune(), 60 * 60 * 1000)
+ * ```
+ */
 export interface SqliteStore extends SessionStore {
+  /** Always present: processes sharing the file share one per-Page send limit. */
   takeToken: NonNullable<SessionStore['takeToken']>;
   /** Deletes expired conversations, message ids, claims and token buckets idle for `olderThanMs`. */
   prune(options?: { olderThanMs?: number }): Promise<SqlitePruneResult>;
