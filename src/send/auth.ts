@@ -129,7 +129,7 @@ function rs256Key(privateKey: string | Buffer): KeyObject {
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   // Plain RSA only: an RSA-PSS key would sign PS256, which Vonage rejects as RS256.
   if (type !== 'rsa' || bits < 2048) {
-    const found = type === 'rsa' ? `an RSA key of ${bits} bits` : `a ${type ?? 'non-RSA'} key`;
+    const found = type === 'rsa' ? `an RSA key of ${bits} bits` : `a key of type ${type ?? 'unknown'}`;
     throw new ValidationError(
       `privateKey cannot sign an RS256 JWT: it is ${found}; Vonage needs the RSA private key (2048 bits or more) generated for the application`,
       [{ path: 'privateKey', message: 'cannot sign an RS256 JWT' }],

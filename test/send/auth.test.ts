@@ -136,10 +136,10 @@ describe('jwtAuth', () => {
   it('refuses, when created, a key that cannot sign RS256 (EC, Ed25519, RSA-PSS, RSA under 2048 bits), naming the kind and never the key', () => {
     const pem = (key: KeyObject) => key.export({ type: 'pkcs8', format: 'pem' }) as string;
     const cases: [string, RegExp][] = [
-      [pem(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey), /it is a ec key/],
-      [pem(generateKeyPairSync('ed25519').privateKey), /it is a ed25519 key/],
-      [pem(generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).privateKey), /it is a rsa-pss key/],
-      [pem(generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey), /it is an RSA key of 1024 bits/],
+      [pem(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey), /it is a key of type ec;/],
+      [pem(generateKeyPairSync('ed25519').privateKey), /it is a key of type ed25519;/],
+      [pem(generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).privateKey), /it is a key of type rsa-pss;/],
+      [pem(generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey), /it is an RSA key of 1024 bits;/],
     ];
     for (const [key, kind] of cases) {
       const sign = vi.fn(signRs256);
