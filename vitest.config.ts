@@ -9,5 +9,8 @@ export default defineConfig({
     // Adapter suites share real Redis/PostgreSQL servers; files run in parallel, each
     // with its own random key prefix or table.
     pool: 'forks',
+    // In CI the results are also written as JSON, so .ci/run can print one closing
+    // "N passed, N failed, N skipped" line and fail on any skipped test.
+    reporters: process.env.CI ? ['default', ['json', { outputFile: '.tmp/vitest-results.json' }]] : ['default'],
   },
 });
