@@ -36,25 +36,62 @@ export const DEFAULT_PAGE_ID = '102290129340398';
  */
 export const DEFAULT_PSID = '25381719828140932';
 
-/** The webhook wire formats. `v1` is current; `v0.1` is the legacy nested one. */
+/**
+ * The webhook wire formats. `v1` is current; `v0.1` is the legacy nested one.
+ *
+ * @example
+ * ```ts
+ * for (const version of ['v1', 'v0.1'] satisfies WebhookVersion[]) {
+ *   const { headers, body } = signWebhook(inboundText({ version }), secret)
+ *   await messenger.receive({ headers, body }) // both formats parse to the same event
+ * }
+ * ```
+ */
 export type WebhookVersion = 'v1' | 'v0.1';
 
-/** Message types a Messenger user can send (as Vonage reports them). */
+/**
+ * Message types a Messenger user can send (as Vonage reports them).
+ *
+ * @example
+ * ```ts
+ * const type: InboundMessageType = inboundImage().message_type // 'image'
+ * ```
+ */
 export type InboundMessageType = 'text' | 'image' | 'audio' | 'video' | 'file' | 'unsupported';
 
-/** Statuses Vonage reports for a Messenger message. */
+/**
+ * Statuses Vonage reports for a Messenger message.
+ *
+ * @example
+ * ```ts
+ * const status: MessageStatusValue = 'read'
+ * const body = messageStatus({ messageUuid, status })
+ * ```
+ */
 export type MessageStatusValue = 'submitted' | 'delivered' | 'read' | 'rejected' | 'undeliverable';
 
-/** A v1 inbound Messenger message, flat and snake_case. */
+/**
+ * A v1 inbound Messenger message, flat and snake_case.
+ *
+ * @example
+ * ```ts
+ * const body: InboundMessageV1 = inboundText({ text: 'Is my order ready?' })
+ * body.message_uuid // pass to messageStatus or assert on the parsed event
+ * ```
+ */
 export interface InboundMessageV1 {
   channel: 'messenger';
+  /** Vonage's id of the message; the SDK dedupes on it. */
   message_uuid: string;
   /** The Page ID. */
   to: string;
   /** The user's PSID. */
   from: string;
+  /** ISO 8601 time Vonage received the message (the window starts here). */
   timestamp: string;
+  /** Which of the content fields below is set. */
   message_type: InboundMessageType;
+  /** The text, for `message_type: 'text'`. */
   text?: string;
   image?: { url: string };
   audio?: { url: string };
@@ -63,7 +100,15 @@ export interface InboundMessageV1 {
   [field: string]: unknown;
 }
 
-/** A v0.1 (legacy) inbound Messenger message, with nested `to`/`from` and `message.content`. */
+/**
+ * A v0.1 (legacy) inbound Messenger message, with nested `to`/`from` and `message.content`.
+ *
+ * @example
+ * ```ts
+ * const body: InboundMessageV01 = inboundText({ version: 'v0.1', text: 'hi' })
+ * body.message.content.text // 'hi'
+ * ```
+ */
 export interface InboundMessageV01 {
   message_uuid: string;
   to: { type: 'messenger'; id: string };
@@ -74,16 +119,36 @@ export interface InboundMessageV01 {
   [field: string]: unknown;
 }
 
-/** The `error` of a v1 status: `title` holds the numeric code as a string. */
+/**
+ * The `error` of a v1 status: `title` holds the numeric code as a string.
+ *
+ * @example
+ * ```ts
+ * const error: StatusErrorV1 | undefined = messageStatus({ status: 'rejected', error: 1370 }).error
+ * error?.title // '1370'
+ * ```
+ */
 export interface StatusErrorV1 {
+  /** The problem type URL, ending in `#<code>`. */
   type: string;
+  /** The Vonage error code as a string, e.g. `"1340"`. */
   title: string;
+  /** Vonage's text for the code. */
   detail: string;
+  /** Vonage's trace id. */
   instance: string;
 }
 
-/** A v1 message status for Messenger. */
+/**
+ * A v1 message status for Messenger.
+ *
+ * @example
+ * ```ts
+ * const body: MessageStatusV1 = messageStatus({ messageUuid: sent.messageUuid, status: 'read' })
+ * ```
+ */
 export interface MessageStatusV1 {
+  /** The id `sendText` (or another send) resolved with. */
   message_uuid: string;
   /** The user's PSID. */
   to: string;
@@ -92,13 +157,23 @@ export interface MessageStatusV1 {
   timestamp: string;
   status: MessageStatusValue;
   channel: 'messenger';
+  /** Set for `rejected` and `undeliverable`. */
   error?: StatusErrorV1;
+  /** The `clientRef` given to the send, echoed back. */
   client_ref?: string;
   usage?: { currency: string; price: string };
   [field: string]: unknown;
 }
 
-/** A v0.1 message status: nested `to`/`from`, `error: { code, reason }`. */
+/**
+ * A v0.1 message status: nested `to`/`from`, `error: { code, reason }`.
+ *
+ * @example
+ * ```ts
+ * const body: MessageStatusV01 = messageStatus({ version: 'v0.1', status: 'undeliverable', error: 1300 })
+ * body.error?.code // 1300
+ * ```
+ */
 export interface MessageStatusV01 {
   message_uuid: string;
   to: { type: 'messenger'; id: string };
@@ -111,12 +186,34 @@ export interface MessageStatusV01 {
   [field: string]: unknown;
 }
 
-/** The inbound body type for a version. */
+/**
+ * The inbound body type for a version.
+ *
+ * @example
+ * ```ts
+ * const legacy: InboundBody<'v0.1'> = inboundText({ version: 'v0.1' }) // an InboundMessageV01
+ * ```
+ */
 export type InboundBody<V extends WebhookVersion> = V extends 'v0.1' ? InboundMessageV01 : InboundMessageV1;
-/** The status body type for a version. */
+/**
+ * The status body type for a version.
+ *
+ * @example
+ * ```ts
+ * const current: StatusBody<'v1'> = messageStatus({ status: 'delivered' }) // a MessageStatusV1
+ * ```
+ */
 export type StatusBody<V extends WebhookVersion> = V extends 'v0.1' ? MessageStatusV01 : MessageStatusV1;
 
-/** Fields shared by every builder. */
+/**
+ * Fields shared by every builder.
+ *
+ * @example
+ * ```ts
+ * const options: EventOptions = { pageId: '102290129340398', psid: '25381719828140932', timestamp: Date.now() - 25 * 60 * 60 * 1000 }
+ * const old = inboundUnsupported(options) // a message from 25 h ago: the window is closed
+ * ```
+ */
 export interface EventOptions<V extends WebhookVersion = 'v1'> {
   /** The Page. Default {@link DEFAULT_PAGE_ID}. */
   pageId?: string;
@@ -132,28 +229,63 @@ export interface EventOptions<V extends WebhookVersion = 'v1'> {
   extra?: Record<string, unknown>;
 }
 
-/** Options of the media builders ({@link inboundImage} and the others). */
+/**
+ * Options of the media builders ({@link inboundImage} and the others).
+ *
+ * @example
+ * ```ts
+ * const options: InboundMediaOptions = { url: 'https://example.com/receipt.png' }
+ * const body = inboundImage(options)
+ * ```
+ */
 export interface InboundMediaOptions<V extends WebhookVersion = 'v1'> extends EventOptions<V> {
   /** Default a URL on example.com with the type's usual extension. */
   url?: string;
 }
 
-/** Options of {@link inboundText}. */
+/**
+ * Options of {@link inboundText}.
+ *
+ * @example
+ * ```ts
+ * const options: InboundTextOptions = { text: 'Where is my order?', psid: '25381719828140932' }
+ * const body = inboundText(options)
+ * ```
+ */
 export interface InboundTextOptions<V extends WebhookVersion = 'v1'> extends EventOptions<V> {
   /** Default `"Hello"`. */
   text?: string;
 }
 
-/** The error of a refused message: a Vonage code (`1340`) or every field spelled out. */
+/**
+ * The error of a refused message: a Vonage code (`1340`) or every field spelled out.
+ *
+ * @example
+ * ```ts
+ * const byCode: StatusErrorInput = 1370
+ * const spelled: StatusErrorInput = { code: 1340, detail: 'Outside of the allowed window' }
+ * const body = messageStatus({ status: 'rejected', error: spelled })
+ * ```
+ */
 export type StatusErrorInput = number | string | { code: number | string; detail?: string; instance?: string };
 
-/** Options of {@link messageStatus}. */
+/**
+ * Options of {@link messageStatus}.
+ *
+ * @example
+ * ```ts
+ * const options: MessageStatusOptions = { messageUuid: sent.messageUuid, status: 'rejected', error: 1340, clientRef: 'order-42' }
+ * const body = messageStatus(options)
+ * ```
+ */
 export interface MessageStatusOptions<V extends WebhookVersion = 'v1'> extends EventOptions<V> {
   /** Default `delivered`. */
   status?: MessageStatusValue;
   /** The error, for `rejected` and `undeliverable` (default code 1340 for those). */
   error?: StatusErrorInput;
+  /** Becomes `client_ref`: what the send's `clientRef` would echo. */
   clientRef?: string;
+  /** Becomes `usage`: the price Vonage reports for the message. */
   usage?: { currency: string; price: string };
 }
 
