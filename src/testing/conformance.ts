@@ -12,7 +12,17 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ConversationKey, conversationKey, type PageId, pageId, psid } from '../ids.js';
 import type { ConversationState, SessionStore } from '../store/types.js';
 
-/** A reasoned exemption: the named tests are reported as skipped with `reason`. */
+/**
+ * A reasoned exemption: the named tests are reported as skipped with `reason`.
+ *
+ * @example
+ * ```ts
+ * const noBuckets: ConformanceSkip = {
+ *   reason: 'this store has no takeToken: the SDK falls back to a per-process limiter',
+ *   tests: SESSION_STORE_TESTS.filter((name) => name.startsWith('takeToken')),
+ * }
+ * ```
+ */
 export interface ConformanceSkip {
   /** Why these tests do not apply to the store (shown in the test report). Must not be empty. */
   reason: string;
@@ -20,7 +30,15 @@ export interface ConformanceSkip {
   tests: readonly SessionStoreTestName[];
 }
 
-/** Options of {@link describeSessionStore}. */
+/**
+ * Options of {@link describeSessionStore}.
+ *
+ * @example
+ * ```ts
+ * const options: ConformanceOptions = { ttlMs: 60 * 60 * 1000 } // the store was created with ttlMs: 1 h
+ * describeSessionStore('myStore (1 h ttl)', () => myStore({ ttlMs: 60 * 60 * 1000 }), options)
+ * ```
+ */
 export interface ConformanceOptions {
   /** Tests that do not apply to this store, each group with its written reason. */
   skip?: readonly ConformanceSkip[];
@@ -32,7 +50,17 @@ export interface ConformanceOptions {
   ttlMs?: number;
 }
 
-/** The names of the conformance tests, for {@link ConformanceSkip.tests}. */
+/**
+ * The names of the conformance tests, for {@link ConformanceSkip.tests}.
+ *
+ * @example
+ * ```ts
+ * const concurrency = SESSION_STORE_TESTS.filter((name) => name.includes('concurrent'))
+ * describeSessionStore('singleThreadedStore', () => singleThreadedStore(), {
+ *   skip: [{ reason: 'one caller at a time by design', tests: concurrency }],
+ * })
+ * ```
+ */
 export const SESSION_STORE_TESTS = [
   'get returns null for a conversation never recorded',
   'records the first inbound message and returns its state',
@@ -69,7 +97,14 @@ export const SESSION_STORE_TESTS = [
   'returned states are copies, not live views',
 ] as const;
 
-/** One conformance test name. */
+/**
+ * One conformance test name.
+ *
+ * @example
+ * ```ts
+ * const test: SessionStoreTestName = 'claim is true again after its ttl'
+ * ```
+ */
 export type SessionStoreTestName = (typeof SESSION_STORE_TESTS)[number];
 
 const HOUR = 60 * 60 * 1000;
