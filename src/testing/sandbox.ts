@@ -45,7 +45,15 @@ export { problems as vonageProblems } from './sandbox/problems.js';
 export { type SandboxMessage, type ValidationOutcome, validateMessageBody } from './sandbox/validate.js';
 export type { Verdict } from './sandbox/world.js';
 
-/** Options of {@link createSandbox}. */
+/**
+ * Options of {@link createSandbox}.
+ *
+ * @example
+ * ```ts
+ * const options: SandboxOptions = { signatureSecret: 'test-secret', pages: ['102290129340398'], humanAgent: false }
+ * const sandbox = await createSandbox(options) // HUMAN_AGENT sends are rejected with 1021
+ * ```
+ */
 export interface SandboxOptions {
   /** The signature secret webhooks are signed with (give the messenger the same). */
   signatureSecret: string;
@@ -81,13 +89,24 @@ export interface SandboxOptions {
   webhookTimeoutMs?: number;
 }
 
-/** One request that reached the sandbox, and its answer. */
+/**
+ * One request that reached the sandbox, and its answer.
+ *
+ * @example
+ * ```ts
+ * const last: SandboxRequest | undefined = sandbox.requests.at(-1)
+ * expect(last?.status).toBe(202)
+ * expect(last?.verdict).toEqual({ delivered: true })
+ * ```
+ */
 export interface SandboxRequest {
   /** 1, 2, 3… in arrival order. */
   id: number;
   /** Sandbox time of arrival. */
   at: Date;
+  /** The HTTP method, e.g. `POST`. */
   method: string;
+  /** The request path, e.g. `/v1/messages`. */
   path: string;
   /** The credential kind (never the credential). */
   auth: AuthKind;
@@ -99,23 +118,46 @@ export interface SandboxRequest {
   response: unknown;
   /** For an accepted message: its `message_uuid`, the message and the platform's verdict. */
   messageUuid?: string;
+  /** The accepted message, as the sandbox read it. */
   message?: SandboxMessage;
+  /** Whether the platform delivered it or rejected it (with Vonage's code). */
   verdict?: Verdict;
 }
 
-/** One webhook the sandbox posted to the app. */
+/**
+ * One webhook the sandbox posted to the app.
+ *
+ * @example
+ * ```ts
+ * await sandbox.settled()
+ * const statuses = sandbox.webhooks.filter((w: SandboxWebhook) => w.kind === 'status').map((w) => w.status)
+ * expect(statuses).toEqual(['submitted', 'delivered', 'read'])
+ * ```
+ */
 export interface SandboxWebhook {
+  /** `inbound` from `userSays`, `status` after a send. */
   kind: 'inbound' | 'status';
+  /** Where it was posted. */
   url: string;
+  /** The JSON body posted (signed in the `Authorization` header). */
   body: Record<string, unknown>;
   /** For status webhooks: the status posted. */
   status?: MessageStatusValue;
   /** The app's HTTP status, or `undefined` when the call failed (see `error`). */
   responseStatus: number | undefined;
+  /** Why the call failed (refused, timed out), when it did. */
   error?: string;
 }
 
-/** Input of {@link Sandbox.userSays}. */
+/**
+ * Input of {@link Sandbox.userSays}.
+ *
+ * @example
+ * ```ts
+ * const input: UserSaysInput = { page: '102290129340398', psid: '25381719828140932', type: 'image', url: 'https://example.com/photo.jpg' }
+ * expect(await sandbox.userSays(input)).toBe(200)
+ * ```
+ */
 export interface UserSaysInput {
   /** The Page the user writes to. */
   page: string;
@@ -125,6 +167,7 @@ export interface UserSaysInput {
   text?: string;
   /** Message type; default `text`. Media types carry `url`. */
   type?: InboundMessageType;
+  /** The media URL, for the media types. */
   url?: string;
   /** Default a fresh UUID (repeat one to test duplicates). */
   messageUuid?: string;
@@ -132,7 +175,16 @@ export interface UserSaysInput {
   at?: Date;
 }
 
-/** A running sandbox. Every method is a plain function: `now: sandbox.now` works unbound. */
+/**
+ * A running sandbox. Every method is a plain function: `now: sandbox.now` works unbound.
+ *
+ * @example
+ * ```ts
+ * const sandbox: Sandbox = await createSandbox({ signatureSecret: 'test-secret' })
+ * sandbox.advance(25 * 60 * 60 * 1000) // 25 h later: the window is closed on both sides
+ * await sandbox.close()
+ * ```
+ */
 export interface Sandbox {
   /** Base URL, e.g. `http://127.0.0.1:39153`: pass it as the messenger's `apiHost`. */
   readonly url: string;

@@ -17,7 +17,15 @@
  */
 import { createPublicKey, type KeyObject, timingSafeEqual, verify } from 'node:crypto';
 
-/** The credential kind of a request, as `sandbox.requests` records it. */
+/**
+ * The credential kind of a request, as `sandbox.requests` records it.
+ *
+ * @example
+ * ```ts
+ * const kind: AuthKind | undefined = sandbox.requests.at(-1)?.auth
+ * expect(kind).toBe('jwt') // the messenger signed with applicationId + privateKey
+ * ```
+ */
 export type AuthKind = 'jwt' | 'basic' | 'none' | 'other';
 
 /** What the sandbox checks credentials against. */

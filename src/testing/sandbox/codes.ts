@@ -30,7 +30,15 @@ export const MESSAGES_ERRORS = Object.freeze({
   1430: 'Invalid recipient',
 } as const);
 
-/** A code from {@link MESSAGES_ERRORS}. */
+/**
+ * A code from {@link MESSAGES_ERRORS}.
+ *
+ * @example
+ * ```ts
+ * const code: MessagesErrorCode = 1370
+ * const body = messageStatus({ status: 'rejected', error: code })
+ * ```
+ */
 export type MessagesErrorCode = keyof typeof MESSAGES_ERRORS;
 
 /**

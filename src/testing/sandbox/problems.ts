@@ -12,25 +12,60 @@
  */
 import { randomBytes } from 'node:crypto';
 
-/** One `invalid_parameters` entry. */
+/**
+ * One `invalid_parameters` entry.
+ *
+ * @example
+ * ```ts
+ * const param: ProblemParameter = { name: 'text', reason: 'is required.' }
+ * const answer = vonageErrorResponse(422, { title: 'Invalid params', detail: 'The value of one or more parameters is invalid.', invalidParameters: [param] })
+ * ```
+ */
 export interface ProblemParameter {
+  /** The request field Vonage refused. */
   name: string;
+  /** Vonage's explanation. */
   reason: string;
 }
 
-/** An RFC 7807 problem body as Vonage sends it. */
+/**
+ * An RFC 7807 problem body as Vonage sends it.
+ *
+ * @example
+ * ```ts
+ * const body: VonageProblemBody = vonageProblems.unauthorized().body
+ * body.title // 'You did not provide correct credentials.'
+ * ```
+ */
 export interface VonageProblemBody {
+  /** The problem type URL (names Vonage's error code). */
   type: string;
+  /** A short summary. */
   title: string;
+  /** What was wrong. */
   detail: string;
+  /** A 32-hex-digit trace id. */
   instance: string;
+  /** The refused fields, for 422 answers. */
   invalid_parameters?: ProblemParameter[];
 }
 
-/** An HTTP answer: status, problem body, extra headers. */
+/**
+ * An HTTP answer: status, problem body, extra headers.
+ *
+ * @example
+ * ```ts
+ * const answer: ProblemAnswer = vonageProblems.throttled(2)
+ * answer.status // 429
+ * answer.headers // { 'retry-after': '2' }
+ * ```
+ */
 export interface ProblemAnswer {
+  /** The HTTP status to answer. */
   status: number;
+  /** The `application/problem+json` body. */
   body: VonageProblemBody;
+  /** Extra headers, e.g. `Retry-After` for 429. */
   headers?: Record<string, string>;
 }
 

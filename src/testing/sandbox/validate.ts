@@ -15,8 +15,17 @@ import { type ProblemAnswer, type ProblemParameter, problems } from './problems.
 /** Messenger message types Vonage sends. */
 export type SandboxMessageType = 'text' | 'image' | 'audio' | 'video' | 'file';
 
-/** A send, as the sandbox understood it. */
+/**
+ * A send, as the sandbox understood it.
+ *
+ * @example
+ * ```ts
+ * const message: SandboxMessage | undefined = sandbox.requests.at(-1)?.message
+ * expect(message).toMatchObject({ messageType: 'text', category: 'message_tag', tag: 'HUMAN_AGENT' })
+ * ```
+ */
 export interface SandboxMessage {
+  /** Vonage's `message_type`. */
   messageType: SandboxMessageType;
   /** The Page ID. */
   from: string;
@@ -28,14 +37,25 @@ export interface SandboxMessage {
   url?: string;
   /** `messenger.category`, `response` when left out (as Vonage does). */
   category: 'response' | 'update' | 'message_tag';
+  /** `messenger.tag`, for `message_tag`. */
   tag?: string;
+  /** `client_ref`, echoed in status webhooks. */
   clientRef?: string;
   /** Per-message status webhook URL. */
   webhookUrl?: string;
+  /** `webhook_version`: the wire format of this message's status webhooks. */
   webhookVersion?: 'v1' | 'v0.1';
 }
 
-/** Result of {@link validateMessageBody}. */
+/**
+ * Result of {@link validateMessageBody}.
+ *
+ * @example
+ * ```ts
+ * const outcome: ValidationOutcome = validateMessageBody({ channel: 'messenger', message_type: 'text', to: '2538', from: '1029', text: '' })
+ * if (!outcome.ok) outcome.problem.status // 422
+ * ```
+ */
 export type ValidationOutcome = { ok: true; message: SandboxMessage } | { ok: false; problem: ProblemAnswer };
 
 const TYPES: readonly SandboxMessageType[] = ['text', 'image', 'audio', 'video', 'file'];

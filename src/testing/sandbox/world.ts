@@ -14,7 +14,16 @@ import type { ConversationState } from '../../store/types.js';
 import { type MessagesErrorCode, messagesErrorDetail } from './codes.js';
 import type { SandboxMessage } from './validate.js';
 
-/** The platform's verdict on an accepted message. */
+/**
+ * The platform's verdict on an accepted message. `code` is Vonage's error code; `detail` its
+ * text.
+ *
+ * @example
+ * ```ts
+ * const verdict: Verdict | undefined = sandbox.requests.at(-1)?.verdict
+ * if (verdict && !verdict.delivered) console.log(verdict.code, verdict.detail) // 1340 'Outside of the allowed window'
+ * ```
+ */
 export type Verdict = { delivered: true } | { delivered: false; code: MessagesErrorCode; detail: string };
 
 /** Options of {@link createWorld}. */
