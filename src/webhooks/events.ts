@@ -21,7 +21,9 @@ export type WebhookVersion = 'v1' | 'v0.1';
 
 /** Fields every inbound message has. */
 interface InboundMessageBase {
+  /** Tells a message from a `status` or `dispatch` event. */
   readonly kind: 'message';
+  /** Always `messenger`: this SDK handles no other channel. */
   readonly channel: 'messenger';
   /** Vonage's id of the message; a repeated one is a duplicate (Vonage retries). */
   readonly messageUuid: string;
@@ -31,6 +33,7 @@ interface InboundMessageBase {
   readonly psid: Psid;
   /** When the user sent it: the start of the 24-hour window. */
   readonly timestamp: Date;
+  /** The wire format it arrived in; the event has the same shape either way. */
   readonly webhookVersion: WebhookVersion;
   /** The parsed body, unchanged. */
   readonly raw: Readonly<Record<string, unknown>>;
@@ -45,7 +48,9 @@ interface InboundMessageBase {
  * ```
  */
 export interface TextMessageEvent extends InboundMessageBase {
+  /** Vonage's `message_type`. */
   readonly type: 'text';
+  /** What the user wrote. */
   readonly text: string;
 }
 
@@ -60,7 +65,9 @@ export interface TextMessageEvent extends InboundMessageBase {
 export interface MediaMessageEvent<
   T extends 'image' | 'audio' | 'video' | 'file' = 'image' | 'audio' | 'video' | 'file',
 > extends InboundMessageBase {
+  /** Vonage's `message_type`. */
   readonly type: T;
+  /** Where Vonage keeps the media (48 hours). */
   readonly url: string;
 }
 
@@ -73,6 +80,7 @@ export interface MediaMessageEvent<
  * ```
  */
 export interface UnsupportedMessageEvent extends InboundMessageBase {
+  /** Vonage's `message_type`: the content cannot be read through Vonage. */
   readonly type: 'unsupported';
 }
 
@@ -85,7 +93,9 @@ export interface UnsupportedMessageEvent extends InboundMessageBase {
  * ```
  */
 export interface UnknownMessageEvent extends InboundMessageBase {
+  /** Set by this SDK, not Vonage: see `messageType` for what arrived. */
   readonly type: 'unknown';
+  /** The `message_type` as Vonage sent it. */
   readonly messageType: string;
 }
 
@@ -152,7 +162,9 @@ export interface StatusError {
  * ```
  */
 export interface StatusUsage {
+  /** ISO 4217 code, e.g. `EUR`. */
   readonly currency: string;
+  /** The amount as Vonage wrote it, e.g. `"0.0050"`. */
   readonly price: string;
 }
 
@@ -165,8 +177,11 @@ export interface StatusUsage {
  * ```
  */
 export interface StatusEvent {
+  /** Tells a status from a `message` or `dispatch` event. */
   readonly kind: 'status';
+  /** Always `messenger`: this SDK handles no other channel. */
   readonly channel: 'messenger';
+  /** Where the message is now; `rejected` and `undeliverable` carry `error`. */
   readonly status: MessageStatus;
   /** The `messageUuid` the send resolved to. */
   readonly messageUuid: string;
@@ -174,13 +189,17 @@ export interface StatusEvent {
   readonly pageId: PageId;
   /** The user it was sent to (the status `to`). */
   readonly psid: Psid;
+  /** When Vonage recorded this status. */
   readonly timestamp: Date;
+  /** The wire format it arrived in; the event has the same shape either way. */
   readonly webhookVersion: WebhookVersion;
   /** The `clientRef` given to the send, echoed back. */
   readonly clientRef?: string;
   /** Present on `rejected` and `undeliverable`. */
   readonly error?: StatusError;
+  /** What Vonage charged, when it says. */
   readonly usage?: StatusUsage;
+  /** The parsed body, unchanged. */
   readonly raw: Readonly<Record<string, unknown>>;
 }
 
@@ -194,11 +213,15 @@ export interface StatusEvent {
  * ```
  */
 export interface DispatchEvent {
+  /** Tells a Dispatch report from a `message` or `status` event. */
   readonly kind: 'dispatch';
+  /** The Dispatch API's id of the workflow. */
   readonly dispatchUuid: string;
   /** Usually `"completed"`. */
   readonly status: string | undefined;
+  /** When the workflow completed, if the report says. */
   readonly timestamp: Date | undefined;
+  /** The parsed body, unchanged. */
   readonly raw: Readonly<Record<string, unknown>>;
 }
 
