@@ -53,24 +53,33 @@ export type PlatformErrorAction = 'conversation_closed' | 'user_unavailable' | '
  *
  * @example
  * ```ts
- * createMessenger({ ..., onPlatformError: (e) => { if (e.kind === 'page_unlinked') alertOps(e.message) } })
+ * const unsubscribe = messenger.onPlatformError((e: PlatformErrorEvent) => {
+ *   if (e.kind === 'page_unlinked') alertOps(e.message)
+ * })
  * ```
  */
 export interface PlatformErrorEvent {
   /** The Messages API error code (`"1340"`, `"1370"`, `"1021"`…), `undefined` if none was given. */
   readonly code: string | undefined;
+  /** The code's group, to branch on without a table of codes. */
   readonly kind: PlatformErrorKind;
   /** What the SDK recorded: the conversation or the Page state that now refuses sends locally. */
   readonly action: PlatformErrorAction;
   /** A sentence saying what happened and what to do. */
   readonly message: string;
+  /** The Page that sent the refused message. */
   readonly pageId: PageId;
+  /** The user it was for. */
   readonly psid: Psid;
+  /** The `messageUuid` the send resolved to. */
   readonly messageUuid: string;
+  /** `rejected` or `undeliverable`. */
   readonly status: StatusEvent['status'];
   /** Vonage's own text for the error. */
   readonly detail: string | undefined;
+  /** The `clientRef` given to the send, to find your own record of it. */
   readonly clientRef: string | undefined;
+  /** When Vonage reported the refusal. */
   readonly timestamp: Date;
   /** The status event that carried it. */
   readonly event: StatusEvent;
