@@ -133,7 +133,11 @@ export interface MessengerOptions {
    * Both send the same body and give the same results, retries and errors (docs/sending.md).
    */
   transport?: 'http' | 'vonage-sdk';
-  /** Webhook verification settings. */
+  /**
+   * Webhook verification settings: `toleranceSeconds`, how far a token's `iat` may be from
+   * now, either way (default 300); `maxBodyBytes`, the largest accepted body, a larger one is
+   * answered 413 (default 1 MiB).
+   */
   webhook?: { toleranceSeconds?: number; maxBodyBytes?: number };
 }
 
@@ -148,7 +152,9 @@ export interface MessengerOptions {
 export interface SendResult {
   /** Vonage's id for the message; status webhooks carry it. */
   messageUuid: string;
+  /** The category it was sent with (`message_tag` when a tag was given). */
   category: MessagingCategory;
+  /** The tag it was sent with, if any. */
   tag?: string;
   /** The instant from which this kind of send to this user is refused. */
   windowExpiresAt: Date;
@@ -183,10 +189,15 @@ export interface RecordInboundInput {
  * ```
  */
 export interface ConversationSnapshot {
+  /** The user's latest message: the window starts here. */
   lastInboundAt: Date;
+  /** `message_uuid` of that message. */
   lastInboundUuid: string;
+  /** The Page's latest send, if any (never extends the window). */
   lastOutboundAt?: Date;
+  /** When the platform closed the conversation, if it did since the user last wrote. */
   closedAt?: Date;
+  /** Why the platform closed it. */
   closedReason?: ClosedReason;
 }
 
@@ -200,7 +211,9 @@ export interface ConversationSnapshot {
  * ```
  */
 export interface RecordInboundOutcome {
+  /** True when this `messageUuid` was recorded before; nothing changed then. */
   duplicate: boolean;
+  /** The conversation after the call. */
   state: ConversationSnapshot;
 }
 
@@ -215,7 +228,9 @@ export interface RecordInboundOutcome {
  * ```
  */
 export interface PageStatus {
+  /** The Page asked about. */
   pageId: PageId;
+  /** `unknown`: nothing recorded yet, so sends are attempted. */
   state: 'linked' | 'unlinked' | 'unknown';
   /** False only when the Page is known to be unlinked (sends fail fast). */
   linked: boolean;
@@ -223,6 +238,7 @@ export interface PageStatus {
   since?: Date;
   /** The Vonage error code that unlinked it (`"1370"`, `"1420"`). */
   errorCode?: string;
+  /** Vonage's text for that error. */
   errorDetail?: string;
 }
 
