@@ -60,9 +60,18 @@ export const DEFAULT_STORE_TTL_MS = 8 * 24 * 60 * 60 * 1000;
  */
 export const DEFAULT_DEDUPE_TTL_MS = 48 * 60 * 60 * 1000;
 
+// Slot arrays grow by chunks of 1024 entries.
+const CHUNK_BITS = 10;
+const CHUNK_SIZE = 1 << CHUNK_BITS;
+const CHUNK_MASK = CHUNK_SIZE - 1;
+
 /** A Map that remembers insertion order and drops the oldest entry past `max`. */
 class BoundedMap<V> extends Map<string, V> {
-  constructor(private readonly max: number) {
+  constructor(
+    private readonly max: number,
+    /** Told about each entry dropped for room (not about explicit deletes). */
+    private readonly onEvict?: (key: string, value: V) => void,
+  ) {
     super();
   }
   /**
@@ -87,7 +96,10 @@ class BoundedMap<V> extends Map<string, V> {
       this.cursor = this.keys();
       next = this.cursor.next();
     }
-    if (next.done !== true) this.delete(next.value);
+    if (next.done !== true) {
+      if (this.onEvict !== undefined) this.onEvict(next.value, this.get(next.value) as V);
+      this.delete(next.value);
+    }
   }
 
   override clear(): void {
@@ -135,67 +147,210 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   const ttlMs = options.ttlMs ?? DEFAULT_STORE_TTL_MS;
   const dedupeTtlMs = options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS;
   const now = options.now ?? Date.now;
-  const conversations = new BoundedMap<ConversationState>(options.maxConversations ?? 100_000);
-  const claims = new BoundedMap<number>(options.maxClaims ?? 200_000);
+  const conversations = new BoundedMap<number>(options.maxConversations ?? 100_000, (key, slot) => {
+    release(key, slot, now());
+  });
+  const maxClaims = options.maxClaims ?? 200_000;
+  const claims = new BoundedMap<number>(maxClaims);
   const pages = new Map<string, PageState>();
 
-  const live = (key: string): ConversationState | undefined => {
-    const state = conversations.get(key);
-    if (state !== undefined && state.lastInboundAt + ttlMs <= now()) {
-      conversations.delete(key);
-      return undefined;
+  // Conversations live in slots of parallel arrays rather than one object each: a slot costs
+  // 8 bytes per field (doubles are stored unboxed in a double array), while an object with
+  // epoch-ms fields costs its header plus a 16-byte heap number per timestamp. The Map holds
+  // the slot index, a small integer that needs no allocation. Arrays grow in fixed chunks so
+  // that growth never over-allocates by more than one chunk.
+  const inboundAt: number[][] = [];
+  const inboundUuid: string[][] = [];
+  // When the latest uuid stops counting as seen (its dedupe expiry). The latest message id of
+  // a conversation is remembered here, beside the conversation, instead of as a separate
+  // claims entry: most conversations only ever need that one.
+  const seenUntil: number[][] = [];
+  // The latest id still takes its turn in the maxClaims bound: it counts as remembered while
+  // fewer than maxClaims ids were remembered after it (claimSeq counts them all).
+  const seenSeq: number[][] = [];
+  let claimSeq = 0;
+  const outboundAt: number[][] = []; // NaN: no send yet
+  const closed = new Map<number, { at: number; reason: ClosedReason }>(); // rare: only platform refusals
+  const freeSlots: number[] = [];
+  let nextSlot = 0;
+
+  const allocate = (): number => {
+    const free = freeSlots.pop();
+    if (free !== undefined) return free;
+    const slot = nextSlot++;
+    if ((slot & CHUNK_MASK) === 0) {
+      inboundAt.push(new Array<number>(CHUNK_SIZE).fill(0.5));
+      inboundUuid.push(new Array<string>(CHUNK_SIZE).fill(''));
+      seenUntil.push(new Array<number>(CHUNK_SIZE).fill(0.5));
+      seenSeq.push(new Array<number>(CHUNK_SIZE).fill(0.5));
+      outboundAt.push(new Array<number>(CHUNK_SIZE).fill(Number.NaN));
+    }
+    return slot;
+  };
+
+  const stateOf = (slot: number): ConversationState => {
+    const chunk = slot >>> CHUNK_BITS;
+    const i = slot & CHUNK_MASK;
+    const state: ConversationState = {
+      lastInboundAt: inboundAt[chunk]![i]!,
+      lastInboundUuid: inboundUuid[chunk]![i]!,
+    };
+    const out = outboundAt[chunk]![i]!;
+    if (!Number.isNaN(out)) state.lastOutboundAt = out;
+    if (closed.size > 0) {
+      const close = closed.get(slot);
+      if (close !== undefined) {
+        state.closedAt = close.at;
+        state.closedReason = close.reason;
+      }
     }
     return state;
+  };
+
+  /**
+   * Frees a dropped conversation's slot. Its latest message id moves to the claims map while
+   * it still counts as seen, so a retry after the conversation was dropped for room (or
+   * expired) is still a duplicate, as when every id lived in the claims map.
+   */
+  const release = (key: string, slot: number, t: number): void => {
+    const chunk = slot >>> CHUNK_BITS;
+    const i = slot & CHUNK_MASK;
+    retire(key, chunk, i, t);
+    forget(slot);
+  };
+
+  /** The latest id of a conversation is still seen (within its dedupe time and the bound). */
+  const stillSeen = (chunk: number, i: number, t: number): boolean =>
+    seenUntil[chunk]![i]! > t && claimSeq - seenSeq[chunk]![i]! < maxClaims;
+
+  /** Moves a conversation's latest id, if still seen, into the claims map. */
+  const retire = (key: string, chunk: number, i: number, t: number): void => {
+    if (stillSeen(chunk, i, t)) claims.touch(`msg:${key}:${inboundUuid[chunk]![i]!}`, seenUntil[chunk]![i]!);
+  };
+
+  /** Remembers an id in the claims map: one more id in the maxClaims bound. */
+  const remember = (id: string, until: number): void => {
+    claimSeq += 1;
+    claims.touch(id, until);
+  };
+
+  /** Records the latest id of a conversation in its slot: one more id in the maxClaims bound. */
+  const setLatest = (chunk: number, i: number, at: number, uuid: string, t: number): void => {
+    claimSeq += 1;
+    inboundAt[chunk]![i] = at;
+    inboundUuid[chunk]![i] = uuid;
+    seenUntil[chunk]![i] = t + dedupeTtlMs;
+    seenSeq[chunk]![i] = claimSeq;
+  };
+
+  const forget = (slot: number): void => {
+    inboundUuid[slot >>> CHUNK_BITS]![slot & CHUNK_MASK] = '';
+    outboundAt[slot >>> CHUNK_BITS]![slot & CHUNK_MASK] = Number.NaN;
+    if (closed.size > 0) closed.delete(slot);
+    freeSlots.push(slot);
+  };
+
+  const live = (key: string, t: number): number | undefined => {
+    const slot = conversations.get(key);
+    if (slot !== undefined && inboundAt[slot >>> CHUNK_BITS]![slot & CHUNK_MASK]! + ttlMs <= t) {
+      conversations.delete(key);
+      release(key, slot, t);
+      return undefined;
+    }
+    return slot;
   };
 
   const claimOnce = (id: string, ttl: number): boolean => {
     const t = now();
     const until = claims.get(id);
     if (until !== undefined && until > t) return false;
-    claims.touch(id, t + ttl);
+    remember(id, t + ttl);
     return true;
   };
 
   return {
     async get(key) {
-      const state = live(key);
-      return state === undefined ? null : { ...state };
+      const slot = live(key, now());
+      return slot === undefined ? null : stateOf(slot);
     },
 
     async recordInbound(key, at, messageUuid): Promise<RecordInboundResult> {
-      const current = live(key);
-      if (!claimOnce(`msg:${key}:${messageUuid}`, dedupeTtlMs)) {
-        return { state: { ...(current ?? { lastInboundAt: at, lastInboundUuid: messageUuid }) }, duplicate: true };
+      const t = now();
+      const slot = live(key, t);
+      let chunk = 0;
+      let i = 0;
+      if (slot !== undefined) {
+        chunk = slot >>> CHUNK_BITS;
+        i = slot & CHUNK_MASK;
+        if (inboundUuid[chunk]![i] === messageUuid && stillSeen(chunk, i, t)) {
+          return { state: stateOf(slot), duplicate: true };
+        }
       }
-      const next: ConversationState =
-        current === undefined
-          ? { lastInboundAt: at, lastInboundUuid: messageUuid }
-          : at > current.lastInboundAt
-            ? { ...current, lastInboundAt: at, lastInboundUuid: messageUuid }
-            : current;
-      if (next.lastInboundAt + ttlMs > now()) conversations.touch(key, next);
-      return { state: { ...next }, duplicate: false };
+      const id = `msg:${key}:${messageUuid}`;
+      if (claims.size > 0) {
+        const until = claims.get(id);
+        if (until !== undefined && until > t) {
+          return {
+            state: slot === undefined ? { lastInboundAt: at, lastInboundUuid: messageUuid } : stateOf(slot),
+            duplicate: true,
+          };
+        }
+      }
+      if (slot === undefined) {
+        if (at + ttlMs > t) {
+          const fresh = allocate();
+          chunk = fresh >>> CHUNK_BITS;
+          i = fresh & CHUNK_MASK;
+          setLatest(chunk, i, at, messageUuid, t);
+          // A key built by concatenation (conversationKey) is a tree of string pieces; reading a
+          // character flattens it in place, and the collector then keeps only the flat string
+          // (about 17 bytes less per conversation kept).
+          key.charCodeAt(0);
+          conversations.touch(key, fresh);
+        } else {
+          // Not kept as a conversation (already expired), but its id still counts as seen.
+          remember(id, t + dedupeTtlMs);
+        }
+        return { state: { lastInboundAt: at, lastInboundUuid: messageUuid }, duplicate: false };
+      }
+      if (at > inboundAt[chunk]![i]!) {
+        // The message id it replaces stays seen, now in the claims map.
+        retire(key, chunk, i, t);
+        setLatest(chunk, i, at, messageUuid, t);
+      } else {
+        remember(id, t + dedupeTtlMs);
+      }
+      conversations.touch(key, slot);
+      return { state: stateOf(slot), duplicate: false };
     },
 
     async recordOutbound(key, at) {
-      const current = live(key);
-      if (current === undefined) return;
-      if (current.lastOutboundAt === undefined || at > current.lastOutboundAt) {
-        conversations.touch(key, { ...current, lastOutboundAt: at });
+      const slot = live(key, now());
+      if (slot === undefined) return;
+      const out = outboundAt[slot >>> CHUNK_BITS]![slot & CHUNK_MASK]!;
+      if (Number.isNaN(out) || at > out) {
+        outboundAt[slot >>> CHUNK_BITS]![slot & CHUNK_MASK] = at;
+        conversations.touch(key, slot);
       }
     },
 
     async markClosed(key: ConversationKey, at: number, reason: ClosedReason) {
-      const current = live(key);
-      if (current === undefined) return;
-      if (current.closedAt === undefined || at >= current.closedAt) {
-        conversations.touch(key, { ...current, closedAt: at, closedReason: reason });
+      const slot = live(key, now());
+      if (slot === undefined) return;
+      const current = closed.get(slot);
+      if (current === undefined || at >= current.at) {
+        closed.set(slot, { at, reason });
+        conversations.touch(key, slot);
       }
     },
 
     async getPage(pageId: PageId) {
       const state = pages.get(pageId);
-      return state === undefined ? null : { ...state };
+      if (state === undefined) return null;
+      const copy: PageState = { linked: state.linked, changedAt: state.changedAt };
+      if (state.errorCode !== undefined) copy.errorCode = state.errorCode;
+      if (state.errorDetail !== undefined) copy.errorDetail = state.errorDetail;
+      return copy;
     },
 
     async setPageLinked(pageId: PageId, linked: boolean, at: number, details?: PageLinkDetails) {
@@ -212,7 +367,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     },
 
     async delete(key) {
-      conversations.delete(key);
+      const slot = conversations.get(key);
+      if (slot !== undefined) {
+        conversations.delete(key);
+        forget(slot);
+      }
       // A deletion request covers the message ids seen in the conversation too. Rare, so a
       // scan of the bounded claims map is fine.
       const prefix = `msg:${key}:`;
@@ -223,6 +382,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       conversations.clear();
       claims.clear();
       pages.clear();
+      closed.clear();
+      inboundAt.length = 0;
+      inboundUuid.length = 0;
+      seenUntil.length = 0;
+      seenSeq.length = 0;
+      outboundAt.length = 0;
+      freeSlots.length = 0;
+      nextSlot = 0;
     },
   };
 }
