@@ -259,7 +259,7 @@ export type PlatformErrorListener = (event: PlatformErrorEvent) => void | Promis
  * @example
  * ```ts
  * const messenger: Messenger = createMessenger({ applicationId, privateKey, signatureSecret })
- * await messenger.sendText({ from: pageId, to: psid, text: 'Hello!' })
+ * await messenger.sendText({ from: page, to: user, text: 'Hello!' })
  * ```
  */
 export interface Messenger {

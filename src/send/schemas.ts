@@ -159,7 +159,7 @@ export type PsidInput = Psid | Unbranded<PageId> | number | bigint;
  *
  * @example
  * ```ts
- * const common: SendCommonInput = { from: pageId, to: psid, tag: 'HUMAN_AGENT', clientRef: 'ticket-981' }
+ * const common: SendCommonInput = { from: page, to: user, tag: 'HUMAN_AGENT', clientRef: 'ticket-981' }
  * ```
  */
 export interface SendCommonInput {
@@ -182,7 +182,7 @@ export interface SendCommonInput {
  *
  * @example
  * ```ts
- * const input: SendTextInput = { from: pageId, to: psid, text: 'Your order has shipped.' }
+ * const input: SendTextInput = { from: page, to: user, text: 'Your order has shipped.' }
  * ```
  */
 export interface SendTextInput extends SendCommonInput {
@@ -195,7 +195,7 @@ export interface SendTextInput extends SendCommonInput {
  *
  * @example
  * ```ts
- * const input: SendMediaInput = { from: pageId, to: psid, url: 'https://example.com/receipt.png' }
+ * const input: SendMediaInput = { from: page, to: user, url: 'https://example.com/receipt.png' }
  * ```
  */
 export interface SendMediaInput extends SendCommonInput {
@@ -208,7 +208,7 @@ export interface SendMediaInput extends SendCommonInput {
  *
  * @example
  * ```ts
- * const input: SendAudioInput = { from: pageId, to: psid, url: 'https://example.com/note.mp3' }
+ * const input: SendAudioInput = { from: page, to: user, url: 'https://example.com/note.mp3' }
  * ```
  */
 export type SendAudioInput = SendMediaInput;
@@ -218,13 +218,17 @@ export type SendAudioInput = SendMediaInput;
  *
  * @example
  * ```ts
- * const input: CanSendInput = { from: pageId, to: psid, tag: 'HUMAN_AGENT' }
+ * const input: CanSendInput = { from: page, to: user, tag: 'HUMAN_AGENT' }
  * ```
  */
 export interface CanSendInput {
+  /** The Page that would send. */
   from: PageIdInput;
+  /** The user it would send to. */
   to: PsidInput;
+  /** The tag it would carry (implies `category: 'message_tag'`). */
   tag?: KnownTag | (string & {});
+  /** Default `message_tag` with a tag, `response` otherwise. */
   category?: MessagingCategory;
 }
 
