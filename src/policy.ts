@@ -284,14 +284,19 @@ export interface SendIntent {
  */
 export type SendDecision =
   | {
+      /** The send may go now. */
       allowed: true;
+      /** The category to send with (resolved from the intent). */
       category: MessagingCategory;
+      /** The tag to send with, if the intent had one. */
       tag?: string;
       /** The instant from which this kind of send is refused. */
       expiresAt: Date;
     }
   | {
+      /** The send would break the rules; nothing may go. */
       allowed: false;
+      /** Which rule refuses it. */
       reason: WindowClosedReason;
       /** A sentence that says why and what is still allowed. */
       message: string;

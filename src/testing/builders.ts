@@ -80,6 +80,7 @@ export type MessageStatusValue = 'submitted' | 'delivered' | 'read' | 'rejected'
  * ```
  */
 export interface InboundMessageV1 {
+  /** Always `messenger` here. */
   channel: 'messenger';
   /** Vonage's id of the message; the SDK dedupes on it. */
   message_uuid: string;
@@ -93,9 +94,13 @@ export interface InboundMessageV1 {
   message_type: InboundMessageType;
   /** The text, for `message_type: 'text'`. */
   text?: string;
+  /** The media, for `message_type: 'image'`. */
   image?: { url: string };
+  /** The media, for `message_type: 'audio'`. */
   audio?: { url: string };
+  /** The media, for `message_type: 'video'`. */
   video?: { url: string };
+  /** The media, for `message_type: 'file'`. */
   file?: { url: string };
   [field: string]: unknown;
 }
@@ -110,11 +115,17 @@ export interface InboundMessageV1 {
  * ```
  */
 export interface InboundMessageV01 {
+  /** Vonage's id of the message. */
   message_uuid: string;
+  /** The Page (`id` is the Page ID). */
   to: { type: 'messenger'; id: string };
+  /** The user (`id` is the PSID). */
   from: { type: 'messenger'; id: string };
+  /** ISO 8601 time Vonage received the message. */
   timestamp: string;
+  /** Always `inbound` for a user's message. */
   direction: 'inbound';
+  /** The content: `type` plus `text` or the media object named by `type`. */
   message: { content: { type: InboundMessageType; text?: string; [media: string]: unknown } };
   [field: string]: unknown;
 }
@@ -154,13 +165,17 @@ export interface MessageStatusV1 {
   to: string;
   /** The Page ID. */
   from: string;
+  /** ISO 8601 time of this status. */
   timestamp: string;
+  /** Where the message is now. */
   status: MessageStatusValue;
+  /** Always `messenger` here. */
   channel: 'messenger';
   /** Set for `rejected` and `undeliverable`. */
   error?: StatusErrorV1;
   /** The `clientRef` given to the send, echoed back. */
   client_ref?: string;
+  /** What Vonage charged: `price` is a decimal string. */
   usage?: { currency: string; price: string };
   [field: string]: unknown;
 }
@@ -175,13 +190,21 @@ export interface MessageStatusV1 {
  * ```
  */
 export interface MessageStatusV01 {
+  /** The id the send resolved with. */
   message_uuid: string;
+  /** The user (`id` is the PSID). */
   to: { type: 'messenger'; id: string };
+  /** The Page (`id` is the Page ID). */
   from: { type: 'messenger'; id: string };
+  /** ISO 8601 time of this status. */
   timestamp: string;
+  /** Where the message is now. */
   status: MessageStatusValue;
+  /** Set for `rejected` and `undeliverable`: the Vonage code (a number here) and its text. */
   error?: { code: number; reason: string };
+  /** The send's `clientRef`, echoed back. */
   client_ref?: string;
+  /** What Vonage charged: `price` is a decimal string. */
   usage?: { currency: string; price: string };
   [field: string]: unknown;
 }

@@ -10,10 +10,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /**
- * A node:http request, possibly with a `body` left by Express middleware.
+ * A node:http request, possibly with a `body` left by Express middleware (`express.raw()`
+ * leaves the bytes there as a Buffer) or a `_body` flag set by older body parsers.
  *
  * @example
  * ```ts
+ * const handle: NodeHandler = toNodeHandler(messenger.webhookHandler({ onMessage }))
  * app.post('/webhooks/inbound', express.raw({ type: 'application/json' }), (req: NodeRequest, res) => handle(req, res))
  * ```
  */
