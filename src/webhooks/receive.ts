@@ -51,6 +51,7 @@ import {
  * ```
  */
 export interface WebhookLayerDeps {
+  /** Where received messages open windows and replayed tokens are remembered. */
   store: SessionStore;
   /** The Dashboard's signature secret; several while rotating. Required to receive anything. */
   signatureSecret?: string | readonly string[] | undefined;
@@ -79,6 +80,7 @@ export interface WebhookLayerDeps {
  * ```
  */
 export interface ReceiveInput {
+  /** The request headers; `Authorization: Bearer <jwt>` is the one verified. */
   headers: WebhookHeaders;
   /** The exact bytes received (a Buffer from `express.raw()`, `await request.text()`, …), never a re-serialized object. */
   body: string | Uint8Array;
@@ -93,6 +95,7 @@ export interface ReceiveInput {
  * ```
  */
 export interface ReceiveResult {
+  /** The verified, parsed event. */
   event: MessengerEvent;
   /** True when this message (or this status of this message) was received before. */
   duplicate: boolean;
