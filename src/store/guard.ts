@@ -12,8 +12,17 @@ export async function callStore<T>(operation: string, run: () => Promise<T>): Pr
   try {
     return await run();
   } catch (error) {
-    if (error instanceof StoreError) throw error;
-    const detail = error instanceof Error ? error.message : String(error);
-    throw new StoreError(`Session store failed during ${operation}: ${detail}`, { cause: error });
+    throw storeError(operation, error);
   }
+}
+
+/**
+ * The `StoreError` a failure of one store operation becomes (a `StoreError` stays as it is).
+ * For hot paths that await a store call in their own `try` instead of through
+ * {@link callStore}, which costs one more promise per call.
+ */
+export function storeError(operation: string, error: unknown): StoreError {
+  if (error instanceof StoreError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new StoreError(`Session store failed during ${operation}: ${detail}`, { cause: error });
 }

@@ -18,10 +18,10 @@
  *
  * @module
  */
-import { ValidationError, WebhookVerificationError } from '../errors.js';
+import { StoreError, ValidationError, WebhookVerificationError } from '../errors.js';
 import { conversationKey } from '../ids.js';
-import { callStore } from '../store/guard.js';
-import type { SessionStore } from '../store/types.js';
+import { callStore, storeError } from '../store/guard.js';
+import type { PageState, RecordInboundResult, SessionStore } from '../store/types.js';
 import type { MessengerEvent, StatusEvent } from './events.js';
 import { parseWebhook } from './parse.js';
 import {
@@ -126,6 +126,8 @@ export function dedupeIdOf(event: MessengerEvent): string | undefined {
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** How long a status event is remembered for dedupe: Vonage retries for 24 h; twice that. */
 export const STATUS_DEDUPE_TTL_MS = 48 * 60 * 60 * 1000;
+
+const ignore = (): void => {};
 
 /** Raised by receive() when the messenger was created without a signature secret. */
 export function missingSecretError(): ValidationError {
@@ -256,18 +258,50 @@ export function createReceiver(deps: WebhookLayerDeps) {
     const event = parseWebhook(body);
     checkPage(event);
     // The first write: only a request that passed every check above burns its jti. (Inlined
-    // rather than verifier.claim(): one promise fewer on the hot path.)
-    if (!(await callStore('claim', () => store.claim(jtiClaimId(claims.jti), jtiTtlMs)))) {
-      throw new WebhookVerificationError(REPLAYED, 'replayed_token');
+    // rather than verifier.claim(), and awaited in a try of its own rather than through
+    // callStore: two promises fewer on the hot path, the same StoreError on failure.)
+    let first: boolean;
+    try {
+      first = await store.claim(jtiClaimId(claims.jti), jtiTtlMs);
+    } catch (error) {
+      throw storeError('claim', error);
     }
+    if (!first) throw new WebhookVerificationError(REPLAYED, 'replayed_token');
 
     if (event.kind === 'message') {
       const key = conversationKey(event.pageId, event.psid);
       const at = Math.min(event.timestamp.getTime(), nowMs);
-      const [recorded, page] = await Promise.all([
-        callStore('recordInbound', () => store.recordInbound(key, at, event.messageUuid)),
-        callStore('getPage', () => store.getPage(event.pageId)),
-      ]);
+      // Both calls start together (one wait, not two, on a networked store), as Promise.all
+      // would, but without its promise and callStore's per call; failures become the same
+      // StoreError. A call that throws instead of rejecting fails the same way.
+      let recording: Promise<RecordInboundResult> | StoreError;
+      try {
+        recording = Promise.resolve(store.recordInbound(key, at, event.messageUuid));
+      } catch (error) {
+        recording = storeError('recordInbound', error);
+      }
+      let paging: Promise<PageState | null> | StoreError;
+      try {
+        paging = Promise.resolve(store.getPage(event.pageId));
+        // Awaited only after recording settles: a rejection before then is not unhandled.
+        paging.then(undefined, ignore);
+      } catch (error) {
+        paging = storeError('getPage', error);
+      }
+      if (recording instanceof StoreError) throw recording;
+      let recorded: RecordInboundResult;
+      try {
+        recorded = await recording;
+      } catch (error) {
+        throw storeError('recordInbound', error);
+      }
+      if (paging instanceof StoreError) throw paging;
+      let page: PageState | null;
+      try {
+        page = await paging;
+      } catch (error) {
+        throw storeError('getPage', error);
+      }
       // setPageLinked keeps the later change, so an old retried message never undoes a newer unlink.
       if (page?.linked !== true) {
         await callStore('setPageLinked', () => store.setPageLinked(event.pageId, true, at));
