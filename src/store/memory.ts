@@ -83,6 +83,12 @@ class BoundedMap<V> extends Map<string, V> {
    */
   private cursor: Iterator<string> | undefined;
 
+  /** Adds a key known to be absent (one hash lookup fewer than `touch`). */
+  add(key: string, value: V): void {
+    this.set(key, value);
+    if (this.size > this.max) this.evictOldest();
+  }
+
   /** Sets and moves the key to the newest position. */
   touch(key: string, value: V): void {
     this.delete(key);
@@ -229,9 +235,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   };
 
   /** Remembers an id in the claims map: one more id in the maxClaims bound. */
-  const remember = (id: string, until: number): void => {
+  const remember = (id: string, until: number, present: boolean): void => {
     claimSeq += 1;
-    claims.touch(id, until);
+    if (present) claims.touch(id, until);
+    else claims.add(id, until);
   };
 
   /** Records the latest id of a conversation in its slot: one more id in the maxClaims bound. */
@@ -264,7 +271,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     const t = now();
     const until = claims.get(id);
     if (until !== undefined && until > t) return false;
-    remember(id, t + ttl);
+    remember(id, t + ttl, until !== undefined);
     return true;
   };
 
@@ -287,8 +294,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
         }
       }
       const id = `msg:${key}:${messageUuid}`;
+      // Whether an (expired) entry for this id is still in the claims map.
+      let present = false;
       if (claims.size > 0) {
         const until = claims.get(id);
+        present = until !== undefined;
         if (until !== undefined && until > t) {
           return {
             state: slot === undefined ? { lastInboundAt: at, lastInboundUuid: messageUuid } : stateOf(slot),
@@ -306,10 +316,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
           // character flattens it in place, and the collector then keeps only the flat string
           // (about 17 bytes less per conversation kept).
           key.charCodeAt(0);
-          conversations.touch(key, fresh);
+          // live() found no conversation under this key (or just deleted an expired one).
+          conversations.add(key, fresh);
         } else {
           // Not kept as a conversation (already expired), but its id still counts as seen.
-          remember(id, t + dedupeTtlMs);
+          remember(id, t + dedupeTtlMs, present);
         }
         return { state: { lastInboundAt: at, lastInboundUuid: messageUuid }, duplicate: false };
       }
@@ -318,7 +329,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
         retire(key, chunk, i, t);
         setLatest(chunk, i, at, messageUuid, t);
       } else {
-        remember(id, t + dedupeTtlMs);
+        remember(id, t + dedupeTtlMs, present);
       }
       conversations.touch(key, slot);
       return { state: stateOf(slot), duplicate: false };
