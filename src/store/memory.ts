@@ -60,10 +60,16 @@ export const DEFAULT_STORE_TTL_MS = 8 * 24 * 60 * 60 * 1000;
  */
 export const DEFAULT_DEDUPE_TTL_MS = 48 * 60 * 60 * 1000;
 
-// Slot arrays grow by chunks of 1024 entries.
+// Slot arrays grow by chunks of 1024 slots.
 const CHUNK_BITS = 10;
 const CHUNK_SIZE = 1 << CHUNK_BITS;
 const CHUNK_MASK = CHUNK_SIZE - 1;
+// The numbers of one slot, at times[chunk][i * FIELDS + field].
+const FIELDS = 4;
+const AT = 0;
+const SEEN_UNTIL = 1;
+const SEEN_SEQ = 2;
+const OUT = 3;
 
 /** A Map that remembers insertion order and drops the oldest entry past `max`. */
 class BoundedMap<V> extends Map<string, V> {
@@ -160,22 +166,20 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   const claims = new BoundedMap<number>(maxClaims);
   const pages = new Map<string, PageState>();
 
-  // Conversations live in slots of parallel arrays rather than one object each: a slot costs
-  // 8 bytes per field (doubles are stored unboxed in a double array), while an object with
-  // epoch-ms fields costs its header plus a 16-byte heap number per timestamp. The Map holds
-  // the slot index, a small integer that needs no allocation. Arrays grow in fixed chunks so
-  // that growth never over-allocates by more than one chunk.
-  const inboundAt: number[][] = [];
+  // Conversations live in slots rather than one object each: a slot's numbers sit unboxed,
+  // side by side, in a double array (FIELDS per slot, one cache line for two slots), and its
+  // message id in a parallel array. An object with epoch-ms fields costs its header plus a
+  // 16-byte heap number per timestamp. The Map holds the slot index, a small integer that
+  // needs no allocation. Arrays grow in fixed chunks, so growth never over-allocates by more
+  // than one chunk. Per slot: AT = lastInboundAt; SEEN_UNTIL = when the latest message id
+  // stops counting as seen (the latest id of a conversation is remembered here, beside it,
+  // instead of as a separate claims entry: most conversations only ever need that one);
+  // SEEN_SEQ = claimSeq when it was recorded (it still takes its turn in the maxClaims bound:
+  // it counts as remembered while fewer than maxClaims ids were remembered after it);
+  // OUT = lastOutboundAt, NaN before the first send.
+  const times: number[][] = [];
   const inboundUuid: string[][] = [];
-  // When the latest uuid stops counting as seen (its dedupe expiry). The latest message id of
-  // a conversation is remembered here, beside the conversation, instead of as a separate
-  // claims entry: most conversations only ever need that one.
-  const seenUntil: number[][] = [];
-  // The latest id still takes its turn in the maxClaims bound: it counts as remembered while
-  // fewer than maxClaims ids were remembered after it (claimSeq counts them all).
-  const seenSeq: number[][] = [];
   let claimSeq = 0;
-  const outboundAt: number[][] = []; // NaN: no send yet
   const closed = new Map<number, { at: number; reason: ClosedReason }>(); // rare: only platform refusals
   const freeSlots: number[] = [];
   let nextSlot = 0;
@@ -185,11 +189,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     if (free !== undefined) return free;
     const slot = nextSlot++;
     if ((slot & CHUNK_MASK) === 0) {
-      inboundAt.push(new Array<number>(CHUNK_SIZE).fill(0.5));
+      times.push(new Array<number>(CHUNK_SIZE * FIELDS).fill(Number.NaN));
       inboundUuid.push(new Array<string>(CHUNK_SIZE).fill(''));
-      seenUntil.push(new Array<number>(CHUNK_SIZE).fill(0.5));
-      seenSeq.push(new Array<number>(CHUNK_SIZE).fill(0.5));
-      outboundAt.push(new Array<number>(CHUNK_SIZE).fill(Number.NaN));
     }
     return slot;
   };
@@ -198,10 +199,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     const chunk = slot >>> CHUNK_BITS;
     const i = slot & CHUNK_MASK;
     const state: ConversationState = {
-      lastInboundAt: inboundAt[chunk]![i]!,
+      lastInboundAt: times[chunk]![i * FIELDS + AT]!,
       lastInboundUuid: inboundUuid[chunk]![i]!,
     };
-    const out = outboundAt[chunk]![i]!;
+    const out = times[chunk]![i * FIELDS + OUT]!;
     if (!Number.isNaN(out)) state.lastOutboundAt = out;
     if (closed.size > 0) {
       const close = closed.get(slot);
@@ -227,11 +228,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
 
   /** The latest id of a conversation is still seen (within its dedupe time and the bound). */
   const stillSeen = (chunk: number, i: number, t: number): boolean =>
-    seenUntil[chunk]![i]! > t && claimSeq - seenSeq[chunk]![i]! < maxClaims;
+    times[chunk]![i * FIELDS + SEEN_UNTIL]! > t && claimSeq - times[chunk]![i * FIELDS + SEEN_SEQ]! < maxClaims;
 
   /** Moves a conversation's latest id, if still seen, into the claims map. */
   const retire = (key: string, chunk: number, i: number, t: number): void => {
-    if (stillSeen(chunk, i, t)) claims.touch(`msg:${key}:${inboundUuid[chunk]![i]!}`, seenUntil[chunk]![i]!);
+    if (stillSeen(chunk, i, t))
+      claims.touch(`msg:${key}:${inboundUuid[chunk]![i]!}`, times[chunk]![i * FIELDS + SEEN_UNTIL]!);
   };
 
   /** Remembers an id in the claims map: one more id in the maxClaims bound. */
@@ -244,22 +246,22 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   /** Records the latest id of a conversation in its slot: one more id in the maxClaims bound. */
   const setLatest = (chunk: number, i: number, at: number, uuid: string, t: number): void => {
     claimSeq += 1;
-    inboundAt[chunk]![i] = at;
+    times[chunk]![i * FIELDS + AT] = at;
     inboundUuid[chunk]![i] = uuid;
-    seenUntil[chunk]![i] = t + dedupeTtlMs;
-    seenSeq[chunk]![i] = claimSeq;
+    times[chunk]![i * FIELDS + SEEN_UNTIL] = t + dedupeTtlMs;
+    times[chunk]![i * FIELDS + SEEN_SEQ] = claimSeq;
   };
 
   const forget = (slot: number): void => {
     inboundUuid[slot >>> CHUNK_BITS]![slot & CHUNK_MASK] = '';
-    outboundAt[slot >>> CHUNK_BITS]![slot & CHUNK_MASK] = Number.NaN;
+    times[slot >>> CHUNK_BITS]![(slot & CHUNK_MASK) * FIELDS + OUT] = Number.NaN;
     if (closed.size > 0) closed.delete(slot);
     freeSlots.push(slot);
   };
 
   const live = (key: string, t: number): number | undefined => {
     const slot = conversations.get(key);
-    if (slot !== undefined && inboundAt[slot >>> CHUNK_BITS]![slot & CHUNK_MASK]! + ttlMs <= t) {
+    if (slot !== undefined && times[slot >>> CHUNK_BITS]![(slot & CHUNK_MASK) * FIELDS + AT]! + ttlMs <= t) {
       conversations.delete(key);
       release(key, slot, t);
       return undefined;
@@ -324,7 +326,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
         }
         return { state: { lastInboundAt: at, lastInboundUuid: messageUuid }, duplicate: false };
       }
-      if (at > inboundAt[chunk]![i]!) {
+      if (at > times[chunk]![i * FIELDS + AT]!) {
         // The message id it replaces stays seen, now in the claims map.
         retire(key, chunk, i, t);
         setLatest(chunk, i, at, messageUuid, t);
@@ -338,9 +340,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     async recordOutbound(key, at) {
       const slot = live(key, now());
       if (slot === undefined) return;
-      const out = outboundAt[slot >>> CHUNK_BITS]![slot & CHUNK_MASK]!;
+      const out = times[slot >>> CHUNK_BITS]![(slot & CHUNK_MASK) * FIELDS + OUT]!;
       if (Number.isNaN(out) || at > out) {
-        outboundAt[slot >>> CHUNK_BITS]![slot & CHUNK_MASK] = at;
+        times[slot >>> CHUNK_BITS]![(slot & CHUNK_MASK) * FIELDS + OUT] = at;
         conversations.touch(key, slot);
       }
     },
@@ -394,11 +396,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       claims.clear();
       pages.clear();
       closed.clear();
-      inboundAt.length = 0;
+      times.length = 0;
       inboundUuid.length = 0;
-      seenUntil.length = 0;
-      seenSeq.length = 0;
-      outboundAt.length = 0;
       freeSlots.length = 0;
       nextSlot = 0;
     },
