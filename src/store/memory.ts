@@ -232,8 +232,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
 
   /** Moves a conversation's latest id, if still seen, into the claims map. */
   const retire = (key: string, chunk: number, i: number, t: number): void => {
-    if (stillSeen(chunk, i, t))
-      claims.touch(`msg:${key}:${inboundUuid[chunk]![i]!}`, times[chunk]![i * FIELDS + SEEN_UNTIL]!);
+    if (!stillSeen(chunk, i, t)) return;
+    const id = `msg:${key}:${inboundUuid[chunk]![i]!}`;
+    id.charCodeAt(0); // flattened, as conversation keys are: the map keeps one flat string
+    claims.touch(id, times[chunk]![i * FIELDS + SEEN_UNTIL]!);
   };
 
   /** Remembers an id in the claims map: one more id in the maxClaims bound. */
