@@ -25,6 +25,7 @@ export interface MessengerOptionsLike {
   signatureSecret?: string;
   apiHost?: string;
   store?: SessionStore;
+  transport?: 'http' | 'vonage-sdk';
 }
 
 export type CreateMessenger = (options: MessengerOptionsLike) => MessengerLike;

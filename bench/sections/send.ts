@@ -32,12 +32,21 @@ export async function sendSection(ctx: SectionContext): Promise<void> {
     const { applicationId, privateKey } = ctx.credentials;
     const vonage = new Vonage({ applicationId, privateKey }, { apiHost: stub.url });
     const messenger = createMessenger({ applicationId, privateKey, apiHost: stub.url, store: memoryStore() });
+    const viaSdk = createMessenger({
+      applicationId,
+      privateKey,
+      apiHost: stub.url,
+      store: memoryStore(),
+      transport: 'vonage-sdk',
+    });
     const open = psidFor(1);
     const closed = psidFor(2);
     await openWindow(messenger, open);
     await openWindow(messenger, closed, 25 * 60 * 60 * 1000);
+    await openWindow(viaSdk, open);
 
     const guarded = () => messenger.sendText({ from: PAGE_ID, to: open, text: TEXT });
+    const guardedViaSdk = () => viaSdk.sendText({ from: PAGE_ID, to: open, text: TEXT });
     const raw = () =>
       vonage.messages.send(
         new MessengerText({ from: PAGE_ID, to: open, text: TEXT, messenger: { category: MessengerCategory.RESPONSE } }),
@@ -47,7 +56,8 @@ export async function sendSection(ctx: SectionContext): Promise<void> {
     stub.reset();
     await guarded();
     await raw();
-    if (stub.requests !== 2) throw new Error(`expected 2 requests at the stub, saw ${stub.requests}`);
+    await guardedViaSdk();
+    if (stub.requests !== 3) throw new Error(`expected 3 requests at the stub, saw ${stub.requests}`);
 
     const ms = ctx.quick ? 400 : 1500;
     const rounds = ctx.quick ? 1 : 3;
@@ -69,6 +79,23 @@ export async function sendSection(ctx: SectionContext): Promise<void> {
           ratioMeaning: '× raw throughput',
           target: { kind: 'min', value: 3, text: '≥ 3× raw' },
           notes: concurrency === 1 ? [`median of ${rounds} alternating ${ms} ms windows`] : undefined,
+        }),
+      );
+      const [sdkSubject, sdkBaseline] = await alternate(
+        rounds,
+        () => throughput(guardedViaSdk, opts),
+        () => throughput(raw, opts),
+      );
+      ctx.comparisons.push(
+        compare({
+          section: SECTION,
+          name: `guarded send via transport 'vonage-sdk', ${concurrency === 1 ? 'sequential' : `concurrency ${concurrency}`}`,
+          subject: { label: "messenger.sendText (transport: 'vonage-sdk')", value: sdkSubject, unit: 'msgs/s' },
+          baseline: { label: '@vonage/server-sdk messages.send', value: sdkBaseline, unit: 'msgs/s' },
+          ratio: sdkSubject / sdkBaseline,
+          ratioMeaning: '× raw throughput',
+          target: { kind: 'min', value: 3, text: '≥ 3× raw' },
+          notes: [`default transport in the same run: ${Math.round(subject)} msgs/s`],
         }),
       );
     }
@@ -112,6 +139,7 @@ export async function sendSection(ctx: SectionContext): Promise<void> {
       }),
     );
     await messenger.close?.();
+    await viaSdk.close?.();
   } finally {
     await stub.close();
   }
