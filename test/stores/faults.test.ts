@@ -4,15 +4,16 @@
  * settings docs/stores.md recommends — and work again once the service is back, without a
  * new client or store.
  */
-import { Redis } from 'ioredis';
-import pg from 'pg';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conversationKey, pageId, psid } from '../../src/ids.js';
 import { postgresStore } from '../../src/store/postgres.js';
 import { redisStore } from '../../src/store/redis.js';
 import type { SessionStore } from '../../src/store/types.js';
-import { eventually, type Fault, type TcpProxy, tcpProxy } from './proxy.js';
-import { connectPostgres, connectRedis, dropRedisPrefix, PG_CONFIG, REDIS_PORT, runId } from './services.js';
+import { type Proxied, proxiedPostgres, proxiedRedis } from './proxied.js';
+import { eventually, type Fault, type TcpProxy } from './proxy.js';
+import { runId } from './services.js';
 
 const key = conversationKey(pageId('4242'), psid('2424'));
 const page = pageId('4242');
@@ -61,32 +62,15 @@ async function faultScenario(store: SessionStore, proxy: TcpProxy, fault: Fault)
 
 describe('redisStore when Redis becomes unreachable', () => {
   const prefix = `vm-faults-${runId()}:`;
+  let redis: Proxied<Redis>;
   let proxy: TcpProxy;
   let client: Redis;
-  let admin: Redis;
 
   beforeAll(async () => {
-    admin = await connectRedis();
-    proxy = await tcpProxy(REDIS_PORT);
-    // The fail-fast settings of docs/stores.md.
-    client = new Redis({
-      host: '127.0.0.1',
-      port: proxy.port,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: 1000,
-      connectTimeout: 1000,
-      retryStrategy: (times) => Math.min(times * 50, 500),
-    });
-    client.on('error', () => {});
-    await eventually(() => client.ping());
+    redis = await proxiedRedis(prefix);
+    ({ proxy, client } = redis);
   });
-  afterAll(async () => {
-    client.disconnect();
-    await proxy.close();
-    await dropRedisPrefix(admin, prefix);
-    admin.disconnect();
-  });
+  afterAll(() => redis.close());
 
   for (const fault of ['reset', 'hang'] as const) {
     it(`rejects every operation while connections ${fault === 'reset' ? 'are refused' : 'hang'}, then recovers`, async () => {
@@ -97,34 +81,15 @@ describe('redisStore when Redis becomes unreachable', () => {
 
 describe('postgresStore when PostgreSQL becomes unreachable', () => {
   const table = `vm_faults_${runId()}`;
+  let postgres: Proxied<pg.Pool>;
   let proxy: TcpProxy;
   let pool: pg.Pool;
-  let admin: pg.Pool;
 
   beforeAll(async () => {
-    admin = await connectPostgres();
-    await postgresStore({ pool: admin, table }).createTables();
-    proxy = await tcpProxy(PG_CONFIG.port);
-    // The fail-fast settings of docs/stores.md.
-    pool = new pg.Pool({
-      ...PG_CONFIG,
-      port: proxy.port,
-      max: 4,
-      connectionTimeoutMillis: 1000,
-      query_timeout: 1000,
-    });
-    pool.on('error', () => {});
+    postgres = await proxiedPostgres(table);
+    ({ proxy, client: pool } = postgres);
   });
-  afterAll(async () => {
-    await pool.end();
-    await proxy.close();
-    await admin.query(
-      ['conversations', 'messages', 'pages', 'claims', 'tokens']
-        .map((t) => `DROP TABLE IF EXISTS "${table}_${t}";`)
-        .join(' '),
-    );
-    await admin.end();
-  });
+  afterAll(() => postgres.close());
 
   for (const fault of ['reset', 'hang'] as const) {
     it(`rejects every operation while connections ${fault === 'reset' ? 'are refused' : 'hang'}, then recovers`, async () => {

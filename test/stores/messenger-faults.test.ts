@@ -4,8 +4,8 @@
  * handler answers 503 so that Vonage retries, and both work again when the store returns —
  * same messenger, same store, no restart.
  */
-import { Redis } from 'ioredis';
-import pg from 'pg';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/errors.js';
 import { pageId, psid } from '../../src/ids.js';
@@ -16,8 +16,9 @@ import type { SessionStore } from '../../src/store/types.js';
 import { inboundText } from '../../src/testing/builders.js';
 import { signedWebhookRequest } from '../../src/testing/sign.js';
 import { type FakeApi, startFakeApi, testKeys } from '../send/fake-api.js';
-import { eventually, type TcpProxy, tcpProxy } from './proxy.js';
-import { connectPostgres, connectRedis, dropRedisPrefix, PG_CONFIG, REDIS_PORT, runId } from './services.js';
+import { type Proxied, proxiedPostgres, proxiedRedis } from './proxied.js';
+import { eventually, type TcpProxy } from './proxy.js';
+import { runId } from './services.js';
 
 const { privateKey } = testKeys();
 const applicationId = 'aaaaaaaa-bbbb-cccc-dddd-0123456789ab';
@@ -75,31 +76,15 @@ async function scenario(store: SessionStore, proxy: TcpProxy): Promise<void> {
 
 describe('a messenger whose Redis store becomes unreachable', () => {
   const prefix = `vm-mfaults-${runId()}:`;
+  let redis: Proxied<Redis>;
   let proxy: TcpProxy;
   let client: Redis;
-  let admin: Redis;
 
   beforeAll(async () => {
-    admin = await connectRedis();
-    proxy = await tcpProxy(REDIS_PORT);
-    client = new Redis({
-      host: '127.0.0.1',
-      port: proxy.port,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: 1000,
-      connectTimeout: 1000,
-      retryStrategy: (times) => Math.min(times * 50, 500),
-    });
-    client.on('error', () => {});
-    await eventually(() => client.ping());
+    redis = await proxiedRedis(prefix);
+    ({ proxy, client } = redis);
   });
-  afterAll(async () => {
-    client.disconnect();
-    await proxy.close();
-    await dropRedisPrefix(admin, prefix);
-    admin.disconnect();
-  });
+  afterAll(() => redis.close());
 
   it('fails sends closed with StoreError and no request, answers webhooks 503, and recovers', async () => {
     await scenario(redisStore({ client, prefix }), proxy);
@@ -108,27 +93,15 @@ describe('a messenger whose Redis store becomes unreachable', () => {
 
 describe('a messenger whose PostgreSQL store becomes unreachable', () => {
   const table = `vm_mfaults_${runId()}`;
+  let postgres: Proxied<pg.Pool>;
   let proxy: TcpProxy;
   let pool: pg.Pool;
-  let admin: pg.Pool;
 
   beforeAll(async () => {
-    admin = await connectPostgres();
-    await postgresStore({ pool: admin, table }).createTables();
-    proxy = await tcpProxy(PG_CONFIG.port);
-    pool = new pg.Pool({ ...PG_CONFIG, port: proxy.port, max: 4, connectionTimeoutMillis: 1000, query_timeout: 1000 });
-    pool.on('error', () => {});
+    postgres = await proxiedPostgres(table);
+    ({ proxy, client: pool } = postgres);
   });
-  afterAll(async () => {
-    await pool.end();
-    await proxy.close();
-    await admin.query(
-      ['conversations', 'messages', 'pages', 'claims', 'tokens']
-        .map((t) => `DROP TABLE IF EXISTS "${table}_${t}";`)
-        .join(' '),
-    );
-    await admin.end();
-  });
+  afterAll(() => postgres.close());
 
   it('fails sends closed with StoreError and no request, answers webhooks 503, and recovers', async () => {
     await scenario(postgresStore({ pool, table }), proxy);
