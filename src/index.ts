@@ -11,3 +11,4 @@ export * from './policy.js';
 export * from './store/memory.js';
 export type * from './store/types.js';
 export * from './webhooks/index.js';
+export * from './vocabulary.js';

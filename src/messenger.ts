@@ -78,7 +78,6 @@ export type { RetryOptions } from './send/transport.js';
  */
 export const DEFAULT_API_HOST = 'https://api.nexmo.com';
 
-export { CLIENT_RATE_LIMIT_TYPE } from './send/limiter.js';
 export { MAX_CLIENT_REF_CHARS, MAX_TEXT_CHARS } from './send/schemas.js';
 
 /**

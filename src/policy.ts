@@ -8,19 +8,16 @@
  *
  * @module
  */
-import { type SendAlternative, ValidationError, type WindowClosedReason } from './errors.js';
-import type { ConversationState } from './store/types.js';
+import { ValidationError } from './errors.js';
+import {
+  type ConversationState,
+  MESSAGING_CATEGORIES,
+  type MessagingCategory,
+  type SendAlternative,
+  type WindowClosedReason,
+} from './vocabulary.js';
 
-/**
- * Vonage's `messenger.category` (Facebook's `messaging_type`).
- *
- * @example
- * ```ts
- * const category: MessagingCategory = 'update'
- * await messenger.sendText({ from: page, to: user, text: 'Your order shipped.', category })
- * ```
- */
-export type MessagingCategory = 'response' | 'update' | 'message_tag';
+export type { MessagingCategory } from './vocabulary.js';
 
 /**
  * The tags this SDK knows by name (any string may be asked about; unknown ones are refused).
@@ -327,8 +324,6 @@ function duration(ms: number): string {
   return plural(ms, 'millisecond');
 }
 
-const CATEGORIES: readonly string[] = ['response', 'update', 'message_tag'];
-
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The instant the window that `windowMs` opens closes, margin included. */
@@ -456,7 +451,7 @@ export function evaluateSend(
 
   // Plain JavaScript callers can pass any string; an unknown category must not fall through
   // to the `response` rules and be allowed.
-  if (!CATEGORIES.includes(category)) {
+  if (!(MESSAGING_CATEGORIES as readonly string[]).includes(category)) {
     return refuse(
       'unknown_tag',
       `"${String(category)}" is not a Messenger category (use "response", "update" or "message_tag").`,

@@ -1,12 +1,24 @@
+import { inspect } from 'node:util';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it, vi } from 'vitest';
+import * as errors from '../src/errors.js';
 import {
+  ClientRateLimitError,
+  ERROR_CODES,
+  isClientRateLimitError,
   isMessengerError,
+  isMissingDependencyError,
+  isNetworkError,
   isPageNotLinkedError,
+  isRateLimitError,
+  isStoreError,
+  isValidationError,
   isVonageApiError,
+  isWebhookVerificationError,
   isWindowClosedError,
   MessengerError,
   type MessengerErrorCode,
+  MissingDependencyError,
   NetworkError,
   PageNotLinkedError,
   RateLimitError,
@@ -32,13 +44,16 @@ const secretCause = () => {
 };
 
 const BASE_FIELDS = ['code', 'message', 'name'];
+// Fields no constructor copies: if one ever did (Object.assign(this, details)), they would show.
+const stray = { privateKey: SECRETS[0], apiSecret: SECRETS[1] };
 
 interface Case {
   make: () => MessengerError;
   cls: abstract new (...args: never[]) => MessengerError;
   code: MessengerErrorCode;
   fields: string[];
-  guard?: (value: unknown) => boolean;
+  /** The is* guards (besides isMessengerError) that answer true; every other one answers false. */
+  guards?: ((value: unknown) => boolean)[];
 }
 
 const problem: VonageProblem = {
@@ -62,10 +77,12 @@ const cases: Record<string, Case> = {
     cls: ValidationError,
     code: 'VALIDATION_ERROR',
     fields: [...BASE_FIELDS, 'issues'],
+    guards: [isValidationError],
   },
   WindowClosedError: {
     make: () =>
       new WindowClosedError('window closed', {
+        ...stray,
         reason: 'window_closed',
         expiredAt: new Date('2026-06-02T09:29:00Z'),
         alternatives: [{ category: 'message_tag', tag: 'HUMAN_AGENT', until: new Date('2026-06-08T09:29:00Z') }],
@@ -73,11 +90,12 @@ const cases: Record<string, Case> = {
     cls: WindowClosedError,
     code: 'WINDOW_CLOSED',
     fields: [...BASE_FIELDS, 'alternatives', 'expiredAt', 'reason'],
-    guard: isWindowClosedError,
+    guards: [isWindowClosedError],
   },
   PageNotLinkedError: {
     make: () =>
       new PageNotLinkedError('page not linked', {
+        ...stray,
         pageId: '102290129340398',
         since: new Date('2026-06-01T00:00:00Z'),
         errorCode: '1370',
@@ -85,13 +103,14 @@ const cases: Record<string, Case> = {
     cls: PageNotLinkedError,
     code: 'PAGE_NOT_LINKED',
     fields: [...BASE_FIELDS, 'errorCode', 'pageId', 'since'],
-    guard: isPageNotLinkedError,
+    guards: [isPageNotLinkedError],
   },
   WebhookVerificationError: {
     make: () => new WebhookVerificationError('bad signature', 'bad_signature'),
     cls: WebhookVerificationError,
     code: 'WEBHOOK_VERIFICATION_FAILED',
     fields: [...BASE_FIELDS, 'reason'],
+    guards: [isWebhookVerificationError],
   },
   VonageApiError: {
     // A problem object carrying a stray secret field: only the RFC 7807 fields may come out.
@@ -102,30 +121,50 @@ const cases: Record<string, Case> = {
     cls: VonageApiError,
     code: 'VONAGE_API_ERROR',
     fields: [...BASE_FIELDS, 'detail', 'instance', 'invalidParameters', 'status', 'title', 'type'],
-    guard: isVonageApiError,
+    guards: [isVonageApiError],
   },
   RateLimitError: {
     make: () => new RateLimitError('Too many requests', { status: 429, title: 'Rate Limit Hit' }, 1_500),
     cls: RateLimitError,
     code: 'RATE_LIMITED',
     fields: [...BASE_FIELDS, 'detail', 'instance', 'invalidParameters', 'retryAfterMs', 'status', 'title', 'type'],
-    guard: isVonageApiError,
+    guards: [isVonageApiError, isRateLimitError],
+  },
+  ClientRateLimitError: {
+    make: () => new ClientRateLimitError('over the limit', { ...stray, pageId: '102290129340398', perSecond: 1, retryAfterMs: 250 }),
+    cls: ClientRateLimitError,
+    code: 'CLIENT_RATE_LIMITED',
+    fields: [...BASE_FIELDS, 'pageId', 'perSecond', 'retryAfterMs'],
+    guards: [isClientRateLimitError],
   },
   StoreError: {
     make: () => new StoreError('store unreachable', { cause: secretCause() }),
     cls: StoreError,
     code: 'STORE_ERROR',
     fields: BASE_FIELDS,
+    guards: [isStoreError],
   },
   NetworkError: {
     make: () => new NetworkError('connect ECONNREFUSED 127.0.0.1:9', { cause: secretCause() }),
     cls: NetworkError,
     code: 'NETWORK_ERROR',
     fields: BASE_FIELDS,
+    guards: [isNetworkError],
+  },
+  MissingDependencyError: {
+    make: () =>
+      new MissingDependencyError('install @vonage/messages', ['@vonage/messages'], { cause: secretCause() }),
+    cls: MissingDependencyError,
+    code: 'MISSING_DEPENDENCY',
+    fields: [...BASE_FIELDS, 'packages'],
+    guards: [isMissingDependencyError],
   },
 };
 
-const guards = { isWindowClosedError, isPageNotLinkedError, isVonageApiError };
+// Every exported is* guard, found by name, so that a new class without a guard fails below.
+const guards = Object.entries(errors)
+  .filter(([name, value]) => name.startsWith('is') && name !== 'isMessengerError' && typeof value === 'function')
+  .map(([, value]) => value as (value: unknown) => boolean);
 
 describe.each(Object.entries(cases))('%s', (name, c) => {
   it('has its stable code and its class name', () => {
@@ -145,7 +184,11 @@ describe.each(Object.entries(cases))('%s', (name, c) => {
 
   it('answers true to its own is* guard and false to the others', () => {
     const err = c.make();
-    for (const guard of Object.values(guards)) expect(guard(err)).toBe(guard === c.guard);
+    for (const guard of guards) expect(guard(err)).toBe(c.guards?.includes(guard) ?? false);
+  });
+
+  it('has a literal name that survives minification (not read from the constructor)', () => {
+    expect(Object.getOwnPropertyDescriptor(c.make(), 'name')?.value).toBe(name);
   });
 
   it('toJSON has only the allow-listed fields, and no secret from the cause or input', () => {
@@ -162,6 +205,13 @@ describe.each(Object.entries(cases))('%s', (name, c) => {
     }
   });
 
+  it('util.inspect shows no secret from its input (the cause is shown as the caller gave it)', () => {
+    const err = c.make();
+    Reflect.deleteProperty(err, 'cause');
+    const shown = inspect(err, { depth: 10, showHidden: true });
+    for (const secret of SECRETS) expect(shown).not.toContain(secret);
+  });
+
   it('keeps its code and name through a JSON round trip, for logs and queues', () => {
     const copy = JSON.parse(JSON.stringify(c.make())) as Record<string, unknown>;
     expect(copy.code).toBe(c.code);
@@ -172,8 +222,19 @@ describe.each(Object.entries(cases))('%s', (name, c) => {
     const err = c.make();
     for (const copy of [{ ...err }, Object.assign({}, err)]) {
       expect(isMessengerError(copy)).toBe(true);
-      if (c.guard) expect(c.guard(copy)).toBe(true);
+      for (const guard of c.guards ?? []) expect(guard(copy)).toBe(true);
     }
+  });
+});
+
+describe('the error catalogue', () => {
+  it('has a case above, with a guard, for every exported class, and a class for every code', () => {
+    const classes = Object.entries(errors).filter(
+      ([, value]) => typeof value === 'function' && value.prototype instanceof Error,
+    );
+    expect(classes.map(([name]) => name).sort()).toEqual(Object.keys(cases).sort());
+    for (const [name] of classes) if (name !== 'MessengerError') expect(cases[name]?.guards?.length).toBeGreaterThan(0);
+    expect(new Set(Object.values(cases).map((c) => c.code))).toEqual(new Set(ERROR_CODES));
   });
 });
 
@@ -214,6 +275,13 @@ describe('serialized details', () => {
     expect(err.retryAfterMs).toBe(1_500);
     expect(err).toBeInstanceOf(VonageApiError);
     expect(err.status).toBe(429);
+  });
+
+  it('ClientRateLimitError is not a VonageApiError: Vonage was never asked', () => {
+    const err = cases.ClientRateLimitError?.make();
+    expect(err).not.toBeInstanceOf(VonageApiError);
+    expect(isVonageApiError(err)).toBe(false);
+    expect(err).toMatchObject({ retryAfterMs: 250, pageId: '102290129340398', perSecond: 1 });
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import type { SendAlternative, WindowClosedReason } from '../src/errors.js';
+import type { SendAlternative, WindowClosedReason } from '../src/vocabulary.js';
 import type { ConversationKey, PageId, Psid } from '../src/ids.js';
 import { conversationKey, pageId, parseConversationKey, psid } from '../src/ids.js';
 import { evaluateSend, type MessagingCategory, type SendDecision } from '../src/policy.js';

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  ClientRateLimitError,
+  isVonageApiError,
   MessengerError,
   NetworkError,
   PageNotLinkedError,
@@ -635,13 +637,14 @@ describe('client-side rate limit', () => {
     expect(api.requests).toHaveLength(20);
   });
 
-  it('refuses over the limit with RateLimitError and sends nothing more', async () => {
+  it('refuses over the limit with ClientRateLimitError, not a VonageApiError, and sends nothing more', async () => {
     const m = messenger({ rateLimit: { perSecond: 1, maxWaitMs: 0 } });
     await userWrote(m);
     await m.sendText({ from: PAGE, to: USER, text: 'x' });
     const error = await rejection(m.sendText({ from: PAGE, to: USER, text: 'x' }));
-    expect(error).toBeInstanceOf(RateLimitError);
-    expect(error).toMatchObject({ type: 'urn:vonage-messenger:client-rate-limit' });
+    expect(error).toBeInstanceOf(ClientRateLimitError);
+    expect(isVonageApiError(error)).toBe(false);
+    expect(error).toMatchObject({ code: 'CLIENT_RATE_LIMITED', pageId: PAGE, perSecond: 1 });
     expect(api.requests).toHaveLength(1);
   });
 

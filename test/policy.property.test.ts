@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { WindowClosedReason } from '../src/errors.js';
+import type { WindowClosedReason } from '../src/vocabulary.js';
 import {
   definePolicy,
   evaluateSend,

@@ -5,14 +5,15 @@
  *
  * A store with `takeToken` (Redis) shares the buckets across a fleet; otherwise the buckets
  * live in this process. When the bucket is empty the send waits for a token, up to
- * `maxWaitMs`, then fails with `RateLimitError` (nothing was sent).
+ * `maxWaitMs`, then fails with `ClientRateLimitError` (nothing was sent; not a
+ * `VonageApiError`: Vonage was never asked).
  *
  * Buckets use real time (`Date.now`), never the messenger's `now` option: the platform's
  * limit is counted in real seconds.
  *
  * @module
  */
-import { RateLimitError } from '../errors.js';
+import { ClientRateLimitError } from '../errors.js';
 import { callStore } from '../store/guard.js';
 import type { SessionStore, TokenDecision } from '../store/types.js';
 import type { MessengerMessageType } from './transport.js';
@@ -32,24 +33,14 @@ export interface RateLimitOptions {
   mediaPerSecond?: number;
   /** Largest burst; default one second's worth of each rate. */
   burst?: number;
-  /** How long a send may wait for a token before `RateLimitError`. Default 1 000 ms; 0 refuses at once. */
+  /** How long a send may wait for a token before `ClientRateLimitError`. Default 1 000 ms; 0 refuses at once. */
   maxWaitMs?: number;
 }
 
-/** Decides whether a send from a Page may go now; waits or throws `RateLimitError`. */
+/** Decides whether a send from a Page may go now; waits or throws `ClientRateLimitError`. */
 export interface Limiter {
   acquire(pageId: string, messageType: MessengerMessageType): Promise<void>;
 }
-
-/**
- * The problem type of a refusal by the client-side limiter (not an answer from Vonage).
- *
- * @example
- * ```ts
- * if (err instanceof RateLimitError && err.type === CLIENT_RATE_LIMIT_TYPE) queue.later(job, err.retryAfterMs)
- * ```
- */
-export const CLIENT_RATE_LIMIT_TYPE = 'urn:vonage-messenger:client-rate-limit';
 
 interface Bucket {
   tokens: number;
@@ -140,15 +131,9 @@ export function createLimiter(options: RateLimitOptions, deps: LimiterDeps): Lim
         if (decision.allowed) return;
         const wait = Math.max(1, decision.retryAfterMs);
         if (now + wait > deadline) {
-          throw new RateLimitError(
+          throw new ClientRateLimitError(
             `Page ${pageId} is over the client-side limit of ${rate} ${slow ? 'audio/video ' : ''}sends per second; nothing was sent. Retry after ${wait} ms, or raise rateLimit (createMessenger({ rateLimit: { ... } })).`,
-            {
-              status: 429,
-              type: CLIENT_RATE_LIMIT_TYPE,
-              title: 'Client-side rate limit',
-              detail: `more than ${rate} sends per second from Page ${pageId}`,
-            },
-            wait,
+            { pageId, perSecond: rate, retryAfterMs: wait },
           );
         }
         await sleep(wait);

@@ -15,13 +15,16 @@
  *   would sign one per request) and its `DEBUG=vonage:*` logging of the auth object cannot
  *   print the private key. The header it logs is redacted too (see {@link sdkAuth}).
  *
- * `@vonage/messages` is loaded on the first send, so the default transport never pays for it.
+ * `@vonage/messages` is an optional peer dependency, loaded on the first send (so the default
+ * transport never pays for it); when it is not installed that send fails, before any request,
+ * with a `MissingDependencyError` that names what to install.
  *
  * @module
  */
 import { inspect } from 'node:util';
 import type { AuthInterface } from '@vonage/auth';
 import type { Messages, MessengerCategory } from '@vonage/messages';
+import { MissingDependencyError } from '../errors.js';
 import type { AuthProvider } from './auth.js';
 import {
   type Answer,
@@ -33,6 +36,26 @@ import {
   type Transport,
   type TransportOptions,
 } from './transport.js';
+
+/** The optional peers this transport needs (`@vonage/auth` is a dependency of `@vonage/messages`'s client). */
+export const VONAGE_SDK_PACKAGES = ['@vonage/messages', '@vonage/auth'] as const;
+
+/**
+ * The error for a failed `import('@vonage/messages')`: a `MissingDependencyError` when the
+ * package is not installed, the import's own error otherwise (a broken installation).
+ */
+export function sdkImportError(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  const missing =
+    (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
+    VONAGE_SDK_PACKAGES.some((name) => String((error as Error).message).includes(name));
+  if (!missing) return error;
+  return new MissingDependencyError(
+    `transport: 'vonage-sdk' needs Vonage's SDK, an optional peer dependency that is not installed: npm install ${VONAGE_SDK_PACKAGES.join(' ')} (or use the default transport, which needs nothing).`,
+    VONAGE_SDK_PACKAGES,
+    { cause: error },
+  );
+}
 
 /** The message as `Messages.send` takes it (camelCase; the SDK snake-cases it). */
 type SdkParams = Parameters<Messages['send']>[0];
@@ -113,7 +136,10 @@ export function sdkAuth(auth: AuthProvider): AuthInterface {
  * const { messageUuid } = await transport.send({ messageType: 'text', from, to, content: 'hi', category: 'response' })
  * ```
  */
-export function createVonageSdkTransport(options: TransportOptions): Transport {
+export function createVonageSdkTransport(
+  options: TransportOptions,
+  importSdk: () => Promise<typeof import('@vonage/messages')> = () => import('@vonage/messages'),
+): Transport {
   const url = messagesUrl(options.apiHost);
   const timeoutMs = options.timeoutMs ?? 30_000;
   const config = {
@@ -124,26 +150,32 @@ export function createVonageSdkTransport(options: TransportOptions): Transport {
   let client: Messages | undefined;
   let loading: Promise<Messages> | undefined;
   const load = () => {
-    loading ??= import('@vonage/messages').then(({ Messages }) => {
-      /**
-       * `Messages.send` reads `data.message_uuid` from whatever the client decoded: a 2xx whose
-       * JSON body did not parse would surface as a `TypeError`, indistinguishable from a failed
-       * `fetch`. Such an answer is thrown here the way `VetchError` carries one, with its response.
-       */
-      class AnsweredMessages extends Messages {
-        protected override async parseResponse<T>(request: VetchRequest, response: Response) {
-          const result = await super.parseResponse<T>(request, response);
-          if (result.data === null || typeof result.data !== 'object') {
-            throw Object.assign(new Error(`Vonage answered ${response.status} with a body that is not JSON`), {
-              response,
-            });
+    loading ??= importSdk().then(
+      ({ Messages }) => {
+        /**
+         * `Messages.send` reads `data.message_uuid` from whatever the client decoded: a 2xx whose
+         * JSON body did not parse would surface as a `TypeError`, indistinguishable from a failed
+         * `fetch`. Such an answer is thrown here the way `VetchError` carries one, with its response.
+         */
+        class AnsweredMessages extends Messages {
+          protected override async parseResponse<T>(request: VetchRequest, response: Response) {
+            const result = await super.parseResponse<T>(request, response);
+            if (result.data === null || typeof result.data !== 'object') {
+              throw Object.assign(new Error(`Vonage answered ${response.status} with a body that is not JSON`), {
+                response,
+              });
+            }
+            return result;
           }
-          return result;
         }
-      }
-      client = new AnsweredMessages(sdkAuth(options.auth), config);
-      return client;
-    });
+        client = new AnsweredMessages(sdkAuth(options.auth), config);
+        return client;
+      },
+      (error: unknown) => {
+        loading = undefined; // the next send tries again (after an install, say)
+        throw sdkImportError(error);
+      },
+    );
     return loading;
   };
 

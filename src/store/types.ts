@@ -7,59 +7,9 @@
  * @module
  */
 import type { ConversationKey, PageId } from '../ids.js';
+import type { ClosedReason, ConversationState, PageState } from '../vocabulary.js';
 
-/**
- * Why the platform closed a conversation before its window ended.
- *
- * @example
- * ```ts
- * const reason: ClosedReason = 'closed_by_platform' // Vonage error 1340
- * await store.markClosed(conversationKey(page, user), Date.now(), reason)
- * ```
- */
-export type ClosedReason = 'closed_by_platform' | 'user_unavailable';
-
-/**
- * What the store knows about one conversation (Page, PSID).
- *
- * @example
- * ```ts
- * const state: ConversationState = { lastInboundAt: Date.now() - 60_000, lastInboundUuid: 'aaaaaaaa-0000-4000-8000-000000000001' }
- * evaluateSend(state, {}, Date.now()).allowed // true: the user wrote a minute ago
- * ```
- */
-export interface ConversationState {
-  /** Time of the user's latest message (the window start). Only ever moves forward. */
-  lastInboundAt: number;
-  /** `message_uuid` of the user's latest message. */
-  lastInboundUuid: string;
-  /** Time of the latest send from the Page, if any (never extends the window). */
-  lastOutboundAt?: number;
-  /** Set when the platform refused a send; applies while `closedAt >= lastInboundAt`. */
-  closedAt?: number;
-  /** Why the platform closed it; set together with `closedAt`. */
-  closedReason?: ClosedReason;
-}
-
-/**
- * What the store knows about one Page's link to Vonage.
- *
- * @example
- * ```ts
- * const page: PageState | null = await store.getPage(pageId('102290129340398'))
- * if (page && !page.linked) console.log(`unlinked since ${new Date(page.changedAt).toISOString()}: ${page.errorCode}`)
- * ```
- */
-export interface PageState {
-  /** False once Vonage reported the Page's link gone; sends then fail fast. */
-  linked: boolean;
-  /** When the link state last changed (only later changes win). */
-  changedAt: number;
-  /** The Vonage error code that marked it unlinked (`"1370"`, `"1420"`). */
-  errorCode?: string;
-  /** Vonage's text for that error. */
-  errorDetail?: string;
-}
+export type { ClosedReason, ConversationState, PageState } from '../vocabulary.js';
 
 /**
  * Result of {@link SessionStore.recordInbound}.

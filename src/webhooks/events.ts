@@ -8,16 +8,9 @@
  * @module
  */
 import type { PageId, Psid } from '../ids.js';
+import type { MessageStatus, WebhookVersion } from '../vocabulary.js';
 
-/**
- * Which of Vonage's webhook formats the event arrived in (Dashboard: "Webhook version").
- *
- * @example
- * ```ts
- * if (event.kind === 'message' && event.webhookVersion === 'v0.1') metrics.increment('legacy_webhook')
- * ```
- */
-export type WebhookVersion = 'v1' | 'v0.1';
+export type { MessageStatus, WebhookVersion } from '../vocabulary.js';
 
 /** Fields every inbound message has. */
 interface InboundMessageBase {
@@ -117,16 +110,6 @@ export type InboundMessageEvent =
   | MediaMessageEvent<'file'>
   | UnsupportedMessageEvent
   | UnknownMessageEvent;
-
-/**
- * The statuses Vonage reports for a Messenger message.
- *
- * @example
- * ```ts
- * const failed = (s: MessageStatus) => s === 'rejected' || s === 'undeliverable'
- * ```
- */
-export type MessageStatus = 'submitted' | 'delivered' | 'read' | 'rejected' | 'undeliverable';
 
 /**
  * Why Vonage refused or could not deliver a message.

@@ -88,6 +88,7 @@ export type WebhookFetchHandler = (request: Request) => Promise<Response>;
 
 /** The body was over the limit (answered 413). */
 export class PayloadTooLargeError extends ValidationError {
+  override readonly name = 'PayloadTooLargeError';
   constructor(limit: number) {
     super(`The webhook body is larger than ${limit} bytes`, [{ path: 'body', message: `exceeds ${limit} bytes` }]);
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { RateLimitError, StoreError } from '../../src/errors.js';
-import { CLIENT_RATE_LIMIT_TYPE, createLimiter, localBuckets } from '../../src/send/limiter.js';
+import { ClientRateLimitError, isVonageApiError, StoreError } from '../../src/errors.js';
+import { createLimiter, localBuckets } from '../../src/send/limiter.js';
 import { memoryStore } from '../../src/store/memory.js';
 import type { SessionStore } from '../../src/store/types.js';
 
@@ -56,18 +56,15 @@ describe('createLimiter', () => {
     expect(time.sleeps).toEqual([1000]);
   });
 
-  it('refuses with RateLimitError when the wait would exceed maxWaitMs', async () => {
+  it('refuses with ClientRateLimitError (not a VonageApiError) when the wait would exceed maxWaitMs', async () => {
     const time = virtualTime();
     const limiter = createLimiter({ perSecond: 1, maxWaitMs: 500 }, { store: memoryStore(), ...time });
     await limiter.acquire('1029', 'text');
     const error = await limiter.acquire('1029', 'text').catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(RateLimitError);
-    expect(error).toMatchObject({
-      code: 'RATE_LIMITED',
-      status: 429,
-      type: CLIENT_RATE_LIMIT_TYPE,
-      retryAfterMs: 1000,
-    });
+    expect(error).toBeInstanceOf(ClientRateLimitError);
+    expect(isVonageApiError(error)).toBe(false);
+    expect(error).toMatchObject({ code: 'CLIENT_RATE_LIMITED', pageId: '1029', perSecond: 1, retryAfterMs: 1000 });
+    expect(error).not.toHaveProperty('status');
     expect((error as Error).message).toMatch(/Page 1029 .* 1 sends per second; nothing was sent/);
     expect(time.sleeps).toEqual([]);
   });
@@ -76,14 +73,14 @@ describe('createLimiter', () => {
     const time = virtualTime();
     const limiter = createLimiter({ perSecond: 1, maxWaitMs: 0 }, { store: memoryStore(), ...time });
     await limiter.acquire('1029', 'text');
-    await expect(limiter.acquire('1029', 'text')).rejects.toBeInstanceOf(RateLimitError);
+    await expect(limiter.acquire('1029', 'text')).rejects.toBeInstanceOf(ClientRateLimitError);
   });
 
   it("uses Meta's limits by default: 300/s for text, 10/s for audio and video", async () => {
     const time = virtualTime();
     const limiter = createLimiter({ maxWaitMs: 0 }, { store: memoryStore(), ...time });
     for (let i = 0; i < 300; i++) await limiter.acquire('1029', 'text');
-    await expect(limiter.acquire('1029', 'image')).rejects.toBeInstanceOf(RateLimitError);
+    await expect(limiter.acquire('1029', 'image')).rejects.toBeInstanceOf(ClientRateLimitError);
     for (let i = 0; i < 10; i++) await limiter.acquire('1029', i % 2 ? 'audio' : 'video');
     await expect(limiter.acquire('1029', 'audio')).rejects.toMatchObject({
       message: expect.stringMatching(/10 audio\/video/),
@@ -95,7 +92,7 @@ describe('createLimiter', () => {
     const limiter = createLimiter({ perSecond: 1, maxWaitMs: 0 }, { store: memoryStore(), ...time });
     await limiter.acquire('1', 'text');
     await limiter.acquire('2', 'text');
-    await expect(limiter.acquire('1', 'text')).rejects.toBeInstanceOf(RateLimitError);
+    await expect(limiter.acquire('1', 'text')).rejects.toBeInstanceOf(ClientRateLimitError);
   });
 
   it("uses the store's takeToken when it has one (shared across a fleet)", async () => {

@@ -9,11 +9,18 @@ import createDebug from 'debug';
 import { delay, HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { NetworkError, RateLimitError, ValidationError, VonageApiError, WindowClosedError } from '../../src/errors.js';
+import {
+  MissingDependencyError,
+  NetworkError,
+  RateLimitError,
+  ValidationError,
+  VonageApiError,
+  WindowClosedError,
+} from '../../src/errors.js';
 import { createMessenger, type Messenger, type MessengerOptions } from '../../src/messenger.js';
 import { basicAuth, jwtAuth } from '../../src/send/auth.js';
 import { type OutboundMessage, toWireBody } from '../../src/send/transport.js';
-import { sdkAuth } from '../../src/send/vonage-sdk-transport.js';
+import { createVonageSdkTransport, sdkAuth } from '../../src/send/vonage-sdk-transport.js';
 import { jwtPayload, PROBLEMS, testKeys } from './fake-api.js';
 
 // Counts every signature this package makes with node:crypto, which signs its JWTs (the SDK
@@ -357,6 +364,41 @@ describe("transport: 'vonage-sdk'", () => {
     const results = await Promise.all(Array.from({ length: 8 }, () => text(messenger)));
     expect(new Set(results.map((r) => r.messageUuid)).size).toBe(8);
     expect(seen).toHaveLength(8);
+  });
+});
+
+describe('@vonage/messages is an optional peer', () => {
+  // What Node throws for `import('@vonage/messages')` when the package is not installed.
+  const notInstalled = () =>
+    Object.assign(
+      new Error(
+        "Cannot find package '@vonage/messages' imported from /app/node_modules/vonage-messenger/dist/index.js",
+      ),
+      {
+        code: 'ERR_MODULE_NOT_FOUND',
+      },
+    );
+  const message: OutboundMessage = { messageType: 'text', from: PAGE, to: USER, content: 'hi', category: 'response' };
+
+  it('fails the first send with MissingDependencyError naming what to install, before any request', async () => {
+    const importSdk = vi.fn(() => Promise.reject(notInstalled()));
+    const transport = createVonageSdkTransport({ apiHost: HOST, auth: basicAuth('k', 's') }, importSdk);
+    const error = await transport.send(message).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MissingDependencyError);
+    expect(error).toMatchObject({ code: 'MISSING_DEPENDENCY', packages: ['@vonage/messages', '@vonage/auth'] });
+    expect((error as Error).message).toContain('npm install @vonage/messages @vonage/auth');
+    expect(seen).toHaveLength(0);
+    // Not cached: once installed, the next send loads it.
+    await transport.send(message).catch(() => {});
+    expect(importSdk).toHaveBeenCalledTimes(2);
+  });
+
+  it('passes any other failure to load it through unchanged (a broken installation is not a missing one)', async () => {
+    const broken = new SyntaxError('Unexpected token in @vonage/messages/dist/index.js');
+    const transport = createVonageSdkTransport({ apiHost: HOST, auth: basicAuth('k', 's') }, () =>
+      Promise.reject(broken),
+    );
+    await expect(transport.send(message)).rejects.toBe(broken);
   });
 });
 
