@@ -10,5 +10,5 @@ export * from './messenger.js';
 export * from './policy.js';
 export * from './store/memory.js';
 export type * from './store/types.js';
-export * from './webhooks/index.js';
 export * from './vocabulary.js';
+export * from './webhooks/index.js';

@@ -131,7 +131,13 @@ const cases: Record<string, Case> = {
     guards: [isVonageApiError, isRateLimitError],
   },
   ClientRateLimitError: {
-    make: () => new ClientRateLimitError('over the limit', { ...stray, pageId: '102290129340398', perSecond: 1, retryAfterMs: 250 }),
+    make: () =>
+      new ClientRateLimitError('over the limit', {
+        ...stray,
+        pageId: '102290129340398',
+        perSecond: 1,
+        retryAfterMs: 250,
+      }),
     cls: ClientRateLimitError,
     code: 'CLIENT_RATE_LIMITED',
     fields: [...BASE_FIELDS, 'pageId', 'perSecond', 'retryAfterMs'],
@@ -152,8 +158,7 @@ const cases: Record<string, Case> = {
     guards: [isNetworkError],
   },
   MissingDependencyError: {
-    make: () =>
-      new MissingDependencyError('install @vonage/messages', ['@vonage/messages'], { cause: secretCause() }),
+    make: () => new MissingDependencyError('install @vonage/messages', ['@vonage/messages'], { cause: secretCause() }),
     cls: MissingDependencyError,
     code: 'MISSING_DEPENDENCY',
     fields: [...BASE_FIELDS, 'packages'],

@@ -1,8 +1,8 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import type { SendAlternative, WindowClosedReason } from '../src/vocabulary.js';
 import type { ConversationKey, PageId, Psid } from '../src/ids.js';
 import { conversationKey, pageId, parseConversationKey, psid } from '../src/ids.js';
 import { evaluateSend, type MessagingCategory, type SendDecision } from '../src/policy.js';
+import type { SendAlternative, WindowClosedReason } from '../src/vocabulary.js';
 
 describe('branded IDs', () => {
   it('psid() and pageId() return the branded types', () => {

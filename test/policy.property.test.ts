@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { WindowClosedReason } from '../src/vocabulary.js';
 import {
   definePolicy,
   evaluateSend,
@@ -10,6 +9,7 @@ import {
   type SendIntent,
 } from '../src/policy.js';
 import type { ConversationState } from '../src/store/types.js';
+import type { WindowClosedReason } from '../src/vocabulary.js';
 
 const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
