@@ -1,6 +1,6 @@
 import { defineConfig } from 'tsup';
 
-// One entry per subpath export. Database clients and msw stay external (optional peers),
+// One entry per subpath export. Database clients, msw and Vonage's SDK stay external (optional peers),
 // so the root entry never loads them.
 export default defineConfig({
   entry: {
@@ -20,5 +20,5 @@ export default defineConfig({
   target: 'node20',
   splitting: true,
   treeshake: true,
-  external: ['ioredis', 'pg', 'better-sqlite3', 'msw', 'vitest'],
+  external: ['ioredis', 'pg', 'better-sqlite3', 'msw', 'vitest', '@vonage/messages', '@vonage/auth'],
 });

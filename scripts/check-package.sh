@@ -7,8 +7,10 @@
 #   5 attw          @arethetypeswrong/cli on the packed tarball: ESM, CJS and types resolve
 #                   for every subpath (profile node16: node10 has no "exports"; engines is >=20)
 #   6 smoke         npm pack -> install the tarball in a fresh temp project (scripts/smoke)
-#                   -> a signed webhook + a send from both `import` and `require`, against a
-#                   127.0.0.1 server
+#                   with no optional peer: zod must be its only dependency installed -> a
+#                   signed webhook + a send from both `import` and `require`, against a
+#                   127.0.0.1 server; 'vonage-sdk' must name what to install. Then msw and
+#                   vitest are linked and the testing subpaths built on them are loaded.
 #   7 size          gzip size of the root entry and what it imports; fails if a database
 #                   client, msw or vitest is reachable from it (scripts/check-size.mjs)
 # Each step stops the script at its first failure with the step's name.
@@ -61,12 +63,17 @@ cp "$ROOT"/scripts/smoke/package.json "$ROOT"/scripts/smoke/*.mjs "$ROOT"/script
 # Runtime dependencies come from the npm cache (or the npm registry when the cache lacks them).
 (cd "$SMOKE_DIR" && npm install --prefer-offline --no-audit --no-fund --ignore-scripts --loglevel=error "$TARBALL") \
   || { echo "npm install of the tarball failed" >&2; exit 1; }
-# The optional peers (database clients, msw, vitest) are linked from this checkout instead
-# of installed: better-sqlite3 would need a native build, and the smoke test only loads them.
-for peer in ioredis pg better-sqlite3 msw vitest; do
-  [ -e "$ROOT/node_modules/$peer" ] && ln -s "$ROOT/node_modules/$peer" "$SMOKE_DIR/node_modules/$peer"
-done
+# The root entry's only runtime dependency is zod: nothing else may have been installed
+# (optional peers, the Vonage SDK included, are the user's choice).
+INSTALLED=$(cd "$SMOKE_DIR" && node -e 'const { packages } = require("./package-lock.json"); console.log(Object.keys(packages).filter(Boolean).map((p) => p.replace(/^node_modules\//, "")).sort().join(" "))')
+[ "$INSTALLED" = "vonage-messenger zod" ] \
+  || { echo "installing the tarball installed more than zod: $INSTALLED" >&2; exit 1; }
+echo "installed with the tarball: $INSTALLED"
 (cd "$SMOKE_DIR" && node esm.mjs && node cjs.cjs)
+# msw and vitest are linked from this checkout (not installed) for the two testing subpaths
+# built on them.
+for peer in msw vitest; do ln -s "$ROOT/node_modules/$peer" "$SMOKE_DIR/node_modules/$peer"; done
+(cd "$SMOKE_DIR" && node peers.mjs && node peers.cjs)
 
 step "7/7 size (root entry)"
 node scripts/check-size.mjs "${SIZE_REPORT:-$PACK_DIR/size.json}"

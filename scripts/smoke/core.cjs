@@ -1,7 +1,10 @@
 // The smoke scenario, shared by esm.mjs and cjs.cjs so both module systems run the same
 // steps against the same kind of server: a 127.0.0.1 stand-in for the Messages API.
-// It receives a signed inbound webhook (which opens the window), sends a reply, checks a
-// send to an unknown user is refused without a request, and loads every subpath export.
+// It runs with no optional peer dependency installed: it checks that none is, loads every
+// subpath that needs none, receives a signed inbound webhook (which opens the window), sends a
+// reply, checks a send to an unknown user is refused without a request, and that
+// `transport: 'vonage-sdk'` says what to install instead of failing obscurely.
+// peers.mjs / peers.cjs then load the subpaths that need msw or vitest.
 'use strict';
 const { createServer } = require('node:http');
 const { generateKeyPairSync, randomBytes, randomUUID } = require('node:crypto');
@@ -38,14 +41,21 @@ async function startApi() {
  * @param {Record<string, Record<string, any>>} subpaths the other subpath modules, by name
  */
 async function run(label, root, testing, subpaths) {
+  const { peerDependencies } = require('vonage-messenger/package.json');
+  for (const peer of Object.keys(peerDependencies)) {
+    let found;
+    try {
+      found = require.resolve(peer);
+    } catch {}
+    check(found === undefined, `${label}: the optional peer ${peer} is installed (${found}); this run must have none`);
+  }
+
   const expected = {
     root: [root, ['createMessenger', 'psid', 'pageId', 'evaluateSend', 'memoryStore', 'WindowClosedError']],
     testing: [testing, ['signWebhook']],
     redis: [subpaths.redis, ['redisStore']],
     postgres: [subpaths.postgres, ['postgresStore']],
     sqlite: [subpaths.sqlite, ['sqliteStore']],
-    'testing/msw': [subpaths['testing/msw'], []],
-    'testing/stores': [subpaths['testing/stores'], ['describeSessionStore']],
   };
   for (const [name, [mod, names]] of Object.entries(expected)) {
     check(mod !== undefined && mod !== null, `${label}: vonage-messenger/${name} did not load`);
@@ -118,8 +128,31 @@ async function run(label, root, testing, subpaths) {
       `${label}: unexpected payload ${request.body}`,
     );
     await messenger.close?.();
+
+    // transport 'vonage-sdk' without its optional peer: a typed error naming what to install,
+    // thrown by the first send before any request.
+    const sdk = root.createMessenger({
+      applicationId,
+      privateKey,
+      signatureSecret,
+      apiHost: api.url,
+      transport: 'vonage-sdk',
+    });
+    await sdk.recordInbound({ from: USER, to: PAGE, messageUuid: randomUUID(), timestamp: new Date() });
+    let missing;
+    try {
+      await sdk.sendText({ from: PAGE, to: USER, text: 'via the SDK' });
+    } catch (error) {
+      missing = error;
+    }
+    check(
+      root.isMissingDependencyError(missing) && /npm install @vonage\/messages/.test(missing.message),
+      `${label}: transport 'vonage-sdk' without @vonage/messages did not fail with MissingDependencyError: ${missing}`,
+    );
+    check(api.seen.length === 1, `${label}: the 'vonage-sdk' send without its SDK reached the server`);
+    await sdk.close?.();
     console.log(
-      `smoke ${label}: ok (subpaths loaded, refused send, signed webhook, forged webhook, send ${sent.messageUuid})`,
+      `smoke ${label}: ok with no optional peer installed (subpaths loaded, refused send, signed webhook, forged webhook, send ${sent.messageUuid}, vonage-sdk names what to install)`,
     );
   } finally {
     await api.close();
