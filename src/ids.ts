@@ -10,15 +10,7 @@
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
 
-/**
- * Longest accepted ID. Meta's IDs are 64-bit (≤ 20 digits); Vonage accepts ≤ 50 chars.
- *
- * @example
- * ```ts
- * import { z } from 'zod'
- * const input = z.string().max(MAX_ID_DIGITS) // size a form field like the SDK does
- * ```
- */
+/** Longest accepted ID. Meta's IDs are 64-bit (≤ 20 digits); Vonage accepts ≤ 50 chars. */
 export const MAX_ID_DIGITS = 32;
 
 const DIGITS = /^[0-9]+$/;
@@ -65,56 +57,18 @@ function idSchema(label: string) {
     );
 }
 
-/**
- * A user's Page-Scoped ID: a numeric string, only meaningful towards one Page.
- *
- * @example
- * ```ts
- * import { z } from 'zod'
- * const Body = z.object({ user: PsidSchema, page: PageIdSchema })
- * const { user, page } = Body.parse(await request.json()) // user: Psid, page: PageId
- * ```
- */
+/** A user's Page-Scoped ID: a numeric string, only meaningful towards one Page. */
 export const PsidSchema = idSchema('PSID').brand<'Psid'>();
-/**
- * A Facebook Page ID: a numeric string.
- *
- * @example
- * ```ts
- * const result = PageIdSchema.safeParse(process.env.PAGE_ID)
- * if (!result.success) throw new Error('PAGE_ID must be a Facebook Page ID')
- * ```
- */
+/** A Facebook Page ID: a numeric string. */
 export const PageIdSchema = idSchema('Page ID').brand<'PageId'>();
 
-/**
- * A Page-Scoped ID (branded numeric string).
- *
- * @example
- * ```ts
- * const user: Psid = psid('25381719828140932')
- * ```
- */
+/** A Page-Scoped ID (branded numeric string). */
 export type Psid = z.output<typeof PsidSchema>;
-/**
- * A Facebook Page ID (branded numeric string).
- *
- * @example
- * ```ts
- * const page: PageId = pageId('102290129340398')
- * ```
- */
+/** A Facebook Page ID (branded numeric string). */
 export type PageId = z.output<typeof PageIdSchema>;
 
 declare const conversationBrand: unique symbol;
-/**
- * The key of one conversation: `"<pageId>:<psid>"`. Build it with {@link conversationKey}.
- *
- * @example
- * ```ts
- * const key: ConversationKey = conversationKey(pageId('102290129340398'), psid('25381719828140932'))
- * ```
- */
+/** The key of one conversation: `"<pageId>:<psid>"`. Build it with {@link conversationKey}. */
 export type ConversationKey = `${string}:${string}` & { readonly [conversationBrand]: true };
 
 function parseWith<T>(
@@ -170,7 +124,7 @@ export function conversationKey(page: PageId, user: Psid): ConversationKey {
  *
  * @example
  * ```ts
- * const { pageId, psid } = parseConversationKey(key)
+ * const { pageId, psid } = parseConversationKey(conversationKey(page, user)) // the same Page and user
  * ```
  */
 export function parseConversationKey(key: ConversationKey): { pageId: PageId; psid: Psid } {

@@ -68,31 +68,13 @@ export type {
 } from './send/schemas.js';
 export type { RetryOptions } from './send/transport.js';
 
-/**
- * Vonage's production host, the default `apiHost`. Regional and sandbox hosts: docs/sending.md.
- *
- * @example
- * ```ts
- * createMessenger({ ..., apiHost: 'https://messages-sandbox.nexmo.com' }) // instead of DEFAULT_API_HOST
- * ```
- */
+/** Vonage's production host, the default `apiHost`. Regional and sandbox hosts: docs/sending.md. */
 export const DEFAULT_API_HOST = 'https://api.nexmo.com';
 
 export { MAX_CLIENT_REF_CHARS, MAX_TEXT_CHARS } from './send/schemas.js';
 
 /**
  * Options of {@link createMessenger}. Either `applicationId` + `privateKey` (JWT) or `apiKey` + `apiSecret` (Basic).
- *
- * @example
- * ```ts
- * const options: MessengerOptions = {
- *   applicationId: process.env.VONAGE_APPLICATION_ID!,
- *   privateKey: './private.key',
- *   signatureSecret: process.env.VONAGE_SIGNATURE_SECRET!,
- *   store: redisStore({ client: new Redis() }),
- *   rateLimit: true,
- * }
- * ```
  */
 export interface MessengerOptions {
   /** The Vonage application's ID (JWT auth, recommended). */
@@ -140,14 +122,7 @@ export interface MessengerOptions {
   webhook?: { toleranceSeconds?: number; maxBodyBytes?: number };
 }
 
-/**
- * What a successful send resolves to.
- *
- * @example
- * ```ts
- * const { messageUuid, windowExpiresAt } = await messenger.sendText({ from, to, text: 'Hi' })
- * ```
- */
+/** What a successful send resolves to. */
 export interface SendResult {
   /** Vonage's id for the message; status webhooks carry it. */
   messageUuid: string;
@@ -159,14 +134,7 @@ export interface SendResult {
   windowExpiresAt: Date;
 }
 
-/**
- * Input of {@link Messenger.recordInbound}.
- *
- * @example
- * ```ts
- * await messenger.recordInbound({ from: '25381719828140932', to: '102290129340398', timestamp: new Date(row.sentAt), messageUuid: row.id })
- * ```
- */
+/** Input of {@link Messenger.recordInbound}. */
 export interface RecordInboundInput {
   /** The user who wrote. */
   from: PsidInput;
@@ -178,15 +146,7 @@ export interface RecordInboundInput {
   messageUuid: string;
 }
 
-/**
- * A conversation as the store holds it, with `Date`s.
- *
- * @example
- * ```ts
- * const { state } = await messenger.recordInbound(input)
- * console.log(state.lastInboundAt.toISOString(), state.closedReason)
- * ```
- */
+/** A conversation as the store holds it, with `Date`s. */
 export interface ConversationSnapshot {
   /** The user's latest message: the window starts here. */
   lastInboundAt: Date;
@@ -200,15 +160,7 @@ export interface ConversationSnapshot {
   closedReason?: ClosedReason;
 }
 
-/**
- * Result of {@link Messenger.recordInbound}.
- *
- * @example
- * ```ts
- * const { duplicate } = await messenger.recordInbound(input)
- * if (duplicate) console.log('already imported')
- * ```
- */
+/** Result of {@link Messenger.recordInbound}. */
 export interface RecordInboundOutcome {
   /** True when this `messageUuid` was recorded before; nothing changed then. */
   duplicate: boolean;
@@ -219,12 +171,6 @@ export interface RecordInboundOutcome {
 /**
  * A Page's link to Vonage as this SDK knows it. `state: 'unknown'` means nothing has been
  * recorded yet (no failure seen): sends are attempted, so `linked` is `true`.
- *
- * @example
- * ```ts
- * const status = await messenger.pageStatus('102290129340398')
- * if (!status.linked) console.log(`unlinked since ${status.since?.toISOString()} (Vonage ${status.errorCode})`)
- * ```
  */
 export interface PageStatus {
   /** The Page asked about. */
@@ -244,23 +190,10 @@ export interface PageStatus {
 /**
  * A listener for errors the platform reports about sends (status webhooks). Its exceptions
  * and rejections are ignored, so that a bug in it cannot fail the webhook.
- *
- * @example
- * ```ts
- * const off = messenger.onPlatformError((e) => { if (e.kind === 'page_unlinked') pageOps(e.message) })
- * ```
  */
 export type PlatformErrorListener = (event: PlatformErrorEvent) => void | Promise<void>;
 
-/**
- * The object returned by {@link createMessenger}.
- *
- * @example
- * ```ts
- * const messenger: Messenger = createMessenger({ applicationId, privateKey, signatureSecret })
- * await messenger.sendText({ from: page, to: user, text: 'Hello!' })
- * ```
- */
+/** The object returned by {@link createMessenger}. */
 export interface Messenger {
   /** Sends text (1–640 characters). */
   sendText(input: SendTextInput): Promise<SendResult>;

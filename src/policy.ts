@@ -19,15 +19,7 @@ import {
 
 export type { MessagingCategory } from './vocabulary.js';
 
-/**
- * The tags this SDK knows by name (any string may be asked about; unknown ones are refused).
- *
- * @example
- * ```ts
- * const tag: KnownTag = 'HUMAN_AGENT'
- * await messenger.sendText({ from: page, to: user, text: 'Hi, this is Sam from support.', tag })
- * ```
- */
+/** The tags this SDK knows by name (any string may be asked about; unknown ones are refused). */
 export type KnownTag =
   | 'HUMAN_AGENT'
   | 'ACCOUNT_UPDATE'
@@ -35,15 +27,7 @@ export type KnownTag =
   | 'POST_PURCHASE_UPDATE'
   | RetiredIn2020Tag;
 
-/**
- * The 16 tags Meta retired on 2020-03-04.
- *
- * @example
- * ```ts
- * const old: RetiredIn2020Tag = 'SHIPPING_UPDATE'
- * console.log(MESSENGER_POLICY.tags[old]?.replacement) // 'POST_PURCHASE_UPDATE'
- * ```
- */
+/** The 16 tags Meta retired on 2020-03-04. */
 export type RetiredIn2020Tag =
   | 'BUSINESS_PRODUCTIVITY'
   | 'COMMUNITY_ALERT'
@@ -62,14 +46,7 @@ export type RetiredIn2020Tag =
   | 'FEATURE_FUNCTIONALITY_UPDATE'
   | 'TICKET_UPDATE';
 
-/**
- * The rule for one message tag.
- *
- * @example
- * ```ts
- * const humanAgent: TagRule = { windowMs: 7 * 24 * 60 * 60 * 1000, note: 'written by a person' }
- * ```
- */
+/** The rule for one message tag. */
 export interface TagRule {
   /**
    * How long after the user's last message the tag may be used; `null` means no limit for a
@@ -84,15 +61,7 @@ export interface TagRule {
   readonly note?: string;
 }
 
-/**
- * The complete rule set. Override parts with {@link definePolicy}.
- *
- * @example
- * ```ts
- * const policy: MessengerPolicy = definePolicy({ safetyMarginMs: 5 * 60_000 })
- * const messenger = createMessenger({ applicationId, privateKey, policy })
- * ```
- */
+/** The complete rule set. Override parts with {@link definePolicy}. */
 export interface MessengerPolicy {
   /** The standard messaging window (categories `response` and `update`). */
   readonly standardWindowMs: number;
@@ -105,25 +74,9 @@ export interface MessengerPolicy {
 const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
 
-/**
- * Meta's 2026 retirement of the three update tags (changelog 2026-03-27: error 100 from this day).
- *
- * @example
- * ```ts
- * if (Date.now() >= UPDATE_TAGS_RETIRED_AT.getTime()) console.log('ACCOUNT_UPDATE is refused now')
- * ```
- */
+/** Meta's 2026 retirement of the three update tags (changelog 2026-03-27: error 100 from this day). */
 export const UPDATE_TAGS_RETIRED_AT = new Date('2026-04-27T00:00:00Z');
-/**
- * Meta's 2020 retirement of 16 tags (announced 2019-08-29, enforced from this day).
- *
- * @example
- * ```ts
- * const retired = Object.entries(MESSENGER_POLICY.tags)
- *   .filter(([, rule]) => rule.retiredAt?.getTime() === TAGS_RETIRED_2020_AT.getTime())
- *   .map(([tag]) => tag) // the 16 RetiredIn2020Tag names
- * ```
- */
+/** Meta's 2020 retirement of 16 tags (announced 2019-08-29, enforced from this day). */
 export const TAGS_RETIRED_2020_AT = new Date('2020-03-04T00:00:00Z');
 
 const UTILITY = 'utility message templates (sent through the Graph API, not through Vonage)';
@@ -140,13 +93,6 @@ const retired2020 = (replacement: string | undefined): TagRule => ({
  * The rules in force, with their dates. The three update tags are retired on 2026-04-27, the
  * date of Meta's changelog (error 100 from then); Meta's Marketing Messages FAQ names
  * 2026-01-12. Pass `definePolicy({ tags: { ACCOUNT_UPDATE: { ... } } })` to choose otherwise.
- *
- * @example
- * ```ts
- * MESSENGER_POLICY.standardWindowMs // 86_400_000 (24 h)
- * MESSENGER_POLICY.tags.HUMAN_AGENT?.windowMs // 604_800_000 (7 days)
- * const decision = evaluateSend(state, { tag: 'HUMAN_AGENT' }, Date.now(), MESSENGER_POLICY)
- * ```
  */
 export const MESSENGER_POLICY: MessengerPolicy = Object.freeze({
   standardWindowMs: 24 * HOUR,
@@ -179,15 +125,7 @@ export const MESSENGER_POLICY: MessengerPolicy = Object.freeze({
   } satisfies Record<KnownTag, TagRule>),
 });
 
-/**
- * Partial overrides for {@link definePolicy}; a tag set to `null` is removed.
- *
- * @example
- * ```ts
- * const overrides: PolicyOverrides = { safetyMarginMs: 0, tags: { ACCOUNT_UPDATE: null } }
- * const policy = definePolicy(overrides)
- * ```
- */
+/** Partial overrides for {@link definePolicy}; a tag set to `null` is removed. */
 export interface PolicyOverrides {
   /** Replaces the 24 h standard window (milliseconds, > 0). */
   standardWindowMs?: number;
@@ -204,7 +142,7 @@ export interface PolicyOverrides {
  * ```ts
  * // Follow Meta's FAQ date for the 2026 retirement instead of the changelog's.
  * const policy = definePolicy({ tags: { ACCOUNT_UPDATE: { retiredAt: new Date('2026-01-12') } } })
- * const messenger = createMessenger({ ..., policy })
+ * const messenger = createMessenger({ applicationId, privateKey, signatureSecret, policy })
  * ```
  */
 export function definePolicy(overrides: PolicyOverrides, base: MessengerPolicy = MESSENGER_POLICY): MessengerPolicy {
@@ -253,15 +191,7 @@ function assertValidPolicy(policy: MessengerPolicy): void {
   }
 }
 
-/**
- * What the caller wants to send: a category and, for `message_tag`, a tag.
- *
- * @example
- * ```ts
- * const intent: SendIntent = { tag: 'HUMAN_AGENT' }
- * const decision = evaluateSend(state, intent, Date.now())
- * ```
- */
+/** What the caller wants to send: a category and, for `message_tag`, a tag. */
 export interface SendIntent {
   /** Defaults to `message_tag` when `tag` is set, `response` otherwise. */
   category?: MessagingCategory;
@@ -269,16 +199,7 @@ export interface SendIntent {
   tag?: string;
 }
 
-/**
- * The verdict on a send. A decision object rather than an exception (see `canSend`).
- *
- * @example
- * ```ts
- * const decision: SendDecision = await messenger.canSend({ from: page, to: user })
- * if (decision.allowed) console.log(`may send until ${decision.expiresAt.toISOString()}`)
- * else console.log(decision.message, decision.alternatives)
- * ```
- */
+/** The verdict on a send. A decision object rather than an exception (see `canSend`). */
 export type SendDecision =
   | {
       /** The send may go now. */
@@ -412,7 +333,7 @@ function retirementText(tag: string, rule: TagRule, policy: MessengerPolicy, now
  *
  * @example
  * ```ts
- * const decision = evaluateSend(state, { tag: 'HUMAN_AGENT' }, Date.now())
+ * const decision = evaluateSend(await store.get(conversationKey(page, user)), { tag: 'HUMAN_AGENT' }, Date.now())
  * if (!decision.allowed) console.log(decision.reason, decision.alternatives)
  * ```
  */

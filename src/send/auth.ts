@@ -45,12 +45,6 @@ export interface JwtAuthOptions {
  *
  * @throws ValidationError when `privateKey` is not a PEM private key, or is not an RSA key of
  *   2048 bits or more (Vonage signs with RS256); the message never contains the key.
- *
- * @example
- * ```ts
- * const auth = jwtAuth({ applicationId, privateKey: fs.readFileSync('private.key') })
- * fetch(url, { headers: { authorization: auth.header() } })
- * ```
  */
 export function jwtAuth(options: JwtAuthOptions): AuthProvider {
   const ttlSeconds = options.ttlSeconds ?? 900;
@@ -99,13 +93,6 @@ const RS256_HEADER = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT' })).t
 /**
  * Signs `claims` as a compact RS256 JWT (RSASSA-PKCS1-v1_5 with SHA-256, RFC 7518 §3.3) with
  * `node:crypto`. The default signer of {@link jwtAuth}; `key` must be an RSA private key.
- *
- * @example
- * ```ts
- * const key = createPrivateKey(fs.readFileSync('private.key'))
- * const iat = Math.floor(Date.now() / 1000)
- * const token = signRs256({ jti: randomUUID(), iat, exp: iat + 900, application_id: applicationId }, key)
- * ```
  */
 export function signRs256(claims: JwtClaims, key: KeyObject): string {
   const input = `${RS256_HEADER}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
@@ -141,11 +128,6 @@ function rs256Key(privateKey: string | Buffer): KeyObject {
 /**
  * Basic auth with the account's API key and secret. Vonage accepts it for the Messages API,
  * but then uses the account-level webhook URLs, not the application's (JWT is recommended).
- *
- * @example
- * ```ts
- * const auth = basicAuth('abcd1234', process.env.VONAGE_API_SECRET!)
- * ```
  */
 export function basicAuth(apiKey: string, apiSecret: string): AuthProvider {
   const value = `Basic ${Buffer.from(`${apiKey}:${apiSecret}`).toString('base64')}`;

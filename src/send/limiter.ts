@@ -18,14 +18,7 @@ import { callStore } from '../store/guard.js';
 import type { SessionStore, TokenDecision } from '../store/types.js';
 import type { MessengerMessageType } from './transport.js';
 
-/**
- * Options of the per-Page limiter (`createMessenger({ rateLimit })`).
- *
- * @example
- * ```ts
- * createMessenger({ ..., rateLimit: { perSecond: 1, maxWaitMs: 2_000 } }) // Vonage's sandbox: 1 message/s
- * ```
- */
+/** Options of the per-Page limiter (`createMessenger({ rateLimit })`). */
 export interface RateLimitOptions {
   /** Sends per second per Page for text, image and file. Default 300 (Meta's Send API limit). */
   perSecond?: number;
@@ -50,15 +43,7 @@ interface Bucket {
 /** Most buckets kept in process memory; the least recently used is dropped (refilled, it would be full anyway). */
 const MAX_LOCAL_BUCKETS = 10_000;
 
-/**
- * An in-process token bucket, the fallback for stores without `takeToken`.
- *
- * @example
- * ```ts
- * const take = localBuckets()
- * take('send:1029', 300, 300, Date.now()) // { allowed: true, retryAfterMs: 0 }
- * ```
- */
+/** An in-process token bucket, the fallback for stores without `takeToken`. */
 export function localBuckets(): (bucket: string, rate: number, burst: number, now: number) => TokenDecision {
   const buckets = new Map<string, Bucket>();
   return (name, rate, burst, now) => {
@@ -94,12 +79,6 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 /**
  * The per-Page limiter. Audio and video share one bucket per Page; text, image and file
  * share another (Meta names only text and audio/video; images and files count as text here).
- *
- * @example
- * ```ts
- * const limiter = createLimiter({ perSecond: 1 }, { store }) // Vonage's sandbox: 1 message/s
- * await limiter.acquire('1029', 'text')
- * ```
  */
 export function createLimiter(options: RateLimitOptions, deps: LimiterDeps): Limiter {
   const perSecond = options.perSecond ?? 300;

@@ -13,23 +13,9 @@ import { ValidationError, type ValidationIssue } from '../errors.js';
 import { type PageId, PageIdSchema, type Psid, PsidSchema } from '../ids.js';
 import type { KnownTag, MessagingCategory } from '../policy.js';
 
-/**
- * Longest `text` Vonage accepts for Messenger, counted in Unicode code points.
- *
- * @example
- * ```ts
- * if ([...text].length > MAX_TEXT_CHARS) text = `${[...text].slice(0, MAX_TEXT_CHARS - 1).join('')}…`
- * ```
- */
+/** Longest `text` Vonage accepts for Messenger, counted in Unicode code points. */
 export const MAX_TEXT_CHARS = 640;
-/**
- * Longest `client_ref` Vonage accepts (error 1450 beyond it).
- *
- * @example
- * ```ts
- * const clientRef = orderId.slice(0, MAX_CLIENT_REF_CHARS)
- * ```
- */
+/** Longest `client_ref` Vonage accepts (error 1450 beyond it). */
 export const MAX_CLIENT_REF_CHARS = 100;
 /** Longest media or webhook URL accepted (Vonage's audio URL limit, applied to every URL). */
 export const MAX_URL_CHARS = 2000;
@@ -137,31 +123,12 @@ type Unbranded<Other> = string & { readonly [K in Exclude<keyof Other, keyof str
 /**
  * A Page ID as the send methods accept it: a `PageId`, or a plain numeric string (or safe
  * integer) parsed at runtime — never a `Psid`, which is a type error.
- *
- * @example
- * ```ts
- * const from: PageIdInput = '102290129340398'
- * ```
  */
 export type PageIdInput = PageId | Unbranded<Psid> | number | bigint;
-/**
- * A PSID as the send methods accept it: a `Psid` or a plain numeric string — never a `PageId`.
- *
- * @example
- * ```ts
- * const to: PsidInput = event.psid
- * ```
- */
+/** A PSID as the send methods accept it: a `Psid` or a plain numeric string — never a `PageId`. */
 export type PsidInput = Psid | Unbranded<PageId> | number | bigint;
 
-/**
- * Fields every send shares.
- *
- * @example
- * ```ts
- * const common: SendCommonInput = { from: page, to: user, tag: 'HUMAN_AGENT', clientRef: 'ticket-981' }
- * ```
- */
+/** Fields every send shares. */
 export interface SendCommonInput {
   /** The Page that sends (the inbound message's `to`). */
   from: PageIdInput;
@@ -177,50 +144,22 @@ export interface SendCommonInput {
   webhookUrl?: string;
 }
 
-/**
- * Input of `sendText`.
- *
- * @example
- * ```ts
- * const input: SendTextInput = { from: page, to: user, text: 'Your order has shipped.' }
- * ```
- */
+/** Input of `sendText`. */
 export interface SendTextInput extends SendCommonInput {
   /** 1–640 characters (Unicode code points: an emoji counts as one). */
   text: string;
 }
 
-/**
- * Input of `sendImage`, `sendAudio`, `sendVideo` and `sendFile`.
- *
- * @example
- * ```ts
- * const input: SendMediaInput = { from: page, to: user, url: 'https://example.com/receipt.png' }
- * ```
- */
+/** Input of `sendImage`, `sendAudio`, `sendVideo` and `sendFile`. */
 export interface SendMediaInput extends SendCommonInput {
   /** A public https URL, ≤ 2000 characters (audio: ≥ 10). */
   url: string;
 }
 
-/**
- * Input of `sendAudio`.
- *
- * @example
- * ```ts
- * const input: SendAudioInput = { from: page, to: user, url: 'https://example.com/note.mp3' }
- * ```
- */
+/** Input of `sendAudio`. */
 export type SendAudioInput = SendMediaInput;
 
-/**
- * Input of `canSend`.
- *
- * @example
- * ```ts
- * const input: CanSendInput = { from: page, to: user, tag: 'HUMAN_AGENT' }
- * ```
- */
+/** Input of `canSend`. */
 export interface CanSendInput {
   /** The Page that would send. */
   from: PageIdInput;
@@ -245,11 +184,6 @@ export function toIssues(error: z.ZodError): ValidationIssue[] {
 /**
  * Parses `value` with `schema`, or throws `ValidationError` listing every problem. Never
  * echoes the input (it may be a message body the caller would not want in logs).
- *
- * @example
- * ```ts
- * const params = parseInput(SendTextSchema, { from: '1029', to: '2538', text: 'hi' }, 'sendText')
- * ```
  */
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown, operation: string): z.output<S> {
   const result = schema.safeParse(value);

@@ -45,14 +45,7 @@ export interface OutboundMessage {
   webhookUrl?: string | undefined;
 }
 
-/**
- * Retry policy for 429 answers.
- *
- * @example
- * ```ts
- * createMessenger({ ..., retry: { retries: 4, baseDelayMs: 500, maxDelayMs: 10_000 } })
- * ```
- */
+/** Retry policy for 429 answers. */
 export interface RetryOptions {
   /** Extra attempts after the first 429. Default 2. */
   retries?: number;
@@ -143,11 +136,6 @@ export function toWireBody(message: OutboundMessage): string {
 /**
  * Parses a `Retry-After` header: delay-seconds or an HTTP date. Returns ms, or `undefined`
  * when absent or unreadable.
- *
- * @example
- * ```ts
- * parseRetryAfter('2', Date.now()) // 2000
- * ```
  */
 export function parseRetryAfter(value: string | null, now: number): number | undefined {
   if (value === null) return undefined;
@@ -248,12 +236,6 @@ function acceptedUuid({ status, text, data }: Answer): string {
  * the exchange, and maps each answer — 2xx to the `message_uuid`, 429 to a retry or
  * `RateLimitError`, any other status to `VonageApiError` (401 drops the cached token), no
  * answer to `NetworkError` with the cause.
- *
- * @example
- * ```ts
- * const send = createSendLoop({ url, auth, encode: toWireBody, exchange: (body, authorization) => post(body, authorization) })
- * const { messageUuid } = await send(message)
- * ```
  */
 export function createSendLoop<Body>(
   options: SendLoopOptions<Body>,
@@ -314,15 +296,7 @@ export function createSendLoop<Body>(
   };
 }
 
-/**
- * The HTTP client for `POST /v1/messages`, on `node:http`/`node:https` (the default transport).
- *
- * @example
- * ```ts
- * const transport = createTransport({ apiHost: 'https://api.nexmo.com', auth })
- * const { messageUuid } = await transport.send({ messageType: 'text', from, to, content: 'hi', category: 'response' })
- * ```
- */
+/** The HTTP client for `POST /v1/messages`, on `node:http`/`node:https` (the default transport). */
 export function createTransport(options: TransportOptions): Transport {
   const url = messagesUrl(options.apiHost);
   const target = new URL(url);

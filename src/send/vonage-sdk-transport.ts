@@ -94,11 +94,6 @@ function redacted(header: string): string {
  * `VonageSdkAuth(jwt)`. Having no `applicationId`/`privateKey`, it makes `Messages` choose
  * Basic and call `createBasicHeader()`; both header methods return the same cached value,
  * which may be `Bearer …` — Vonage reads the scheme, not the SDK's guess.
- *
- * @example
- * ```ts
- * const messages = new Messages(sdkAuth(jwtAuth({ applicationId, privateKey })), { apiHost })
- * ```
  */
 export function sdkAuth(auth: AuthProvider): AuthInterface {
   let raw = '';
@@ -129,12 +124,6 @@ export function sdkAuth(auth: AuthProvider): AuthInterface {
 /**
  * A transport that sends through `@vonage/messages`, with the `http` transport's retries and
  * errors. `timeoutMs` bounds the whole request (the SDK aborts its `fetch`), not socket silence.
- *
- * @example
- * ```ts
- * const transport = createVonageSdkTransport({ apiHost: 'https://api.nexmo.com', auth })
- * const { messageUuid } = await transport.send({ messageType: 'text', from, to, content: 'hi', category: 'response' })
- * ```
  */
 export function createVonageSdkTransport(
   options: TransportOptions,

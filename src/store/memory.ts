@@ -15,15 +15,7 @@ import type {
   SessionStore,
 } from './types.js';
 
-/**
- * Options of {@link memoryStore}.
- *
- * @example
- * ```ts
- * const options: MemoryStoreOptions = { maxConversations: 50_000, ttlMs: 8 * 24 * 60 * 60 * 1000 }
- * const store = memoryStore(options)
- * ```
- */
+/** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
   /** Most conversations kept; the least recently written is dropped first. Default 100 000. */
   maxConversations?: number;
@@ -40,24 +32,9 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-/**
- * Default conversation lifetime: HUMAN_AGENT's 7 days plus one.
- *
- * @example
- * ```ts
- * // Keep conversations a day longer than the default, e.g. for a policy with a longer tag window.
- * const store = memoryStore({ ttlMs: DEFAULT_STORE_TTL_MS + 24 * 60 * 60 * 1000 })
- * ```
- */
+/** Default conversation lifetime: HUMAN_AGENT's 7 days plus one. */
 export const DEFAULT_STORE_TTL_MS = 8 * 24 * 60 * 60 * 1000;
-/**
- * Default time a `message_uuid` is remembered as seen.
- *
- * @example
- * ```ts
- * const store = memoryStore({ dedupeTtlMs: DEFAULT_DEDUPE_TTL_MS }) // the default, spelled out
- * ```
- */
+/** Default time a `message_uuid` is remembered as seen. */
 export const DEFAULT_DEDUPE_TTL_MS = 48 * 60 * 60 * 1000;
 
 // Slot arrays grow by chunks of 1024 slots.
@@ -151,7 +128,7 @@ function assertValidOptions(options: MemoryStoreOptions): void {
  *
  * @example
  * ```ts
- * const messenger = createMessenger({ ..., store: memoryStore({ maxConversations: 50_000 }) })
+ * const messenger = createMessenger({ applicationId, privateKey, store: memoryStore({ maxConversations: 50_000 }) })
  * ```
  */
 export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {

@@ -28,15 +28,7 @@ import {
 } from './shared.js';
 import type { SessionStore } from './types.js';
 
-/**
- * Where the store's tables live.
- *
- * @example
- * ```ts
- * const where: PostgresTableOptions = { schema: 'messaging', table: 'shop_messenger' }
- * const sql = postgresSchemaSql(where) // creates messaging."shop_messenger_conversations", …
- * ```
- */
+/** Where the store's tables live. */
 export interface PostgresTableOptions {
   /**
    * Name prefix of the tables: `<table>_conversations`, `<table>_messages`, … Lowercase
@@ -47,15 +39,7 @@ export interface PostgresTableOptions {
   schema?: string;
 }
 
-/**
- * Options of {@link postgresStore}.
- *
- * @example
- * ```ts
- * const options: PostgresStoreOptions = { pool, schema: 'messaging', ttlMs: 8 * 24 * 60 * 60 * 1000 }
- * const store = postgresStore(options)
- * ```
- */
+/** Options of {@link postgresStore}. */
 export interface PostgresStoreOptions extends PostgresTableOptions {
   /**
    * A `pg` Pool. The store never ends it. For fail-fast behaviour when PostgreSQL is down, set
@@ -70,31 +54,13 @@ export interface PostgresStoreOptions extends PostgresTableOptions {
   now?: () => number;
 }
 
-/**
- * Options of {@link PostgresStore.prune}.
- *
- * @example
- * ```ts
- * const options: PruneOptions = { olderThanMs: 30 * 24 * 60 * 60 * 1000 } // keep 30 days
- * await store.prune(options)
- * ```
- */
+/** Options of {@link PostgresStore.prune}. */
 export interface PruneOptions {
   /** Delete conversations (and idle token buckets) older than this. Default: the store's `ttlMs`. */
   olderThanMs?: number;
 }
 
-/**
- * Rows deleted by a prune.
- *
- * @example
- * ```ts
- * setInterval(async () => {
- *   const { conversations, messages }: PruneResult = await store.prune()
- *   console.log(`pruned ${conversations} conversations, ${messages} message ids`)
- * }, 60 * 60 * 1000)
- * ```
- */
+/** Rows deleted by a prune. */
 export interface PruneResult {
   /** Conversations whose user last wrote before the cut-off. */
   conversations: number;
@@ -106,16 +72,7 @@ export interface PruneResult {
   tokens: number;
 }
 
-/**
- * A PostgreSQL-backed {@link SessionStore} with its maintenance operations.
- *
- * @example
- * ```ts
- * const store: PostgresStore = postgresStore({ pool })
- * await store.createTables()
- * const messenger = createMessenger({ applicationId, privateKey, store })
- * ```
- */
+/** A PostgreSQL-backed {@link SessionStore} with its maintenance operations. */
 export interface PostgresStore extends SessionStore {
   /** Always present: the buckets live in `T_tokens`, so a fleet shares one per-Page limit. */
   takeToken: NonNullable<SessionStore['takeToken']>;

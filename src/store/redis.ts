@@ -32,15 +32,7 @@ import {
 } from './shared.js';
 import type { SessionStore } from './types.js';
 
-/**
- * Options of {@link redisStore}.
- *
- * @example
- * ```ts
- * const options: RedisStoreOptions = { client: new Redis(process.env.REDIS_URL!), prefix: 'shop:' }
- * const store = redisStore(options)
- * ```
- */
+/** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
   /**
    * An `ioredis` client (`new Redis(...)` or `new Cluster(...)`). The store never closes it.
@@ -64,12 +56,6 @@ export interface RedisStoreOptions {
 /**
  * A Redis-backed {@link SessionStore}; it always has `takeToken`, so a fleet shares one
  * per-Page send limit.
- *
- * @example
- * ```ts
- * const store: RedisStore = redisStore({ client })
- * const messenger = createMessenger({ applicationId, privateKey, store, rateLimit: true })
- * ```
  */
 export type RedisStore = SessionStore & Required<Pick<SessionStore, 'takeToken'>>;
 
@@ -159,14 +145,6 @@ return {0, string.format('%.17g', tokens)}
 /**
  * The scripts, for tests and for preloading with `SCRIPT LOAD` on every Cluster master.
  * Each entry is `{ lua, sha }` (`sha` = the SHA-1 that EVALSHA uses).
- *
- * @example
- * ```ts
- * const cluster = new Cluster([{ host: '127.0.0.1', port: 7000 }])
- * for (const node of cluster.nodes('master')) {
- *   for (const { lua } of Object.values(REDIS_SCRIPTS)) await node.script('LOAD', lua)
- * }
- * ```
  */
 export const REDIS_SCRIPTS: Readonly<Record<string, Script>> = {
   recordInbound: RECORD_INBOUND,

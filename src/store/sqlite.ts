@@ -28,15 +28,7 @@ import type { PageState, RecordInboundResult, SessionStore } from './types.js';
 
 type Database = BetterSqlite3.Database;
 
-/**
- * Options of {@link sqliteStore}.
- *
- * @example
- * ```ts
- * const options: SqliteStoreOptions = { database: './messenger.db', busyTimeoutMs: 2000 }
- * const store = sqliteStore(options)
- * ```
- */
+/** Options of {@link sqliteStore}. */
 export interface SqliteStoreOptions {
   /**
    * A `better-sqlite3` Database you opened (the store never closes it), or a file name that
@@ -55,14 +47,7 @@ export interface SqliteStoreOptions {
   now?: () => number;
 }
 
-/**
- * Rows deleted by {@link SqliteStore.prune}.
- *
- * @example
- * ```ts
- * const { conversations }: SqlitePruneResult = await store.prune({ olderThanMs: 30 * 24 * 60 * 60 * 1000 })
- * ```
- */
+/** Rows deleted by {@link SqliteStore.prune}. */
 export interface SqlitePruneResult {
   /** Conversations whose user last wrote before the cut-off. */
   conversations: number;
@@ -74,16 +59,7 @@ export interface SqlitePruneResult {
   tokens: number;
 }
 
-/**
- * A SQLite-backed {@link SessionStore} with its maintenance operation.
- *
- * @example
- * ```ts
- * const store: SqliteStore = sqliteStore({ database: './messenger.db' })
- * const messenger = createMessenger({ applicationId, privateKey, store })
- * setInterval(() => void store.prune(), 60 * 60 * 1000)
- * ```
- */
+/** A SQLite-backed {@link SessionStore} with its maintenance operation. */
 export interface SqliteStore extends SessionStore {
   /** Always present: processes sharing the file share one per-Page send limit. */
   takeToken: NonNullable<SessionStore['takeToken']>;

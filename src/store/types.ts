@@ -11,15 +11,7 @@ import type { ClosedReason, ConversationState, PageState } from '../vocabulary.j
 
 export type { ClosedReason, ConversationState, PageState } from '../vocabulary.js';
 
-/**
- * Result of {@link SessionStore.recordInbound}.
- *
- * @example
- * ```ts
- * const { duplicate, state }: RecordInboundResult = await store.recordInbound(key, Date.now(), messageUuid)
- * if (!duplicate) console.log('window opened at', new Date(state.lastInboundAt))
- * ```
- */
+/** Result of {@link SessionStore.recordInbound}. */
 export interface RecordInboundResult {
   /** The state after the call (the monotonic max of all recorded messages). */
   state: ConversationState;
@@ -27,15 +19,7 @@ export interface RecordInboundResult {
   duplicate: boolean;
 }
 
-/**
- * Optional details stored with an unlinked Page.
- *
- * @example
- * ```ts
- * const details: PageLinkDetails = { errorCode: '1370', errorDetail: 'Facebook access token expired' }
- * await store.setPageLinked(pageId('102290129340398'), false, Date.now(), details)
- * ```
- */
+/** Optional details stored with an unlinked Page. */
 export interface PageLinkDetails {
   /** The Vonage error code that revealed the broken link (`"1370"`, `"1420"`). */
   errorCode?: string;
@@ -43,15 +27,7 @@ export interface PageLinkDetails {
   errorDetail?: string;
 }
 
-/**
- * Result of {@link SessionStore.takeToken}: a decision, not an exception.
- *
- * @example
- * ```ts
- * const decision: TokenDecision | undefined = await store.takeToken?.(`page:${page}`, 10, 20, Date.now())
- * if (decision && !decision.allowed) await new Promise((r) => setTimeout(r, decision.retryAfterMs))
- * ```
- */
+/** Result of {@link SessionStore.takeToken}: a decision, not an exception. */
 export interface TokenDecision {
   /** True when a token was taken: the send may go now. */
   allowed: boolean;
@@ -69,12 +45,6 @@ export interface TokenDecision {
  * - `markClosed` and `setPageLinked` ignore a change older than the one stored.
  * - `claim(id)` returns true exactly once per id within `ttlMs`.
  * - Errors are thrown as they come; the SDK wraps them in `StoreError`.
- *
- * @example
- * ```ts
- * const store: SessionStore = memoryStore()
- * const messenger = createMessenger({ applicationId, privateKey, signatureSecret, store })
- * ```
  */
 export interface SessionStore {
   /** The conversation's state, or `null` if the user never wrote (or the store forgot it). */

@@ -17,68 +17,21 @@
 import { randomUUID } from 'node:crypto';
 import { messagesErrorDetail, messagesErrorType } from './sandbox/codes.js';
 
-/**
- * The Page ID builders use when none is given.
- *
- * @example
- * ```ts
- * inboundText().to === DEFAULT_PAGE_ID // true
- * ```
- */
+/** The Page ID builders use when none is given. */
 export const DEFAULT_PAGE_ID = '102290129340398';
-/**
- * The PSID builders use when none is given. Above 2^53 on purpose: it must stay a string.
- *
- * @example
- * ```ts
- * inboundText().from === DEFAULT_PSID // true
- * ```
- */
+/** The PSID builders use when none is given. Above 2^53 on purpose: it must stay a string. */
 export const DEFAULT_PSID = '25381719828140932';
 
-/**
- * The webhook wire formats. `v1` is current; `v0.1` is the legacy nested one.
- *
- * @example
- * ```ts
- * for (const version of ['v1', 'v0.1'] satisfies WebhookVersion[]) {
- *   const { headers, body } = signWebhook(inboundText({ version }), secret)
- *   await messenger.receive({ headers, body }) // both formats parse to the same event
- * }
- * ```
- */
+/** The webhook wire formats. `v1` is current; `v0.1` is the legacy nested one. */
 export type WebhookVersion = 'v1' | 'v0.1';
 
-/**
- * Message types a Messenger user can send (as Vonage reports them).
- *
- * @example
- * ```ts
- * const type: InboundMessageType = inboundImage().message_type // 'image'
- * ```
- */
+/** Message types a Messenger user can send (as Vonage reports them). */
 export type InboundMessageType = 'text' | 'image' | 'audio' | 'video' | 'file' | 'unsupported';
 
-/**
- * Statuses Vonage reports for a Messenger message.
- *
- * @example
- * ```ts
- * const status: MessageStatusValue = 'read'
- * const body = messageStatus({ messageUuid, status })
- * ```
- */
+/** Statuses Vonage reports for a Messenger message. */
 export type MessageStatusValue = 'submitted' | 'delivered' | 'read' | 'rejected' | 'undeliverable';
 
-/**
- * A v1 inbound Messenger message, flat and snake_case.
- *
- * @example
- * ```ts
- * const body: InboundMessageV1 = inboundText({ text: 'Is my order ready?' })
- * body.message_uuid // pass to messageStatus or assert on the parsed event
- * ```
- */
+/** A v1 inbound Messenger message, flat and snake_case. */
 export interface InboundMessageV1 {
   /** Always `messenger` here. */
   channel: 'messenger';
@@ -105,15 +58,7 @@ export interface InboundMessageV1 {
   [field: string]: unknown;
 }
 
-/**
- * A v0.1 (legacy) inbound Messenger message, with nested `to`/`from` and `message.content`.
- *
- * @example
- * ```ts
- * const body: InboundMessageV01 = inboundText({ version: 'v0.1', text: 'hi' })
- * body.message.content.text // 'hi'
- * ```
- */
+/** A v0.1 (legacy) inbound Messenger message, with nested `to`/`from` and `message.content`. */
 export interface InboundMessageV01 {
   /** Vonage's id of the message. */
   message_uuid: string;
@@ -130,15 +75,7 @@ export interface InboundMessageV01 {
   [field: string]: unknown;
 }
 
-/**
- * The `error` of a v1 status: `title` holds the numeric code as a string.
- *
- * @example
- * ```ts
- * const error: StatusErrorV1 | undefined = messageStatus({ status: 'rejected', error: 1370 }).error
- * error?.title // '1370'
- * ```
- */
+/** The `error` of a v1 status: `title` holds the numeric code as a string. */
 export interface StatusErrorV1 {
   /** The problem type URL, ending in `#<code>`. */
   type: string;
@@ -150,14 +87,7 @@ export interface StatusErrorV1 {
   instance: string;
 }
 
-/**
- * A v1 message status for Messenger.
- *
- * @example
- * ```ts
- * const body: MessageStatusV1 = messageStatus({ messageUuid: sent.messageUuid, status: 'read' })
- * ```
- */
+/** A v1 message status for Messenger. */
 export interface MessageStatusV1 {
   /** The id `sendText` (or another send) resolved with. */
   message_uuid: string;
@@ -180,15 +110,7 @@ export interface MessageStatusV1 {
   [field: string]: unknown;
 }
 
-/**
- * A v0.1 message status: nested `to`/`from`, `error: { code, reason }`.
- *
- * @example
- * ```ts
- * const body: MessageStatusV01 = messageStatus({ version: 'v0.1', status: 'undeliverable', error: 1300 })
- * body.error?.code // 1300
- * ```
- */
+/** A v0.1 message status: nested `to`/`from`, `error: { code, reason }`. */
 export interface MessageStatusV01 {
   /** The id the send resolved with. */
   message_uuid: string;
@@ -209,34 +131,12 @@ export interface MessageStatusV01 {
   [field: string]: unknown;
 }
 
-/**
- * The inbound body type for a version.
- *
- * @example
- * ```ts
- * const legacy: InboundBody<'v0.1'> = inboundText({ version: 'v0.1' }) // an InboundMessageV01
- * ```
- */
+/** The inbound body type for a version. */
 export type InboundBody<V extends WebhookVersion> = V extends 'v0.1' ? InboundMessageV01 : InboundMessageV1;
-/**
- * The status body type for a version.
- *
- * @example
- * ```ts
- * const current: StatusBody<'v1'> = messageStatus({ status: 'delivered' }) // a MessageStatusV1
- * ```
- */
+/** The status body type for a version. */
 export type StatusBody<V extends WebhookVersion> = V extends 'v0.1' ? MessageStatusV01 : MessageStatusV1;
 
-/**
- * Fields shared by every builder.
- *
- * @example
- * ```ts
- * const options: EventOptions = { pageId: '102290129340398', psid: '25381719828140932', timestamp: Date.now() - 25 * 60 * 60 * 1000 }
- * const old = inboundUnsupported(options) // a message from 25 h ago: the window is closed
- * ```
- */
+/** Fields shared by every builder. */
 export interface EventOptions<V extends WebhookVersion = 'v1'> {
   /** The Page. Default {@link DEFAULT_PAGE_ID}. */
   pageId?: string;
@@ -252,55 +152,22 @@ export interface EventOptions<V extends WebhookVersion = 'v1'> {
   extra?: Record<string, unknown>;
 }
 
-/**
- * Options of the media builders ({@link inboundImage} and the others).
- *
- * @example
- * ```ts
- * const options: InboundMediaOptions = { url: 'https://example.com/receipt.png' }
- * const body = inboundImage(options)
- * ```
- */
+/** Options of the media builders ({@link inboundImage} and the others). */
 export interface InboundMediaOptions<V extends WebhookVersion = 'v1'> extends EventOptions<V> {
   /** Default a URL on example.com with the type's usual extension. */
   url?: string;
 }
 
-/**
- * Options of {@link inboundText}.
- *
- * @example
- * ```ts
- * const options: InboundTextOptions = { text: 'Where is my order?', psid: '25381719828140932' }
- * const body = inboundText(options)
- * ```
- */
+/** Options of {@link inboundText}. */
 export interface InboundTextOptions<V extends WebhookVersion = 'v1'> extends EventOptions<V> {
   /** Default `"Hello"`. */
   text?: string;
 }
 
-/**
- * The error of a refused message: a Vonage code (`1340`) or every field spelled out.
- *
- * @example
- * ```ts
- * const byCode: StatusErrorInput = 1370
- * const spelled: StatusErrorInput = { code: 1340, detail: 'Outside of the allowed window' }
- * const body = messageStatus({ status: 'rejected', error: spelled })
- * ```
- */
+/** The error of a refused message: a Vonage code (`1340`) or every field spelled out. */
 export type StatusErrorInput = number | string | { code: number | string; detail?: string; instance?: string };
 
-/**
- * Options of {@link messageStatus}.
- *
- * @example
- * ```ts
- * const options: MessageStatusOptions = { messageUuid: sent.messageUuid, status: 'rejected', error: 1340, clientRef: 'order-42' }
- * const body = messageStatus(options)
- * ```
- */
+/** Options of {@link messageStatus}. */
 export interface MessageStatusOptions<V extends WebhookVersion = 'v1'> extends EventOptions<V> {
   /** Default `delivered`. */
   status?: MessageStatusValue;
@@ -373,7 +240,7 @@ function inbound<V extends WebhookVersion>(
  * @example
  * ```ts
  * const body = inboundText({ pageId: '1029', psid: '2538', text: 'Where is my order?' })
- * const { headers } = signWebhook(body, secret)
+ * const { headers } = signWebhook(body, signatureSecret)
  * ```
  */
 export function inboundText<V extends WebhookVersion = 'v1'>(options: InboundTextOptions<V> = {}): InboundBody<V> {

@@ -12,17 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ConversationKey, conversationKey, type PageId, pageId, psid } from '../ids.js';
 import type { ConversationState, SessionStore } from '../store/types.js';
 
-/**
- * A reasoned exemption: the named tests are reported as skipped with `reason`.
- *
- * @example
- * ```ts
- * const noBuckets: ConformanceSkip = {
- *   reason: 'this store has no takeToken: the SDK falls back to a per-process limiter',
- *   tests: SESSION_STORE_TESTS.filter((name) => name.startsWith('takeToken')),
- * }
- * ```
- */
+/** A reasoned exemption: the named tests are reported as skipped with `reason`. */
 export interface ConformanceSkip {
   /** Why these tests do not apply to the store (shown in the test report). Must not be empty. */
   reason: string;
@@ -30,15 +20,7 @@ export interface ConformanceSkip {
   tests: readonly SessionStoreTestName[];
 }
 
-/**
- * Options of {@link describeSessionStore}.
- *
- * @example
- * ```ts
- * const options: ConformanceOptions = { ttlMs: 60 * 60 * 1000 } // the store was created with ttlMs: 1 h
- * describeSessionStore('myStore (1 h ttl)', () => myStore({ ttlMs: 60 * 60 * 1000 }), options)
- * ```
- */
+/** Options of {@link describeSessionStore}. */
 export interface ConformanceOptions {
   /** Tests that do not apply to this store, each group with its written reason. */
   skip?: readonly ConformanceSkip[];
@@ -50,17 +32,7 @@ export interface ConformanceOptions {
   ttlMs?: number;
 }
 
-/**
- * The names of the conformance tests, for {@link ConformanceSkip.tests}.
- *
- * @example
- * ```ts
- * const concurrency = SESSION_STORE_TESTS.filter((name) => name.includes('concurrent'))
- * describeSessionStore('singleThreadedStore', () => singleThreadedStore(), {
- *   skip: [{ reason: 'one caller at a time by design', tests: concurrency }],
- * })
- * ```
- */
+/** The names of the conformance tests, for {@link ConformanceSkip.tests}. */
 export const SESSION_STORE_TESTS = [
   'get returns null for a conversation never recorded',
   'records the first inbound message and returns its state',
@@ -97,14 +69,7 @@ export const SESSION_STORE_TESTS = [
   'returned states are copies, not live views',
 ] as const;
 
-/**
- * One conformance test name.
- *
- * @example
- * ```ts
- * const test: SessionStoreTestName = 'claim is true again after its ttl'
- * ```
- */
+/** One conformance test name. */
 export type SessionStoreTestName = (typeof SESSION_STORE_TESTS)[number];
 
 const HOUR = 60 * 60 * 1000;
@@ -144,7 +109,9 @@ function shuffle<T>(items: T[]): T[] {
  * ```ts
  * // test/my-store.test.ts
  * import { describeSessionStore } from 'vonage-messenger/testing/stores'
- * import { myStore } from '../src/my-store.js'
+ * import type { SessionStore } from 'vonage-messenger'
+ *
+ * declare function myStore(options: { url?: string }): SessionStore // yours, from '../src/my-store.js'
  *
  * describeSessionStore('myStore', () => myStore({ url: process.env.DB_URL }), {
  *   skip: [{ reason: 'our store has no token bucket', tests: ['takeToken allows a burst, then refuses with retryAfterMs, then refills'] }],

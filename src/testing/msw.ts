@@ -19,17 +19,7 @@ import { type SandboxMessage, validateMessageBody } from './sandbox/validate.js'
 export type { ProblemParameter, VonageProblemBody } from './sandbox/problems.js';
 export type { SandboxMessage } from './sandbox/validate.js';
 
-/**
- * One valid send, as `onSend` sees it.
- *
- * @example
- * ```ts
- * const sent: MockedSend[] = []
- * server.use(...messengerHandlers({ onSend: (send) => void sent.push(send) }))
- * await messenger.sendText({ from: page, to: user, text: 'Hello' })
- * expect(sent[0]?.message.text).toBe('Hello')
- * ```
- */
+/** One valid send, as `onSend` sees it. */
 export interface MockedSend {
   /** The message as Vonage would read it (category defaults to `response`). */
   message: SandboxMessage;
@@ -41,26 +31,10 @@ export interface MockedSend {
   request: Request;
 }
 
-/**
- * What `onSend` may return: a `Response` to answer with it, nothing to answer 202.
- *
- * @example
- * ```ts
- * const onSend = ({ message }: MockedSend): MockedSendAnswer =>
- *   message.tag === 'HUMAN_AGENT' ? vonageErrorResponse(403, { title: 'Forbidden', detail: 'Human Agent not approved' }) : undefined
- * ```
- */
+/** What `onSend` may return: a `Response` to answer with it, nothing to answer 202. */
 export type MockedSendAnswer = Response | undefined;
 
-/**
- * Options of {@link messengerHandlers}.
- *
- * @example
- * ```ts
- * const options: MessengerHandlersOptions = { apiHost: 'https://api-eu.vonage.com', requireAuth: false }
- * const server = setupServer(...messengerHandlers(options))
- * ```
- */
+/** Options of {@link messengerHandlers}. */
 export interface MessengerHandlersOptions {
   /** Default `https://api.nexmo.com` (pass each regional host you use). */
   apiHost?: string;
@@ -135,6 +109,7 @@ export function unauthorizedResponse(): Response {
  * @example
  * ```ts
  * import { setupServer } from 'msw/node'
+ * import { afterAll, beforeAll } from 'vitest'
  * import { messengerHandlers } from 'vonage-messenger/testing/msw'
  *
  * const sent: unknown[] = []

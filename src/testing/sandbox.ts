@@ -45,15 +45,7 @@ export { problems as vonageProblems } from './sandbox/problems.js';
 export { type SandboxMessage, type ValidationOutcome, validateMessageBody } from './sandbox/validate.js';
 export type { Verdict } from './sandbox/world.js';
 
-/**
- * Options of {@link createSandbox}.
- *
- * @example
- * ```ts
- * const options: SandboxOptions = { signatureSecret: 'test-secret', pages: ['102290129340398'], humanAgent: false }
- * const sandbox = await createSandbox(options) // HUMAN_AGENT sends are rejected with 1021
- * ```
- */
+/** Options of {@link createSandbox}. */
 export interface SandboxOptions {
   /** The signature secret webhooks are signed with (give the messenger the same). */
   signatureSecret: string;
@@ -89,16 +81,7 @@ export interface SandboxOptions {
   webhookTimeoutMs?: number;
 }
 
-/**
- * One request that reached the sandbox, and its answer.
- *
- * @example
- * ```ts
- * const last: SandboxRequest | undefined = sandbox.requests.at(-1)
- * expect(last?.status).toBe(202)
- * expect(last?.verdict).toEqual({ delivered: true })
- * ```
- */
+/** One request that reached the sandbox, and its answer. */
 export interface SandboxRequest {
   /** 1, 2, 3… in arrival order. */
   id: number;
@@ -124,16 +107,7 @@ export interface SandboxRequest {
   verdict?: Verdict;
 }
 
-/**
- * One webhook the sandbox posted to the app.
- *
- * @example
- * ```ts
- * await sandbox.settled()
- * const statuses = sandbox.webhooks.filter((w: SandboxWebhook) => w.kind === 'status').map((w) => w.status)
- * expect(statuses).toEqual(['submitted', 'delivered', 'read'])
- * ```
- */
+/** One webhook the sandbox posted to the app. */
 export interface SandboxWebhook {
   /** `inbound` from `userSays`, `status` after a send. */
   kind: 'inbound' | 'status';
@@ -149,15 +123,7 @@ export interface SandboxWebhook {
   error?: string;
 }
 
-/**
- * Input of {@link Sandbox.userSays}.
- *
- * @example
- * ```ts
- * const input: UserSaysInput = { page: '102290129340398', psid: '25381719828140932', type: 'image', url: 'https://example.com/photo.jpg' }
- * expect(await sandbox.userSays(input)).toBe(200)
- * ```
- */
+/** Input of {@link Sandbox.userSays}. */
 export interface UserSaysInput {
   /** The Page the user writes to. */
   page: string;
@@ -175,16 +141,7 @@ export interface UserSaysInput {
   at?: Date;
 }
 
-/**
- * A running sandbox. Every method is a plain function: `now: sandbox.now` works unbound.
- *
- * @example
- * ```ts
- * const sandbox: Sandbox = await createSandbox({ signatureSecret: 'test-secret' })
- * sandbox.advance(25 * 60 * 60 * 1000) // 25 h later: the window is closed on both sides
- * await sandbox.close()
- * ```
- */
+/** A running sandbox. Every method is a plain function: `now: sandbox.now` works unbound. */
 export interface Sandbox {
   /** Base URL, e.g. `http://127.0.0.1:39153`: pass it as the messenger's `apiHost`. */
   readonly url: string;

@@ -13,15 +13,7 @@
  */
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 
-/**
- * Options of {@link signWebhook}. Every claim can be overridden to build hostile requests.
- *
- * @example
- * ```ts
- * const stale: SignWebhookOptions = { issuedAt: Date.now() - 10 * 60_000 } // refused: stale_token
- * const noHash: SignWebhookOptions = { claims: { payload_hash: undefined } } // refused: missing_payload_hash
- * ```
- */
+/** Options of {@link signWebhook}. Every claim can be overridden to build hostile requests. */
 export interface SignWebhookOptions {
   /** `api_key` claim. Default `"test-api-key"`; pass the messenger's `apiKey` when it checks one. */
   apiKey?: string;
@@ -44,15 +36,7 @@ export interface SignWebhookOptions {
   header?: Record<string, unknown>;
 }
 
-/**
- * A signed webhook, ready to pass to `messenger.receive` or to send with `fetch`.
- *
- * @example
- * ```ts
- * const signed: SignedWebhook = signWebhook(body, secret)
- * await fetch(url, { method: 'POST', headers: signed.headers, body: signed.body })
- * ```
- */
+/** A signed webhook, ready to pass to `messenger.receive` or to send with `fetch`. */
 export interface SignedWebhook {
   /** `authorization: Bearer <jwt>` and `content-type: application/json`. */
   headers: { authorization: string; 'content-type': 'application/json' };
@@ -118,8 +102,10 @@ export function signWebhook(body: string | object, secret: string, options: Sign
  *
  * @example
  * ```ts
- * const handler = messenger.webhookHandler({ onMessage })
- * const response = await handler(signedWebhookRequest('http://localhost/webhooks/inbound', payload, 'my-secret'))
+ * import { expect } from 'vitest'
+ *
+ * const handler = messenger.webhookHandler({ onMessage: async () => {} })
+ * const response = await handler(signedWebhookRequest('http://localhost/webhooks/inbound', inboundText(), 'my-secret'))
  * expect(response.status).toBe(200)
  * ```
  */

@@ -32,14 +32,7 @@ interface InboundMessageBase {
   readonly raw: Readonly<Record<string, unknown>>;
 }
 
-/**
- * The user sent text.
- *
- * @example
- * ```ts
- * if (event.kind === 'message' && event.type === 'text') console.log(event.text)
- * ```
- */
+/** The user sent text. */
 export interface TextMessageEvent extends InboundMessageBase {
   /** Vonage's `message_type`. */
   readonly type: 'text';
@@ -47,14 +40,7 @@ export interface TextMessageEvent extends InboundMessageBase {
   readonly text: string;
 }
 
-/**
- * The user sent an image, audio, video or file; `url` is Vonage's copy (kept 48 hours: download it promptly).
- *
- * @example
- * ```ts
- * if (event.kind === 'message' && event.type === 'image') await download(event.url)
- * ```
- */
+/** The user sent an image, audio, video or file; `url` is Vonage's copy (kept 48 hours: download it promptly). */
 export interface MediaMessageEvent<
   T extends 'image' | 'audio' | 'video' | 'file' = 'image' | 'audio' | 'video' | 'file',
 > extends InboundMessageBase {
@@ -64,27 +50,13 @@ export interface MediaMessageEvent<
   readonly url: string;
 }
 
-/**
- * The user sent something Vonage does not support on Messenger (a sticker, a location…).
- *
- * @example
- * ```ts
- * if (event.kind === 'message' && event.type === 'unsupported') await reply('Sorry, I can only read text.')
- * ```
- */
+/** The user sent something Vonage does not support on Messenger (a sticker, a location…). */
 export interface UnsupportedMessageEvent extends InboundMessageBase {
   /** Vonage's `message_type`: the content cannot be read through Vonage. */
   readonly type: 'unsupported';
 }
 
-/**
- * A `message_type` this SDK does not know yet; `messageType` names it and `raw` has the rest.
- *
- * @example
- * ```ts
- * if (event.kind === 'message' && event.type === 'unknown') log.info(event.messageType, event.raw)
- * ```
- */
+/** A `message_type` this SDK does not know yet; `messageType` names it and `raw` has the rest. */
 export interface UnknownMessageEvent extends InboundMessageBase {
   /** Set by this SDK, not Vonage: see `messageType` for what arrived. */
   readonly type: 'unknown';
@@ -92,16 +64,7 @@ export interface UnknownMessageEvent extends InboundMessageBase {
   readonly messageType: string;
 }
 
-/**
- * A message from a user to a Page. It opens (or extends) the messaging window.
- *
- * @example
- * ```ts
- * const onMessage = async (event: InboundMessageEvent) => {
- *   await messenger.sendText({ from: event.pageId, to: event.psid, text: 'Got it!' })
- * }
- * ```
- */
+/** A message from a user to a Page. It opens (or extends) the messaging window. */
 export type InboundMessageEvent =
   | TextMessageEvent
   | MediaMessageEvent<'image'>
@@ -111,14 +74,7 @@ export type InboundMessageEvent =
   | UnsupportedMessageEvent
   | UnknownMessageEvent;
 
-/**
- * Why Vonage refused or could not deliver a message.
- *
- * @example
- * ```ts
- * if (event.kind === 'status' && event.error?.code === '1340') console.log('outside the 24-hour window')
- * ```
- */
+/** Why Vonage refused or could not deliver a message. */
 export interface StatusError {
   /**
    * The Messages API error code as a string (`"1340"` outside the window, `"1370"` expired
@@ -136,14 +92,7 @@ export interface StatusError {
   readonly instance?: string;
 }
 
-/**
- * What Vonage charged for the message. `price` stays a string (a decimal, not a float).
- *
- * @example
- * ```ts
- * if (event.kind === 'status' && event.usage) ledger.add(event.usage.currency, event.usage.price)
- * ```
- */
+/** What Vonage charged for the message. `price` stays a string (a decimal, not a float). */
 export interface StatusUsage {
   /** ISO 4217 code, e.g. `EUR`. */
   readonly currency: string;
@@ -151,14 +100,7 @@ export interface StatusUsage {
   readonly price: string;
 }
 
-/**
- * The fate of a message the Page sent.
- *
- * @example
- * ```ts
- * const onStatus = (event: StatusEvent) => db.updateMessage(event.messageUuid, event.status)
- * ```
- */
+/** The fate of a message the Page sent. */
 export interface StatusEvent {
   /** Tells a status from a `message` or `dispatch` event. */
   readonly kind: 'status';
@@ -189,11 +131,6 @@ export interface StatusEvent {
 /**
  * A Dispatch (failover workflow) completion report that reached the status URL. It concerns
  * no single conversation: it is recognized and passed through, and changes no state.
- *
- * @example
- * ```ts
- * messenger.webhookHandler({ onDispatch: (event) => console.log(event.dispatchUuid, event.status) })
- * ```
  */
 export interface DispatchEvent {
   /** Tells a Dispatch report from a `message` or `status` event. */
@@ -208,21 +145,7 @@ export interface DispatchEvent {
   readonly raw: Readonly<Record<string, unknown>>;
 }
 
-/**
- * Everything a Messenger webhook can carry.
- *
- * @example
- * ```ts
- * switch (event.kind) {
- *   case 'message':
- *     if (event.type === 'text') console.log(event.psid, 'wrote', event.text)
- *     break
- *   case 'status':
- *     if (event.status === 'rejected') console.log(event.error?.code, event.error?.detail)
- *     break
- * }
- * ```
- */
+/** Everything a Messenger webhook can carry. */
 export type MessengerEvent = InboundMessageEvent | StatusEvent | DispatchEvent;
 
 /**
@@ -230,7 +153,7 @@ export type MessengerEvent = InboundMessageEvent | StatusEvent | DispatchEvent;
  *
  * @example
  * ```ts
- * if (isInboundMessage(event) && event.type === 'text') reply(event.text)
+ * const textOf = (event: MessengerEvent) => (isInboundMessage(event) && event.type === 'text' ? event.text : undefined)
  * ```
  */
 export const isInboundMessage = (event: MessengerEvent): event is InboundMessageEvent => event.kind === 'message';
@@ -240,7 +163,7 @@ export const isInboundMessage = (event: MessengerEvent): event is InboundMessage
  *
  * @example
  * ```ts
- * if (isStatusEvent(event) && event.error) log(event.error.code)
+ * const failure = (event: MessengerEvent) => (isStatusEvent(event) ? event.error?.code : undefined)
  * ```
  */
 export const isStatusEvent = (event: MessengerEvent): event is StatusEvent => event.kind === 'status';

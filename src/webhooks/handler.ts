@@ -27,16 +27,7 @@ import type { PlatformErrorEvent } from './platform.js';
 import { dedupeIdOf, missingSecretError, type ReceiveResult, type Receiver, STATUS_DEDUPE_TTL_MS } from './receive.js';
 import type { WebhookClaims } from './verify.js';
 
-/**
- * What a callback learns besides the event.
- *
- * @example
- * ```ts
- * messenger.webhookHandler({
- *   onMessage: (event, context) => { if (context.redelivered) log.warn('retry of', event.messageUuid) },
- * })
- * ```
- */
+/** What a callback learns besides the event. */
 export interface WebhookContext {
   /** The incoming request (its body is already read). */
   request: Request;
@@ -49,13 +40,6 @@ export interface WebhookContext {
 /**
  * What `webhookHandler` calls. Each may be async; the response waits for it.
  *
- * @example
- * ```ts
- * const callbacks: WebhookCallbacks = {
- *   onMessage: (event) => messenger.sendText({ from: event.pageId, to: event.psid, text: 'Hi!' }),
- *   onError: (error, _request, status) => console.warn(status, error),
- * }
- * ```
  *
  * Delivery is at-least-once and, in the normal case, exactly once: a duplicate (Vonage
  * retries when an answer is slow or lost) is answered 200 without calling back, but when a
@@ -75,15 +59,7 @@ export interface WebhookCallbacks {
   onError?(error: unknown, request: Request, status: number): unknown;
 }
 
-/**
- * The Fetch handler `webhookHandler` returns.
- *
- * @example
- * ```ts
- * const handler: WebhookFetchHandler = messenger.webhookHandler({ onMessage })
- * export const POST = handler // a Next.js route handler
- * ```
- */
+/** The Fetch handler `webhookHandler` returns. */
 export type WebhookFetchHandler = (request: Request) => Promise<Response>;
 
 /** The body was over the limit (answered 413). */

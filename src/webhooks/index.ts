@@ -47,15 +47,7 @@ export {
   type WebhookVerifierOptions,
 } from './verify.js';
 
-/**
- * The webhook layer of a messenger: `receive` and `webhookHandler`.
- *
- * @example
- * ```ts
- * const layer: WebhookLayer = createWebhookLayer({ store, signatureSecret, now: Date.now })
- * const handler = layer.webhookHandler({ onMessage })
- * ```
- */
+/** The webhook layer of a messenger: `receive` and `webhookHandler`. */
 export interface WebhookLayer {
   /** Verifies, parses and records one webhook; see `messenger.receive`. */
   receive(input: ReceiveInput): Promise<ReceiveResult>;
@@ -70,7 +62,7 @@ export interface WebhookLayer {
  * @example
  * ```ts
  * const webhooks = createWebhookLayer({ store: memoryStore(), signatureSecret: process.env.VONAGE_SIGNATURE_SECRET, now: Date.now })
- * const { event, duplicate } = await webhooks.receive({ headers: req.headers, body: rawBody })
+ * const { event, duplicate } = await webhooks.receive({ headers: request.headers, body: rawBody })
  * ```
  */
 export function createWebhookLayer(deps: WebhookLayerDeps): WebhookLayer {

@@ -12,24 +12,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /**
  * A node:http request, possibly with a `body` left by Express middleware (`express.raw()`
  * leaves the bytes there as a Buffer) or a `_body` flag set by older body parsers.
- *
- * @example
- * ```ts
- * const handle: NodeHandler = toNodeHandler(messenger.webhookHandler({ onMessage }))
- * app.post('/webhooks/inbound', express.raw({ type: 'application/json' }), (req: NodeRequest, res) => handle(req, res))
- * ```
  */
 export type NodeRequest = IncomingMessage & { body?: unknown; _body?: unknown };
 
-/**
- * The Node handler: `(req, res, next?)`, usable by `http.createServer` and as Express middleware.
- *
- * @example
- * ```ts
- * const node: NodeHandler = toNodeHandler(messenger.webhookHandler())
- * http.createServer(node).listen(3000)
- * ```
- */
+/** The Node handler: `(req, res, next?)`, usable by `http.createServer` and as Express middleware. */
 export type NodeHandler = (req: NodeRequest, res: ServerResponse, next?: (error?: unknown) => void) => Promise<void>;
 
 const RAW_BODY_GONE =
@@ -126,15 +112,15 @@ async function send(res: ServerResponse, response: Response, closeConnection: bo
  *
  * const app = express()
  * // Before express.json(): the signature covers the raw bytes.
- * app.post('/webhooks/inbound', toNodeHandler(messenger.webhookHandler({ onMessage })))
- * app.post('/webhooks/status', toNodeHandler(messenger.webhookHandler({ onStatus })))
+ * app.post('/webhooks/inbound', toNodeHandler(messenger.webhookHandler({ onMessage: (event) => console.log(event.type) })))
+ * app.post('/webhooks/status', toNodeHandler(messenger.webhookHandler({ onStatus: (event) => console.log(event.status) })))
  * app.use(express.json())
  * ```
  *
  * @example
  * ```ts
  * import { createServer } from 'node:http'
- * createServer(toNodeHandler(messenger.webhookHandler({ onMessage }))).listen(3000)
+ * createServer(toNodeHandler(messenger.webhookHandler({ onMessage: (event) => console.log(event.type) }))).listen(3000)
  * ```
  */
 export function toNodeHandler(handler: (request: Request) => Promise<Response>): NodeHandler {

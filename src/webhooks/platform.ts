@@ -10,14 +10,7 @@
 import type { PageId, Psid } from '../ids.js';
 import type { StatusEvent } from './events.js';
 
-/**
- * A coarse grouping of Messages API error codes, for apps that react to refusals.
- *
- * @example
- * ```ts
- * messenger.onPlatformError((e) => { if (e.kind === 'invalid_tag') alert('HUMAN_AGENT needs Meta approval') })
- * ```
- */
+/** A coarse grouping of Messages API error codes, for apps that react to refusals. */
 export type PlatformErrorKind =
   /** 1340: outside the 24-hour window. */
   | 'window_closed'
@@ -38,26 +31,10 @@ export type PlatformErrorKind =
   /** Any other code (or none). */
   | 'other';
 
-/**
- * What the SDK recorded because of the error.
- *
- * @example
- * ```ts
- * messenger.onPlatformError((e) => { if (e.action === 'page_unlinked') pageOps(e.pageId, e.message) })
- * ```
- */
+/** What the SDK recorded because of the error. */
 export type PlatformErrorAction = 'conversation_closed' | 'user_unavailable' | 'page_unlinked' | 'none';
 
-/**
- * A refusal reported by the platform, passed to `onPlatformError` once per status event.
- *
- * @example
- * ```ts
- * const unsubscribe = messenger.onPlatformError((e: PlatformErrorEvent) => {
- *   if (e.kind === 'page_unlinked') alertOps(e.message)
- * })
- * ```
- */
+/** A refusal reported by the platform, passed to `onPlatformError` once per status event. */
 export interface PlatformErrorEvent {
   /** The Messages API error code (`"1340"`, `"1370"`, `"1021"`…), `undefined` if none was given. */
   readonly code: string | undefined;
@@ -120,14 +97,7 @@ export function platformErrorKind(code: string | undefined): PlatformErrorKind {
 const RELINK =
   'Re-link it: Vonage Dashboard → Messages → Link Facebook Page (Part 1), then Applications → your application → Linked social channels → Link (Part 2, for each application). Then call messenger.markPageLinked(pageId), or wait for the next inbound message to that Page.';
 
-/**
- * The sentence for {@link PlatformErrorEvent.message}.
- *
- * @example
- * ```ts
- * platformErrorMessage('1340', 'conversation_closed', '1029') // 'Outside of the allowed window (1340): …'
- * ```
- */
+/** The sentence for {@link PlatformErrorEvent.message}. */
 export function platformErrorMessage(code: string | undefined, action: PlatformErrorAction, pageId: string): string {
   switch (code) {
     case '1340':

@@ -42,14 +42,7 @@ import {
   type WebhookVerifier,
 } from './verify.js';
 
-/**
- * What the webhook layer needs from the messenger (or from you, when used alone).
- *
- * @example
- * ```ts
- * const deps: WebhookLayerDeps = { store: memoryStore(), signatureSecret: process.env.VONAGE_SIGNATURE_SECRET, now: Date.now }
- * ```
- */
+/** What the webhook layer needs from the messenger (or from you, when used alone). */
 export interface WebhookLayerDeps {
   /** Where received messages open windows and replayed tokens are remembered. */
   store: SessionStore;
@@ -71,14 +64,7 @@ export interface WebhookLayerDeps {
   onPlatformError?: ((event: PlatformErrorEvent) => void) | undefined;
 }
 
-/**
- * The input of `messenger.receive`: the request's headers and its raw, unparsed body.
- *
- * @example
- * ```ts
- * const input: ReceiveInput = { headers: request.headers, body: await request.text() }
- * ```
- */
+/** The input of `messenger.receive`: the request's headers and its raw, unparsed body. */
 export interface ReceiveInput {
   /** The request headers; `Authorization: Bearer <jwt>` is the one verified. */
   headers: WebhookHeaders;
@@ -86,14 +72,7 @@ export interface ReceiveInput {
   body: string | Uint8Array;
 }
 
-/**
- * What `messenger.receive` resolves to.
- *
- * @example
- * ```ts
- * const { event, duplicate }: ReceiveResult = await messenger.receive({ headers, body })
- * ```
- */
+/** What `messenger.receive` resolves to. */
 export interface ReceiveResult {
   /** The verified, parsed event. */
   event: MessengerEvent;
@@ -115,14 +94,7 @@ export function dedupeIdOf(event: MessengerEvent): string | undefined {
   return undefined;
 }
 
-/**
- * Default body limit: 1 MiB. Messenger webhooks are a few hundred bytes.
- *
- * @example
- * ```ts
- * createMessenger({ ..., webhook: { maxBodyBytes: DEFAULT_MAX_BODY_BYTES / 4 } })
- * ```
- */
+/** Default body limit: 1 MiB. Messenger webhooks are a few hundred bytes. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** How long a status event is remembered for dedupe: Vonage retries for 24 h; twice that. */
 export const STATUS_DEDUPE_TTL_MS = 48 * 60 * 60 * 1000;

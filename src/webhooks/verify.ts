@@ -24,15 +24,7 @@ import { ValidationError, WebhookVerificationError } from '../errors.js';
 import { callStore } from '../store/guard.js';
 import type { SessionStore } from '../store/types.js';
 
-/**
- * The claims of a verified Vonage webhook token.
- *
- * @example
- * ```ts
- * const claims: WebhookClaims = await verifyWebhookSignature({ headers, body }, { signatureSecret })
- * console.log(claims.api_key, claims.application_id)
- * ```
- */
+/** The claims of a verified Vonage webhook token. */
 export interface WebhookClaims {
   /** Issued at, epoch seconds. */
   readonly iat: number;
@@ -50,14 +42,7 @@ export interface WebhookClaims {
   readonly raw: Readonly<Record<string, unknown>>;
 }
 
-/**
- * Options of {@link createWebhookVerifier} and {@link verifyWebhookSignature}.
- *
- * @example
- * ```ts
- * const options: WebhookVerifierOptions = { signatureSecret: [newSecret, oldSecret], apiKey: 'abcd1234', store }
- * ```
- */
+/** Options of {@link createWebhookVerifier} and {@link verifyWebhookSignature}. */
 export interface WebhookVerifierOptions {
   /** The signature secret from the Vonage Dashboard; several during a rotation (any one may match). */
   signatureSecret: string | readonly string[];
@@ -76,26 +61,10 @@ export interface WebhookVerifierOptions {
   store?: SessionStore;
 }
 
-/**
- * Headers as Fetch (`Headers`) or Node (`IncomingHttpHeaders`, plain records) carry them.
- *
- * @example
- * ```ts
- * const headers: WebhookHeaders = req.headers // or request.headers, or { authorization: 'Bearer …' }
- * ```
- */
+/** Headers as Fetch (`Headers`) or Node (`IncomingHttpHeaders`, plain records) carry them. */
 export type WebhookHeaders = Headers | Readonly<Record<string, string | readonly string[] | undefined>>;
 
-/**
- * A verifier with its secrets prepared once.
- *
- * @example
- * ```ts
- * const verifier: WebhookVerifier = createWebhookVerifier({ signatureSecret, store })
- * const claims = verifier.check(token, rawBody) // no store write
- * await verifier.claim(claims) // the jti, once
- * ```
- */
+/** A verifier with its secrets prepared once. */
 export interface WebhookVerifier {
   /** Full verification, including the one-time `jti` claim. Resolves to the claims. */
   verify(request: { headers: WebhookHeaders; body: string | Uint8Array }): Promise<WebhookClaims>;
@@ -105,23 +74,9 @@ export interface WebhookVerifier {
   claim(claims: WebhookClaims): Promise<void>;
 }
 
-/**
- * Default `iat` tolerance, seconds.
- *
- * @example
- * ```ts
- * createMessenger({ ..., webhook: { toleranceSeconds: DEFAULT_TOLERANCE_SECONDS * 2 } })
- * ```
- */
+/** Default `iat` tolerance, seconds. */
 export const DEFAULT_TOLERANCE_SECONDS = 300;
-/**
- * Longest accepted token. Vonage's are about 400 characters.
- *
- * @example
- * ```ts
- * if (token.length > MAX_TOKEN_LENGTH) throw new Error('oversized')
- * ```
- */
+/** Longest accepted token. Vonage's are about 400 characters. */
 export const MAX_TOKEN_LENGTH = 4096;
 
 // base64url of {"alg":"HS256","typ":"JWT"}: what Vonage and jsonwebtoken send. Recognizing it
@@ -146,11 +101,6 @@ const fail = (message: string, reason: WebhookVerificationError['reason']): neve
  * The token from `Authorization: Bearer <jwt>`. No header at all is `missing_token` (the
  * handler answers 503 so that Vonage retries, signed); anything else that is not exactly one
  * `Bearer` token is `malformed_token`.
- *
- * @example
- * ```ts
- * const token = bearerToken(request.headers)
- * ```
  */
 export function bearerToken(headers: WebhookHeaders): string {
   const value = readAuthorization(headers);
@@ -447,8 +397,10 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
  *
  * @example
  * ```ts
- * import { verifyWebhookSignature, isMessengerError } from 'vonage-messenger'
+ * import express from 'express'
+ * import { verifyWebhookSignature } from 'vonage-messenger'
  *
+ * const app = express()
  * app.post('/webhooks/inbound', express.raw({ type: '*\/*' }), async (req, res) => {
  *   try {
  *     await verifyWebhookSignature({ headers: req.headers, body: req.body }, { signatureSecret, store })

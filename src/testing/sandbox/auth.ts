@@ -17,15 +17,7 @@
  */
 import { createPublicKey, type KeyObject, timingSafeEqual, verify } from 'node:crypto';
 
-/**
- * The credential kind of a request, as `sandbox.requests` records it.
- *
- * @example
- * ```ts
- * const kind: AuthKind | undefined = sandbox.requests.at(-1)?.auth
- * expect(kind).toBe('jwt') // the messenger signed with applicationId + privateKey
- * ```
- */
+/** The credential kind of a request, as `sandbox.requests` records it. */
 export type AuthKind = 'jwt' | 'basic' | 'none' | 'other';
 
 /** What the sandbox checks credentials against. */
@@ -65,15 +57,7 @@ const sameText = (a: string, b: string): boolean => {
   return left.length === right.length && timingSafeEqual(left, right);
 };
 
-/**
- * Prepares a checker for `Authorization` headers; the public key is parsed once.
- *
- * @example
- * ```ts
- * const check = createAuthChecker({ publicKey, applicationId })
- * const outcome = check(request.headers.authorization) // { ok: true, kind: 'jwt' } or { ok: false, kind, reason }
- * ```
- */
+/** Prepares a checker for `Authorization` headers; the public key is parsed once. */
 export function createAuthChecker(
   config: SandboxAuthConfig,
   clock: () => number = Date.now,

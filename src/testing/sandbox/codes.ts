@@ -9,14 +9,7 @@
  * @module
  */
 
-/**
- * Messages error codes that concern Messenger, with Vonage's text for each.
- *
- * @example
- * ```ts
- * MESSAGES_ERRORS[1340] // 'Outside of the allowed window'
- * ```
- */
+/** Messages error codes that concern Messenger, with Vonage's text for each. */
 export const MESSAGES_ERRORS = Object.freeze({
   1000: 'Throttled - You have exceeded the submission capacity allowed on this account. Please wait and retry',
   1020: 'Invalid params',
@@ -30,15 +23,7 @@ export const MESSAGES_ERRORS = Object.freeze({
   1430: 'Invalid recipient',
 } as const);
 
-/**
- * A code from {@link MESSAGES_ERRORS}.
- *
- * @example
- * ```ts
- * const code: MessagesErrorCode = 1370
- * const body = messageStatus({ status: 'rejected', error: code })
- * ```
- */
+/** A code from {@link MESSAGES_ERRORS}. */
 export type MessagesErrorCode = keyof typeof MESSAGES_ERRORS;
 
 /**

@@ -12,15 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 
-/**
- * One `invalid_parameters` entry.
- *
- * @example
- * ```ts
- * const param: ProblemParameter = { name: 'text', reason: 'is required.' }
- * const answer = vonageErrorResponse(422, { title: 'Invalid params', detail: 'The value of one or more parameters is invalid.', invalidParameters: [param] })
- * ```
- */
+/** One `invalid_parameters` entry. */
 export interface ProblemParameter {
   /** The request field Vonage refused. */
   name: string;
@@ -28,15 +20,7 @@ export interface ProblemParameter {
   reason: string;
 }
 
-/**
- * An RFC 7807 problem body as Vonage sends it.
- *
- * @example
- * ```ts
- * const body: VonageProblemBody = vonageProblems.unauthorized().body
- * body.title // 'You did not provide correct credentials.'
- * ```
- */
+/** An RFC 7807 problem body as Vonage sends it. */
 export interface VonageProblemBody {
   /** The problem type URL (names Vonage's error code). */
   type: string;
@@ -50,16 +34,7 @@ export interface VonageProblemBody {
   invalid_parameters?: ProblemParameter[];
 }
 
-/**
- * An HTTP answer: status, problem body, extra headers.
- *
- * @example
- * ```ts
- * const answer: ProblemAnswer = vonageProblems.throttled(2)
- * answer.status // 429
- * answer.headers // { 'retry-after': '2' }
- * ```
- */
+/** An HTTP answer: status, problem body, extra headers. */
 export interface ProblemAnswer {
   /** The HTTP status to answer. */
   status: number;
@@ -89,15 +64,7 @@ function problem(
   return { status, body };
 }
 
-/**
- * The RFC 7807 answers, one builder per kind (exported as `vonageProblems`).
- *
- * @example
- * ```ts
- * const { status, body } = vonageProblems.messageParams([{ name: 'text', reason: 'is required.' }])
- * // 422, { type, title: 'Invalid params', detail, instance, invalid_parameters }
- * ```
- */
+/** The RFC 7807 answers, one builder per kind (exported as `vonageProblems`). */
 export const problems = {
   /** 401: missing, malformed or wrong credentials. */
   unauthorized: (): ProblemAnswer =>

@@ -15,15 +15,7 @@ import { type ProblemAnswer, type ProblemParameter, problems } from './problems.
 /** Messenger message types Vonage sends. */
 export type SandboxMessageType = 'text' | 'image' | 'audio' | 'video' | 'file';
 
-/**
- * A send, as the sandbox understood it.
- *
- * @example
- * ```ts
- * const message: SandboxMessage | undefined = sandbox.requests.at(-1)?.message
- * expect(message).toMatchObject({ messageType: 'text', category: 'message_tag', tag: 'HUMAN_AGENT' })
- * ```
- */
+/** A send, as the sandbox understood it. */
 export interface SandboxMessage {
   /** Vonage's `message_type`. */
   messageType: SandboxMessageType;
@@ -47,15 +39,7 @@ export interface SandboxMessage {
   webhookVersion?: 'v1' | 'v0.1';
 }
 
-/**
- * Result of {@link validateMessageBody}.
- *
- * @example
- * ```ts
- * const outcome: ValidationOutcome = validateMessageBody({ channel: 'messenger', message_type: 'text', to: '2538', from: '1029', text: '' })
- * if (!outcome.ok) outcome.problem.status // 422
- * ```
- */
+/** Result of {@link validateMessageBody}. */
 export type ValidationOutcome = { ok: true; message: SandboxMessage } | { ok: false; problem: ProblemAnswer };
 
 const TYPES: readonly SandboxMessageType[] = ['text', 'image', 'audio', 'video', 'file'];
@@ -121,8 +105,8 @@ function checkMessenger(value: unknown): {
  *
  * @example
  * ```ts
- * const outcome = validateMessageBody(JSON.parse(text))
- * if (!outcome.ok) respond(outcome.problem.status, outcome.problem.body)
+ * const outcome = validateMessageBody(await request.json())
+ * const answer = outcome.ok ? undefined : Response.json(outcome.problem.body, { status: outcome.problem.status })
  * ```
  */
 export function validateMessageBody(body: unknown): ValidationOutcome {

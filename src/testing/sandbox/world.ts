@@ -17,12 +17,6 @@ import type { SandboxMessage } from './validate.js';
 /**
  * The platform's verdict on an accepted message. `code` is Vonage's error code; `detail` its
  * text.
- *
- * @example
- * ```ts
- * const verdict: Verdict | undefined = sandbox.requests.at(-1)?.verdict
- * if (verdict && !verdict.delivered) console.log(verdict.code, verdict.detail) // 1340 'Outside of the allowed window'
- * ```
  */
 export type Verdict = { delivered: true } | { delivered: false; code: MessagesErrorCode; detail: string };
 
@@ -51,16 +45,7 @@ export interface World {
 
 const refuse = (code: MessagesErrorCode): Verdict => ({ delivered: false, code, detail: messagesErrorDetail(code) });
 
-/**
- * The platform state of one sandbox.
- *
- * @example
- * ```ts
- * const world = createWorld({ pages: ['1029'] })
- * world.userWrote('1029', '2538', Date.now(), 'uuid-1')
- * world.judge({ messageType: 'text', from: '1029', to: '2538', text: 'hi', category: 'response' }, Date.now())
- * ```
- */
+/** The platform state of one sandbox. */
 export function createWorld(options: WorldOptions = {}): World {
   const policy = options.policy ?? definePolicy({ safetyMarginMs: 0 }, MESSENGER_POLICY);
   const humanAgent = options.humanAgent ?? true;
