@@ -5,7 +5,8 @@
 // project's rules: every public export has a TSDoc comment; functions and classes (what a user
 // calls or constructs, the entry points) also have an @example; types, interfaces and
 // constants need none (their fields are documented, and scripts/check-examples.mjs compiles
-// every example that exists).
+// every example that exists). Error classes need none either: they are thrown, not built, and
+// share the one example of src/errors.ts's module comment.
 //   node scripts/docs-report.mjs            # report, exit 0
 //   node scripts/docs-report.mjs --strict   # exit 1 when anything is missing
 import { readFileSync } from 'node:fs';
@@ -39,6 +40,19 @@ const hasSummary = (reflection) =>
 const hasExample = (reflection) =>
   comments(reflection).some((c) => (c.blockTags ?? []).some((t) => t.tag === '@example'));
 
+// Error classes: those whose superclass chain reaches Error, by name within this project.
+const superOf = new Map();
+const collect = (r) => {
+  if (r.kind === 128) superOf.set(r.name, r.extendedTypes?.[0]?.name);
+  for (const c of r.children ?? []) collect(c);
+};
+collect(project);
+const isErrorClass = (name) => {
+  for (let n = name, depth = 0; n !== undefined && depth < 10; n = superOf.get(n), depth++)
+    if (n === 'Error') return true;
+  return false;
+};
+
 const seen = new Set();
 const byFile = new Map();
 const modules = project.children?.some((c) => c.kind === 2) ? project.children : [project];
@@ -50,7 +64,8 @@ for (const mod of modules) {
     const file = child.sources?.[0]?.fileName ?? '(unknown file)';
     const problems = [];
     if (!hasSummary(child)) problems.push('no TSDoc comment');
-    if (NEEDS_EXAMPLE.has(kind) && !hasExample(child)) problems.push('no @example');
+    const needsExample = NEEDS_EXAMPLE.has(kind) && !(kind === 'class' && isErrorClass(child.name));
+    if (needsExample && !hasExample(child)) problems.push('no @example');
     if (problems.length === 0) continue;
     if (!byFile.has(file)) byFile.set(file, []);
     byFile.get(file).push(`${kind} ${child.name}: ${problems.join(', ')}`);
