@@ -6,13 +6,15 @@
  */
 import { ValidationError } from '../errors.js';
 import type { ConversationKey, PageId } from '../ids.js';
-import type {
-  ClosedReason,
-  ConversationState,
-  PageLinkDetails,
-  PageState,
-  RecordInboundResult,
-  SessionStore,
+import {
+  type ClosedReason,
+  type ConversationState,
+  DEFAULT_DEDUPE_TTL_MS,
+  DEFAULT_STORE_TTL_MS,
+  type PageLinkDetails,
+  type PageState,
+  type RecordInboundResult,
+  type SessionStore,
 } from './types.js';
 
 /** Options of {@link memoryStore}. */
@@ -32,10 +34,7 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-/** Default conversation lifetime: HUMAN_AGENT's 7 days plus one. */
-export const DEFAULT_STORE_TTL_MS = 8 * 24 * 60 * 60 * 1000;
-/** Default time a `message_uuid` is remembered as seen. */
-export const DEFAULT_DEDUPE_TTL_MS = 48 * 60 * 60 * 1000;
+export { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
 // Slot arrays grow by chunks of 1024 slots.
 const CHUNK_BITS = 10;

@@ -14,7 +14,6 @@
 import { createHash } from 'node:crypto';
 import type { Pool, QueryResultRow } from 'pg';
 import { ValidationError } from '../errors.js';
-import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './memory.js';
 import {
   assertBucket,
   assertDuration,
@@ -27,6 +26,7 @@ import {
   toMs,
 } from './shared.js';
 import type { SessionStore } from './types.js';
+import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
 /** Where the store's tables live. */
 export interface PostgresTableOptions {

@@ -18,7 +18,6 @@ import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { ValidationError } from '../errors.js';
 import type { ConversationKey, PageId } from '../ids.js';
-import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './memory.js';
 import {
   assertBucket,
   assertDuration,
@@ -31,6 +30,7 @@ import {
   toMs,
 } from './shared.js';
 import type { SessionStore } from './types.js';
+import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {

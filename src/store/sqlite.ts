@@ -11,7 +11,6 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { ValidationError } from '../errors.js';
-import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './memory.js';
 import {
   assertBucket,
   assertDuration,
@@ -25,6 +24,7 @@ import {
   toMs,
 } from './shared.js';
 import type { PageState, RecordInboundResult, SessionStore } from './types.js';
+import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
 type Database = BetterSqlite3.Database;
 

@@ -11,6 +11,11 @@ import type { ClosedReason, ConversationState, PageState } from '../vocabulary.j
 
 export type { ClosedReason, ConversationState, PageState } from '../vocabulary.js';
 
+/** Default conversation lifetime of every store: HUMAN_AGENT's 7 days plus one. */
+export const DEFAULT_STORE_TTL_MS = 8 * 24 * 60 * 60 * 1000;
+/** Default time every store remembers a `message_uuid` as seen (Vonage retries for 24 h). */
+export const DEFAULT_DEDUPE_TTL_MS = 48 * 60 * 60 * 1000;
+
 /** Result of {@link SessionStore.recordInbound}. */
 export interface RecordInboundResult {
   /** The state after the call (the monotonic max of all recorded messages). */

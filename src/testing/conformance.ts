@@ -10,7 +10,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ConversationKey, conversationKey, type PageId, pageId, psid } from '../ids.js';
-import type { ConversationState, SessionStore } from '../store/types.js';
+import { type ConversationState, DEFAULT_STORE_TTL_MS, type SessionStore } from '../store/types.js';
 
 /** A reasoned exemption: the named tests are reported as skipped with `reason`. */
 export interface ConformanceSkip {
@@ -73,7 +73,6 @@ export const SESSION_STORE_TESTS = [
 export type SessionStoreTestName = (typeof SESSION_STORE_TESTS)[number];
 
 const HOUR = 60 * 60 * 1000;
-const DEFAULT_TTL_MS = 8 * 24 * HOUR;
 
 let counter = 0;
 /** A fresh numeric ID: random, plus a counter so two calls in one millisecond never collide. */
@@ -123,7 +122,7 @@ export function describeSessionStore(
   factory: () => SessionStore | Promise<SessionStore>,
   options: ConformanceOptions = {},
 ): void {
-  const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
+  const ttlMs = options.ttlMs ?? DEFAULT_STORE_TTL_MS;
   const skipped = new Map<string, string>();
   for (const group of options.skip ?? []) {
     if (typeof group.reason !== 'string' || group.reason.trim() === '') {
