@@ -46,6 +46,7 @@ import { createVonageSdkTransport } from './send/vonage-sdk-transport.js';
 import { callStore } from './store/guard.js';
 import { memoryStore } from './store/memory.js';
 import type { ClosedReason, ConversationState, PageState, SessionStore } from './store/types.js';
+import type { PageLinkState } from './vocabulary.js';
 import {
   createWebhookLayer,
   type PlatformErrorEvent,
@@ -176,7 +177,7 @@ export interface PageStatus {
   /** The Page asked about. */
   pageId: PageId;
   /** `unknown`: nothing recorded yet, so sends are attempted. */
-  state: 'linked' | 'unlinked' | 'unknown';
+  state: PageLinkState;
   /** False only when the Page is known to be unlinked (sends fail fast). */
   linked: boolean;
   /** When the state last changed. */

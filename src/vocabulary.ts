@@ -12,8 +12,13 @@ export const MESSAGING_CATEGORIES = ['response', 'update', 'message_tag'] as con
 /** One of {@link MESSAGING_CATEGORIES}. */
 export type MessagingCategory = (typeof MESSAGING_CATEGORIES)[number];
 
-/** The statuses Vonage reports for a Messenger message. */
-export const MESSAGE_STATUSES = ['submitted', 'delivered', 'read', 'rejected', 'undeliverable'] as const;
+/** The statuses of a message on its way to the user, in the order they come. */
+export const DELIVERY_STATUSES = ['submitted', 'delivered', 'read'] as const;
+/** One of {@link DELIVERY_STATUSES}. */
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** The statuses Vonage reports for a Messenger message: the delivery ones, or a failure. */
+export const MESSAGE_STATUSES = [...DELIVERY_STATUSES, 'rejected', 'undeliverable'] as const;
 /** One of {@link MESSAGE_STATUSES}. */
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
@@ -62,6 +67,26 @@ export const WEBHOOK_VERIFICATION_REASONS = [
 ] as const;
 /** One of {@link WEBHOOK_VERIFICATION_REASONS}. */
 export type WebhookVerificationReason = (typeof WEBHOOK_VERIFICATION_REASONS)[number];
+
+/** A coarse grouping of Messages API error codes, for apps that react to refusals (webhooks/platform.ts maps the codes). */
+export const PLATFORM_ERROR_KINDS = [
+  'window_closed', // 1340: outside the 24-hour window
+  'user_unavailable', // 1300 (not on the network), 1430 (invalid recipient)
+  'page_unlinked', // 1370 (expired Page token), 1420 (invalid sender: Page not linked to this application)
+  'invalid_tag', // 1021: Meta refused the message tag (HUMAN_AGENT needs App Review approval)
+  'media', // 1380, 1381, 1382: the media URL, size or type
+  'throttled', // 1000: Vonage throttled the send
+  'transient', // 1331: a provider error; retrying later may work
+  'invalid_request', // 1020, 1400, 1410, 1440, 1450: the request itself was invalid
+  'other', // any other code (or none)
+] as const;
+/** One of {@link PLATFORM_ERROR_KINDS}. */
+export type PlatformErrorKind = (typeof PLATFORM_ERROR_KINDS)[number];
+
+/** What the SDK recorded because of a platform error. */
+export const PLATFORM_ERROR_ACTIONS = ['conversation_closed', 'user_unavailable', 'page_unlinked', 'none'] as const;
+/** One of {@link PLATFORM_ERROR_ACTIONS}. */
+export type PlatformErrorAction = (typeof PLATFORM_ERROR_ACTIONS)[number];
 
 /** What the store knows about one conversation (Page, PSID). Times are epoch milliseconds. */
 export interface ConversationState {

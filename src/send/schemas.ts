@@ -11,7 +11,8 @@
 import { z } from 'zod';
 import { ValidationError, type ValidationIssue } from '../errors.js';
 import { type PageId, PageIdSchema, type Psid, PsidSchema } from '../ids.js';
-import type { KnownTag, MessagingCategory } from '../policy.js';
+import type { KnownTag } from '../policy.js';
+import { MESSAGING_CATEGORIES, type MessagingCategory } from '../vocabulary.js';
 
 /** Longest `text` Vonage accepts for Messenger, counted in Unicode code points. */
 export const MAX_TEXT_CHARS = 640;
@@ -60,8 +61,8 @@ function httpsUrl(label: string, min = 1) {
     }, `${label} must be an absolute https:// URL (Messenger fetches media from a public https URL)`);
 }
 
-const CategorySchema = z.enum(['response', 'update', 'message_tag'], {
-  error: 'category must be one of response, update, message_tag',
+const CategorySchema = z.enum(MESSAGING_CATEGORIES, {
+  error: `category must be one of ${MESSAGING_CATEGORIES.join(', ')}`,
 });
 
 const TagSchema = z

@@ -27,6 +27,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { type InvalidParameter, NetworkError, RateLimitError, VonageApiError, type VonageProblem } from '../errors.js';
+import type { MessagingCategory } from '../vocabulary.js';
 import type { AuthProvider } from './auth.js';
 
 /** The Messenger message types Vonage sends. */
@@ -39,7 +40,7 @@ export interface OutboundMessage {
   to: string;
   /** The text (for `text`) or the media URL. */
   content: string;
-  category: 'response' | 'update' | 'message_tag';
+  category: MessagingCategory;
   tag?: string | undefined;
   clientRef?: string | undefined;
   webhookUrl?: string | undefined;

@@ -6,6 +6,7 @@
  * @module
  */
 import { ValidationError } from '../errors.js';
+import { CLOSED_REASONS } from '../vocabulary.js';
 import type { ClosedReason, ConversationState, PageState } from './types.js';
 
 /** Throws `ValidationError` unless `value` is an integer number of epoch milliseconds. */
@@ -33,7 +34,7 @@ export function assertText(value: string, name: string): void {
   }
 }
 
-const REASONS: readonly ClosedReason[] = ['closed_by_platform', 'user_unavailable'];
+const REASONS: readonly ClosedReason[] = CLOSED_REASONS;
 
 /** Throws `ValidationError` unless `reason` is a known {@link ClosedReason}. */
 export function assertReason(reason: ClosedReason): void {

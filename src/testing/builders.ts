@@ -15,21 +15,21 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
+import type { MessageStatus, WebhookVersion } from '../vocabulary.js';
 import { messagesErrorDetail, messagesErrorType } from './sandbox/codes.js';
+
+export type { WebhookVersion } from '../vocabulary.js';
 
 /** The Page ID builders use when none is given. */
 export const DEFAULT_PAGE_ID = '102290129340398';
 /** The PSID builders use when none is given. Above 2^53 on purpose: it must stay a string. */
 export const DEFAULT_PSID = '25381719828140932';
 
-/** The webhook wire formats. `v1` is current; `v0.1` is the legacy nested one. */
-export type WebhookVersion = 'v1' | 'v0.1';
-
 /** Message types a Messenger user can send (as Vonage reports them). */
 export type InboundMessageType = 'text' | 'image' | 'audio' | 'video' | 'file' | 'unsupported';
 
-/** Statuses Vonage reports for a Messenger message. */
-export type MessageStatusValue = 'submitted' | 'delivered' | 'read' | 'rejected' | 'undeliverable';
+/** Statuses Vonage reports for a Messenger message (the vocabulary's `MessageStatus`). */
+export type MessageStatusValue = MessageStatus;
 
 /** A v1 inbound Messenger message, flat and snake_case. */
 export interface InboundMessageV1 {

@@ -20,6 +20,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { MessengerPolicy } from '../policy.js';
 import type { ConversationState } from '../store/types.js';
+import { DELIVERY_STATUSES, type DeliveryStatus } from '../vocabulary.js';
 import {
   type InboundMessageType,
   inboundAudio,
@@ -72,7 +73,7 @@ export interface SandboxOptions {
   /** Has Meta approved the app for HUMAN_AGENT? Default true; false rejects it with 1021. */
   humanAgent?: boolean;
   /** The last status a delivered message reaches: `submitted`, `delivered` or `read` (default). */
-  deliverUntil?: 'submitted' | 'delivered' | 'read';
+  deliverUntil?: DeliveryStatus;
   /** Wire format of inbound and status webhooks (a message's `webhook_version` wins). Default `v1`. */
   webhookVersion?: WebhookVersion;
   /** Largest accepted request body. Default 1 MiB. */
@@ -176,11 +177,9 @@ export interface Sandbox {
 }
 
 const MAX_RECORDS = 10_000;
-const STATUS_CHAIN: Record<'submitted' | 'delivered' | 'read', MessageStatusValue[]> = {
-  submitted: ['submitted'],
-  delivered: ['submitted', 'delivered'],
-  read: ['submitted', 'delivered', 'read'],
-};
+/** The statuses a delivered message goes through, up to `until`. */
+const statusesUntil = (until: DeliveryStatus): readonly DeliveryStatus[] =>
+  DELIVERY_STATUSES.slice(0, DELIVERY_STATUSES.indexOf(until) + 1);
 
 class BodyTooLarge extends Error {}
 
@@ -324,7 +323,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
       await postWebhook('status', url, body, 'rejected');
       return;
     }
-    for (const status of STATUS_CHAIN[deliverUntil]) {
+    for (const status of statusesUntil(deliverUntil)) {
       await postWebhook('status', url, messageStatus({ ...base, timestamp: now(), status }), status);
     }
   }

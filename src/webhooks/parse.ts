@@ -15,6 +15,7 @@
  */
 import { ValidationError } from '../errors.js';
 import { MAX_ID_DIGITS, type PageId, type Psid } from '../ids.js';
+import { MESSAGE_STATUSES } from '../vocabulary.js';
 import type {
   DispatchEvent,
   InboundMessageEvent,
@@ -30,7 +31,7 @@ type Json = Record<string, unknown>;
 
 const MAX_UUID_LENGTH = 256;
 const ID = new RegExp(`^[0-9]{1,${MAX_ID_DIGITS}}$`);
-const STATUSES: ReadonlySet<string> = new Set(['submitted', 'delivered', 'read', 'rejected', 'undeliverable']);
+const STATUSES: ReadonlySet<string> = new Set(MESSAGE_STATUSES);
 const MEDIA: ReadonlySet<string> = new Set(['image', 'audio', 'video', 'file']);
 
 const invalid = (path: string, message: string): never => {

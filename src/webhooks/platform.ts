@@ -8,31 +8,10 @@
  * @module
  */
 import type { PageId, Psid } from '../ids.js';
+import type { PlatformErrorAction, PlatformErrorKind } from '../vocabulary.js';
 import type { StatusEvent } from './events.js';
 
-/** A coarse grouping of Messages API error codes, for apps that react to refusals. */
-export type PlatformErrorKind =
-  /** 1340: outside the 24-hour window. */
-  | 'window_closed'
-  /** 1300 (not on the network), 1430 (invalid recipient): the PSID can't be reached from this Page. */
-  | 'user_unavailable'
-  /** 1370 (expired Page token), 1420 (invalid sender: Page not linked to this application). */
-  | 'page_unlinked'
-  /** 1021: Meta refused the message tag (HUMAN_AGENT needs App Review approval). */
-  | 'invalid_tag'
-  /** 1380, 1381, 1382: the media URL, size or type. */
-  | 'media'
-  /** 1000: Vonage throttled the send. */
-  | 'throttled'
-  /** 1331: a provider error; retrying later may work. */
-  | 'transient'
-  /** 1020, 1400, 1410, 1440, 1450: the request itself was invalid. */
-  | 'invalid_request'
-  /** Any other code (or none). */
-  | 'other';
-
-/** What the SDK recorded because of the error. */
-export type PlatformErrorAction = 'conversation_closed' | 'user_unavailable' | 'page_unlinked' | 'none';
+export type { PlatformErrorAction, PlatformErrorKind } from '../vocabulary.js';
 
 /** A refusal reported by the platform, passed to `onPlatformError` once per status event. */
 export interface PlatformErrorEvent {

@@ -10,6 +10,12 @@
  *
  * @module
  */
+import {
+  MESSAGING_CATEGORIES,
+  type MessagingCategory,
+  WEBHOOK_VERSIONS,
+  type WebhookVersion,
+} from '../../vocabulary.js';
 import { type ProblemAnswer, type ProblemParameter, problems } from './problems.js';
 
 /** Messenger message types Vonage sends. */
@@ -28,7 +34,7 @@ export interface SandboxMessage {
   /** The media URL, for the other types. */
   url?: string;
   /** `messenger.category`, `response` when left out (as Vonage does). */
-  category: 'response' | 'update' | 'message_tag';
+  category: MessagingCategory;
   /** `messenger.tag`, for `message_tag`. */
   tag?: string;
   /** `client_ref`, echoed in status webhooks. */
@@ -36,14 +42,13 @@ export interface SandboxMessage {
   /** Per-message status webhook URL. */
   webhookUrl?: string;
   /** `webhook_version`: the wire format of this message's status webhooks. */
-  webhookVersion?: 'v1' | 'v0.1';
+  webhookVersion?: WebhookVersion;
 }
 
 /** Result of {@link validateMessageBody}. */
 export type ValidationOutcome = { ok: true; message: SandboxMessage } | { ok: false; problem: ProblemAnswer };
 
 const TYPES: readonly SandboxMessageType[] = ['text', 'image', 'audio', 'video', 'file'];
-const CATEGORIES = ['response', 'update', 'message_tag'] as const;
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -83,7 +88,7 @@ function checkMessenger(value: unknown): {
   if (!isObject(value)) return { params: [{ name: 'messenger', reason: 'must be an object.' }], category: 'response' };
   const params: ProblemParameter[] = [];
   const rawCategory = value.category ?? 'response';
-  const category = CATEGORIES.find((c) => c === rawCategory);
+  const category = MESSAGING_CATEGORIES.find((c) => c === rawCategory);
   if (category === undefined) {
     params.push({ name: 'messenger.category', reason: 'Must be one of `response`, `update` or `message_tag`.' });
   }
@@ -119,11 +124,12 @@ export function validateMessageBody(body: unknown): ValidationOutcome {
   if (!isId(body.from)) return fail(problems.sender());
 
   const contentParams = checkContent(messageType, body);
-  const { webhook_url: webhookUrl, webhook_version: webhookVersion } = body;
+  const { webhook_url: webhookUrl, webhook_version: rawVersion } = body;
+  const webhookVersion = WEBHOOK_VERSIONS.find((v) => v === rawVersion);
   if (webhookUrl !== undefined && (typeof webhookUrl !== 'string' || !URL.canParse(webhookUrl))) {
     contentParams.push({ name: 'webhook_url', reason: 'must be a valid URL.' });
   }
-  if (webhookVersion !== undefined && webhookVersion !== 'v1' && webhookVersion !== 'v0.1') {
+  if (rawVersion !== undefined && webhookVersion === undefined) {
     contentParams.push({ name: 'webhook_version', reason: 'Must be one of `v0.1` or `v1`.' });
   }
   if (contentParams.length > 0) return fail(problems.messageParams(contentParams));
@@ -147,6 +153,6 @@ export function validateMessageBody(body: unknown): ValidationOutcome {
   if (messenger.tag !== undefined) message.tag = messenger.tag;
   if (typeof clientRef === 'string') message.clientRef = clientRef;
   if (typeof webhookUrl === 'string') message.webhookUrl = webhookUrl;
-  if (webhookVersion === 'v1' || webhookVersion === 'v0.1') message.webhookVersion = webhookVersion;
+  if (webhookVersion !== undefined) message.webhookVersion = webhookVersion;
   return { ok: true, message };
 }
