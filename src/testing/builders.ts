@@ -31,79 +31,53 @@ export type InboundMessageType = 'text' | 'image' | 'audio' | 'video' | 'file' |
 /** Statuses Vonage reports for a Messenger message (the vocabulary's `MessageStatus`). */
 export type MessageStatusValue = MessageStatus;
 
-/** A v1 inbound Messenger message, flat and snake_case. */
+/** A v1 inbound Messenger message, flat and snake_case: `to` is the Page ID, `from` the PSID, one content field per `message_type`. */
 export interface InboundMessageV1 {
-  /** Always `messenger` here. */
   channel: 'messenger';
   /** Vonage's id of the message; the SDK dedupes on it. */
   message_uuid: string;
-  /** The Page ID. */
   to: string;
-  /** The user's PSID. */
   from: string;
   /** ISO 8601 time Vonage received the message (the window starts here). */
   timestamp: string;
-  /** Which of the content fields below is set. */
   message_type: InboundMessageType;
-  /** The text, for `message_type: 'text'`. */
   text?: string;
-  /** The media, for `message_type: 'image'`. */
   image?: { url: string };
-  /** The media, for `message_type: 'audio'`. */
   audio?: { url: string };
-  /** The media, for `message_type: 'video'`. */
   video?: { url: string };
-  /** The media, for `message_type: 'file'`. */
   file?: { url: string };
   [field: string]: unknown;
 }
 
-/** A v0.1 (legacy) inbound Messenger message, with nested `to`/`from` and `message.content`. */
+/** A v0.1 (legacy) inbound Messenger message: nested `to`/`from` (`id` is the Page ID / PSID) and `message.content`. */
 export interface InboundMessageV01 {
-  /** Vonage's id of the message. */
   message_uuid: string;
-  /** The Page (`id` is the Page ID). */
   to: { type: 'messenger'; id: string };
-  /** The user (`id` is the PSID). */
   from: { type: 'messenger'; id: string };
-  /** ISO 8601 time Vonage received the message. */
   timestamp: string;
-  /** Always `inbound` for a user's message. */
   direction: 'inbound';
-  /** The content: `type` plus `text` or the media object named by `type`. */
   message: { content: { type: InboundMessageType; text?: string; [media: string]: unknown } };
   [field: string]: unknown;
 }
 
 /** The `error` of a v1 status: `title` holds the numeric code as a string. */
 export interface StatusErrorV1 {
-  /** The problem type URL, ending in `#<code>`. */
   type: string;
   /** The Vonage error code as a string, e.g. `"1340"`. */
   title: string;
-  /** Vonage's text for the code. */
   detail: string;
-  /** Vonage's trace id. */
   instance: string;
 }
 
-/** A v1 message status for Messenger. */
+/** A v1 message status for Messenger: `to` is the PSID, `from` the Page ID; `error` for `rejected` and `undeliverable`. */
 export interface MessageStatusV1 {
-  /** The id `sendText` (or another send) resolved with. */
   message_uuid: string;
-  /** The user's PSID. */
   to: string;
-  /** The Page ID. */
   from: string;
-  /** ISO 8601 time of this status. */
   timestamp: string;
-  /** Where the message is now. */
   status: MessageStatusValue;
-  /** Always `messenger` here. */
   channel: 'messenger';
-  /** Set for `rejected` and `undeliverable`. */
   error?: StatusErrorV1;
-  /** The `clientRef` given to the send, echoed back. */
   client_ref?: string;
   /** What Vonage charged: `price` is a decimal string. */
   usage?: { currency: string; price: string };
@@ -112,21 +86,14 @@ export interface MessageStatusV1 {
 
 /** A v0.1 message status: nested `to`/`from`, `error: { code, reason }`. */
 export interface MessageStatusV01 {
-  /** The id the send resolved with. */
   message_uuid: string;
-  /** The user (`id` is the PSID). */
   to: { type: 'messenger'; id: string };
-  /** The Page (`id` is the Page ID). */
   from: { type: 'messenger'; id: string };
-  /** ISO 8601 time of this status. */
   timestamp: string;
-  /** Where the message is now. */
   status: MessageStatusValue;
   /** Set for `rejected` and `undeliverable`: the Vonage code (a number here) and its text. */
   error?: { code: number; reason: string };
-  /** The send's `clientRef`, echoed back. */
   client_ref?: string;
-  /** What Vonage charged: `price` is a decimal string. */
   usage?: { currency: string; price: string };
   [field: string]: unknown;
 }

@@ -21,11 +21,9 @@ export interface SignWebhookOptions {
   applicationId?: string;
   /** When the token was issued, epoch ms or a Date. Default `Date.now()`. */
   issuedAt?: number | Date;
-  /** `jti` claim. Default a fresh `crypto.randomUUID()`. */
+  /** Defaults: a fresh UUID, `"Vonage"`, the SHA-256 hex of the body. */
   jti?: string;
-  /** `iss` claim. Default `"Vonage"`. */
   issuer?: string;
-  /** `payload_hash` claim. Default the SHA-256 hex of the body. */
   payloadHash?: string;
   /**
    * Extra claims, merged last (they win over the ones above). A claim set to `undefined` is
@@ -42,9 +40,7 @@ export interface SignedWebhook {
   headers: { authorization: string; 'content-type': 'application/json' };
   /** The exact body the `payload_hash` claim covers. Send these bytes unchanged. */
   body: string;
-  /** The JWT alone. */
   token: string;
-  /** The claims inside the token. */
   claims: Record<string, unknown>;
 }
 
@@ -53,11 +49,8 @@ const DEFAULT_HEADER = { alg: 'HS256', typ: 'JWT' };
 const b64url = (text: string): string => Buffer.from(text, 'utf8').toString('base64url');
 
 /**
- * Signs a webhook body like Vonage does.
- *
- * @param body - the webhook JSON, as the exact string to send or as an object (serialized with `JSON.stringify`)
- * @param secret - the account's signature secret (the same string given to `createMessenger({ signatureSecret })`)
- * @param options - claim values; defaults make a valid, fresh token
+ * Signs a webhook body (the exact string to send, or an object to `JSON.stringify`) with the
+ * signature secret given to `createMessenger({ signatureSecret })`, like Vonage does.
  *
  * @example
  * ```ts
