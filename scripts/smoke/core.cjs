@@ -71,7 +71,8 @@ async function run(label, root, testing, subpaths) {
     });
     const signatureSecret = randomBytes(32).toString('hex');
     const applicationId = randomUUID();
-    const messenger = root.createMessenger({ applicationId, privateKey, signatureSecret, apiHost: api.url });
+    const options = { applicationId, privateKey, signatureSecret, apiHost: api.url };
+    const messenger = root.createMessenger(options);
 
     // A send to a user who never wrote is refused before the network.
     let refused;
@@ -131,20 +132,9 @@ async function run(label, root, testing, subpaths) {
 
     // transport 'vonage-sdk' without its optional peer: a typed error naming what to install,
     // thrown by the first send before any request.
-    const sdk = root.createMessenger({
-      applicationId,
-      privateKey,
-      signatureSecret,
-      apiHost: api.url,
-      transport: 'vonage-sdk',
-    });
+    const sdk = root.createMessenger({ ...options, transport: 'vonage-sdk' });
     await sdk.recordInbound({ from: USER, to: PAGE, messageUuid: randomUUID(), timestamp: new Date() });
-    let missing;
-    try {
-      await sdk.sendText({ from: PAGE, to: USER, text: 'via the SDK' });
-    } catch (error) {
-      missing = error;
-    }
+    const missing = await sdk.sendText({ from: PAGE, to: USER, text: 'via the SDK' }).catch((error) => error);
     check(
       root.isMissingDependencyError(missing) && /npm install @vonage\/messages/.test(missing.message),
       `${label}: transport 'vonage-sdk' without @vonage/messages did not fail with MissingDependencyError: ${missing}`,
