@@ -7,8 +7,9 @@
  *
  * @module
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from './errors.js';
+import { lazySchema } from './lazy-schema.js';
 
 /**
  * Longest accepted ID. Meta's IDs are 64-bit (≤ 20 digits); Vonage accepts ≤ 50 chars.
@@ -75,7 +76,7 @@ function idSchema(label: string) {
  * const { user, page } = Body.parse(await request.json()) // user: Psid, page: PageId
  * ```
  */
-export const PsidSchema = idSchema('PSID').brand<'Psid'>();
+export const PsidSchema = lazySchema(() => idSchema('PSID').brand<'Psid'>());
 /**
  * A Facebook Page ID: a numeric string.
  *
@@ -85,7 +86,7 @@ export const PsidSchema = idSchema('PSID').brand<'Psid'>();
  * if (!result.success) throw new Error('PAGE_ID must be a Facebook Page ID')
  * ```
  */
-export const PageIdSchema = idSchema('Page ID').brand<'PageId'>();
+export const PageIdSchema = lazySchema(() => idSchema('Page ID').brand<'PageId'>());
 
 /**
  * A Page-Scoped ID (branded numeric string).
