@@ -485,7 +485,8 @@ function pageNotLinkedMessage(pageId: string, page: PageState): string {
  * ```
  */
 export function createMessenger(options: MessengerOptions): Messenger {
-  const parsed = OptionsSchema.safeParse(options);
+  // Parsed once per messenger: zod's eval-compiled fast path would cost more to build than it saves.
+  const parsed = OptionsSchema.safeParse(options, { jitless: true });
   if (!parsed.success) {
     const issues = toIssues(parsed.error);
     throw new ValidationError(

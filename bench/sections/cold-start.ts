@@ -69,7 +69,11 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-const TARGET = { kind: 'max', value: 0.5, text: "≤ 0.5× the SDK's" } as const;
+// Issue 17: loading the root entry at most half the SDK's time, in both module systems. The
+// first answered webhook has no number in the issue ("well below the SDK's"): it is held to
+// "below", and its ratio is the figure to read.
+const IMPORT_TARGET = { kind: 'max', value: 0.5, text: "≤ 0.5× the SDK's" } as const;
+const WEBHOOK_TARGET = { kind: 'max', value: 1, text: "below the SDK's" } as const;
 
 export async function coldStartSection(ctx: SectionContext): Promise<void> {
   if (
@@ -133,7 +137,7 @@ export async function coldStartSection(ctx: SectionContext): Promise<void> {
             : { label: `${sdkLoad} + new Vonage + @vonage/jwt verifySignature`, value: sdkMs, unit: 'ms' },
         ratio: oursMs / sdkMs,
         ratioMeaning: "× the SDK's",
-        target: TARGET,
+        target: task === 'import' ? IMPORT_TARGET : WEBHOOK_TARGET,
         notes: [
           `${rounds} fresh processes each, interleaved; ours ${spread(ours)}; the SDK ${spread(sdk)}${modules}`,
           ...(task === 'webhook'
