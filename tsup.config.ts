@@ -21,4 +21,5 @@ export default defineConfig({
   splitting: true,
   treeshake: true,
   external: ['ioredis', 'pg', 'better-sqlite3', 'msw', 'vitest', '@vonage/messages', '@vonage/auth'],
+  noExternal: ['zod'],
 });

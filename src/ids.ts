@@ -7,8 +7,9 @@
  *
  * @module
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from './errors.js';
+import { lazySchema } from './lazy-schema.js';
 
 /** Longest accepted ID. Meta's IDs are 64-bit (≤ 20 digits); Vonage accepts ≤ 50 chars. */
 export const MAX_ID_DIGITS = 32;
@@ -58,9 +59,9 @@ function idSchema(label: string) {
 }
 
 /** A user's Page-Scoped ID: a numeric string, only meaningful towards one Page. */
-export const PsidSchema = idSchema('PSID').brand<'Psid'>();
+export const PsidSchema = lazySchema(() => idSchema('PSID').brand<'Psid'>());
 /** A Facebook Page ID: a numeric string. */
-export const PageIdSchema = idSchema('Page ID').brand<'PageId'>();
+export const PageIdSchema = lazySchema(() => idSchema('Page ID').brand<'PageId'>());
 
 /** A Page-Scoped ID (branded numeric string). */
 export type Psid = z.output<typeof PsidSchema>;

@@ -12,9 +12,10 @@
  */
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PageNotLinkedError, ValidationError, VonageApiError, WindowClosedError } from './errors.js';
 import { conversationKey, type PageId, PageIdSchema, type Psid, PsidSchema } from './ids.js';
+import { lazySchema } from './lazy-schema.js';
 import {
   definePolicy,
   evaluateSend,
@@ -251,97 +252,101 @@ const positiveInt = (label: string) =>
     .int(`${label} must be an integer`)
     .min(0, `${label} must not be negative`);
 
-const OptionsSchema = z
-  .strictObject({
-    applicationId: z.string().min(1, 'applicationId must not be empty').optional(),
-    privateKey: z
-      .union([z.string(), z.instanceof(Buffer)], { error: 'privateKey must be PEM text, a Buffer or a file path' })
-      .optional(),
-    apiKey: z.string().min(1, 'apiKey must not be empty').optional(),
-    apiSecret: z.string().min(1, 'apiSecret must not be empty').optional(),
-    signatureSecret: z
-      .union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
-        error: 'signatureSecret must be a non-empty string or a non-empty list of them',
-      })
-      .optional(),
-    store: z
-      .custom<SessionStore>(isStore, 'store must implement SessionStore (get, recordInbound, …, close)')
-      .optional(),
-    apiHost: z
-      .string()
-      .refine((value) => {
-        if (!URL.canParse(value)) return false;
-        const url = new URL(value);
-        return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname));
-      }, 'apiHost must be an https URL (http is accepted only for localhost / 127.0.0.1)')
-      .optional(),
-    pages: z
-      .array(PageIdSchema)
-      .min(1, 'pages must list at least one Page ID (leave it out to allow any Page)')
-      .optional(),
-    policy: z
-      .custom<MessengerPolicy>(
-        (v) => typeof v === 'object' && v !== null && typeof (v as MessengerPolicy).tags === 'object',
-        'policy must be a MessengerPolicy (see definePolicy)',
-      )
-      .optional(),
-    safetyMarginMs: positiveInt('safetyMarginMs').optional(),
-    now: z.custom<() => Date>((v) => typeof v === 'function', 'now must be a function returning a Date').optional(),
-    retry: z
-      .union([
-        z.literal(false),
-        z.strictObject({
-          retries: positiveInt('retry.retries').max(10, 'retry.retries must be at most 10').optional(),
-          baseDelayMs: positiveInt('retry.baseDelayMs').optional(),
-          maxDelayMs: positiveInt('retry.maxDelayMs').optional(),
-        }),
-      ])
-      .optional(),
-    rateLimit: z
-      .union([
-        z.boolean(),
-        z.strictObject({
-          perSecond: z.number().positive('rateLimit.perSecond must be positive').optional(),
-          mediaPerSecond: z.number().positive('rateLimit.mediaPerSecond must be positive').optional(),
-          burst: z.number().int().min(1, 'rateLimit.burst must be at least 1').optional(),
-          maxWaitMs: positiveInt('rateLimit.maxWaitMs').optional(),
-        }),
-      ])
-      .optional(),
-    timeoutMs: z.number().int().positive('timeoutMs must be positive').optional(),
-    transport: z.enum(['http', 'vonage-sdk'], { error: "transport must be 'http' or 'vonage-sdk'" }).optional(),
-    webhook: z
-      .strictObject({
-        toleranceSeconds: z.number().positive('webhook.toleranceSeconds must be positive').optional(),
-        maxBodyBytes: z.number().int().positive('webhook.maxBodyBytes must be positive').optional(),
-      })
-      .optional(),
-  })
-  .superRefine((o, ctx) => {
-    const jwt = o.applicationId !== undefined || o.privateKey !== undefined;
-    if (jwt && (o.applicationId === undefined || o.privateKey === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [o.applicationId === undefined ? 'applicationId' : 'privateKey'],
-        message: 'JWT auth needs both applicationId and privateKey',
-      });
-    }
-    if (!jwt && (o.apiKey === undefined || o.apiSecret === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [],
-        message:
-          'credentials missing: pass applicationId + privateKey (JWT, recommended) or apiKey + apiSecret (Basic)',
-      });
-    }
-  });
+const OptionsSchema = lazySchema(() =>
+  z
+    .strictObject({
+      applicationId: z.string().min(1, 'applicationId must not be empty').optional(),
+      privateKey: z
+        .union([z.string(), z.instanceof(Buffer)], { error: 'privateKey must be PEM text, a Buffer or a file path' })
+        .optional(),
+      apiKey: z.string().min(1, 'apiKey must not be empty').optional(),
+      apiSecret: z.string().min(1, 'apiSecret must not be empty').optional(),
+      signatureSecret: z
+        .union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
+          error: 'signatureSecret must be a non-empty string or a non-empty list of them',
+        })
+        .optional(),
+      store: z
+        .custom<SessionStore>(isStore, 'store must implement SessionStore (get, recordInbound, …, close)')
+        .optional(),
+      apiHost: z
+        .string()
+        .refine((value) => {
+          if (!URL.canParse(value)) return false;
+          const url = new URL(value);
+          return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname));
+        }, 'apiHost must be an https URL (http is accepted only for localhost / 127.0.0.1)')
+        .optional(),
+      pages: z
+        .array(PageIdSchema)
+        .min(1, 'pages must list at least one Page ID (leave it out to allow any Page)')
+        .optional(),
+      policy: z
+        .custom<MessengerPolicy>(
+          (v) => typeof v === 'object' && v !== null && typeof (v as MessengerPolicy).tags === 'object',
+          'policy must be a MessengerPolicy (see definePolicy)',
+        )
+        .optional(),
+      safetyMarginMs: positiveInt('safetyMarginMs').optional(),
+      now: z.custom<() => Date>((v) => typeof v === 'function', 'now must be a function returning a Date').optional(),
+      retry: z
+        .union([
+          z.literal(false),
+          z.strictObject({
+            retries: positiveInt('retry.retries').max(10, 'retry.retries must be at most 10').optional(),
+            baseDelayMs: positiveInt('retry.baseDelayMs').optional(),
+            maxDelayMs: positiveInt('retry.maxDelayMs').optional(),
+          }),
+        ])
+        .optional(),
+      rateLimit: z
+        .union([
+          z.boolean(),
+          z.strictObject({
+            perSecond: z.number().positive('rateLimit.perSecond must be positive').optional(),
+            mediaPerSecond: z.number().positive('rateLimit.mediaPerSecond must be positive').optional(),
+            burst: z.number().int().min(1, 'rateLimit.burst must be at least 1').optional(),
+            maxWaitMs: positiveInt('rateLimit.maxWaitMs').optional(),
+          }),
+        ])
+        .optional(),
+      timeoutMs: z.number().int().positive('timeoutMs must be positive').optional(),
+      transport: z.enum(['http', 'vonage-sdk'], { error: "transport must be 'http' or 'vonage-sdk'" }).optional(),
+      webhook: z
+        .strictObject({
+          toleranceSeconds: z.number().positive('webhook.toleranceSeconds must be positive').optional(),
+          maxBodyBytes: z.number().int().positive('webhook.maxBodyBytes must be positive').optional(),
+        })
+        .optional(),
+    })
+    .superRefine((o, ctx) => {
+      const jwt = o.applicationId !== undefined || o.privateKey !== undefined;
+      if (jwt && (o.applicationId === undefined || o.privateKey === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [o.applicationId === undefined ? 'applicationId' : 'privateKey'],
+          message: 'JWT auth needs both applicationId and privateKey',
+        });
+      }
+      if (!jwt && (o.apiKey === undefined || o.apiSecret === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [],
+          message:
+            'credentials missing: pass applicationId + privateKey (JWT, recommended) or apiKey + apiSecret (Basic)',
+        });
+      }
+    }),
+);
 
-const RecordInboundSchema = z.strictObject({
-  from: PsidSchema,
-  to: PageIdSchema,
-  timestamp: z.date({ error: 'timestamp must be a valid Date' }),
-  messageUuid: z.string().min(1, 'messageUuid must not be empty').max(200, 'messageUuid is too long'),
-});
+const RecordInboundSchema = lazySchema(() =>
+  z.strictObject({
+    from: PsidSchema,
+    to: PageIdSchema,
+    timestamp: z.date({ error: 'timestamp must be a valid Date' }),
+    messageUuid: z.string().min(1, 'messageUuid must not be empty').max(200, 'messageUuid is too long'),
+  }),
+);
 
 /** Reads the key: PEM text (also with `\n` escapes from an env var), a Buffer, or a file path. Never echoes it. */
 function loadPrivateKey(value: string | Buffer): string | Buffer {
@@ -413,7 +418,8 @@ function pageNotLinkedMessage(pageId: string, page: PageState): string {
  * ```
  */
 export function createMessenger(options: MessengerOptions): Messenger {
-  const parsed = OptionsSchema.safeParse(options);
+  // Parsed once per messenger: zod's eval-compiled fast path would cost more to build than it saves.
+  const parsed = OptionsSchema.safeParse(options, { jitless: true });
   if (!parsed.success) {
     const issues = toIssues(parsed.error);
     throw new ValidationError(

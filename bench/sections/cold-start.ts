@@ -1,21 +1,41 @@
 /**
- * Cold start: a fresh `node` per run imports one module; the child reports the import's
- * wall time and its RSS afterwards. The SDK is measured as users get it (the built
- * dist/index.js, rebuilt first when src/ is newer); runs alternate and the median is kept.
+ * Cold start: a fresh `node` per measurement (bench/cold-start-probe.cjs), in both module
+ * systems, ours next to the Vonage SDK, runs interleaved so that load on the machine hits
+ * both alike:
+ *
+ * - loading the root entry: `require('dist/index.cjs')` / `import('dist/index.js')` vs
+ *   `@vonage/server-sdk` the same way;
+ * - the first answered webhook: load, `createMessenger` with the application's key, then
+ *   `receive` one signed inbound message, vs `new Vonage({ applicationId, privateKey })` +
+ *   `@vonage/jwt`'s `verifySignature` + payload_hash check + `JSON.parse`.
+ *
+ * Ours is measured as users get it: the built dist/ (rebuilt first when src/ is newer).
  */
 import { execFile, execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { SectionContext } from '../lib/context.js';
+import { PAGE_ID, psidFor, type SectionContext } from '../lib/context.js';
 import { median } from '../lib/measure.js';
 import { compare } from '../lib/report.js';
+import { inboundTextBody, signRequest } from '../lib/sign.js';
 
 const run = promisify(execFile);
 const SECTION = 'cold start';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const DIST = join(ROOT, 'dist', 'index.js');
+const PROBE = join(ROOT, 'bench', 'cold-start-probe.cjs');
+const SDK = '@vonage/server-sdk';
+
+type System = 'require' | 'import';
+type Task = 'import' | 'webhook';
+type Who = 'ours' | 'sdk';
+interface Sample {
+  ms: number;
+  rss: number;
+  modules?: number;
+}
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -26,63 +46,124 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-const PROBE = `
-const rss0 = process.memoryUsage().rss;
-const t0 = performance.now();
-await import(process.argv[1]);
-const ms = performance.now() - t0;
-const rss = process.memoryUsage().rss;
-console.log(JSON.stringify({ ms, rss, rssDelta: rss - rss0 }));
-`;
-
-async function probe(specifier: string): Promise<{ ms: number; rss: number; rssDelta: number }> {
-  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', PROBE, specifier], { cwd: ROOT });
-  return JSON.parse(stdout.trim()) as { ms: number; rss: number; rssDelta: number };
+function entryOf(who: Who, system: System): string {
+  return who === 'sdk' ? SDK : join(ROOT, 'dist', system === 'require' ? 'index.cjs' : 'index.js');
 }
 
+async function probe(system: System, who: Who, task: Task, ctx: SectionContext): Promise<Sample> {
+  const { applicationId, privateKey, signatureSecret } = ctx.credentials;
+  // A fresh jti per process: nothing is shared between processes, but this is what Vonage sends.
+  const body = inboundTextBody(PAGE_ID, psidFor(1), randomUUID(), new Date());
+  const { headers } = signRequest(body, signatureSecret, applicationId);
+  const request = JSON.stringify({ applicationId, privateKey, signatureSecret, headers, body });
+  const { stdout } = await run(process.execPath, [PROBE, system, who, task, entryOf(who, system)], {
+    cwd: ROOT,
+    env: { ...process.env, COLD_START_REQUEST: request },
+  });
+  return JSON.parse(stdout.trim()) as Sample;
+}
+
+/** Nearest-rank percentile. */
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+// Issue 17: loading the root entry at most half the SDK's time, in both module systems. The
+// first answered webhook has no number in the issue ("well below the SDK's"): it is held to
+// "below", and its ratio is the figure to read.
+const IMPORT_TARGET = { kind: 'max', value: 0.5, text: "≤ 0.5× the SDK's" } as const;
+const WEBHOOK_TARGET = { kind: 'max', value: 1, text: "below the SDK's" } as const;
+
 export async function coldStartSection(ctx: SectionContext): Promise<void> {
-  if (!existsSync(DIST) || statSync(DIST).mtimeMs < newestMtime(join(ROOT, 'src'))) {
+  if (
+    !existsSync(join(ROOT, 'dist', 'index.js')) ||
+    statSync(join(ROOT, 'dist', 'index.js')).mtimeMs < newestMtime(join(ROOT, 'src'))
+  ) {
     ctx.log('cold start: dist/ is missing or older than src/, running npm run build');
     execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'ignore' });
   }
-  const runs = ctx.quick ? 3 : 9;
-  const ours: { ms: number; rss: number }[] = [];
-  const sdk: { ms: number; rss: number }[] = [];
-  const ourSpecifier = pathToFileURL(DIST).href;
-  await probe(ourSpecifier); // fill the OS file cache for both, so neither pays for the disk
-  await probe('@vonage/server-sdk');
-  for (let i = 0; i < runs; i++) {
-    ours.push(await probe(ourSpecifier));
-    sdk.push(await probe('@vonage/server-sdk'));
+  const rounds = ctx.quick ? 5 : 21;
+  const cases: { system: System; task: Task }[] = [
+    { system: 'require', task: 'import' },
+    { system: 'import', task: 'import' },
+    { system: 'require', task: 'webhook' },
+    { system: 'import', task: 'webhook' },
+  ];
+  const samples = new Map<string, Sample[]>();
+  const key = (system: System, task: Task, who: Who) => `${system} ${task} ${who}`;
+  // One unmeasured round fills the OS file cache for every file either side reads.
+  for (const { system, task } of cases) for (const who of ['ours', 'sdk'] as const) await probe(system, who, task, ctx);
+  for (let round = 0; round < rounds; round++) {
+    ctx.log(`cold start: round ${round + 1} of ${rounds} (8 fresh processes)`);
+    // Alternate who goes first, so that a process never always follows the same neighbour.
+    const order: Who[] = round % 2 === 0 ? ['ours', 'sdk'] : ['sdk', 'ours'];
+    for (const { system, task } of cases) {
+      for (const who of order) {
+        const list = samples.get(key(system, task, who)) ?? [];
+        list.push(await probe(system, who, task, ctx));
+        samples.set(key(system, task, who), list);
+      }
+    }
   }
-  const oursMs = median(ours.map((r) => r.ms));
-  const sdkMs = median(sdk.map((r) => r.ms));
-  const oursRss = median(ours.map((r) => r.rss)) / 2 ** 20;
-  const sdkRss = median(sdk.map((r) => r.rss)) / 2 ** 20;
-  ctx.comparisons.push(
-    compare({
-      section: SECTION,
-      name: 'import time',
-      subject: { label: 'import dist/index.js', value: oursMs, unit: 'ms' },
-      baseline: { label: "import '@vonage/server-sdk'", value: sdkMs, unit: 'ms' },
-      ratio: oursMs / sdkMs,
-      ratioMeaning: "× the SDK's",
-      target: { kind: 'max', value: 1, text: "below the SDK's" },
-      notes: [`median of ${runs} fresh processes each, alternating; time of the dynamic import() inside the process`],
-    }),
-  );
+
+  for (const { system, task } of cases) {
+    const ours = samples.get(key(system, task, 'ours'))!;
+    const sdk = samples.get(key(system, task, 'sdk'))!;
+    const oursMs = median(ours.map((s) => s.ms));
+    const sdkMs = median(sdk.map((s) => s.ms));
+    const spread = (list: Sample[]) =>
+      `median ${median(list.map((s) => s.ms)).toFixed(1)} ms, p90 ${percentile(
+        list.map((s) => s.ms),
+        90,
+      ).toFixed(1)} ms`;
+    const modules =
+      system === 'require'
+        ? `; modules loaded: ours ${median(ours.map((s) => s.modules ?? 0))}, the SDK ${median(sdk.map((s) => s.modules ?? 0))}`
+        : '';
+    const load = system === 'require' ? "require('dist/index.cjs')" : "import('dist/index.js')";
+    const sdkLoad = `${system}('${SDK}')`;
+    ctx.comparisons.push(
+      compare({
+        section: SECTION,
+        name: task === 'import' ? `${system} time` : `first answered webhook (${system})`,
+        subject:
+          task === 'import'
+            ? { label: load, value: oursMs, unit: 'ms' }
+            : { label: `${load} + createMessenger + receive`, value: oursMs, unit: 'ms' },
+        baseline:
+          task === 'import'
+            ? { label: sdkLoad, value: sdkMs, unit: 'ms' }
+            : { label: `${sdkLoad} + new Vonage + @vonage/jwt verifySignature`, value: sdkMs, unit: 'ms' },
+        ratio: oursMs / sdkMs,
+        ratioMeaning: "× the SDK's",
+        target: task === 'import' ? IMPORT_TARGET : WEBHOOK_TARGET,
+        notes: [
+          `${rounds} fresh processes each, interleaved; ours ${spread(ours)}; the SDK ${spread(sdk)}${modules}`,
+          ...(task === 'webhook'
+            ? [
+                'from just before the load to the verified, parsed (ours: and recorded) message; the request is signed by the parent, outside the timing',
+              ]
+            : []),
+        ],
+      }),
+    );
+  }
+
+  const ours = samples.get(key('import', 'import', 'ours'))!;
+  const sdk = samples.get(key('import', 'import', 'sdk'))!;
+  const oursRss = median(ours.map((s) => s.rss)) / 2 ** 20;
+  const sdkRss = median(sdk.map((s) => s.rss)) / 2 ** 20;
   ctx.comparisons.push(
     compare({
       section: SECTION,
       name: 'RSS after import',
-      subject: { label: 'import dist/index.js', value: oursRss, unit: 'MB' },
-      baseline: { label: "import '@vonage/server-sdk'", value: sdkRss, unit: 'MB' },
+      subject: { label: "import('dist/index.js')", value: oursRss, unit: 'MB' },
+      baseline: { label: `import('${SDK}')`, value: sdkRss, unit: 'MB' },
       ratio: oursRss / sdkRss,
       ratioMeaning: "× the SDK's",
       target: { kind: 'max', value: 1, text: "below the SDK's" },
-      notes: [
-        `process RSS (node itself is ~${(median(ours.map((r) => r.rss - (r as { rssDelta?: number }).rssDelta!)) / 2 ** 20).toFixed(0)} MB before the import)`,
-      ],
+      notes: ['process RSS after the import, node itself included'],
     }),
   );
 }

@@ -62,6 +62,19 @@ async function run(label, root, testing, subpaths) {
     for (const n of names) check(typeof mod[n] === 'function', `${label}: vonage-messenger/${name} lacks ${n}()`);
   }
 
+  // dist/ carries its own bundled copy of zod; the user's zod (the `zod` dependency installed
+  // next to it, a separate instance) must compose our exported schemas all the same.
+  const { z } = require('zod');
+  const Body = z.object({ user: root.PsidSchema, page: root.PageIdSchema.optional() });
+  const body = Body.parse({ user: USER, page: Number(PAGE) });
+  check(body.user === USER && body.page === PAGE, `${label}: the user's zod did not parse through PsidSchema`);
+  const refusedId = Body.safeParse({ user: '12a' });
+  check(
+    !refusedId.success && refusedId.error.issues[0].message === 'PSID must contain only the digits 0-9',
+    `${label}: the user's zod did not report PsidSchema's message`,
+  );
+  check(root.PsidSchema instanceof z.ZodType, `${label}: PsidSchema is not instanceof the user's z.ZodType`);
+
   const api = await startApi();
   try {
     const { privateKey } = generateKeyPairSync('rsa', {

@@ -1,5 +1,6 @@
 /**
- * The inputs of the send methods, as zod schemas built once at import (never per send).
+ * The inputs of the send methods, as zod schemas built once, on first use (never per send,
+ * and never by an import that sends nothing: see src/lazy-schema.ts).
  * Limits follow Vonage's Messages API: text ≤ 640 characters "including unicode", media
  * URLs by public https URL (audio 10–2000 characters), `client_ref` ≤ 100 characters.
  *
@@ -8,9 +9,10 @@
  *
  * @module
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError, type ValidationIssue } from '../errors.js';
 import { type PageId, PageIdSchema, type Psid, PsidSchema } from '../ids.js';
+import { lazySchema } from '../lazy-schema.js';
 import type { KnownTag } from '../policy.js';
 import { MESSAGING_CATEGORIES, type MessagingCategory } from '../vocabulary.js';
 
@@ -42,13 +44,15 @@ export function codePointLength(text: string): number {
   return count;
 }
 
-const TextSchema = z
-  .string()
-  .min(1, 'text must not be empty')
-  .refine(
-    (text) => text.length <= MAX_TEXT_CHARS || codePointLength(text) <= MAX_TEXT_CHARS,
-    `text must be at most ${MAX_TEXT_CHARS} characters (Vonage's Messenger limit, counted in Unicode code points)`,
-  );
+const TextSchema = lazySchema(() =>
+  z
+    .string()
+    .min(1, 'text must not be empty')
+    .refine(
+      (text) => text.length <= MAX_TEXT_CHARS || codePointLength(text) <= MAX_TEXT_CHARS,
+      `text must be at most ${MAX_TEXT_CHARS} characters (Vonage's Messenger limit, counted in Unicode code points)`,
+    ),
+);
 
 function httpsUrl(label: string, min = 1) {
   return z
@@ -61,17 +65,21 @@ function httpsUrl(label: string, min = 1) {
     }, `${label} must be an absolute https:// URL (Messenger fetches media from a public https URL)`);
 }
 
-const CategorySchema = z.enum(MESSAGING_CATEGORIES, {
-  error: `category must be one of ${MESSAGING_CATEGORIES.join(', ')}`,
-});
+const CategorySchema = lazySchema(() =>
+  z.enum(MESSAGING_CATEGORIES, {
+    error: `category must be one of ${MESSAGING_CATEGORIES.join(', ')}`,
+  }),
+);
 
-const TagSchema = z
-  .string()
-  .min(1, 'tag must not be empty')
-  .max(64, 'tag must be at most 64 characters')
-  .regex(/^[A-Z_]+$/, 'tag must be a Messenger tag name in capitals, e.g. HUMAN_AGENT');
+const TagSchema = lazySchema(() =>
+  z
+    .string()
+    .min(1, 'tag must not be empty')
+    .max(64, 'tag must be at most 64 characters')
+    .regex(/^[A-Z_]+$/, 'tag must be a Messenger tag name in capitals, e.g. HUMAN_AGENT'),
+);
 
-const common = {
+const common = () => ({
   from: PageIdSchema,
   to: PsidSchema,
   tag: TagSchema.optional(),
@@ -81,7 +89,7 @@ const common = {
     .max(MAX_CLIENT_REF_CHARS, `clientRef must be at most ${MAX_CLIENT_REF_CHARS} characters`)
     .optional(),
   webhookUrl: httpsUrl('webhookUrl').optional(),
-};
+});
 
 /** A tag needs category `message_tag`; `message_tag` needs a tag (Vonage answers 422 otherwise). */
 function checkTagAndCategory(
@@ -101,22 +109,33 @@ function checkTagAndCategory(
 }
 
 /** Input of `sendText`. */
-export const SendTextSchema = z.strictObject({ ...common, text: TextSchema }).superRefine(checkTagAndCategory);
+export const SendTextSchema = lazySchema(() =>
+  z.strictObject({ ...common(), text: TextSchema }).superRefine(checkTagAndCategory),
+);
 /** Input of `sendImage` (`.jpg`, `.jpeg`, `.png`, `.gif`). */
-export const SendImageSchema = z.strictObject({ ...common, url: httpsUrl('url') }).superRefine(checkTagAndCategory);
+export const SendImageSchema = lazySchema(() =>
+  z.strictObject({ ...common(), url: httpsUrl('url') }).superRefine(checkTagAndCategory),
+);
 /** Input of `sendAudio` (`.mp3`; URL 10–2000 characters). */
-export const SendAudioSchema = z
-  .strictObject({ ...common, url: httpsUrl('url', MIN_AUDIO_URL_CHARS) })
-  .superRefine(checkTagAndCategory);
+export const SendAudioSchema = lazySchema(() =>
+  z.strictObject({ ...common(), url: httpsUrl('url', MIN_AUDIO_URL_CHARS) }).superRefine(checkTagAndCategory),
+);
 /** Input of `sendVideo` (`.mp4`, H.264 + AAC). */
 export const SendVideoSchema = SendImageSchema;
 /** Input of `sendFile` (`.pdf`, `.zip`, `.csv`, …). */
 export const SendFileSchema = SendImageSchema;
 
 /** Input of `canSend`: a conversation and the kind of send. */
-export const CanSendSchema = z
-  .strictObject({ from: PageIdSchema, to: PsidSchema, tag: TagSchema.optional(), category: CategorySchema.optional() })
-  .superRefine(checkTagAndCategory);
+export const CanSendSchema = lazySchema(() =>
+  z
+    .strictObject({
+      from: PageIdSchema,
+      to: PsidSchema,
+      tag: TagSchema.optional(),
+      category: CategorySchema.optional(),
+    })
+    .superRefine(checkTagAndCategory),
+);
 
 /** A string that carries no brand of `Other` (a plain string, or the right brand). */
 type Unbranded<Other> = string & { readonly [K in Exclude<keyof Other, keyof string>]?: never };
