@@ -10,7 +10,7 @@
 #                   -> a signed webhook + a send from both `import` and `require`, against a
 #                   127.0.0.1 server
 #   7 size          gzip size of the root entry and what it imports; fails if a database
-#                   client, msw or vitest is reachable from it (scripts/check-size.mjs)
+#                   client, msw, vitest or @opentelemetry/* is reachable from it (scripts/check-size.mjs)
 # Each step stops the script at its first failure with the step's name.
 #   SKIP_BUILD=1   reuse dist/ (when the caller just built it)
 #   KEEP_SMOKE=1   keep the temp project for inspection
@@ -24,12 +24,12 @@ trap 'status=$?; if [ $status -ne 0 ]; then printf "\ncheck-package FAILED at st
 
 step "1/7 build (tsup)"
 if [ "${SKIP_BUILD:-}" != 1 ]; then npm run build --silent >/tmp/check-package-build.log 2>&1 || { tail -40 /tmp/check-package-build.log >&2; exit 1; }; fi
-for f in index redis postgres sqlite testing testing-stores testing-msw; do
+for f in index redis postgres sqlite testing testing-stores testing-msw otel; do
   for ext in js cjs d.ts d.cts; do
     [ -f "dist/$f.$ext" ] || { echo "missing dist/$f.$ext: tsup.config.ts entries and package.json exports disagree" >&2; exit 1; }
   done
 done
-echo "dist/: 7 entries × (js, cjs, d.ts, d.cts) present"
+echo "dist/: 8 entries × (js, cjs, d.ts, d.cts) present"
 
 step "2/7 types (tsc --noEmit, strict)"
 npx --no-install tsc --noEmit -p tsconfig.json
@@ -63,7 +63,7 @@ cp "$ROOT"/scripts/smoke/package.json "$ROOT"/scripts/smoke/*.mjs "$ROOT"/script
   || { echo "npm install of the tarball failed" >&2; exit 1; }
 # The optional peers (database clients, msw, vitest) are linked from this checkout instead
 # of installed: better-sqlite3 would need a native build, and the smoke test only loads them.
-for peer in ioredis pg better-sqlite3 msw vitest; do
+for peer in ioredis pg better-sqlite3 msw vitest @opentelemetry; do
   [ -e "$ROOT/node_modules/$peer" ] && ln -s "$ROOT/node_modules/$peer" "$SMOKE_DIR/node_modules/$peer"
 done
 (cd "$SMOKE_DIR" && node esm.mjs && node cjs.cjs)

@@ -189,6 +189,20 @@ const webhookChannel = tracing<WebhookTrace>(MESSENGER_CHANNELS.webhook);
 const storeChannel = dc.channel(MESSENGER_CHANNELS.store);
 const platformErrorChannel = dc.channel(MESSENGER_CHANNELS.platformError);
 
+/**
+ * The channel objects, for the OpenTelemetry bridge (which then needs no import of
+ * `node:diagnostics_channel` of its own). `send` and `webhook` are `undefined` on a runtime
+ * without `TracingChannel`.
+ *
+ * @internal
+ */
+export const messengerChannels = {
+  send: sendChannel,
+  webhook: webhookChannel,
+  store: storeChannel,
+  platformError: platformErrorChannel,
+} as const;
+
 /** `TracingChannel.hasSubscribers` is Node ≥ 20.13; asking each channel works everywhere. */
 function active(c: Traced<object> | undefined): c is Traced<object> {
   return (

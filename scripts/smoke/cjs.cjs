@@ -25,6 +25,7 @@ run('cjs', root, testing, {
   sqlite: require('vonage-messenger/sqlite'),
   'testing/msw': require('vonage-messenger/testing/msw'),
   'testing/stores': { describeSessionStore: () => {} },
+  otel: require('vonage-messenger/otel'),
 }).catch((error) => {
   console.error(error);
   process.exit(1);

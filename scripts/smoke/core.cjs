@@ -46,6 +46,7 @@ async function run(label, root, testing, subpaths) {
     sqlite: [subpaths.sqlite, ['sqliteStore']],
     'testing/msw': [subpaths['testing/msw'], []],
     'testing/stores': [subpaths['testing/stores'], ['describeSessionStore']],
+    otel: [subpaths.otel, ['enableOpenTelemetry']],
   };
   for (const [name, [mod, names]] of Object.entries(expected)) {
     check(mod !== undefined && mod !== null, `${label}: vonage-messenger/${name} did not load`);
@@ -61,6 +62,8 @@ async function run(label, root, testing, subpaths) {
     });
     const signatureSecret = randomBytes(32).toString('hex');
     const applicationId = randomUUID();
+    // The otel subpath subscribes to the root entry's channels (global no-op providers here).
+    const disableOtel = subpaths.otel.enableOpenTelemetry();
     const messenger = root.createMessenger({ applicationId, privateKey, signatureSecret, apiHost: api.url });
 
     // A send to a user who never wrote is refused before the network.
@@ -118,6 +121,7 @@ async function run(label, root, testing, subpaths) {
       `${label}: unexpected payload ${request.body}`,
     );
     await messenger.close?.();
+    disableOtel();
     console.log(
       `smoke ${label}: ok (subpaths loaded, refused send, signed webhook, forged webhook, send ${sent.messageUuid})`,
     );

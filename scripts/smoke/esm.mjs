@@ -1,5 +1,6 @@
 // `import` consumer: every entry through the package's "exports" import conditions.
 import * as root from 'vonage-messenger';
+import * as otel from 'vonage-messenger/otel';
 import * as postgres from 'vonage-messenger/postgres';
 import * as redis from 'vonage-messenger/redis';
 import * as sqlite from 'vonage-messenger/sqlite';
@@ -8,4 +9,4 @@ import * as msw from 'vonage-messenger/testing/msw';
 import * as stores from 'vonage-messenger/testing/stores';
 import core from './core.cjs';
 
-await core.run('esm', root, testing, { redis, postgres, sqlite, 'testing/msw': msw, 'testing/stores': stores });
+await core.run('esm', root, testing, { redis, postgres, sqlite, 'testing/msw': msw, 'testing/stores': stores, otel });
