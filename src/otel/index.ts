@@ -41,6 +41,13 @@ export interface OpenTelemetryOptions {
   tracerProvider?: TracerProvider;
   /** Put the Page ID on send and webhook spans as `messenger.page.id`. Default `true`. */
   pageIds?: boolean;
+  /**
+   * Make a send from inside a webhook callback a child of the webhook's span (an
+   * `AsyncLocalStorage` bound to the webhook channel). Default `true`. On Node 20 an active
+   * `AsyncLocalStorage` slows every promise; if no other one (an OpenTelemetry context
+   * manager) is active already, `false` saves that (docs/performance.md).
+   */
+  linkReplies?: boolean;
 }
 
 /**
@@ -91,6 +98,7 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => v
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE);
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE);
   const pageIds = options.pageIds ?? true;
+  const linkReplies = options.linkReplies ?? true;
 
   const sends: Counter = meter.createCounter(OTEL_INSTRUMENTS.sends, {
     description: 'Sends by outcome (sent, refused before the network, failed) and reason',
@@ -219,12 +227,16 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => v
     asyncEnd: endSend,
     error: ignore,
   };
-  const webhookSubscribers = { start: ignore, end: ignore, asyncStart: ignore, asyncEnd: endWebhook, error: ignore };
+  const webhookSubscribers: { start: (webhook: WebhookTrace) => unknown } & Record<
+    'end' | 'asyncStart' | 'asyncEnd' | 'error',
+    (webhook: WebhookTrace) => void
+  > = { start: ignore, end: ignore, asyncStart: ignore, asyncEnd: endWebhook, error: ignore };
   const { send, webhook, store, platformError } = messengerChannels;
   send?.subscribe(sendSubscribers);
   // The transform starts the span as the request enters the handler; the store keeps it
   // reachable from the callbacks (a send made there becomes its child).
-  webhook?.start.bindStore(inWebhook, startWebhook);
+  if (linkReplies) webhook?.start.bindStore(inWebhook, startWebhook);
+  else webhookSubscribers.start = startWebhook;
   webhook?.subscribe(webhookSubscribers);
   store.subscribe(onStore);
   platformError.subscribe(onPlatformError);
@@ -235,7 +247,8 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => v
     enabled = false;
     send?.unsubscribe(sendSubscribers);
     webhook?.unsubscribe(webhookSubscribers);
-    webhook?.start.unbindStore(inWebhook);
+    if (linkReplies) webhook?.start.unbindStore(inWebhook);
+    inWebhook.disable();
     store.unsubscribe(onStore);
     platformError.unsubscribe(onPlatformError);
   };

@@ -179,6 +179,22 @@ describe('enableOpenTelemetry over a scripted conversation', () => {
     expect(everything).toContain('messenger.outcome');
   });
 
+  it('with linkReplies: false, still traces both but the reply is a root span', async () => {
+    const otel = setUpOtel();
+    disable = enableOpenTelemetry({
+      meterProvider: otel.meterProvider,
+      tracerProvider: otel.tracerProvider,
+      linkReplies: false,
+    });
+    world = await startWorld();
+    await playConversation(world);
+    const spans = otel.exporter.getFinishedSpans();
+    expect(spans.filter((s) => s.name === 'messenger.webhook')).toHaveLength(6);
+    const sends = spans.filter((s) => s.name === 'messenger.send');
+    expect(sends).toHaveLength(5);
+    for (const send of sends) expect(send.parentSpanContext).toBeUndefined();
+  });
+
   it('stops recording once unsubscribed', async () => {
     const otel = setUpOtel();
     const off = enableOpenTelemetry({ meterProvider: otel.meterProvider, tracerProvider: otel.tracerProvider });
