@@ -155,7 +155,7 @@ export interface WebhookTrace {
  * const slowest: StoreOperation = 'recordInbound'
  * ```
  */
-export type StoreOperation = Exclude<keyof SessionStore, 'close'> | 'close';
+export type StoreOperation = keyof SessionStore;
 
 /**
  * The message published on `vonage-messenger:store` after each store operation of a messenger.

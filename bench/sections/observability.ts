@@ -9,11 +9,12 @@
  * Each for a guarded send (sequential, against the loopback 202 server) and for webhook
  * ingest (`messenger.receive` of pre-signed requests).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { PAGE_ID, psidFor, type SectionContext } from '../lib/context.js';
-import { median, throughput } from '../lib/measure.js';
+import { median } from '../lib/measure.js';
 import { compare } from '../lib/report.js';
 import { startStubApi } from '../lib/server.js';
 import { inboundTextBody, type SignedRequest, signRequest } from '../lib/sign.js';
@@ -22,7 +23,8 @@ import { loadVariants } from '../lib/variants.js';
 
 const SECTION = 'observability';
 const TEXT = 'Your order #1234 has shipped and will arrive on Thursday.';
-const CHUNK = 500;
+const SEND_SLICE = 100;
+const INGEST_SLICE = 500;
 
 class SilentReader extends MetricReader {
   protected async onShutdown(): Promise<void> {}
@@ -34,31 +36,64 @@ const nowhere: SpanExporter = {
   shutdown: async () => {},
 };
 
-/** Runs `a` and `b` in alternating rounds; each side's median µs per op. */
-async function sideBySide(
-  rounds: number,
-  a: () => Promise<number>,
-  b: () => Promise<number>,
-): Promise<[number, number, number[]]> {
+interface Sides {
+  /** Median CPU µs per operation of each side. */
+  a: number;
+  b: number;
+  /** Median of the per-pair ratios a/b (CPU time), and their spread. */
+  ratio: number;
+  p25: number;
+  p75: number;
+  /** The same from wall time, for the notes. */
+  wallRatio: number;
+}
+
+const quantile = (values: number[], q: number) => {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+};
+
+/**
+ * Runs short slices of `a` and `b` in pairs, alternating which goes first, and compares
+ * them pair by pair. CPU time per operation (`process.cpuUsage`) rather than wall time: on a
+ * shared machine the process is descheduled for whole milliseconds, which wall time counts
+ * and CPU time does not; slices of a few milliseconds put both sides under the same load.
+ */
+async function pairedSlices(pairs: number, a: () => Promise<number>, b: () => Promise<number>): Promise<Sides> {
+  const measure = async (slice: () => Promise<number>) => {
+    const wall = performance.now();
+    const cpu = process.cpuUsage();
+    const ops = await slice();
+    const used = process.cpuUsage(cpu);
+    return { cpu: (used.user + used.system) / ops, wall: ((performance.now() - wall) * 1000) / ops };
+  };
   const as: number[] = [];
   const bs: number[] = [];
   const ratios: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    // Alternate which side goes first, so that drift within a round hits both alike.
-    let x: number;
-    let y: number;
+  const wallRatios: number[] = [];
+  for (let i = 0; i < pairs; i++) {
+    let x: { cpu: number; wall: number };
+    let y: { cpu: number; wall: number };
     if (i % 2 === 0) {
-      x = await a();
-      y = await b();
+      x = await measure(a);
+      y = await measure(b);
     } else {
-      y = await b();
-      x = await a();
+      y = await measure(b);
+      x = await measure(a);
     }
-    as.push(x);
-    bs.push(y);
-    ratios.push(x / y);
+    as.push(x.cpu);
+    bs.push(y.cpu);
+    ratios.push(x.cpu / y.cpu);
+    wallRatios.push(x.wall / y.wall);
   }
-  return [median(as), median(bs), ratios];
+  return {
+    a: median(as),
+    b: median(bs),
+    ratio: median(ratios),
+    p25: quantile(ratios, 0.25),
+    p75: quantile(ratios, 0.75),
+    wallRatio: median(wallRatios),
+  };
 }
 
 export async function observabilitySection(ctx: SectionContext): Promise<void> {
@@ -90,8 +125,8 @@ export async function observabilitySection(ctx: SectionContext): Promise<void> {
     const reader = new SilentReader();
     const meterProvider = new MeterProvider({ readers: [reader] });
     const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(nowhere)] });
-    const withOtel = async <T>(run: () => Promise<T>): Promise<T> => {
-      const disable = channels.enableOpenTelemetry({ meterProvider, tracerProvider });
+    const withOtel = async <T>(run: () => Promise<T>, linkReplies = true): Promise<T> => {
+      const disable = channels.enableOpenTelemetry({ meterProvider, tracerProvider, linkReplies });
       try {
         return await run();
       } finally {
@@ -99,50 +134,40 @@ export async function observabilitySection(ctx: SectionContext): Promise<void> {
       }
     };
 
-    // Sends: µs per send at concurrency 1, from a fixed-duration window.
-    const ms = ctx.quick ? 400 : 1500;
-    const rounds = ctx.quick ? 2 : 6;
-    const perSend = async (send: () => Promise<unknown>) =>
-      1e6 / (await throughput(send, { concurrency: 1, durationMs: ms, warmupMs: ms / 3 }));
+    // Sends: sequential, a slice of SEND_SLICE sends per side per pair.
+    const pairs = ctx.quick ? 10 : 60;
+    const sendSlice = (send: () => Promise<unknown>) => async () => {
+      for (let i = 0; i < SEND_SLICE; i++) await send();
+      return SEND_SLICE;
+    };
+    ctx.log('observability: send warm-up');
+    await pairedSlices(4, sendSlice(sendWith), sendSlice(sendWithout));
     ctx.log('observability: send, channels unsubscribed vs none');
-    const [sc, sn, sRatios] = await sideBySide(
-      rounds,
-      () => perSend(sendWith),
-      () => perSend(sendWithout),
-    );
+    const s1 = await pairedSlices(pairs, sendSlice(sendWith), sendSlice(sendWithout));
     pushRow(
       ctx,
       'send: channels present, unsubscribed',
       'sendText (channels, nobody listening)',
-      sc,
       'sendText (no channels)',
-      sn,
+      s1,
       1.02,
       '≤ 2 %',
-      sRatios,
-      `${rounds} alternating ${ms} ms windows, concurrency 1`,
+      `${pairs} pairs of ${SEND_SLICE} sequential sends`,
     );
     ctx.log('observability: send, OpenTelemetry on vs off');
-    const [so, sf, soRatios] = await sideBySide(
-      rounds,
-      () => withOtel(() => perSend(sendWith)),
-      () => perSend(sendWith),
-    );
+    const s2 = await pairedSlices(pairs, () => withOtel(sendSlice(sendWith)), sendSlice(sendWith));
     pushRow(
       ctx,
       'send: enableOpenTelemetry on',
       'sendText (OpenTelemetry on)',
-      so,
       'sendText (off)',
-      sf,
+      s2,
       1.15,
       '≤ 15 %',
-      soRatios,
-      `${rounds} alternating ${ms} ms windows, concurrency 1; a span, a counter and a histogram per send, 2–3 store histograms`,
+      `${pairs} pairs of ${SEND_SLICE} sequential sends; per send a span, a counter, a histogram and 3 store histograms (get, getPage, recordOutbound)`,
     );
 
-    // Ingest: µs per receive over pre-signed requests, fresh for every side and round.
-    const perRound = ctx.quick ? 2_000 : 6_000;
+    // Ingest: a slice of INGEST_SLICE pre-signed requests per side per pair, fresh for each.
     const sign = (n: number) =>
       Array.from({ length: n }, (_, i) =>
         signRequest(
@@ -151,55 +176,133 @@ export async function observabilitySection(ctx: SectionContext): Promise<void> {
           applicationId,
         ),
       );
-    const perReceive = async (m: MessengerLike, requests: SignedRequest[]) => {
-      const chunks: number[] = [];
-      for (let i = 0; i < requests.length; i += CHUNK) {
-        const end = Math.min(requests.length, i + CHUNK);
-        const start = process.hrtime.bigint();
-        for (let j = i; j < end; j++) await m.receive({ headers: requests[j]!.headers, body: requests[j]!.body });
-        chunks.push(Number(process.hrtime.bigint() - start) / (end - i) / 1000);
-      }
-      return median(chunks);
+    const ingestSlice = (m: MessengerLike) => {
+      const requests: SignedRequest[] = sign(INGEST_SLICE);
+      return async () => {
+        for (const r of requests) await m.receive({ headers: r.headers, body: r.body });
+        return requests.length;
+      };
+    };
+    type Slice = () => Promise<number>;
+    /** Signs every pair's requests first (outside the timed slices), then runs the pairs. */
+    const paired = async (a: () => Slice, b: () => Slice, count = pairs) => {
+      const slices = Array.from({ length: count }, () => [a(), b()] as const);
+      let nextA = 0;
+      let nextB = 0;
+      return pairedSlices(
+        count,
+        () => slices[nextA++]![0](),
+        () => slices[nextB++]![1](),
+      );
     };
     ctx.log('observability: ingest warm-up');
-    await perReceive(withChannels, sign(2_000));
-    await perReceive(without, sign(2_000));
+    await paired(
+      () => ingestSlice(withChannels),
+      () => ingestSlice(without),
+      4,
+    );
     ctx.log('observability: ingest, channels unsubscribed vs none');
-    const [ic, inn, iRatios] = await sideBySide(
-      rounds,
-      () => perReceive(withChannels, sign(perRound)),
-      () => perReceive(without, sign(perRound)),
+    const i1 = await paired(
+      () => ingestSlice(withChannels),
+      () => ingestSlice(without),
     );
     pushRow(
       ctx,
       'ingest: channels present, unsubscribed',
       'receive (channels, nobody listening)',
-      ic,
       'receive (no channels)',
-      inn,
+      i1,
       1.02,
       '≤ 2 %',
-      iRatios,
-      `${rounds} alternating rounds × ${perRound} pre-signed requests; median of per-${CHUNK} chunk means`,
+      `${pairs} pairs of ${INGEST_SLICE} pre-signed requests`,
     );
     ctx.log('observability: ingest, OpenTelemetry on vs off');
-    const [io, iff, ioRatios] = await sideBySide(
-      rounds,
-      () => withOtel(() => perReceive(withChannels, sign(perRound))),
-      () => perReceive(withChannels, sign(perRound)),
+    const i2 = await paired(
+      () => {
+        const slice = ingestSlice(withChannels);
+        return () => withOtel(slice);
+      },
+      () => ingestSlice(withChannels),
     );
     pushRow(
       ctx,
       'ingest: enableOpenTelemetry on',
       'receive (OpenTelemetry on)',
-      io,
       'receive (off)',
-      iff,
+      i2,
       1.15,
       '≤ 15 %',
-      ioRatios,
-      `${rounds} alternating rounds × ${perRound} requests; a span and a counter per webhook, 3 store histograms`,
+      `${pairs} pairs of ${INGEST_SLICE} requests; per request a span, a counter and 3 store histograms (claim, recordInbound, getPage)`,
     );
+    ctx.log('observability: ingest, OpenTelemetry on with linkReplies: false vs off');
+    const i3 = await paired(
+      () => {
+        const slice = ingestSlice(withChannels);
+        return () => withOtel(slice, false);
+      },
+      () => ingestSlice(withChannels),
+    );
+    pushRow(
+      ctx,
+      'ingest: enableOpenTelemetry on, linkReplies: false',
+      'receive (OpenTelemetry on, no AsyncLocalStorage)',
+      'receive (off)',
+      i3,
+      1.15,
+      '≤ 15 %',
+      'as above, without the AsyncLocalStorage that links replies to their webhook',
+    );
+    ctx.log('observability: send, OpenTelemetry on with linkReplies: false vs off');
+    const s3 = await pairedSlices(pairs, () => withOtel(sendSlice(sendWith), false), sendSlice(sendWith));
+    pushRow(
+      ctx,
+      'send: enableOpenTelemetry on, linkReplies: false',
+      'sendText (OpenTelemetry on, no AsyncLocalStorage)',
+      'sendText (off)',
+      s3,
+      1.15,
+      '≤ 15 %',
+      `${pairs} pairs of ${SEND_SLICE} sequential sends, without the AsyncLocalStorage that links replies to their webhook`,
+    );
+
+    // An app that uses OpenTelemetry has its context manager's AsyncLocalStorage active on
+    // both sides: then the bridge's own costs only its spans and instruments.
+    const contextManager = new AsyncLocalStorage<object>();
+    contextManager.enterWith({});
+    try {
+      ctx.log('observability: with an active AsyncLocalStorage (a context manager), send');
+      const s4 = await pairedSlices(pairs, () => withOtel(sendSlice(sendWith)), sendSlice(sendWith));
+      pushRow(
+        ctx,
+        'send: enableOpenTelemetry on, context manager active',
+        'sendText (OpenTelemetry on)',
+        'sendText (off)',
+        s4,
+        1.15,
+        '≤ 15 %',
+        `${pairs} pairs of ${SEND_SLICE} sequential sends, an AsyncLocalStorage active on both sides (as OpenTelemetry's context manager keeps one)`,
+      );
+      ctx.log('observability: with an active AsyncLocalStorage (a context manager), ingest');
+      const i4 = await paired(
+        () => {
+          const slice = ingestSlice(withChannels);
+          return () => withOtel(slice);
+        },
+        () => ingestSlice(withChannels),
+      );
+      pushRow(
+        ctx,
+        'ingest: enableOpenTelemetry on, context manager active',
+        'receive (OpenTelemetry on)',
+        'receive (off)',
+        i4,
+        1.15,
+        '≤ 15 %',
+        `${pairs} pairs of ${INGEST_SLICE} requests, an AsyncLocalStorage active on both sides`,
+      );
+    } finally {
+      contextManager.disable();
+    }
     await tracerProvider.shutdown();
     await meterProvider.shutdown();
   } finally {
@@ -212,24 +315,24 @@ function pushRow(
   ctx: SectionContext,
   name: string,
   subjectLabel: string,
-  subject: number,
   baselineLabel: string,
-  baseline: number,
+  sides: Sides,
   max: number,
   text: string,
-  ratios: number[],
   note: string,
 ): void {
   ctx.comparisons.push(
     compare({
       section: SECTION,
       name,
-      subject: { label: subjectLabel, value: subject, unit: 'µs/op' },
-      baseline: { label: baselineLabel, value: baseline, unit: 'µs/op' },
-      ratio: subject / baseline,
+      subject: { label: `${subjectLabel}, CPU`, value: sides.a, unit: 'µs/op' },
+      baseline: { label: `${baselineLabel}, CPU`, value: sides.b, unit: 'µs/op' },
+      ratio: sides.ratio,
       ratioMeaning: '× the cost',
       target: { kind: 'max', value: max, text },
-      notes: [note, `per-round ratios: ${ratios.map((r) => r.toFixed(3)).join(', ')}`],
+      notes: [
+        `${note}; ratio = median of per-pair CPU-time ratios (interquartile ${sides.p25.toFixed(3)}–${sides.p75.toFixed(3)}); wall-time median ratio ${sides.wallRatio.toFixed(3)}`,
+      ],
     }),
   );
 }
