@@ -51,9 +51,13 @@ import type { PlatformErrorEvent } from './webhooks/platform.js';
  * ```
  */
 export const MESSENGER_CHANNELS = {
+  /** Tracing channel around each send; payload {@link SendTrace}. */
   send: 'vonage-messenger:send',
+  /** Tracing channel around each webhook request or `receive` call; payload {@link WebhookTrace}. */
   webhook: 'vonage-messenger:webhook',
+  /** One message after each store operation; payload {@link StoreOperationEvent}. */
   store: 'vonage-messenger:store',
+  /** One message per platform refusal in a status webhook; payload `PlatformErrorEvent`. */
   platformError: 'vonage-messenger:platform-error',
 } as const;
 

@@ -59,10 +59,15 @@ export interface OpenTelemetryOptions {
  * ```
  */
 export const OTEL_INSTRUMENTS = {
+  /** Counter: `messenger.outcome`, `messenger.reason` (unless sent), `messenger.message_type`, `messenger.category`. */
   sends: 'messenger.sends',
+  /** Histogram, seconds: `messenger.outcome`, `messenger.message_type`. */
   sendDuration: 'messenger.send.duration',
+  /** Counter: `http.response.status_code`, `messenger.event.kind`. */
   webhooks: 'messenger.webhooks',
+  /** Counter: `messenger.error.code`, `messenger.error.kind`. */
   platformErrors: 'messenger.platform_errors',
+  /** Histogram, seconds: `messenger.store.operation`, `error.type` on failure. */
   storeDuration: 'messenger.store.duration',
 } as const;
 
