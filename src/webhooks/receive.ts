@@ -18,7 +18,6 @@
  *
  * @module
  */
-
 import { publishPlatformError } from '../diagnostics.js';
 import { StoreError, ValidationError, WebhookVerificationError } from '../errors.js';
 import { conversationKey } from '../ids.js';
