@@ -1,6 +1,6 @@
 import { defineConfig } from 'tsup';
 
-// One entry per subpath export. Database clients, msw and Vonage's SDK stay external (optional peers),
+// One entry per subpath export. Database clients, msw, Vonage's SDK and @opentelemetry/api stay external (optional peers),
 // so the root entry never loads them.
 export default defineConfig({
   entry: {
@@ -11,6 +11,7 @@ export default defineConfig({
     testing: 'src/testing/index.ts',
     'testing-stores': 'src/testing/conformance.ts',
     'testing-msw': 'src/testing/msw.ts',
+    otel: 'src/otel/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -20,6 +21,15 @@ export default defineConfig({
   target: 'node20',
   splitting: true,
   treeshake: true,
-  external: ['ioredis', 'pg', 'better-sqlite3', 'msw', 'vitest', '@vonage/messages', '@vonage/auth'],
+  external: [
+    'ioredis',
+    'pg',
+    'better-sqlite3',
+    'msw',
+    'vitest',
+    '@vonage/messages',
+    '@vonage/auth',
+    '@opentelemetry/api',
+  ],
   noExternal: ['zod'],
 });

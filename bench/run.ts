@@ -6,6 +6,7 @@
  *   npm run bench                 # full run (a few minutes on 2 cores)
  *   npm run bench -- --quick      # short windows: checks the harness, noisy figures
  *   npm run bench -- --only=send,webhook
+ *   npm run bench -- --only=observability   # channels and OpenTelemetry overhead
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,7 @@ import { generateCredentials } from './lib/keys.js';
 import { type BenchReport, machineInfo, renderTable } from './lib/report.js';
 import { coldStartSection } from './sections/cold-start.js';
 import { memorySection } from './sections/memory.js';
+import { observabilitySection } from './sections/observability.js';
 import { sendSection } from './sections/send.js';
 import { storesSection } from './sections/stores.js';
 import { webhookSection } from './sections/webhook.js';
@@ -24,6 +26,7 @@ const SECTIONS: Record<string, (ctx: SectionContext) => Promise<void>> = {
   stores: storesSection,
   memory: memorySection,
   'cold-start': coldStartSection,
+  observability: observabilitySection,
 };
 
 async function main(): Promise<void> {

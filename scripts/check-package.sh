@@ -12,7 +12,7 @@
 #                   127.0.0.1 server; 'vonage-sdk' must name what to install. Then msw and
 #                   vitest are linked and the testing subpaths built on them are loaded.
 #   7 size          gzip size of the root entry and what it imports; fails if a database
-#                   client, msw or vitest is reachable from it (scripts/check-size.mjs)
+#                   client, msw, vitest or @opentelemetry/* is reachable from it (scripts/check-size.mjs)
 # Each step stops the script at its first failure with the step's name.
 #   SKIP_BUILD=1   reuse dist/ (when the caller just built it)
 #   KEEP_SMOKE=1   keep the temp project for inspection
@@ -26,12 +26,12 @@ trap 'status=$?; if [ $status -ne 0 ]; then printf "\ncheck-package FAILED at st
 
 step "1/7 build (tsup)"
 if [ "${SKIP_BUILD:-}" != 1 ]; then npm run build --silent >/tmp/check-package-build.log 2>&1 || { tail -40 /tmp/check-package-build.log >&2; exit 1; }; fi
-for f in index redis postgres sqlite testing testing-stores testing-msw; do
+for f in index redis postgres sqlite testing testing-stores testing-msw otel; do
   for ext in js cjs d.ts d.cts; do
     [ -f "dist/$f.$ext" ] || { echo "missing dist/$f.$ext: tsup.config.ts entries and package.json exports disagree" >&2; exit 1; }
   done
 done
-echo "dist/: 7 entries × (js, cjs, d.ts, d.cts) present"
+echo "dist/: 8 entries × (js, cjs, d.ts, d.cts) present"
 
 step "2/7 types (tsc --noEmit, strict)"
 npx --no-install tsc --noEmit -p tsconfig.json
@@ -70,9 +70,9 @@ INSTALLED=$(cd "$SMOKE_DIR" && node -e 'const { packages } = require("./package-
   || { echo "installing the tarball installed more than zod: $INSTALLED" >&2; exit 1; }
 echo "installed with the tarball: $INSTALLED"
 (cd "$SMOKE_DIR" && node esm.mjs && node cjs.cjs)
-# msw and vitest are linked from this checkout (not installed) for the two testing subpaths
-# built on them.
-for peer in msw vitest; do ln -s "$ROOT/node_modules/$peer" "$SMOKE_DIR/node_modules/$peer"; done
+# msw, vitest and @opentelemetry/api are linked from this checkout (not installed) for the
+# subpaths built on them.
+for peer in msw vitest @opentelemetry; do ln -s "$ROOT/node_modules/$peer" "$SMOKE_DIR/node_modules/$peer"; done
 (cd "$SMOKE_DIR" && node peers.mjs && node peers.cjs)
 
 step "7/7 size (root entry)"

@@ -5,7 +5,7 @@
 //      dynamic relative imports (ESM), and the same for dist/index.cjs (CJS);
 //   2. the whole closure a user loads: dist/index.js bundled by esbuild with its
 //      dependencies (zod, @vonage/*), minified, gzip -9.
-// It fails when the root entry can reach a database client, msw or vitest: those are
+// It fails when the root entry can reach a database client, msw, vitest or OpenTelemetry: those are
 // optional peers that only the subpath entries may load.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -15,7 +15,7 @@ import { gzipSync } from 'node:zlib';
 
 // PACKAGE_ROOT lets the gate's own tests point it at a fixture package.
 const root = process.env.PACKAGE_ROOT ?? resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const FORBIDDEN = ['ioredis', 'pg', 'better-sqlite3', 'msw', 'vitest'];
+const FORBIDDEN = ['ioredis', 'pg', 'better-sqlite3', 'msw', 'vitest', '@opentelemetry/api'];
 const gz = (buf) => gzipSync(buf, { level: 9 }).length;
 const kb = (n) => `${(n / 1024).toFixed(1)} kB`;
 const fail = (message) => {

@@ -4,6 +4,15 @@
  *
  * @module
  */
+
+export {
+  MESSENGER_CHANNELS,
+  type SendOutcome,
+  type SendTrace,
+  type StoreOperation,
+  type StoreOperationEvent,
+  type WebhookTrace,
+} from './diagnostics.js';
 export * from './errors.js';
 export * from './ids.js';
 export * from './messenger.js';

@@ -13,6 +13,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
+import { traceSend } from './diagnostics.js';
 import { PageNotLinkedError, ValidationError, VonageApiError, WindowClosedError } from './errors.js';
 import { conversationKey, type PageId, PageIdSchema, type Psid, PsidSchema } from './ids.js';
 import { lazySchema } from './lazy-schema.js';
@@ -46,6 +47,7 @@ import { createTransport, type MessengerMessageType, type RetryOptions, type Tra
 import { createVonageSdkTransport } from './send/vonage-sdk-transport.js';
 import { callStore } from './store/guard.js';
 import { memoryStore } from './store/memory.js';
+import { observeStore } from './store/observed.js';
 import type { ClosedReason, ConversationState, PageState, SessionStore } from './store/types.js';
 import type { PageLinkState } from './vocabulary.js';
 import {
@@ -433,7 +435,7 @@ export function createMessenger(options: MessengerOptions): Messenger {
   const nowMs: () => number = userNow ? () => userNow().getTime() : Date.now;
   const ownsStore = o.store === undefined;
   // The default store expires conversations on the messenger's clock, so that moving `now` moves both.
-  const store: SessionStore = o.store ?? memoryStore({ now: nowMs });
+  const store: SessionStore = observeStore(o.store ?? memoryStore({ now: nowMs }));
   const basePolicy = o.policy ?? MESSENGER_POLICY;
   const policy =
     o.safetyMarginMs === undefined ? basePolicy : definePolicy({ safetyMarginMs: o.safetyMarginMs }, basePolicy);
@@ -545,7 +547,7 @@ export function createMessenger(options: MessengerOptions): Messenger {
     }
   };
 
-  async function send(
+  async function sendUntraced(
     messageType: MessengerMessageType,
     params: {
       from: PageId;
@@ -597,6 +599,9 @@ export function createMessenger(options: MessengerOptions): Messenger {
     if (decision.tag !== undefined) result.tag = decision.tag;
     return result;
   }
+
+  const send: typeof sendUntraced = (messageType, params, content) =>
+    traceSend(messageType, params, () => sendUntraced(messageType, params, content));
 
   const parsePage = (value: unknown, operation: string): PageId => {
     const result = PageIdSchema.safeParse(value);

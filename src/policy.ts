@@ -324,6 +324,18 @@ function retirementText(tag: string, rule: TagRule, policy: MessengerPolicy, now
 }
 
 /**
+ * The category a send asks for: the one given, else `message_tag` with a tag, else `response`.
+ *
+ * @example
+ * ```ts
+ * intentCategory({ tag: 'HUMAN_AGENT' }) // 'message_tag'
+ * ```
+ */
+export function intentCategory(intent: SendIntent): MessagingCategory {
+  return intent.category ?? (intent.tag === undefined ? 'response' : 'message_tag');
+}
+
+/**
  * Judges a send against the rules in force at `now`. Pure: no I/O, no clock.
  *
  * @param state - the conversation as the store holds it, or `null` if the user never wrote.
@@ -350,7 +362,7 @@ export function evaluateSend(
       { path: 'now', message: 'must be a finite epoch-ms number or a valid Date' },
     ]);
   }
-  const category: MessagingCategory = intent.category ?? (intent.tag === undefined ? 'response' : 'message_tag');
+  const category = intentCategory(intent);
 
   if (state === null) {
     return refuse(

@@ -74,6 +74,15 @@ describe('the root-entry size gate', () => {
     expect(result.output).toContain('dist/index.js pulls pg into the root entry');
   });
 
+  it('fails when a chunk of the root entry imports @opentelemetry/api (the otel subpath alone may)', () => {
+    const root = fixture({
+      'chunk-A.js': 'import { trace } from "@opentelemetry/api";\nexport const helper = () => trace;\n',
+    });
+    const result = sizeCheck(root);
+    expect(result.ok).toBe(false);
+    expect(result.output).toContain('dist/index.js pulls @opentelemetry/api into the root entry');
+  });
+
   it('ignores the word "from" inside string literals (an error message is not an import)', () => {
     const root = fixture({
       'index.js':

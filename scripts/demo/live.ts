@@ -1,10 +1,12 @@
 /**
  * `npm run demo -- --live`: the demo's bot against the real Vonage Messages API. Reads its
  * settings from the environment, serves the inbound and status webhooks on one port, and
- * replies to every message while the window is open. Stop it with Ctrl+C.
+ * replies to every message while the window is open. Stop it with Ctrl+C: it then prints the
+ * OpenTelemetry counters of the session (sends by outcome, webhooks by status, …).
  */
 import { createMessenger } from '../../src/index.js';
 import { startBot } from './bot.js';
+import { startCounters } from './counters.js';
 
 /** The variables `--live` needs, with what each is. */
 export const LIVE_ENV = {
@@ -28,6 +30,7 @@ export async function runLive(
   env: NodeJS.ProcessEnv,
   log: (line: string) => void,
 ): Promise<{ url: string; stop: () => Promise<void> }> {
+  const counters = startCounters();
   const messenger = createMessenger({
     applicationId: env.VONAGE_APPLICATION_ID as string,
     privateKey: env.VONAGE_PRIVATE_KEY as string,
@@ -46,6 +49,9 @@ export async function runLive(
     stop: async () => {
       await bot.close();
       await messenger.close();
+      log('counters of this session (vonage-messenger/otel):');
+      for (const line of await counters.report()) log(`  ${line}`);
+      await counters.stop();
     },
   };
 }

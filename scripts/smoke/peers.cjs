@@ -19,3 +19,9 @@ if (storesError !== undefined && !/Vitest cannot be imported in a CommonJS modul
   throw storesError;
 }
 console.log('smoke cjs: ok (testing/msw and testing/stores with their peers)');
+
+const otel = require('vonage-messenger/otel');
+const disableOtel = otel.enableOpenTelemetry();
+if (typeof disableOtel !== 'function') throw new Error('smoke: cjs: enableOpenTelemetry() returned no unsubscribe');
+disableOtel();
+console.log('smoke cjs: ok (otel with @opentelemetry/api)');

@@ -9,3 +9,10 @@ for (const [name, mod, fn] of [
   if (typeof mod[fn] !== 'function') throw new Error(`smoke: esm: vonage-messenger/${name} lacks ${fn}()`);
 }
 console.log('smoke esm: ok (testing/msw and testing/stores with their peers)');
+
+// vonage-messenger/otel subscribes to the root entry's channels (global no-op providers here).
+const otel = await import('vonage-messenger/otel');
+const disableOtel = otel.enableOpenTelemetry();
+if (typeof disableOtel !== 'function') throw new Error('smoke: esm: enableOpenTelemetry() returned no unsubscribe');
+disableOtel();
+console.log('smoke esm: ok (otel with @opentelemetry/api)');

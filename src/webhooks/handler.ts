@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { noteReceived, noteRefused, traceWebhookHandler, type WebhookTrace } from '../diagnostics.js';
 import { isMessengerError, StoreError, ValidationError, WebhookVerificationError } from '../errors.js';
 import { callStore } from '../store/guard.js';
 import type { DispatchEvent, InboundMessageEvent, StatusEvent } from './events.js';
@@ -200,7 +201,7 @@ export function createWebhookHandler(receiver: Receiver, callbacks: WebhookCallb
     }
   };
 
-  const handler = async (request: Request): Promise<Response> => {
+  const handler = async (request: Request, trace: WebhookTrace | undefined): Promise<Response> => {
     if (request.method !== 'POST') {
       const response = respond(405, 'method_not_allowed');
       response.headers.set('allow', 'POST');
@@ -214,9 +215,11 @@ export function createWebhookHandler(receiver: Receiver, callbacks: WebhookCallb
     try {
       const body = await readBodyWithLimit(request, maxBodyBytes);
       const processed = await receiver.process({ headers: request.headers, body });
+      if (trace !== undefined) noteReceived(trace, processed);
       if (hasListener(processed)) {
         const dedupeId = dedupeIdOf(processed.event);
         const attempt = await attemptFor(processed, dedupeId);
+        if (trace !== undefined) trace.redelivered = attempt !== undefined && attempt > 0;
         if (attempt !== undefined) {
           await deliver(processed, { request, claims: processed.claims, redelivered: attempt > 0 });
           if (dedupeId !== undefined) {
@@ -232,9 +235,10 @@ export function createWebhookHandler(receiver: Receiver, callbacks: WebhookCallb
       return respond(200);
     } catch (error) {
       const status = statusForError(error);
+      if (trace !== undefined) noteRefused(trace, error, status);
       await reportError(error, request, status);
       return respond(status, publicError(error, status));
     }
   };
-  return handler;
+  return traceWebhookHandler(handler);
 }

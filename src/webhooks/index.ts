@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { createWebhookHandler, type WebhookCallbacks, type WebhookFetchHandler } from './handler.js';
+import { traceReceive } from '../diagnostics.js';
+import { createWebhookHandler, statusForError, type WebhookCallbacks, type WebhookFetchHandler } from './handler.js';
 import { createReceiver, type ReceiveInput, type ReceiveResult, type WebhookLayerDeps } from './receive.js';
 
 export type {
@@ -68,7 +69,7 @@ export interface WebhookLayer {
 export function createWebhookLayer(deps: WebhookLayerDeps): WebhookLayer {
   const receiver = createReceiver(deps);
   return {
-    receive: receiver.receive,
+    receive: traceReceive(receiver.receive, statusForError),
     webhookHandler: (callbacks) => createWebhookHandler(receiver, callbacks),
   };
 }

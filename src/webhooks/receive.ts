@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { publishPlatformError } from '../diagnostics.js';
 import { StoreError, ValidationError, WebhookVerificationError } from '../errors.js';
 import { conversationKey } from '../ids.js';
 import { callStore, storeError } from '../store/guard.js';
@@ -141,6 +142,7 @@ export function createReceiver(deps: WebhookLayerDeps) {
   };
 
   const notify = (event: PlatformErrorEvent): void => {
+    publishPlatformError(event);
     if (deps.onPlatformError === undefined) return;
     try {
       const result: unknown = deps.onPlatformError(event);

@@ -1,0 +1,260 @@
+/**
+ * `vonage-messenger/otel`: OpenTelemetry metrics and traces from the SDK's diagnostics
+ * channels. `@opentelemetry/api` is an optional peer dependency, loaded only by this subpath.
+ *
+ * Instrument names and attributes are fixed, so that dashboards can be shared
+ * (docs/observability.md). PSIDs, message text and secrets are never attributes; Page IDs
+ * appear only on spans (`messenger.page.id`), and `pageIds: false` removes them.
+ *
+ * @module
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  type Attributes,
+  type Counter,
+  context,
+  type Histogram,
+  type Link,
+  type MeterProvider,
+  metrics,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type TracerProvider,
+  trace,
+} from '@opentelemetry/api';
+import { messengerChannels, type SendTrace, type StoreOperationEvent, type WebhookTrace } from '../diagnostics.js';
+import type { PlatformErrorEvent } from '../webhooks/platform.js';
+
+/**
+ * Options of {@link enableOpenTelemetry}.
+ *
+ * @example
+ * ```ts
+ * const options: OpenTelemetryOptions = { meterProvider, tracerProvider, pageIds: false }
+ * ```
+ */
+export interface OpenTelemetryOptions {
+  /** Where the instruments are created. Default: the global one (`metrics.getMeterProvider()`). */
+  meterProvider?: MeterProvider;
+  /** Where the spans are created. Default: the global one (`trace.getTracerProvider()`). */
+  tracerProvider?: TracerProvider;
+  /** Put the Page ID on send and webhook spans as `messenger.page.id`. Default `true`. */
+  pageIds?: boolean;
+  /**
+   * Make a send from inside a webhook callback a child of the webhook's span (an
+   * `AsyncLocalStorage` bound to the webhook channel). Default `true`. On Node 20 an active
+   * `AsyncLocalStorage` slows every promise; if no other one (an OpenTelemetry context
+   * manager) is active already, `false` saves that (docs/performance.md).
+   */
+  linkReplies?: boolean;
+}
+
+/**
+ * The instrument names, fixed so that dashboards can be shared.
+ *
+ * @example
+ * ```ts
+ * console.log(OTEL_INSTRUMENTS.sends) // 'messenger.sends'
+ * ```
+ */
+export const OTEL_INSTRUMENTS = {
+  /** Counter: `messenger.outcome`, `messenger.reason` (unless sent), `messenger.message_type`, `messenger.category`. */
+  sends: 'messenger.sends',
+  /** Histogram, seconds: `messenger.outcome`, `messenger.message_type`. */
+  sendDuration: 'messenger.send.duration',
+  /** Counter: `http.response.status_code`, `messenger.event.kind`. */
+  webhooks: 'messenger.webhooks',
+  /** Counter: `messenger.error.code`, `messenger.error.kind`. */
+  platformErrors: 'messenger.platform_errors',
+  /** Histogram, seconds: `messenger.store.operation`, `error.type` on failure. */
+  storeDuration: 'messenger.store.duration',
+} as const;
+
+/** The span names. */
+const SPANS = { send: 'messenger.send', webhook: 'messenger.webhook' } as const;
+const SCOPE = 'vonage-messenger';
+
+// Seconds. A send is a round trip to Vonage; a store call is a local or one-hop operation.
+const SEND_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+interface Started {
+  span: Span;
+  at: number;
+}
+
+/**
+ * Subscribes OpenTelemetry to the SDK's diagnostics channels: counters and histograms for
+ * sends, webhooks, platform errors and store calls, a span per send and per webhook (a reply
+ * sent from inside a webhook callback is a child of the webhook's span). Returns the function
+ * that unsubscribes. Uses the global providers when none is passed: register your SDK first.
+ *
+ * @example
+ * ```ts
+ * import { enableOpenTelemetry } from 'vonage-messenger/otel'
+ *
+ * const disable = enableOpenTelemetry() // the global MeterProvider and TracerProvider
+ * // … later, on shutdown:
+ * disable()
+ * ```
+ */
+export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => void {
+  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE);
+  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE);
+  const pageIds = options.pageIds ?? true;
+  const linkReplies = options.linkReplies ?? true;
+
+  const sends: Counter = meter.createCounter(OTEL_INSTRUMENTS.sends, {
+    description: 'Sends by outcome (sent, refused before the network, failed) and reason',
+  });
+  const sendDuration: Histogram = meter.createHistogram(OTEL_INSTRUMENTS.sendDuration, {
+    description: 'Duration of a send, from the call to its settlement',
+    unit: 's',
+    advice: { explicitBucketBoundaries: SEND_BUCKETS },
+  });
+  const webhooks: Counter = meter.createCounter(OTEL_INSTRUMENTS.webhooks, {
+    description: 'Webhooks by the HTTP status answered and the event kind',
+  });
+  const platformErrors: Counter = meter.createCounter(OTEL_INSTRUMENTS.platformErrors, {
+    description: 'Refusals the platform reported in status webhooks, by Vonage error code',
+  });
+  const storeDuration: Histogram = meter.createHistogram(OTEL_INSTRUMENTS.storeDuration, {
+    description: 'Duration of a session store operation',
+    unit: 's',
+    advice: { explicitBucketBoundaries: STORE_BUCKETS },
+  });
+
+  // The webhook span of the request being handled, through its callbacks' async work.
+  const inWebhook = new AsyncLocalStorage<Span>();
+  const started = new WeakMap<object, Started>();
+
+  const startSend = (send: SendTrace) => {
+    const attributes: Attributes = {
+      'messenger.message_type': send.messageType,
+      'messenger.category': send.category,
+    };
+    if (send.tag !== undefined) attributes['messenger.tag'] = send.tag;
+    if (pageIds) attributes['messenger.page.id'] = send.pageId;
+    const webhookSpan = inWebhook.getStore();
+    const active = context.active();
+    // A span of the app's own is the parent and the webhook a link; else the webhook is the parent.
+    const parent =
+      trace.getSpan(active) === undefined && webhookSpan !== undefined ? trace.setSpan(active, webhookSpan) : active;
+    const links: Link[] =
+      parent === active && webhookSpan !== undefined ? [{ context: webhookSpan.spanContext() }] : [];
+    const span = tracer.startSpan(SPANS.send, { kind: SpanKind.INTERNAL, attributes, links }, parent);
+    started.set(send, { span, at: performance.now() });
+  };
+
+  const endSend = (send: SendTrace) => {
+    const entry = started.get(send);
+    if (entry === undefined) return;
+    started.delete(send);
+    const outcome = send.outcome ?? 'failed';
+    const counted: Attributes = {
+      'messenger.outcome': outcome,
+      'messenger.message_type': send.messageType,
+      'messenger.category': send.category,
+    };
+    if (send.reason !== undefined) counted['messenger.reason'] = send.reason;
+    sends.add(1, counted);
+    sendDuration.record((performance.now() - entry.at) / 1000, {
+      'messenger.outcome': outcome,
+      'messenger.message_type': send.messageType,
+    });
+    const { span } = entry;
+    span.setAttribute('messenger.outcome', outcome);
+    if (send.reason !== undefined) span.setAttribute('messenger.reason', send.reason);
+    if (send.messageUuid !== undefined) span.setAttribute('messenger.message.uuid', send.messageUuid);
+    if (outcome === 'failed') span.setStatus({ code: SpanStatusCode.ERROR, message: send.reason ?? 'failed' });
+    span.end();
+  };
+
+  const startWebhook = (webhook: WebhookTrace): Span => {
+    const span = tracer.startSpan(SPANS.webhook, {
+      kind: SpanKind.INTERNAL,
+      attributes: { 'messenger.webhook.via': webhook.via },
+    });
+    started.set(webhook, { span, at: performance.now() });
+    return span;
+  };
+
+  const endWebhook = (webhook: WebhookTrace) => {
+    const entry = started.get(webhook);
+    if (entry === undefined) return;
+    started.delete(webhook);
+    const status = webhook.status ?? 500;
+    const counted: Attributes = { 'http.response.status_code': status };
+    if (webhook.eventKind !== undefined) counted['messenger.event.kind'] = webhook.eventKind;
+    webhooks.add(1, counted);
+    const { span } = entry;
+    span.setAttributes(counted);
+    if (webhook.eventType !== undefined) span.setAttribute('messenger.event.type', webhook.eventType);
+    if (webhook.duplicate !== undefined) span.setAttribute('messenger.webhook.duplicate', webhook.duplicate);
+    if (webhook.redelivered !== undefined) span.setAttribute('messenger.webhook.redelivered', webhook.redelivered);
+    if (webhook.verificationFailure !== undefined) {
+      span.setAttribute('messenger.webhook.verification_failure', webhook.verificationFailure);
+    }
+    if (webhook.platformErrorCode !== undefined) span.setAttribute('messenger.error.code', webhook.platformErrorCode);
+    if (pageIds && webhook.pageId !== undefined) span.setAttribute('messenger.page.id', webhook.pageId);
+    if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: `answered ${status}` });
+    span.end();
+  };
+
+  const storeAttributes = new Map<string, Attributes>();
+  const onStore = (message: unknown) => {
+    const event = message as StoreOperationEvent;
+    let attributes: Attributes | undefined;
+    if (event.error === undefined) {
+      attributes = storeAttributes.get(event.operation);
+      if (attributes === undefined) {
+        attributes = { 'messenger.store.operation': event.operation };
+        storeAttributes.set(event.operation, attributes);
+      }
+    } else {
+      const type = event.error instanceof Error ? event.error.name : typeof event.error;
+      attributes = { 'messenger.store.operation': event.operation, 'error.type': type };
+    }
+    storeDuration.record(event.durationMs / 1000, attributes);
+  };
+
+  const onPlatformError = (message: unknown) => {
+    const event = message as PlatformErrorEvent;
+    platformErrors.add(1, { 'messenger.error.code': event.code ?? 'none', 'messenger.error.kind': event.kind });
+  };
+
+  const ignore = () => {};
+  const sendSubscribers = {
+    start: startSend,
+    end: ignore,
+    asyncStart: ignore,
+    asyncEnd: endSend,
+    error: ignore,
+  };
+  const webhookSubscribers: { start: (webhook: WebhookTrace) => unknown } & Record<
+    'end' | 'asyncStart' | 'asyncEnd' | 'error',
+    (webhook: WebhookTrace) => void
+  > = { start: ignore, end: ignore, asyncStart: ignore, asyncEnd: endWebhook, error: ignore };
+  const { send, webhook, store, platformError } = messengerChannels;
+  send?.subscribe(sendSubscribers);
+  // The transform starts the span as the request enters the handler; the store keeps it
+  // reachable from the callbacks (a send made there becomes its child).
+  if (linkReplies) webhook?.start.bindStore(inWebhook, startWebhook);
+  else webhookSubscribers.start = startWebhook;
+  webhook?.subscribe(webhookSubscribers);
+  store.subscribe(onStore);
+  platformError.subscribe(onPlatformError);
+
+  let enabled = true;
+  return () => {
+    if (!enabled) return;
+    enabled = false;
+    send?.unsubscribe(sendSubscribers);
+    webhook?.unsubscribe(webhookSubscribers);
+    if (linkReplies) webhook?.start.unbindStore(inWebhook);
+    inWebhook.disable();
+    store.unsubscribe(onStore);
+    platformError.unsubscribe(onPlatformError);
+  };
+}

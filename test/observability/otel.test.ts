@@ -1,0 +1,224 @@
+import { type Attributes, metrics, trace } from '@opentelemetry/api';
+import { type DataPoint, type Histogram, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { afterEach, describe, expect, it } from 'vitest';
+import { enableOpenTelemetry } from '../../src/otel/index.js';
+import { PAGE, playConversation, startWorld, USER, type World } from './conversation.js';
+
+/** A reader that exports nowhere: `collect()` gives the exact data points. */
+class TestReader extends MetricReader {
+  protected async onShutdown(): Promise<void> {}
+  protected async onForceFlush(): Promise<void> {}
+}
+
+function setUpOtel() {
+  const reader = new TestReader();
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  const exporter = new InMemorySpanExporter();
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const points = async (name: string) => {
+    const { resourceMetrics, errors } = await reader.collect();
+    expect(errors).toEqual([]);
+    const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name);
+    return (metric?.dataPoints ?? []) as DataPoint<number | Histogram>[];
+  };
+  /** Counter data points as `[attributes, value]`, in a stable order. */
+  const counts = async (name: string) =>
+    (await points(name))
+      .map((p) => [p.attributes, p.value] as [Attributes, number])
+      .sort((a, b) => JSON.stringify(a[0]).localeCompare(JSON.stringify(b[0])));
+  return { reader, meterProvider, exporter, tracerProvider, points, counts };
+}
+
+let world: World | undefined;
+let disable: (() => void) | undefined;
+afterEach(async () => {
+  disable?.();
+  disable = undefined;
+  await world?.close();
+  world = undefined;
+});
+
+const byAttributes = (rows: [Attributes, number][]) => rows.map(([a, v]) => ({ ...a, value: v }));
+
+describe('enableOpenTelemetry over a scripted conversation', () => {
+  it('counts sends by outcome, reason, message type and category', async () => {
+    const otel = setUpOtel();
+    disable = enableOpenTelemetry({ meterProvider: otel.meterProvider, tracerProvider: otel.tracerProvider });
+    world = await startWorld();
+    await playConversation(world);
+
+    const text = { 'messenger.message_type': 'text' };
+    expect(byAttributes(await otel.counts('messenger.sends'))).toEqual(
+      byAttributes([
+        [
+          {
+            'messenger.outcome': 'failed',
+            'messenger.reason': 'store_error',
+            ...text,
+            'messenger.category': 'response',
+          },
+          1,
+        ],
+        [
+          {
+            'messenger.outcome': 'refused',
+            'messenger.reason': 'retired_tag',
+            ...text,
+            'messenger.category': 'message_tag',
+          },
+          1,
+        ],
+        [
+          {
+            'messenger.outcome': 'refused',
+            'messenger.reason': 'window_closed',
+            ...text,
+            'messenger.category': 'response',
+          },
+          1,
+        ],
+        [{ 'messenger.outcome': 'sent', ...text, 'messenger.category': 'response' }, 2],
+      ] as [Attributes, number][]),
+    );
+    const durations = await otel.points('messenger.send.duration');
+    const total = durations.reduce((n, p) => n + (p.value as Histogram).count, 0);
+    expect(total).toBe(5);
+    for (const p of durations) expect((p.value as Histogram).sum).toBeGreaterThan(0);
+  });
+
+  it('counts webhooks by status and event kind, and platform errors by code and kind', async () => {
+    const otel = setUpOtel();
+    disable = enableOpenTelemetry({ meterProvider: otel.meterProvider, tracerProvider: otel.tracerProvider });
+    world = await startWorld();
+    await playConversation(world);
+
+    expect(byAttributes(await otel.counts('messenger.webhooks'))).toEqual([
+      { 'http.response.status_code': 200, 'messenger.event.kind': 'message', value: 1 },
+      { 'http.response.status_code': 200, 'messenger.event.kind': 'status', value: 4 },
+      { 'http.response.status_code': 401, value: 1 },
+    ]);
+    expect(byAttributes(await otel.counts('messenger.platform_errors'))).toEqual([
+      { 'messenger.error.code': '1340', 'messenger.error.kind': 'window_closed', value: 1 },
+    ]);
+  });
+
+  it('times store operations and marks the outage as failed ones', async () => {
+    const otel = setUpOtel();
+    disable = enableOpenTelemetry({ meterProvider: otel.meterProvider, tracerProvider: otel.tracerProvider });
+    world = await startWorld();
+    await playConversation(world);
+
+    const points = await otel.points('messenger.store.duration');
+    const failed = points
+      .filter((p) => p.attributes['error.type'] !== undefined)
+      .map((p) => [p.attributes['messenger.store.operation'], p.attributes['error.type'], (p.value as Histogram).count])
+      .sort();
+    expect(failed).toEqual([
+      ['get', 'Error', 1],
+      ['getPage', 'Error', 1],
+    ]);
+    const operations = points.map((p) => p.attributes['messenger.store.operation']);
+    expect(operations).toEqual(expect.arrayContaining(['get', 'getPage', 'recordInbound', 'claim', 'markClosed']));
+  });
+
+  it('makes the reply sent from inside onMessage a child of the webhook span; no PSID, text or secret anywhere', async () => {
+    const otel = setUpOtel();
+    disable = enableOpenTelemetry({ meterProvider: otel.meterProvider, tracerProvider: otel.tracerProvider });
+    world = await startWorld();
+    await playConversation(world);
+
+    const spans = otel.exporter.getFinishedSpans();
+    const sends = spans.filter((s) => s.name === 'messenger.send');
+    const webhooks = spans.filter((s) => s.name === 'messenger.webhook');
+    expect(sends).toHaveLength(5);
+    expect(webhooks).toHaveLength(6);
+    const inbound = webhooks.find((s) => s.attributes['messenger.event.kind'] === 'message') as ReadableSpan;
+    const reply = sends[0] as ReadableSpan;
+    expect(reply.parentSpanContext?.spanId).toBe(inbound.spanContext().spanId);
+    expect(reply.spanContext().traceId).toBe(inbound.spanContext().traceId);
+    // Sends made outside any webhook are roots.
+    for (const send of sends.slice(1)) expect(send.parentSpanContext).toBeUndefined();
+
+    expect(reply.attributes).toMatchObject({
+      'messenger.outcome': 'sent',
+      'messenger.message_type': 'text',
+      'messenger.category': 'response',
+      'messenger.page.id': PAGE,
+    });
+    expect(sends.map((s) => s.status.code)).toEqual([0, 0, 0, 0, 2]);
+    const forged = webhooks.find((s) => s.attributes['http.response.status_code'] === 401);
+    expect(forged?.attributes['messenger.webhook.verification_failure']).toBe('bad_signature');
+
+    const everything = JSON.stringify(spans.map((s) => [s.name, s.attributes, s.events, s.status, s.links]));
+    expect(everything).not.toContain(USER);
+    expect(everything).not.toContain('Still there?');
+    expect(everything).not.toContain('observability-secret');
+    const { resourceMetrics } = await otel.reader.collect();
+    const allMetrics = JSON.stringify(resourceMetrics.scopeMetrics);
+    expect(allMetrics).not.toContain(USER);
+    expect(allMetrics).not.toContain(PAGE);
+  });
+
+  it('leaves Page IDs out of spans with pageIds: false', async () => {
+    const otel = setUpOtel();
+    disable = enableOpenTelemetry({
+      meterProvider: otel.meterProvider,
+      tracerProvider: otel.tracerProvider,
+      pageIds: false,
+    });
+    world = await startWorld();
+    await playConversation(world);
+    const everything = JSON.stringify(otel.exporter.getFinishedSpans().map((s) => s.attributes));
+    expect(everything).not.toContain(PAGE);
+    expect(everything).toContain('messenger.outcome');
+  });
+
+  it('with linkReplies: false, still traces both but the reply is a root span', async () => {
+    const otel = setUpOtel();
+    disable = enableOpenTelemetry({
+      meterProvider: otel.meterProvider,
+      tracerProvider: otel.tracerProvider,
+      linkReplies: false,
+    });
+    world = await startWorld();
+    await playConversation(world);
+    const spans = otel.exporter.getFinishedSpans();
+    expect(spans.filter((s) => s.name === 'messenger.webhook')).toHaveLength(6);
+    const sends = spans.filter((s) => s.name === 'messenger.send');
+    expect(sends).toHaveLength(5);
+    for (const send of sends) expect(send.parentSpanContext).toBeUndefined();
+  });
+
+  it('stops recording once unsubscribed', async () => {
+    const otel = setUpOtel();
+    const off = enableOpenTelemetry({ meterProvider: otel.meterProvider, tracerProvider: otel.tracerProvider });
+    off();
+    off();
+    world = await startWorld();
+    await playConversation(world);
+    expect(await otel.points('messenger.sends')).toEqual([]);
+    expect(otel.exporter.getFinishedSpans()).toEqual([]);
+  });
+
+  it('uses the global providers when none is passed', async () => {
+    const otel = setUpOtel();
+    metrics.setGlobalMeterProvider(otel.meterProvider);
+    trace.setGlobalTracerProvider(otel.tracerProvider);
+    try {
+      disable = enableOpenTelemetry();
+      world = await startWorld();
+      await playConversation(world);
+      expect(await otel.counts('messenger.platform_errors')).toHaveLength(1);
+      expect(otel.exporter.getFinishedSpans().length).toBeGreaterThan(0);
+    } finally {
+      metrics.disable();
+      trace.disable();
+    }
+  });
+});
