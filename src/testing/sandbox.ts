@@ -87,7 +87,25 @@ export interface SandboxOptions {
   maxBodyBytes?: number;
   /** How long a webhook call may take. Default 10 000 ms. */
   webhookTimeoutMs?: number;
+  /**
+   * The clock of webhook tokens' `iat`. Default the sandbox's clock. A standalone sandbox
+   * passes the wall clock, so that a bot on real time still accepts tokens after `advance`.
+   */
+  signingClock?: () => Date;
 }
+
+/**
+ * One entry of the sandbox's live feed ({@link Sandbox.subscribe}): a request it answered or a
+ * webhook it posted, as recorded in `requests` and `webhooks`.
+ *
+ * @example
+ * ```ts
+ * const stop = sandbox.subscribe((entry: SandboxFeedEntry) => {
+ *   if (entry.kind === 'webhook') console.log(entry.webhook.kind, entry.webhook.status)
+ * })
+ * ```
+ */
+export type SandboxFeedEntry = { kind: 'request'; request: SandboxRequest } | { kind: 'webhook'; webhook: SandboxWebhook };
 
 /**
  * One request that reached the sandbox, and its answer.
@@ -214,6 +232,8 @@ export interface Sandbox {
   settled(): Promise<void>;
   /** Forgets recorded requests and webhooks (not the platform state). */
   clearHistory(): void;
+  /** Calls `listener` with each request answered and webhook posted from now on; returns the unsubscribe. */
+  subscribe(listener: (entry: SandboxFeedEntry) => void): () => void;
   /** Stops the server, waits for webhooks in flight, closes every socket. */
   close(): Promise<void>;
 }
@@ -300,6 +320,16 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
 
   const requests: SandboxRequest[] = [];
   const webhooks: SandboxWebhook[] = [];
+  const listeners = new Set<(entry: SandboxFeedEntry) => void>();
+  const publish = (entry: SandboxFeedEntry): void => {
+    for (const listener of listeners) {
+      // A failing listener must not break the sandbox's answer or its other listeners.
+      try {
+        listener(entry);
+      } catch {}
+    }
+  };
+  const signingClock = options.signingClock ?? now;
   const pending = new Set<Promise<void>>();
   let nextId = 1;
   let throttled = 0;
@@ -312,7 +342,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     status?: MessageStatusValue,
   ): Promise<SandboxWebhook> {
     const signed = signWebhook(body, options.signatureSecret, {
-      issuedAt: now(),
+      issuedAt: signingClock(),
       ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
       ...(options.applicationId !== undefined ? { applicationId: options.applicationId } : {}),
     });
@@ -332,6 +362,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
         error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
     }
     pushBounded(webhooks, record);
+    publish({ kind: 'webhook', webhook: record });
     return record;
   }
 
@@ -403,6 +434,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
       record.status = problem.status;
       record.response = problem.body;
       pushBounded(requests, record);
+      publish({ kind: 'request', request: record });
       answer(response, problem.status, problem.body, problem.headers);
     };
 
@@ -444,6 +476,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     record.message = outcome.message;
     record.verdict = verdict;
     pushBounded(requests, record);
+    publish({ kind: 'request', request: record });
     // Registered before the answer is written, so `settled()` after the client saw 202 waits for it.
     const responded = new Promise<void>((resolve) => {
       response.once('finish', resolve);
@@ -533,6 +566,12 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     clearHistory() {
       requests.length = 0;
       webhooks.length = 0;
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
     },
     async close() {
       if (closed) return;
