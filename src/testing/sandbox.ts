@@ -105,7 +105,9 @@ export interface SandboxOptions {
  * })
  * ```
  */
-export type SandboxFeedEntry = { kind: 'request'; request: SandboxRequest } | { kind: 'webhook'; webhook: SandboxWebhook };
+export type SandboxFeedEntry =
+  | { kind: 'request'; request: SandboxRequest }
+  | { kind: 'webhook'; webhook: SandboxWebhook };
 
 /**
  * One request that reached the sandbox, and its answer.
