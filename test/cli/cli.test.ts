@@ -189,6 +189,8 @@ describe('sandbox', () => {
 
 describe('trigger', () => {
   const secret = 'trigger-secret';
+  // A messenger with an application checks the token's application_id claim.
+  const applicationId = randomUUID();
   const statuses: StatusEvent[] = [];
   const texts: string[] = [];
   let server: Server;
@@ -197,7 +199,7 @@ describe('trigger', () => {
   beforeAll(async () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const messenger = createMessenger({
-      applicationId: randomUUID(),
+      applicationId,
       privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }),
       signatureSecret: secret,
     });
@@ -225,6 +227,8 @@ describe('trigger', () => {
       url,
       '--signature-secret',
       secret,
+      '--application-id',
+      applicationId,
       '--text',
       'from the CLI',
     ]);
@@ -237,6 +241,8 @@ describe('trigger', () => {
       url,
       '--signature-secret',
       secret,
+      '--application-id',
+      applicationId,
       '--text',
       'old format',
       '--v0.1',
@@ -263,6 +269,8 @@ describe('trigger', () => {
       'rejected',
       '--code',
       '1370',
+      '--application-id',
+      applicationId,
       '--json',
     ]);
     expect(result.code).toBe(0);
@@ -270,9 +278,13 @@ describe('trigger', () => {
   });
 
   it('exits 1 when the bot refuses the signature or cannot be reached', async () => {
-    const refused = await cli(['trigger', 'inbound', '--url', url, '--signature-secret', 'wrong']);
-    expect(refused.code).toBe(1);
-    expect(refused.stdout).toContain('\n401');
+    const wrongSecret = await cli(['trigger', 'inbound', '--url', url, '--signature-secret', 'wrong']);
+    expect(wrongSecret.code).toBe(1);
+    expect(wrongSecret.stdout).toContain('\n401');
+    // Right secret, no application_id claim: the messenger's application check refuses it.
+    const noApplication = await cli(['trigger', 'inbound', '--url', url, '--signature-secret', secret]);
+    expect(noApplication.code).toBe(1);
+    expect(noApplication.stdout).toContain('\n401');
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
