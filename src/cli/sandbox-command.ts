@@ -4,7 +4,7 @@
  * @module
  */
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Command, EXIT, type Io, integer, type ParsedArgs, paint, str, UsageError } from './io.js';
@@ -216,6 +216,8 @@ export const sandboxCommand: Command = {
       io.err(`sandbox: cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
       return EXIT.failed;
     }
+    // The port is known only now: the bot's environment file gets the API host too.
+    if (creds.dir !== undefined) appendFileSync(join(creds.dir, 'sandbox.env'), `VONAGE_API_HOST=${playground.url}\n`);
     announce(io, playground, creds, json);
     const stopFollowing = follow(io, playground, json);
     const signal = await new Promise<NodeJS.Signals>((resolve) => {

@@ -98,6 +98,8 @@ describe('sandbox', () => {
     expect(env.VONAGE_PRIVATE_KEY).toBe(join(credentialsDir, 'private.key'));
     expect(env.VONAGE_SIGNATURE_SECRET.length).toBeGreaterThanOrEqual(32);
     expect(readdirSync(credentialsDir).sort()).toEqual(['private.key', 'public.key', 'sandbox.env']);
+    const envFile = readFileSync(join(credentialsDir, 'sandbox.env'), 'utf8');
+    for (const [name, value] of Object.entries(env)) expect(envFile).toContain(`${name}=${value}\n`);
     expect(statSync(env.VONAGE_PRIVATE_KEY).mode & 0o777).toBe(0o600);
     const key = createPrivateKey(readFileSync(env.VONAGE_PRIVATE_KEY));
     expect(key.asymmetricKeyDetails?.modulusLength).toBe(2048);
