@@ -18,6 +18,8 @@ import { PAGE_HTML } from './page/html.js';
 export interface PlaygroundOptions extends Omit<SandboxOptions, 'port'> {
   port?: number;
   host?: string;
+  /** The page's script; default dist/playground.js, next to the built CLI. */
+  clientScript?: string;
   /** Pages and users offered in the page's pickers (any other may be typed). */
   offer?: { pages?: readonly string[]; users?: readonly string[] };
 }
@@ -164,8 +166,8 @@ function json(response: ServerResponse, status: number, body: unknown): void {
  * ```
  */
 export async function startPlayground(options: PlaygroundOptions): Promise<Playground> {
-  const { host = '127.0.0.1', port = 0, offer, ...sandboxOptions } = options;
-  const script = loadClientScript();
+  const { host = '127.0.0.1', port = 0, offer, clientScript, ...sandboxOptions } = options;
+  const script = clientScript ?? loadClientScript();
   // The platform's clock moves with the buttons; webhook tokens keep the wall clock, so a
   // bot on real time still accepts them after the clock moved.
   const sandbox = await createSandbox({ ...sandboxOptions, signingClock: () => new Date() });
