@@ -83,6 +83,11 @@ export async function packedCli(): Promise<string> {
       continue;
     }
     try {
+      // Builds of earlier source states are not needed any more (each holds an installed copy).
+      const parent = join(ROOT, '.tmp', 'packed-cli');
+      for (const name of readdirSync(parent)) {
+        if (existsSync(join(parent, name, 'ready'))) rmSync(join(parent, name), { recursive: true, force: true });
+      }
       rmSync(base, { recursive: true, force: true });
       mkdirSync(base, { recursive: true });
       const bin = build(base);
