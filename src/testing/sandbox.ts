@@ -106,8 +106,18 @@ export interface SandboxOptions {
  * ```
  */
 export type SandboxFeedEntry =
-  | { kind: 'request'; request: SandboxRequest }
-  | { kind: 'webhook'; webhook: SandboxWebhook };
+  | {
+      /** A request the sandbox answered. */
+      kind: 'request';
+      /** The request, as recorded in `sandbox.requests`. */
+      request: SandboxRequest;
+    }
+  | {
+      /** A webhook the sandbox posted. */
+      kind: 'webhook';
+      /** The webhook, as recorded in `sandbox.webhooks`. */
+      webhook: SandboxWebhook;
+    };
 
 /**
  * One request that reached the sandbox, and its answer.
