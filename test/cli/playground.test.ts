@@ -12,7 +12,8 @@ import { start } from '../../examples/express-bot.js';
 import { signRs256 } from '../../src/send/auth.js';
 import { type CliProcess, packedCli, ROOT, startCli } from './packed.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+// Debian's package; CHROMIUM_PATH points elsewhere (e.g. to check that CI fails without it).
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -45,7 +46,6 @@ describe.skipIf(!runs)('the chat page (Chromium, packed CLI, example Express bot
   let listening: Listening;
   let bot: Awaited<ReturnType<typeof start>>;
   let browser: Browser;
-  let page: Page;
 
   beforeAll(async () => {
     const bin = await packedCli();
@@ -69,8 +69,6 @@ describe.skipIf(!runs)('the chat page (Chromium, packed CLI, example Express bot
       apiHost: listening.url,
       port: botPort,
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
-    page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
   }, 400_000);
 
   afterAll(async () => {
@@ -80,6 +78,10 @@ describe.skipIf(!runs)('the chat page (Chromium, packed CLI, example Express bot
   });
 
   it('plays a conversation: reply delivered, 25 h later a raw reply is rejected with 1340, an unlinked Page gives 1370', async () => {
+    // Launched in the test, not in a hook: a browser that cannot start fails this test
+    // (a failing hook would report it as skipped).
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+    const page: Page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
     await page.goto(`${listening.url}/`);
     await page.waitForSelector('body[data-live="true"]');
     await expect.poll(() => page.textContent('#standard')).toContain('no conversation');
