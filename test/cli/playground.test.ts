@@ -2,7 +2,7 @@
 // run by the packed CLI, and the example Express bot (examples/express-bot.ts) as the bot.
 // Under CI=true the browser must start: a missing or broken Chromium fails the test.
 import { createPrivateKey, randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -38,6 +38,7 @@ async function freePort(): Promise<number> {
 
 interface Listening {
   url: string;
+  credentialsDir: string;
   env: { VONAGE_APPLICATION_ID: string; VONAGE_PRIVATE_KEY: string; VONAGE_SIGNATURE_SECRET: string };
 }
 
@@ -75,6 +76,8 @@ describe.skipIf(!runs)('the chat page (Chromium, packed CLI, example Express bot
     await browser?.close();
     await bot?.close();
     await sandbox?.stop();
+    // The credentials the sandbox generated for this run.
+    if (listening?.credentialsDir) rmSync(listening.credentialsDir, { recursive: true, force: true });
   });
 
   it('plays a conversation: reply delivered, 25 h later a raw reply is rejected with 1340, an unlinked Page gives 1370', async () => {
