@@ -2,6 +2,7 @@
  * An Express bot: replies to every message; POST /agent/reply sends a person's answer later, as a plain reply in the
  * 24-hour window, with the HUMAN_AGENT tag after it (7 days), or not at all (409 and the reason). Run it:
  *   VONAGE_APPLICATION_ID=… VONAGE_PRIVATE_KEY=./private.key VONAGE_SIGNATURE_SECRET=… npx tsx examples/express-bot.ts
+ * Against the local sandbox (`npx vonage-messenger sandbox`), add the VONAGE_API_HOST it prints.
  */
 import type { Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
@@ -53,6 +54,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     applicationId: env.VONAGE_APPLICATION_ID,
     privateKey: env.VONAGE_PRIVATE_KEY,
     signatureSecret: env.VONAGE_SIGNATURE_SECRET,
+    ...(env.VONAGE_API_HOST ? { apiHost: env.VONAGE_API_HOST } : {}),
     port: Number(env.PORT ?? 3000),
   });
   console.log(`Express bot on ${bot.url}: webhooks at /webhooks/inbound and /webhooks/status`);

@@ -31,7 +31,10 @@ for f in index redis postgres sqlite testing testing-stores testing-msw otel; do
     [ -f "dist/$f.$ext" ] || { echo "missing dist/$f.$ext: tsup.config.ts entries and package.json exports disagree" >&2; exit 1; }
   done
 done
-echo "dist/: 8 entries × (js, cjs, d.ts, d.cts) present"
+for f in cli.js playground.js; do
+  [ -f "dist/$f" ] || { echo "missing dist/$f: the bin (npx vonage-messenger) and its chat page script" >&2; exit 1; }
+done
+echo "dist/: 8 entries × (js, cjs, d.ts, d.cts) present, and the bin (cli.js, playground.js)"
 
 step "2/7 types (tsc --noEmit, strict)"
 npx --no-install tsc --noEmit -p tsconfig.json
@@ -74,6 +77,8 @@ echo "installed with the tarball: $INSTALLED"
 # subpaths built on them.
 for peer in msw vitest @opentelemetry; do ln -s "$ROOT/node_modules/$peer" "$SMOKE_DIR/node_modules/$peer"; done
 (cd "$SMOKE_DIR" && node peers.mjs && node peers.cjs)
+# The bin resolves from the installed tarball (its commands are tested in test/cli/).
+(cd "$SMOKE_DIR" && ./node_modules/.bin/vonage-messenger --help >/dev/null) || { echo "the installed bin does not run" >&2; exit 1; }
 
 step "7/7 size (root entry)"
 node scripts/check-size.mjs "${SIZE_REPORT:-$PACK_DIR/size.json}"

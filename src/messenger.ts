@@ -10,8 +10,6 @@
  *
  * @module
  */
-import { createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { traceSend } from './diagnostics.js';
 import { PageNotLinkedError, ValidationError, VonageApiError, WindowClosedError } from './errors.js';
@@ -25,7 +23,7 @@ import {
   type MessengerPolicy,
   type SendDecision,
 } from './policy.js';
-import { type AuthProvider, basicAuth, jwtAuth } from './send/auth.js';
+import { type AuthProvider, basicAuth, jwtAuth, loadPrivateKey } from './send/auth.js';
 import { createLimiter, type Limiter, type RateLimitOptions } from './send/limiter.js';
 import {
   type CanSendInput,
@@ -349,32 +347,6 @@ const RecordInboundSchema = lazySchema(() =>
     messageUuid: z.string().min(1, 'messageUuid must not be empty').max(200, 'messageUuid is too long'),
   }),
 );
-
-/** Reads the key: PEM text (also with `\n` escapes from an env var), a Buffer, or a file path. Never echoes it. */
-function loadPrivateKey(value: string | Buffer): string | Buffer {
-  let key: string | Buffer = value;
-  if (typeof value === 'string') {
-    if (value.includes('-----BEGIN')) {
-      key = value.includes('\n') ? value : value.replace(/\\n/g, '\n');
-    } else {
-      try {
-        key = readFileSync(value);
-      } catch {
-        throw new ValidationError('privateKey is neither PEM text nor a readable file path', [
-          { path: 'privateKey', message: 'not PEM text and not a readable file' },
-        ]);
-      }
-    }
-  }
-  try {
-    createPrivateKey(key);
-  } catch {
-    throw new ValidationError('privateKey is not a valid PEM private key', [
-      { path: 'privateKey', message: 'not a valid PEM private key' },
-    ]);
-  }
-  return key;
-}
 
 function snapshot(state: ConversationState): ConversationSnapshot {
   const out: ConversationSnapshot = {

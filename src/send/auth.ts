@@ -13,6 +13,7 @@
  * @module
  */
 import { createPrivateKey, sign as cryptoSign, type KeyObject, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { ValidationError } from '../errors.js';
 
 /** Supplies the `Authorization` header value for one request. Synchronous and cheap. */
@@ -141,4 +142,30 @@ function hideSecrets(auth: AuthProvider): AuthProvider {
   });
   Object.defineProperty(auth, 'toJSON', { value: () => ({ kind: auth.kind }) });
   return Object.freeze(auth);
+}
+
+/** Reads the key: PEM text (also with `\n` escapes from an env var), a Buffer, or a file path. Never echoes it. */
+export function loadPrivateKey(value: string | Buffer): string | Buffer {
+  let key: string | Buffer = value;
+  if (typeof value === 'string') {
+    if (value.includes('-----BEGIN')) {
+      key = value.includes('\n') ? value : value.replace(/\\n/g, '\n');
+    } else {
+      try {
+        key = readFileSync(value);
+      } catch {
+        throw new ValidationError('privateKey is neither PEM text nor a readable file path', [
+          { path: 'privateKey', message: 'not PEM text and not a readable file' },
+        ]);
+      }
+    }
+  }
+  try {
+    createPrivateKey(key);
+  } catch {
+    throw new ValidationError('privateKey is not a valid PEM private key', [
+      { path: 'privateKey', message: 'not a valid PEM private key' },
+    ]);
+  }
+  return key;
 }

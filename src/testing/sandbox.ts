@@ -80,7 +80,30 @@ export interface SandboxOptions {
   maxBodyBytes?: number;
   /** How long a webhook call may take. Default 10 000 ms. */
   webhookTimeoutMs?: number;
+  /**
+   * The clock of webhook tokens' `iat`. Default the sandbox's clock. A standalone sandbox
+   * passes the wall clock, so that a bot on real time still accepts tokens after `advance`.
+   */
+  signingClock?: () => Date;
 }
+
+/**
+ * One entry of the sandbox's live feed ({@link Sandbox.subscribe}): a request it answered or a
+ * webhook it posted, as recorded in `requests` and `webhooks`.
+ */
+export type SandboxFeedEntry =
+  | {
+      /** A request the sandbox answered. */
+      kind: 'request';
+      /** The request, as recorded in `sandbox.requests`. */
+      request: SandboxRequest;
+    }
+  | {
+      /** A webhook the sandbox posted. */
+      kind: 'webhook';
+      /** The webhook, as recorded in `sandbox.webhooks`. */
+      webhook: SandboxWebhook;
+    };
 
 /** One request that reached the sandbox, and its answer. */
 export interface SandboxRequest {
@@ -172,6 +195,8 @@ export interface Sandbox {
   settled(): Promise<void>;
   /** Forgets recorded requests and webhooks (not the platform state). */
   clearHistory(): void;
+  /** Calls `listener` with each request answered and webhook posted from now on; returns the unsubscribe. */
+  subscribe(listener: (entry: SandboxFeedEntry) => void): () => void;
   /** Stops the server, waits for webhooks in flight, closes every socket. */
   close(): Promise<void>;
 }
@@ -256,6 +281,16 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
 
   const requests: SandboxRequest[] = [];
   const webhooks: SandboxWebhook[] = [];
+  const listeners = new Set<(entry: SandboxFeedEntry) => void>();
+  const publish = (entry: SandboxFeedEntry): void => {
+    for (const listener of listeners) {
+      // A failing listener must not break the sandbox's answer or its other listeners.
+      try {
+        listener(entry);
+      } catch {}
+    }
+  };
+  const signingClock = options.signingClock ?? now;
   const pending = new Set<Promise<void>>();
   let nextId = 1;
   let throttled = 0;
@@ -268,7 +303,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     status?: MessageStatusValue,
   ): Promise<SandboxWebhook> {
     const signed = signWebhook(body, options.signatureSecret, {
-      issuedAt: now(),
+      issuedAt: signingClock(),
       ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
       ...(options.applicationId !== undefined ? { applicationId: options.applicationId } : {}),
     });
@@ -288,6 +323,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
         error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
     }
     pushBounded(webhooks, record);
+    publish({ kind: 'webhook', webhook: record });
     return record;
   }
 
@@ -359,6 +395,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
       record.status = problem.status;
       record.response = problem.body;
       pushBounded(requests, record);
+      publish({ kind: 'request', request: record });
       answer(response, problem.status, problem.body, problem.headers);
     };
 
@@ -400,6 +437,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     record.message = outcome.message;
     record.verdict = verdict;
     pushBounded(requests, record);
+    publish({ kind: 'request', request: record });
     // Registered before the answer is written, so `settled()` after the client saw 202 waits for it.
     const responded = new Promise<void>((resolve) => {
       response.once('finish', resolve);
@@ -489,6 +527,12 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     clearHistory() {
       requests.length = 0;
       webhooks.length = 0;
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
     },
     async close() {
       if (closed) return;

@@ -157,7 +157,7 @@ const SHA256_BLOCK = 64;
  * The padded keys are written once into buffers that the message and inner digest are then
  * written after, so that a signature costs two one-shot hashes and no allocation of its own.
  */
-interface HmacKey {
+export interface HmacKey {
   /** For the createHmac fallback. */
   readonly key: KeyObject;
   /** K ^ ipad, then room for the longest token's signing input in UTF-8. */
@@ -205,7 +205,8 @@ function sha256Hex(body: string | Uint8Array): string {
     : createHash('sha256').update(body).digest('hex');
 }
 
-const secretKeys = (secrets: string | readonly string[]): HmacKey[] => {
+/** The HMAC keys of one or several signature secrets (prepared once per secret). */
+export const secretKeys = (secrets: string | readonly string[]): HmacKey[] => {
   const list = typeof secrets === 'string' ? [secrets] : [...secrets];
   if (list.length === 0 || list.some((s) => typeof s !== 'string' || s.length === 0)) {
     throw new ValidationError('signatureSecret must be a non-empty string (or a non-empty list of them)', [
@@ -231,7 +232,8 @@ function keyFor(secret: string): HmacKey {
 
 const own = (obj: Record<string, unknown>, key: string): unknown => (Object.hasOwn(obj, key) ? obj[key] : undefined);
 
-function decodeJson(segment: string, what: string): Record<string, unknown> {
+/** A base64url JSON object, or `malformed_token`. */
+export function decodeJson(segment: string, what: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
@@ -257,7 +259,8 @@ function checkPayloadHash(payloadHash: unknown, actualHex: string): void {
   }
 }
 
-function checkHeader(segment: string): void {
+/** `unsupported_algorithm` unless the JOSE header is HS256 (and `typ`, when present, JWT). */
+export function checkHeader(segment: string): void {
   if (segment === STANDARD_HEADER) return;
   const header = decodeJson(segment, 'header');
   const alg = own(header, 'alg');
@@ -267,6 +270,106 @@ function checkHeader(segment: string): void {
   const typ = own(header, 'typ');
   if (typ !== undefined && typ !== 'JWT') fail('The token type is not JWT', 'malformed_token');
   if (own(header, 'crit') !== undefined) fail('The token has critical header parameters', 'unsupported_algorithm');
+}
+
+// The checks of `check`, one function each and in its order, so that `inspectWebhookToken`
+// (src/webhooks/inspect.ts) can run every one of them and report each, with the same code.
+
+/** The positions of the token's two dots; `malformed_token` unless it is three non-empty parts. */
+export function splitToken(token: string): [number, number] {
+  if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) fail('The token is too long', 'malformed_token');
+  const dot1 = token.indexOf('.');
+  const dot2 = token.indexOf('.', dot1 + 1);
+  if (dot1 <= 0 || dot2 <= dot1 + 1 || token.indexOf('.', dot2 + 1) !== -1 || dot2 === token.length - 1) {
+    fail('The token is not three dot-separated parts', 'malformed_token');
+  }
+  return [dot1, dot2];
+}
+
+/** `bad_signature` unless the token's signature is the HMAC-SHA256 of its first two parts under one of `keys`. */
+export function checkSignature(keys: readonly HmacKey[], token: string, dot2: number): void {
+  const signature = token.slice(dot2 + 1);
+  // 43 characters decode to 32 bytes with 2 unused bits in the last one; only the canonical
+  // spelling (unused bits zero) is accepted, so one signature has exactly one encoding.
+  let ok = false;
+  if (signature.length === SIGNATURE_LENGTH && CANONICAL_LAST.includes(signature.charAt(42))) {
+    const given = Buffer.from(signature, 'base64url');
+    // Buffer skips characters outside the alphabet: a shorter result means there were some.
+    if (given.length === 32) {
+      const signingInput = token.slice(0, dot2);
+      // Every key is tried (no early exit), so timing does not reveal which secret matched.
+      for (const key of keys) {
+        if (timingSafeEqual(hmacSha256(key, signingInput), given)) ok = true;
+      }
+    }
+  }
+  if (!ok) fail('The token signature does not match the signature secret', 'bad_signature');
+}
+
+/** `wrong_issuer` unless `iss` is `"Vonage"`. */
+export function checkIssuer(payload: Record<string, unknown>): void {
+  if (own(payload, 'iss') !== 'Vonage') fail('The token issuer is not Vonage', 'wrong_issuer');
+}
+
+/** `iat` (and `exp` / `nbf` when present) within `tolerance` seconds of `nowMs`; returns `iat`. */
+export function checkIssuedAt(payload: Record<string, unknown>, nowMs: number, tolerance: number): number {
+  const iat = own(payload, 'iat');
+  if (typeof iat !== 'number' || !Number.isFinite(iat)) fail('The token has no numeric iat', 'malformed_token');
+  const nowSeconds = nowMs / 1000;
+  if ((iat as number) < nowSeconds - tolerance) fail(`The token is older than ${tolerance} s`, 'stale_token');
+  if ((iat as number) > nowSeconds + tolerance) fail(`The token is dated over ${tolerance} s ahead`, 'future_token');
+  const exp = own(payload, 'exp');
+  if (exp !== undefined && (typeof exp !== 'number' || exp <= nowSeconds - tolerance)) {
+    fail('The token has expired', 'stale_token');
+  }
+  const nbf = own(payload, 'nbf');
+  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > nowSeconds + tolerance)) {
+    fail('The token is not valid yet', 'future_token');
+  }
+  return iat as number;
+}
+
+/** A non-empty `jti` of at most 256 characters; returns it. */
+export function checkJti(payload: Record<string, unknown>): string {
+  const jti = own(payload, 'jti');
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) fail('The token has no jti', 'malformed_token');
+  return jti as string;
+}
+
+/** `api_key`, when present, is a string, and equals `apiKey` when one is configured. */
+export function checkApiKey(payload: Record<string, unknown>, apiKey: string | undefined): string | undefined {
+  const tokenApiKey = own(payload, 'api_key');
+  if (tokenApiKey !== undefined && typeof tokenApiKey !== 'string') fail('api_key is not a string', 'malformed_token');
+  if (apiKey !== undefined && tokenApiKey !== apiKey) fail('The token is for another API key', 'wrong_api_key');
+  return tokenApiKey as string | undefined;
+}
+
+/** `application_id`, when present, is a string; it must equal `applicationId` when one is configured. */
+export function checkApplicationId(
+  payload: Record<string, unknown>,
+  applicationId: string | undefined,
+): string | undefined {
+  const tokenApplication = own(payload, 'application_id');
+  if (tokenApplication !== undefined && typeof tokenApplication !== 'string') {
+    fail('application_id is not a string', 'malformed_token');
+  }
+  if (applicationId !== undefined && tokenApplication !== applicationId) {
+    fail('The token is for another application', 'wrong_application');
+  }
+  return tokenApplication as string | undefined;
+}
+
+/** `payload_hash` is the SHA-256 hex of the exact body bytes; returns it. */
+export function checkBodyHash(payload: Record<string, unknown>, body: string | Uint8Array): string {
+  const payloadHash = own(payload, 'payload_hash');
+  if (payloadHash === undefined) fail('The token has no payload_hash', 'missing_payload_hash');
+  // The exact bytes received: a re-serialized body can differ from what Vonage hashed.
+  const actualHex = sha256Hex(body);
+  // payload_hash is no secret (it sits in the token, and anyone can hash a body), so a plain
+  // comparison is safe. Vonage sends lowercase hex, which is what this accepts directly;
+  // anything else takes the strict path below (same errors as ever).
+  if (payloadHash !== actualHex) checkPayloadHash(payloadHash, actualHex);
+  return payloadHash as string;
 }
 
 /**
@@ -290,86 +393,31 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
   const { apiKey, applicationId, store } = options;
   const claimTtlMs = jtiClaimTtlMs(tolerance);
 
-  const signatureMatches = (signingInput: string, signature: string): boolean => {
-    // 43 characters decode to 32 bytes with 2 unused bits in the last one; only the canonical
-    // spelling (unused bits zero) is accepted, so one signature has exactly one encoding.
-    if (signature.length !== SIGNATURE_LENGTH || !CANONICAL_LAST.includes(signature.charAt(42))) return false;
-    const given = Buffer.from(signature, 'base64url');
-    // Buffer skips characters outside the alphabet: a shorter result means there were some.
-    if (given.length !== 32) return false;
-    let ok = false;
-    // Every key is tried (no early exit), so timing does not reveal which secret matched.
-    for (const key of keys) {
-      if (timingSafeEqual(hmacSha256(key, signingInput), given)) ok = true;
-    }
-    return ok;
-  };
-
   const check = (token: string, body: string | Uint8Array, nowMs: number = now()): WebhookClaims => {
-    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) fail('The token is too long', 'malformed_token');
-    const dot1 = token.indexOf('.');
-    const dot2 = token.indexOf('.', dot1 + 1);
-    if (dot1 <= 0 || dot2 <= dot1 + 1 || token.indexOf('.', dot2 + 1) !== -1 || dot2 === token.length - 1) {
-      fail('The token is not three dot-separated parts', 'malformed_token');
-    }
+    const [dot1, dot2] = splitToken(token);
     // The segments are not pattern-checked here: the signature covers their exact characters,
     // and the signature itself must be the one canonical encoding.
     if (dot1 !== STANDARD_HEADER.length || !token.startsWith(STANDARD_HEADER)) checkHeader(token.slice(0, dot1));
-    if (!signatureMatches(token.slice(0, dot2), token.slice(dot2 + 1))) {
-      fail('The token signature does not match the signature secret', 'bad_signature');
-    }
+    checkSignature(keys, token, dot2);
 
     // Signed by a holder of the secret from here on; the claims are still checked strictly.
     const payload = decodeJson(token.slice(dot1 + 1, dot2), 'payload');
-    const iss = own(payload, 'iss');
-    if (iss !== 'Vonage') fail('The token issuer is not Vonage', 'wrong_issuer');
-    const iat = own(payload, 'iat');
-    if (typeof iat !== 'number' || !Number.isFinite(iat)) fail('The token has no numeric iat', 'malformed_token');
-    const nowSeconds = nowMs / 1000;
-    if ((iat as number) < nowSeconds - tolerance) fail(`The token is older than ${tolerance} s`, 'stale_token');
-    if ((iat as number) > nowSeconds + tolerance) fail(`The token is dated over ${tolerance} s ahead`, 'future_token');
-    const exp = own(payload, 'exp');
-    if (exp !== undefined && (typeof exp !== 'number' || exp <= nowSeconds - tolerance)) {
-      fail('The token has expired', 'stale_token');
-    }
-    const nbf = own(payload, 'nbf');
-    if (nbf !== undefined && (typeof nbf !== 'number' || nbf > nowSeconds + tolerance)) {
-      fail('The token is not valid yet', 'future_token');
-    }
-    const jti = own(payload, 'jti');
-    if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) {
-      fail('The token has no jti', 'malformed_token');
-    }
-    const tokenApiKey = own(payload, 'api_key');
-    if (tokenApiKey !== undefined && typeof tokenApiKey !== 'string')
-      fail('api_key is not a string', 'malformed_token');
-    if (apiKey !== undefined && tokenApiKey !== apiKey) fail('The token is for another API key', 'wrong_api_key');
-    const tokenApplication = own(payload, 'application_id');
-    if (tokenApplication !== undefined && typeof tokenApplication !== 'string') {
-      fail('application_id is not a string', 'malformed_token');
-    }
-    if (applicationId !== undefined && tokenApplication !== applicationId) {
-      fail('The token is for another application', 'wrong_application');
-    }
-
-    const payloadHash = own(payload, 'payload_hash');
-    if (payloadHash === undefined) fail('The token has no payload_hash', 'missing_payload_hash');
-    // The exact bytes received: a re-serialized body can differ from what Vonage hashed.
-    const actualHex = sha256Hex(body);
-    // payload_hash is no secret (it sits in the token, and anyone can hash a body), so a plain
-    // comparison is safe. Vonage sends lowercase hex, which is what this accepts directly;
-    // anything else takes the strict path below (same errors as ever).
-    if (payloadHash !== actualHex) checkPayloadHash(payloadHash, actualHex);
+    checkIssuer(payload);
+    const iat = checkIssuedAt(payload, nowMs, tolerance);
+    const jti = checkJti(payload);
+    const tokenApiKey = checkApiKey(payload, apiKey);
+    const tokenApplication = checkApplicationId(payload, applicationId);
+    const payloadHash = checkBodyHash(payload, body);
 
     const claims: { -readonly [K in keyof WebhookClaims]: WebhookClaims[K] } = {
-      iat: iat as number,
-      jti: jti as string,
+      iat,
+      jti,
       iss: 'Vonage',
-      payload_hash: payloadHash as string,
+      payload_hash: payloadHash,
       raw: payload,
     };
-    if (tokenApiKey !== undefined) claims.api_key = tokenApiKey as string;
-    if (tokenApplication !== undefined) claims.application_id = tokenApplication as string;
+    if (tokenApiKey !== undefined) claims.api_key = tokenApiKey;
+    if (tokenApplication !== undefined) claims.application_id = tokenApplication;
     return claims;
   };
 

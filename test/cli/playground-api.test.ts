@@ -1,0 +1,81 @@
+// The chat page's endpoints, in process (the page itself is tested in Chromium in
+// playground.test.ts): what they refuse, and that everything else reaches the sandbox.
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Playground, startPlayground } from '../../src/cli/playground.js';
+import { type Receiver, startReceiver } from '../testing/receiver.js';
+
+let playground: Playground | undefined;
+let receiver: Receiver | undefined;
+afterEach(async () => {
+  await playground?.close();
+  await receiver?.close();
+  playground = undefined;
+  receiver = undefined;
+});
+
+const post = (path: string, body: unknown, contentType = 'application/json') =>
+  fetch(`${playground?.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+
+describe('the playground endpoints', () => {
+  it('refuses bad input with 4xx and changes nothing', async () => {
+    receiver = await startReceiver();
+    playground = await startPlayground({
+      signatureSecret: 's',
+      clientScript: '/* test */',
+      webhookUrl: `${receiver.url}/in`,
+    });
+    const refused = [
+      await post('/api/say', 'page=1&psid=2&text=x', 'application/x-www-form-urlencoded'),
+      await post('/api/say', '{not json'),
+      await post('/api/say', [1, 2]),
+      await post('/api/say', { page: 'abc', psid: '2', text: 'x' }),
+      await post('/api/say', { page: '1', psid: '2', text: '   ' }),
+      await post('/api/say', { page: '1', psid: '2', text: 'x'.repeat(2001) }),
+      await post('/api/advance', { by: '1y' }),
+      await post('/api/unlink', { page: '1; drop' }),
+      await fetch(`${playground.url}/api/state?page=x&psid=1`),
+    ].map((response) => response.status);
+    expect(refused).toEqual([400, 400, 400, 400, 400, 400, 400, 400, 400]);
+    expect(receiver.received).toHaveLength(0);
+    const state = (await (await fetch(`${playground.url}/api/state?page=1&psid=2`)).json()) as Record<string, unknown>;
+    expect(state).toMatchObject({ linked: true, advancedMs: 0, lastInboundAt: null });
+  });
+
+  it('says 409 when no webhook URL is set, and passes other paths to the sandbox', async () => {
+    playground = await startPlayground({ signatureSecret: 's', clientScript: '' });
+    expect((await post('/api/say', { page: '1', psid: '2', text: 'hi' })).status).toBe(409);
+    const api = await fetch(`${playground.url}/v1/messages`, { method: 'POST', body: '{}' });
+    expect(api.status).toBe(401);
+    expect(api.headers.get('content-type')).toBe('application/problem+json');
+    expect(playground.sandbox.requests.at(-1)).toMatchObject({ path: '/v1/messages', status: 401 });
+  });
+
+  it('records the user, moves the clock and the link, and reports them in /api/state', async () => {
+    receiver = await startReceiver();
+    playground = await startPlayground({ signatureSecret: 's', clientScript: '', webhookUrl: `${receiver.url}/in` });
+    const said = (await (await post('/api/say', { page: '1', psid: '2', text: 'hi' })).json()) as { botStatus: number };
+    expect(said.botStatus).toBe(200);
+    expect(receiver.received[0]?.json).toMatchObject({ text: 'hi', from: '2', to: '1' });
+    await post('/api/advance', { by: '25h' });
+    await post('/api/unlink', { page: '1' });
+    const state = (await (await fetch(`${playground.url}/api/state?page=1&psid=2`)).json()) as {
+      now: number;
+      standardClosesAt: number;
+      humanAgentClosesAt: number;
+      linked: boolean;
+      advancedMs: number;
+    };
+    expect(state.linked).toBe(false);
+    expect(state.advancedMs).toBe(25 * 3_600_000);
+    expect(state.now).toBeGreaterThan(state.standardClosesAt);
+    expect(state.now).toBeLessThan(state.humanAgentClosesAt);
+    await post('/api/link', { page: '1' });
+    expect(
+      ((await (await fetch(`${playground.url}/api/state?page=1&psid=2`)).json()) as { linked: boolean }).linked,
+    ).toBe(true);
+  });
+});

@@ -1,0 +1,144 @@
+// The chat page in a real browser: Debian's Chromium driven by playwright-core, the sandbox
+// run by the packed CLI, and the example Express bot (examples/express-bot.ts) as the bot.
+// Under CI=true the browser must start: a missing or broken Chromium fails the test.
+import { createPrivateKey, randomUUID } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { start } from '../../examples/express-bot.js';
+import { signRs256 } from '../../src/send/auth.js';
+import { type CliProcess, packedCli, ROOT, startCli } from './packed.js';
+
+// Debian's package; CHROMIUM_PATH points elsewhere (e.g. to check that CI fails without it).
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+];
+const PAGE_ID = '102290129340398';
+const USER = '25381719828140932';
+const SCREENSHOT = join(ROOT, '.tmp', 'playground.png');
+// Outside CI a machine without Chromium skips; in CI it must run (and fail if it cannot).
+const runs = process.env.CI === 'true' || existsSync(CHROMIUM);
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+interface Listening {
+  url: string;
+  credentialsDir: string;
+  env: { VONAGE_APPLICATION_ID: string; VONAGE_PRIVATE_KEY: string; VONAGE_SIGNATURE_SECRET: string };
+}
+
+describe.skipIf(!runs)('the chat page (Chromium, packed CLI, example Express bot)', () => {
+  let sandbox: CliProcess;
+  let listening: Listening;
+  let bot: Awaited<ReturnType<typeof start>>;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    const bin = await packedCli();
+    const botPort = await freePort();
+    const botUrl = `http://127.0.0.1:${botPort}`;
+    sandbox = startCli(bin, [
+      'sandbox',
+      '--port',
+      '0',
+      '--json',
+      '--webhook-url',
+      `${botUrl}/webhooks/inbound`,
+      '--status-url',
+      `${botUrl}/webhooks/status`,
+    ]);
+    listening = JSON.parse(await sandbox.line((line) => line.includes('"listening"'))) as Listening;
+    bot = await start({
+      applicationId: listening.env.VONAGE_APPLICATION_ID,
+      privateKey: listening.env.VONAGE_PRIVATE_KEY,
+      signatureSecret: listening.env.VONAGE_SIGNATURE_SECRET,
+      apiHost: listening.url,
+      port: botPort,
+    });
+  }, 400_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await bot?.close();
+    await sandbox?.stop();
+    // The credentials the sandbox generated for this run.
+    if (listening?.credentialsDir) rmSync(listening.credentialsDir, { recursive: true, force: true });
+  });
+
+  it('plays a conversation: reply delivered, 25 h later a raw reply is rejected with 1340, an unlinked Page gives 1370', async () => {
+    // Launched in the test, not in a hook: a browser that cannot start fails this test
+    // (a failing hook would report it as skipped).
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+    const page: Page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
+    await page.goto(`${listening.url}/`);
+    await page.waitForSelector('body[data-live="true"]');
+    await expect.poll(() => page.textContent('#standard')).toContain('no conversation');
+
+    // Type as the user: the sandbox posts a signed inbound webhook, the bot replies.
+    await page.fill('#text', 'Where is my order?');
+    await page.press('#text', 'Enter');
+    const reply = page.locator('#log li.bot', { hasText: 'You said: "Where is my order?"' });
+    await reply.waitFor();
+    await expect.poll(() => page.locator('#log li.user').first().textContent()).toContain('webhook → bot 200');
+    await expect.poll(() => reply.locator('.status').textContent()).toContain('delivered');
+    await expect.poll(() => page.textContent('#standard')).toMatch(/^open, closes in 23 h/);
+    await expect.poll(() => page.textContent('#human-agent')).toMatch(/^open, closes in 6 d 23 h 5\d min/);
+
+    // Advance 25 h with the keyboard: the standard window closes, HUMAN_AGENT stays open.
+    await page.focus('[data-advance="25h"]');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.textContent('#standard')).toMatch(/^closed 1 h/);
+    await expect.poll(() => page.textContent('#human-agent')).toMatch(/^open, closes in 5 d 22 h 5\d min/);
+
+    // A raw request, no SDK guard in front: the platform rejects it with 1340.
+    const iat = Math.floor(Date.now() / 1000);
+    const jwt = signRs256(
+      { jti: randomUUID(), iat, exp: iat + 900, application_id: listening.env.VONAGE_APPLICATION_ID },
+      createPrivateKey(readFileSync(listening.env.VONAGE_PRIVATE_KEY)),
+    );
+    const raw = await fetch(`${listening.url}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        channel: 'messenger',
+        message_type: 'text',
+        from: PAGE_ID,
+        to: USER,
+        text: 'Are you still there?',
+      }),
+    });
+    expect(raw.status).toBe(202);
+    const late = page.locator('#log li.bot', { hasText: 'Are you still there?' });
+    await expect.poll(() => late.locator('.status').textContent()).toBe('rejected 1340 Outside of the allowed window');
+
+    mkdirSync(join(ROOT, '.tmp'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT });
+    expect(readFileSync(SCREENSHOT).subarray(1, 4).toString()).toBe('PNG');
+    if (process.env.UPDATE_SCREENSHOT === '1') copyFileSync(SCREENSHOT, join(ROOT, 'docs', 'playground.png'));
+
+    // Unlink the Page: the user writes (the window opens again), the bot's reply gets 1370.
+    await page.click('#link-toggle');
+    await expect.poll(() => page.textContent('#linked')).toContain('unlinked');
+    await page.fill('#text', 'Hello again');
+    await page.press('#text', 'Enter');
+    const unlinked = page.locator('#log li.bot', { hasText: 'You said: "Hello again"' });
+    await expect.poll(() => unlinked.locator('.status').textContent()).toMatch(/^rejected 1370 Expired access token/);
+    await page.click('#link-toggle');
+    await expect.poll(() => page.textContent('#linked')).toBe('linked');
+  }, 60_000);
+});
