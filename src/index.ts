@@ -9,5 +9,7 @@ export * from './ids.js';
 export * from './messenger.js';
 export * from './policy.js';
 export * from './store/memory.js';
+export { type LeaseRecord, settleLease, takeLease } from './store/lease.js';
+export { ingestWith } from './store/ingest.js';
 export type * from './store/types.js';
 export * from './webhooks/index.js';

@@ -134,11 +134,14 @@ export interface MessengerOptions {
    */
   transport?: 'http' | 'vonage-sdk';
   /**
-   * Webhook verification settings: `toleranceSeconds`, how far a token's `iat` may be from
-   * now, either way (default 300); `maxBodyBytes`, the largest accepted body, a larger one is
-   * answered 413 (default 1 MiB).
+   * Webhook settings: `toleranceSeconds`, how far a token's `iat` may be from now, either way
+   * (default 300, at most 86 400); `maxBodyBytes`, the largest accepted body, a larger one is
+   * answered 413 (default 1 MiB); `deliveryLeaseMs`, how long one callback holds an event
+   * across the fleet (default 60 000; copies meanwhile get 503 + Retry-After);
+   * `callbackTimeoutMs`, answer 503 when a callback runs longer (default: wait). See
+   * docs/webhooks.md "Duplicates, failures and redelivery".
    */
-  webhook?: { toleranceSeconds?: number; maxBodyBytes?: number };
+  webhook?: { toleranceSeconds?: number; maxBodyBytes?: number; deliveryLeaseMs?: number; callbackTimeoutMs?: number };
 }
 
 /**
@@ -307,6 +310,8 @@ function isStore(value: unknown): value is SessionStore {
     'getPage',
     'setPageLinked',
     'claim',
+    'lease',
+    'settle',
     'delete',
     'close',
   ].every((name) => typeof s[name] === 'function');
@@ -317,6 +322,11 @@ const positiveInt = (label: string) =>
     .number({ error: `${label} must be a number` })
     .int(`${label} must be an integer`)
     .min(0, `${label} must not be negative`);
+
+// Longest delay a Node timer honours (2^31 - 1 ms, about 24.8 days); a longer one fires at once.
+const MAX_TIMER_MS = 2_147_483_647;
+const timerMs = (label: string) =>
+  positiveInt(label).max(MAX_TIMER_MS, `${label} must be at most ${MAX_TIMER_MS} (a Node timer's limit)`);
 
 const OptionsSchema = z
   .strictObject({
@@ -332,7 +342,7 @@ const OptionsSchema = z
       })
       .optional(),
     store: z
-      .custom<SessionStore>(isStore, 'store must implement SessionStore (get, recordInbound, …, close)')
+      .custom<SessionStore>(isStore, 'store must implement SessionStore (get, recordInbound, …, lease, settle, close; lease and settle are new in 0.2, see docs/stores.md)')
       .optional(),
     apiHost: z
       .string()
@@ -359,8 +369,8 @@ const OptionsSchema = z
         z.literal(false),
         z.strictObject({
           retries: positiveInt('retry.retries').max(10, 'retry.retries must be at most 10').optional(),
-          baseDelayMs: positiveInt('retry.baseDelayMs').optional(),
-          maxDelayMs: positiveInt('retry.maxDelayMs').optional(),
+          baseDelayMs: timerMs('retry.baseDelayMs').optional(),
+          maxDelayMs: timerMs('retry.maxDelayMs').optional(),
         }),
       ])
       .optional(),
@@ -368,19 +378,38 @@ const OptionsSchema = z
       .union([
         z.boolean(),
         z.strictObject({
-          perSecond: z.number().positive('rateLimit.perSecond must be positive').optional(),
-          mediaPerSecond: z.number().positive('rateLimit.mediaPerSecond must be positive').optional(),
-          burst: z.number().int().min(1, 'rateLimit.burst must be at least 1').optional(),
-          maxWaitMs: positiveInt('rateLimit.maxWaitMs').optional(),
+          perSecond: z
+            .number()
+            .positive('rateLimit.perSecond must be positive')
+            .max(100_000, 'rateLimit.perSecond must be at most 100000')
+            .optional(),
+          mediaPerSecond: z
+            .number()
+            .positive('rateLimit.mediaPerSecond must be positive')
+            .max(100_000, 'rateLimit.mediaPerSecond must be at most 100000')
+            .optional(),
+          burst: z
+            .number()
+            .int('rateLimit.burst must be an integer')
+            .min(1, 'rateLimit.burst must be at least 1')
+            .max(1_000_000, 'rateLimit.burst must be at most 1000000')
+            .optional(),
+          maxWaitMs: timerMs('rateLimit.maxWaitMs').optional(),
         }),
       ])
       .optional(),
-    timeoutMs: z.number().int().positive('timeoutMs must be positive').optional(),
+    timeoutMs: timerMs('timeoutMs').min(1, 'timeoutMs must be positive').optional(),
     transport: z.enum(['http', 'vonage-sdk'], { error: "transport must be 'http' or 'vonage-sdk'" }).optional(),
     webhook: z
       .strictObject({
-        toleranceSeconds: z.number().positive('webhook.toleranceSeconds must be positive').optional(),
+        toleranceSeconds: z
+          .number()
+          .positive('webhook.toleranceSeconds must be positive')
+          .max(86_400, 'webhook.toleranceSeconds must be at most 86400 (a day)')
+          .optional(),
         maxBodyBytes: z.number().int().positive('webhook.maxBodyBytes must be positive').optional(),
+        deliveryLeaseMs: timerMs('webhook.deliveryLeaseMs').min(1000, 'webhook.deliveryLeaseMs must be at least 1000').optional(),
+        callbackTimeoutMs: timerMs('webhook.callbackTimeoutMs').min(1, 'webhook.callbackTimeoutMs must be positive').optional(),
       })
       .optional(),
   })
@@ -548,6 +577,8 @@ export function createMessenger(options: MessengerOptions): Messenger {
       applicationId: o.applicationId,
       toleranceSeconds: o.webhook?.toleranceSeconds,
       maxBodyBytes: o.webhook?.maxBodyBytes,
+      deliveryLeaseMs: o.webhook?.deliveryLeaseMs,
+      callbackTimeoutMs: o.webhook?.callbackTimeoutMs,
       now: nowMs,
       pages,
       onPlatformError: emitPlatformError,

@@ -22,6 +22,7 @@ export type {
   WebhookVersion,
 } from './events.js';
 export { isInboundMessage, isStatusEvent } from './events.js';
+export { DEFAULT_DELIVERY_LEASE_MS } from './delivery.js';
 export type { WebhookCallbacks, WebhookContext, WebhookFetchHandler } from './handler.js';
 export { type NodeHandler, type NodeRequest, toNodeHandler } from './node.js';
 export { parseVonageTimestamp, parseWebhook } from './parse.js';
@@ -77,6 +78,11 @@ export function createWebhookLayer(deps: WebhookLayerDeps): WebhookLayer {
   const receiver = createReceiver(deps);
   return {
     receive: receiver.receive,
-    webhookHandler: (callbacks) => createWebhookHandler(receiver, callbacks),
+    webhookHandler: (callbacks) =>
+      createWebhookHandler(receiver, callbacks, {
+        now: deps.now,
+        deliveryLeaseMs: deps.deliveryLeaseMs,
+        callbackTimeoutMs: deps.callbackTimeoutMs,
+      }),
   };
 }

@@ -134,7 +134,7 @@ const CANONICAL_LAST = 'AEIMQUYcgkosw048';
 /** The store id under which a token's `jti` is claimed (shared by every verifier on a store). */
 export const jtiClaimId = (jti: string): string => `jti:${jti}`;
 /** How long a `jti` is remembered: a token older than the tolerance is refused anyway. */
-export const jtiClaimTtlMs = (toleranceSeconds: number): number => Math.max(2 * toleranceSeconds * 1000, 1000);
+export const jtiClaimTtlMs = (toleranceSeconds: number): number => Math.max(Math.ceil(2 * toleranceSeconds * 1000), 1000);
 /** The message of a `replayed_token` refusal. */
 export const REPLAYED = 'The token was already used (replayed jti)';
 
@@ -331,9 +331,9 @@ function checkHeader(segment: string): void {
 export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookVerifier {
   const keys = secretKeys(options.signatureSecret);
   const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
-  if (!Number.isFinite(tolerance) || tolerance < 0) {
-    throw new ValidationError('toleranceSeconds must be a non-negative number', [
-      { path: 'toleranceSeconds', message: 'must be a non-negative number' },
+  if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 86_400) {
+    throw new ValidationError('toleranceSeconds must be a number from 0 to 86400', [
+      { path: 'toleranceSeconds', message: 'must be a number from 0 to 86400' },
     ]);
   }
   const now = options.now ?? Date.now;

@@ -4,20 +4,17 @@ import { ValidationError } from '../../src/errors.js';
 import { conversationKey, pageId, psid } from '../../src/ids.js';
 import { postgresSchemaSql, postgresStore } from '../../src/store/postgres.js';
 import { describeSessionStore } from '../../src/testing/conformance.js';
-import { connectPostgres, runId } from './services.js';
+import { connectPostgres, dropPostgresStore, runId } from './services.js';
 
 const table = `vm_test_${runId()}`;
 let pool: pg.Pool;
-
-const tables = (name: string) =>
-  ['conversations', 'messages', 'pages', 'claims', 'tokens'].map((t) => `"${name}_${t}"`).join(', ');
 
 beforeAll(async () => {
   pool = await connectPostgres();
   await postgresStore({ pool, table }).createTables();
 });
 afterAll(async () => {
-  await pool.query(`DROP TABLE IF EXISTS ${tables(table)}`);
+  await dropPostgresStore(pool, table);
   await pool.end();
 });
 
@@ -40,7 +37,7 @@ describe('postgresStore on PostgreSQL', () => {
       const store = postgresStore({ pool, table: other });
       expect((await store.recordInbound(key('1', '2'), Date.now(), 'm-1')).duplicate).toBe(false);
     } finally {
-      await pool.query(`DROP TABLE IF EXISTS ${tables(other)}`);
+      await dropPostgresStore(pool, other);
     }
   });
 
@@ -51,7 +48,7 @@ describe('postgresStore on PostgreSQL', () => {
       await store.createTables();
       await store.recordInbound(key('3', '4'), Date.now(), 'm-1');
       const { rows } = await pool.query('SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1', [schema]);
-      expect(rows[0].n).toBe(5);
+      expect(rows[0].n).toBe(6);
       expect(postgresSchemaSql({ schema, table })).toContain(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     } finally {
       await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);

@@ -44,8 +44,8 @@ describe('redisStore on Redis Cluster', () => {
       const key = conversationKey(pageId(String(1000 + i)), psid(String(5000 + 7 * i)));
       await store.recordInbound(key, Date.now(), `m-${i}`);
       const [conv, seen] = await Promise.all([
-        client.cluster('KEYSLOT', `${prefix}c:{${key}}`) as Promise<number>,
-        client.cluster('KEYSLOT', `${prefix}m:{${key}}`) as Promise<number>,
+        client.cluster('KEYSLOT', `${prefix}c:{${key.split(':')[0]}}:${key.split(':')[1]}`) as Promise<number>,
+        client.cluster('KEYSLOT', `${prefix}p:{${key.split(':')[0]}}`) as Promise<number>,
       ]);
       expect(seen).toBe(conv);
       slots.add(conv);

@@ -21,6 +21,8 @@ describeSessionStore('redisStore', () => redisStore({ client, prefix }));
 
 const key = (page: string, user: string) => conversationKey(pageId(page), psid(user));
 const HOUR = 3_600_000;
+/** The store's key for a conversation (or its message ids): tagged by Page. */
+const tagged = (kind: 'c' | 'm', k: string) => `${prefix}${kind}:{${k.split(':')[0]}}:${k.split(':')[1]}`;
 
 /** Counts the client calls the store makes, to prove one round trip per operation. */
 function counting(target: Redis): { client: Redis; calls: string[] } {
@@ -39,12 +41,13 @@ function counting(target: Redis): { client: Redis; calls: string[] } {
 }
 
 describe('redisStore on Redis', () => {
-  it('puts a conversation and its message ids under one {pageId:psid} hash tag', async () => {
+  it('puts a conversation, its message ids and its Page under one {pageId} hash tag', async () => {
     const store = redisStore({ client, prefix });
     const k = key('1001', '2002');
     await store.recordInbound(k, Date.now(), 'm-1');
-    const keys = await client.keys(`${prefix}*{1001:2002}*`);
-    expect(keys.sort()).toEqual([`${prefix}c:{1001:2002}`, `${prefix}m:{1001:2002}`]);
+    await store.setPageLinked(pageId('1001'), true, Date.now());
+    const keys = await client.keys(`${prefix}*{1001}*`);
+    expect(keys.sort()).toEqual([`${prefix}c:{1001}:2002`, `${prefix}m:{1001}:2002`, `${prefix}p:{1001}`]);
   });
 
   it('expires a conversation ttlMs after the last inbound message, and message ids after dedupeTtlMs', async () => {
@@ -54,17 +57,17 @@ describe('redisStore on Redis', () => {
     const k = key('1002', '2002');
     const at = Date.now() - HOUR;
     await store.recordInbound(k, at, 'm-1');
-    const convTtl = await client.pttl(`${prefix}c:{${k}}`);
+    const convTtl = await client.pttl(tagged('c', k));
     expect(convTtl).toBeGreaterThan(ttlMs - HOUR - 60_000);
     expect(convTtl).toBeLessThanOrEqual(ttlMs - HOUR);
-    const seenTtl = await client.pttl(`${prefix}m:{${k}}`);
+    const seenTtl = await client.pttl(tagged('m', k));
     expect(seenTtl).toBeGreaterThan(dedupeTtlMs - 60_000);
     expect(seenTtl).toBeLessThanOrEqual(dedupeTtlMs);
     // An older message does not move the expiry back; a newer one moves it forward.
     await store.recordInbound(k, at - HOUR, 'm-0');
-    expect(await client.pttl(`${prefix}c:{${k}}`)).toBeGreaterThan(ttlMs - HOUR - 60_000);
+    expect(await client.pttl(tagged('c', k))).toBeGreaterThan(ttlMs - HOUR - 60_000);
     await store.recordInbound(k, at + HOUR, 'm-2');
-    expect(await client.pttl(`${prefix}c:{${k}}`)).toBeGreaterThan(ttlMs - 60_000);
+    expect(await client.pttl(tagged('c', k))).toBeGreaterThan(ttlMs - 60_000);
   });
 
   it('forgets a message id after dedupeTtlMs', async () => {
@@ -79,7 +82,7 @@ describe('redisStore on Redis', () => {
     // Expired ids are trimmed from the set as new ones arrive.
     clock += 1001;
     await store.recordInbound(k, at, 'm-2');
-    expect(await client.zrange(`${prefix}m:{${k}}`, 0, -1)).toEqual(['m-2']);
+    expect(await client.zrange(tagged('m', k), 0, -1)).toEqual(['m-2']);
   });
 
   it('makes one round trip per operation', async () => {
@@ -133,7 +136,7 @@ describe('redisStore on Redis', () => {
     await expect(store.takeToken('b', 0, 1, Date.now())).rejects.toBeInstanceOf(ValidationError);
     await expect(store.takeToken('b', 1, 0, Date.now())).rejects.toBeInstanceOf(ValidationError);
     expect(counted.calls).toEqual([]);
-    expect(await client.exists(`${prefix}c:{${k}}`)).toBe(0);
+    expect(await client.exists(tagged('c', k))).toBe(0);
   });
 
   it('refuses options that would break Cluster slots or expiry', () => {
@@ -147,7 +150,7 @@ describe('redisStore on Redis', () => {
     const store = redisStore({ client, prefix });
     const page = pageId('1007');
     await store.setPageLinked(page, false, Date.now(), { errorCode: '1370' });
-    expect(await client.pttl(`${prefix}p:${page}`)).toBe(-1);
+    expect(await client.pttl(`${prefix}p:{${page}}`)).toBe(-1);
     await store.takeToken('bucket-1007', 10, 5, Date.now());
     const ttl = await client.pttl(`${prefix}t:bucket-1007`);
     expect(ttl).toBeGreaterThan(0);
