@@ -15,8 +15,8 @@
 import type {
   ClosedReason,
   ConversationKey,
-  LeaseRecord,
   ConversationState,
+  LeaseRecord,
   PageId,
   PageLinkDetails,
   PageState,

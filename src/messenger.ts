@@ -342,7 +342,10 @@ const OptionsSchema = z
       })
       .optional(),
     store: z
-      .custom<SessionStore>(isStore, 'store must implement SessionStore (get, recordInbound, …, lease, settle, close; lease and settle are new in 0.2, see docs/stores.md)')
+      .custom<SessionStore>(
+        isStore,
+        'store must implement SessionStore (get, recordInbound, …, lease, settle, close; lease and settle are new in 0.2, see docs/stores.md)',
+      )
       .optional(),
     apiHost: z
       .string()
@@ -408,8 +411,12 @@ const OptionsSchema = z
           .max(86_400, 'webhook.toleranceSeconds must be at most 86400 (a day)')
           .optional(),
         maxBodyBytes: z.number().int().positive('webhook.maxBodyBytes must be positive').optional(),
-        deliveryLeaseMs: timerMs('webhook.deliveryLeaseMs').min(1000, 'webhook.deliveryLeaseMs must be at least 1000').optional(),
-        callbackTimeoutMs: timerMs('webhook.callbackTimeoutMs').min(1, 'webhook.callbackTimeoutMs must be positive').optional(),
+        deliveryLeaseMs: timerMs('webhook.deliveryLeaseMs')
+          .min(1000, 'webhook.deliveryLeaseMs must be at least 1000')
+          .optional(),
+        callbackTimeoutMs: timerMs('webhook.callbackTimeoutMs')
+          .min(1, 'webhook.callbackTimeoutMs must be positive')
+          .optional(),
       })
       .optional(),
   })

@@ -6,16 +6,10 @@
  *
  * @module
  */
-import { callStore } from './guard.js';
+
 import type { ConversationKey, PageId } from '../ids.js';
-import type {
-  IngestInput,
-  IngestResult,
-  PageState,
-  RecordInboundResult,
-  SessionStore,
-  StatusEffect,
-} from './types.js';
+import { callStore } from './guard.js';
+import type { IngestInput, IngestResult, PageState, RecordInboundResult, SessionStore, StatusEffect } from './types.js';
 
 /**
  * The one rule for "an inbound message proves the Page is linked": record it linked at `at`

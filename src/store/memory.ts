@@ -397,7 +397,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     async settle(id, attempt, ok, t) {
       const current = liveDelivery(id, t);
       const next = settleLease(current, attempt, ok);
-      if (next !== undefined) deliveries.touch(id, { ...next, expires: Math.max(current?.expires ?? 0, t + dedupeTtlMs) });
+      if (next !== undefined)
+        deliveries.touch(id, { ...next, expires: Math.max(current?.expires ?? 0, t + dedupeTtlMs) });
     },
 
     async delete(key) {

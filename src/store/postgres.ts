@@ -238,7 +238,11 @@ ${ingestFunctionSql(n)}`;
  * (`$1::text` in a statement, `p_key` in the function): each rule is written once.
  */
 const sqlOf = (n: Names) => ({
-  claim: (id: string, until: string, now: string) => `INSERT INTO ${n.claims} AS k (id, expires_at) VALUES (${id}, ${until})
+  claim: (
+    id: string,
+    until: string,
+    now: string,
+  ) => `INSERT INTO ${n.claims} AS k (id, expires_at) VALUES (${id}, ${until})
 ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE k.expires_at <= ${now}`,
   setPage: (page: string, linked: string, at: string, code: string, detail: string, extra = '') =>
     `INSERT INTO ${n.pages} AS p (page_id, linked, changed_at, error_code, error_detail)

@@ -363,13 +363,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     },
 
     async getPage(pageId: PageId) {
-      const [linked, changedAt, errorCode, errorDetail] = await client.hmget(
-        pageKey(pageId),
-        'l',
-        't',
-        'e',
-        'd',
-      );
+      const [linked, changedAt, errorCode, errorDetail] = await client.hmget(pageKey(pageId), 'l', 't', 'e', 'd');
       if (linked === null || linked === undefined || changedAt === null || changedAt === undefined) return null;
       return pageFrom(linked === '1', toMs(changedAt, 'changedAt'), errorCode ?? undefined, errorDetail ?? undefined);
     },

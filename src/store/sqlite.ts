@@ -11,6 +11,7 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { ValidationError } from '../errors.js';
+import { type LeaseRecord, settleLease, takeLease } from './lease.js';
 import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './memory.js';
 import {
   assertBucket,
@@ -24,7 +25,6 @@ import {
   retryAfter,
   toMs,
 } from './shared.js';
-import { type LeaseRecord, settleLease, takeLease } from './lease.js';
 import type { DeliveryLease, PageState, RecordInboundResult, SessionStore } from './types.js';
 
 type Database = BetterSqlite3.Database;
@@ -197,7 +197,10 @@ RETURNING allowed, tokens`);
     pruneMessages: db.prepare(`DELETE FROM ${t('messages')} WHERE expires_at <= @now`),
     pruneClaims: db.prepare(`DELETE FROM ${t('claims')} WHERE expires_at <= @now`),
     pruneDeliveries: db.prepare(`DELETE FROM ${t('deliveries')} WHERE expires_at <= @now`),
-    getDelivery: db.prepare<{ id: string; now: number }, { state: LeaseRecord['state']; until: number; attempt: number; expires: number }>(
+    getDelivery: db.prepare<
+      { id: string; now: number },
+      { state: LeaseRecord['state']; until: number; attempt: number; expires: number }
+    >(
       `SELECT state, lease_until AS until, attempt, expires_at AS expires FROM ${t('deliveries')} WHERE id = @id AND expires_at > @now`,
     ),
     putDelivery: db.prepare(`INSERT INTO ${t('deliveries')} (id, state, lease_until, attempt, expires_at)

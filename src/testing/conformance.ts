@@ -601,7 +601,10 @@ export function describeSessionStore(
         const input = messageInput(page, now() - 1000, freshUuid());
         const first = await ingestWith(store, input);
         expect(first.replayed).toBe(false);
-        const other = { ...input, message: { ...(input.message as NonNullable<IngestInput['message']>), key: freshKey(page) } };
+        const other = {
+          ...input,
+          message: { ...(input.message as NonNullable<IngestInput['message']>), key: freshKey(page) },
+        };
         expect(await ingestWith(store, other)).toEqual({ replayed: true, duplicate: false, applied: false });
         expect(await store.get(other.message.key)).toBeNull();
       });
@@ -619,7 +622,10 @@ export function describeSessionStore(
         expect(await store.get(message.key)).toEqual(result.state);
         expect(await store.getPage(page)).toEqual({ linked: true, changedAt: t - 1000 });
         // A copy with a fresh token: a duplicate, and the lease is held.
-        const copy = await ingestWith(store, { ...input, replay: { id: `{${page}}jti:${freshUuid()}`, ttlMs: 600_000 } });
+        const copy = await ingestWith(store, {
+          ...input,
+          replay: { id: `{${page}}jti:${freshUuid()}`, ttlMs: 600_000 },
+        });
         expect(copy).toMatchObject({ replayed: false, duplicate: true, lease: { state: 'held', attempt: 1 } });
         // An older message never undoes a newer unlink.
         await store.setPageLinked(page, false, t, { errorCode: '1370' });

@@ -248,11 +248,14 @@ export function createWebhookHandler(
           callbackTimeoutMs: options.callbackTimeoutMs,
           onSettleError: (error) => reportError(error, request, 200),
         };
-        await deliver(lease, dedupeId, (redelivered) => run(result, { request, claims: result.claims, redelivered }), delivery).catch(
-          (error: unknown) => {
-            throw error instanceof CallbackTimeoutError ? new CallbackError(error) : error;
-          },
-        );
+        await deliver(
+          lease,
+          dedupeId,
+          (redelivered) => run(result, { request, claims: result.claims, redelivered }),
+          delivery,
+        ).catch((error: unknown) => {
+          throw error instanceof CallbackTimeoutError ? new CallbackError(error) : error;
+        });
       } else if (result.event.kind === 'dispatch') {
         await run(result, { request, claims: result.claims, redelivered: false });
       }
@@ -261,7 +264,8 @@ export function createWebhookHandler(
       const status = statusForError(error);
       await reportError(error, request, status);
       const response = respond(status, publicError(error, status));
-      if (error instanceof DeliveryInProgressError) response.headers.set('retry-after', String(error.retryAfterSeconds));
+      if (error instanceof DeliveryInProgressError)
+        response.headers.set('retry-after', String(error.retryAfterSeconds));
       return response;
     }
   };

@@ -7,6 +7,7 @@
 import { createWebhookHandler, type WebhookCallbacks, type WebhookFetchHandler } from './handler.js';
 import { createReceiver, type ReceiveInput, type ReceiveResult, type WebhookLayerDeps } from './receive.js';
 
+export { DEFAULT_DELIVERY_LEASE_MS } from './delivery.js';
 export type {
   DispatchEvent,
   InboundMessageEvent,
@@ -22,7 +23,6 @@ export type {
   WebhookVersion,
 } from './events.js';
 export { isInboundMessage, isStatusEvent } from './events.js';
-export { DEFAULT_DELIVERY_LEASE_MS } from './delivery.js';
 export type { WebhookCallbacks, WebhookContext, WebhookFetchHandler } from './handler.js';
 export { type NodeHandler, type NodeRequest, toNodeHandler } from './node.js';
 export { parseVonageTimestamp, parseWebhook } from './parse.js';

@@ -162,7 +162,9 @@ export function createReceiver(deps: WebhookLayerDeps) {
           ...(deps.apiKey !== undefined ? { apiKey: deps.apiKey } : {}),
           ...(deps.applicationId !== undefined ? { applicationId: deps.applicationId } : {}),
         });
-  const notify = safeNotifier<PlatformErrorEvent>(() => (deps.onPlatformError === undefined ? [] : [deps.onPlatformError]));
+  const notify = safeNotifier<PlatformErrorEvent>(() =>
+    deps.onPlatformError === undefined ? [] : [deps.onPlatformError],
+  );
 
   const checkPage = (event: MessengerEvent): void => {
     if (pages === undefined || event.kind === 'dispatch' || pages.has(event.pageId)) return;
@@ -205,7 +207,10 @@ export function createReceiver(deps: WebhookLayerDeps) {
    * `WebhookVerificationError`, `ValidationError` or `StoreError`; in every refusal nothing
    * was written.
    */
-  async function process(input: ReceiveInput, leaseMs?: (event: MessengerEvent, failed: boolean) => number | undefined): Promise<Received> {
+  async function process(
+    input: ReceiveInput,
+    leaseMs?: (event: MessengerEvent, failed: boolean) => number | undefined,
+  ): Promise<Received> {
     const nowMs = now();
     const { claims, event } = verifyAndParse(input, nowMs);
     const dedupeId = dedupeIdOf(event);

@@ -134,7 +134,8 @@ const CANONICAL_LAST = 'AEIMQUYcgkosw048';
 /** The store id under which a token's `jti` is claimed (shared by every verifier on a store). */
 export const jtiClaimId = (jti: string): string => `jti:${jti}`;
 /** How long a `jti` is remembered: a token older than the tolerance is refused anyway. */
-export const jtiClaimTtlMs = (toleranceSeconds: number): number => Math.max(Math.ceil(2 * toleranceSeconds * 1000), 1000);
+export const jtiClaimTtlMs = (toleranceSeconds: number): number =>
+  Math.max(Math.ceil(2 * toleranceSeconds * 1000), 1000);
 /** The message of a `replayed_token` refusal. */
 export const REPLAYED = 'The token was already used (replayed jti)';
 

@@ -7,7 +7,14 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { postgresStore } from '../../src/store/postgres.js';
 import { eventually, type TcpProxy, tcpProxy } from './proxy.js';
-import { connectPostgres, connectRedis, dropPostgresStore, dropRedisPrefix, PG_CONFIG, REDIS_PORT } from './services.js';
+import {
+  connectPostgres,
+  connectRedis,
+  dropPostgresStore,
+  dropRedisPrefix,
+  PG_CONFIG,
+  REDIS_PORT,
+} from './services.js';
 
 export interface Proxied<Client> {
   proxy: TcpProxy;

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conversationKey, pageId, psid } from '../../src/ids.js';
 import { redisStore } from '../../src/store/redis.js';
 import { describeSessionStore } from '../../src/testing/conformance.js';
+import { describeDelivery } from '../delivery/suite.js';
 import { runId } from './services.js';
 
 const run = promisify(execFile);
@@ -35,6 +36,7 @@ afterAll(async () => {
 }, 60_000);
 
 describeSessionStore('redisStore on Redis Cluster (3 masters)', () => redisStore({ client, prefix }));
+describeDelivery('redisStore on Redis Cluster (3 masters)', () => redisStore({ client, prefix }));
 
 describe('redisStore on Redis Cluster', () => {
   it('keeps each operation in one hash slot while conversations spread over every master', async () => {
