@@ -4,6 +4,8 @@ import { ValidationError } from '../../src/errors.js';
 import { conversationKey, pageId, psid } from '../../src/ids.js';
 import { postgresSchemaSql, postgresStore } from '../../src/store/postgres.js';
 import { describeSessionStore } from '../../src/testing/conformance.js';
+import { signWebhook } from '../../src/testing/sign.js';
+import { createWebhookLayer } from '../../src/webhooks/index.js';
 import { connectPostgres, dropPostgresStore, runId } from './services.js';
 
 const table = `vm_test_${runId()}`;
@@ -117,6 +119,47 @@ describe('postgresStore on PostgreSQL', () => {
     // Idle token buckets go once older than olderThanMs.
     expect((await store.prune({ olderThanMs: HOUR })).tokens).toBeGreaterThanOrEqual(1);
     expect(await count('tokens', 'bucket = $1', [`bucket-${table}`])).toBe(0);
+  });
+
+  it('a verified inbound webhook (claim, dedupe, window, Page, lease) is one query', async () => {
+    const client = await pool.connect();
+    try {
+      const queries: string[] = [];
+      const spy = {
+        query: (config: pg.QueryConfig) => {
+          queries.push(config.name ?? config.text);
+          return client.query(config);
+        },
+        connect: () => pool.connect(),
+      } as unknown as pg.Pool;
+      const secret = 'round-trip-secret';
+      const layer = createWebhookLayer({
+        store: postgresStore({ pool: spy, table }),
+        signatureSecret: secret,
+        now: Date.now,
+      });
+      const signed = signWebhook(
+        {
+          channel: 'messenger',
+          message_uuid: 'rt-1',
+          to: '4001',
+          from: '2002',
+          timestamp: new Date().toISOString(),
+          message_type: 'text',
+          text: 'Hi',
+        },
+        secret,
+      );
+      const handler = layer.webhookHandler({ onMessage: () => {} });
+      const response = await handler(
+        new Request('http://localhost/', { method: 'POST', headers: signed.headers, body: signed.body }),
+      );
+      expect(response.status).toBe(200);
+      // The ingest function call, then the lease's settle after the callback.
+      expect(queries.map((q) => q.replace(/_[0-9a-f]{12}$/, ''))).toEqual(['vm_ingest', 'vm_settleOk']);
+    } finally {
+      client.release();
+    }
   });
 
   it('uses named prepared statements: one round trip per operation after the first', async () => {

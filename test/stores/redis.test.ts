@@ -4,6 +4,8 @@ import { ValidationError } from '../../src/errors.js';
 import { conversationKey, pageId, psid } from '../../src/ids.js';
 import { REDIS_SCRIPTS, redisStore } from '../../src/store/redis.js';
 import { describeSessionStore } from '../../src/testing/conformance.js';
+import { signWebhook } from '../../src/testing/sign.js';
+import { createWebhookLayer } from '../../src/webhooks/index.js';
 import { connectRedis, dropRedisPrefix, runId } from './services.js';
 
 const prefix = `vm-test-${runId()}:`;
@@ -155,5 +157,66 @@ describe('redisStore on Redis', () => {
     const ttl = await client.pttl(`${prefix}t:bucket-1007`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(1500);
+  });
+});
+
+describe('one Redis round trip per verified webhook', () => {
+  const secret = 'round-trip-secret';
+  const inbound = (page: string, uuid: string) =>
+    signWebhook(
+      {
+        channel: 'messenger',
+        message_uuid: uuid,
+        to: page,
+        from: '2002',
+        timestamp: new Date().toISOString(),
+        message_type: 'text',
+        text: 'Hi',
+      },
+      secret,
+    );
+
+  it('a verified inbound message (claim, dedupe, window, Page, lease) is one EVALSHA', async () => {
+    const counted = counting(client);
+    const store = redisStore({ client: counted.client, prefix });
+    const layer = createWebhookLayer({ store, signatureSecret: secret, now: Date.now });
+    const handler = layer.webhookHandler({ onMessage: () => {} });
+    const post = (signed: ReturnType<typeof inbound>) =>
+      handler(new Request('http://localhost/', { method: 'POST', headers: signed.headers, body: signed.body }));
+    await post(inbound('3001', 'warm-up')); // the script cache may be cold
+    counted.calls.length = 0;
+    const signed = inbound('3001', 'm-1');
+    const response = await handler(
+      new Request('http://localhost/', { method: 'POST', headers: signed.headers, body: signed.body }),
+    );
+    expect(response.status).toBe(200);
+    // The ingest script, then the lease's settle after the callback.
+    expect(counted.calls).toEqual(['evalsha', 'evalsha']);
+    counted.calls.length = 0;
+    await layer.receive(inbound('3001', 'm-2'));
+    expect(counted.calls).toEqual(['evalsha']);
+  });
+
+  it('a verified status with a refusal (claim, effect, dedupe) is one EVALSHA', async () => {
+    const counted = counting(client);
+    const store = redisStore({ client: counted.client, prefix });
+    const layer = createWebhookLayer({ store, signatureSecret: secret, now: Date.now });
+    const status = signWebhook(
+      {
+        channel: 'messenger',
+        message_uuid: 'status-1',
+        to: '2002',
+        from: '3002',
+        timestamp: new Date().toISOString(),
+        status: 'rejected',
+        error: { type: 'x', title: '1370', detail: 'token expired' },
+      },
+      secret,
+    );
+    await layer.receive(inbound('3002', 'warm-up'));
+    counted.calls.length = 0;
+    const result = await layer.receive(status);
+    expect(result.platformError?.action).toBe('page_unlinked');
+    expect(counted.calls).toEqual(['evalsha']);
   });
 });
