@@ -72,35 +72,34 @@ export async function deliver(
   if (lease.state === 'held') throw new DeliveryInProgressError(Math.max(1, Math.ceil(lease.retryAfterMs / 1000)));
   const { store, now } = options;
   const settle = (ok: boolean) => callStore('settle', () => store.settle(id, lease.attempt, ok, now()));
+  const called = Promise.resolve().then(() => callback(lease.attempt > 1));
   // The callback's outcome settles the lease whenever it comes, even after a timeout answered.
-  const running = Promise.resolve()
-    .then(() => callback(lease.attempt > 1))
-    .then(
-      async () => {
-        try {
-          await settle(true);
-        } catch (error) {
-          // Delivered: only a copy arriving after the lease could deliver it again.
-          await options.onSettleError?.(error);
-        }
-      },
-      async (error: unknown) => {
-        await settle(false).catch(() => {
-          // Unsettled, the lease simply expires: the next copy after it delivers.
-        });
-        throw error;
-      },
-    );
+  const settled = called.then(
+    () =>
+      settle(true).catch(async (error: unknown) => {
+        // Delivered: only a copy arriving after the lease could deliver it again.
+        await options.onSettleError?.(error);
+      }),
+    () =>
+      settle(false).catch(() => {
+        // Unsettled, the lease simply expires: the next copy after it delivers.
+      }),
+  );
   const timeoutMs = options.callbackTimeoutMs;
-  if (timeoutMs === undefined) return running;
-  running.catch(() => {});
+  if (timeoutMs === undefined) {
+    await called.finally(() => settled);
+    return;
+  }
+  called.catch(() => {});
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new CallbackTimeoutError(timeoutMs)), timeoutMs);
   });
   try {
-    await Promise.race([running, timeout]);
+    await Promise.race([called, timeout]);
   } finally {
     clearTimeout(timer);
   }
+  // Answered once the lease says so, so that the next copy sees the outcome.
+  await settled;
 }

@@ -7,6 +7,7 @@ import { conversationKey, pageId, psid } from '../../src/ids.js';
 import { redisStore } from '../../src/store/redis.js';
 import { describeSessionStore } from '../../src/testing/conformance.js';
 import { describeDelivery } from '../delivery/suite.js';
+import { describeOptionShapes } from '../options/shapes.js';
 import { runId } from './services.js';
 
 const run = promisify(execFile);
@@ -37,6 +38,7 @@ afterAll(async () => {
 
 describeSessionStore('redisStore on Redis Cluster (3 masters)', () => redisStore({ client, prefix }));
 describeDelivery('redisStore on Redis Cluster (3 masters)', () => redisStore({ client, prefix }));
+describeOptionShapes('redisStore on Redis Cluster (3 masters)', () => redisStore({ client, prefix }));
 
 describe('redisStore on Redis Cluster', () => {
   it('keeps each operation in one hash slot while conversations spread over every master', async () => {
