@@ -130,6 +130,19 @@ const STANDARD_HEADER = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9';
 // An HMAC-SHA256 signature is 32 bytes: 43 base64url characters without padding.
 const SIGNATURE_LENGTH = 43;
 const CANONICAL_LAST = 'AEIMQUYcgkosw048';
+// Node's base64url decoder also accepts the standard alphabet (`+`, `/`): checked first, so
+// that a signature has one spelling only.
+const BASE64URL_SIGNATURE = /^[A-Za-z0-9_-]{43}$/;
+/**
+ * Clock-skew leeway for `exp` and `nbf`, seconds: small and fixed. (The `iat` tolerance is a
+ * freshness window for replays, not a leeway for a token's own validity period.)
+ *
+ * @example
+ * ```ts
+ * const expired = exp <= Date.now() / 1000 - EXP_NBF_LEEWAY_SECONDS
+ * ```
+ */
+export const EXP_NBF_LEEWAY_SECONDS = 30;
 
 /** The store id under which a token's `jti` is claimed (shared by every verifier on a store). */
 export const jtiClaimId = (jti: string): string => `jti:${jti}`;
@@ -344,7 +357,13 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
   const signatureMatches = (signingInput: string, signature: string): boolean => {
     // 43 characters decode to 32 bytes with 2 unused bits in the last one; only the canonical
     // spelling (unused bits zero) is accepted, so one signature has exactly one encoding.
-    if (signature.length !== SIGNATURE_LENGTH || !CANONICAL_LAST.includes(signature.charAt(42))) return false;
+    if (
+      signature.length !== SIGNATURE_LENGTH ||
+      !CANONICAL_LAST.includes(signature.charAt(42)) ||
+      !BASE64URL_SIGNATURE.test(signature)
+    ) {
+      return false;
+    }
     const given = Buffer.from(signature, 'base64url');
     // Buffer skips characters outside the alphabet: a shorter result means there were some.
     if (given.length !== 32) return false;
@@ -380,11 +399,11 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
     if ((iat as number) < nowSeconds - tolerance) fail(`The token is older than ${tolerance} s`, 'stale_token');
     if ((iat as number) > nowSeconds + tolerance) fail(`The token is dated over ${tolerance} s ahead`, 'future_token');
     const exp = own(payload, 'exp');
-    if (exp !== undefined && (typeof exp !== 'number' || exp <= nowSeconds - tolerance)) {
+    if (exp !== undefined && (typeof exp !== 'number' || exp <= nowSeconds - EXP_NBF_LEEWAY_SECONDS)) {
       fail('The token has expired', 'stale_token');
     }
     const nbf = own(payload, 'nbf');
-    if (nbf !== undefined && (typeof nbf !== 'number' || nbf > nowSeconds + tolerance)) {
+    if (nbf !== undefined && (typeof nbf !== 'number' || nbf > nowSeconds + EXP_NBF_LEEWAY_SECONDS)) {
       fail('The token is not valid yet', 'future_token');
     }
     const jti = own(payload, 'jti');
