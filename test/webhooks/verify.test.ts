@@ -143,7 +143,8 @@ describe('verifyWebhookSignature', () => {
 
   it('gives exp and nbf a fixed 30 s clock-skew leeway, not the 300 s iat tolerance', () => {
     const v = createWebhookVerifier({ signatureSecret: SECRET, now });
-    const at = (claims: object) => () => v.check(signWebhook(body, SECRET, { issuedAt: T0, claims }).token, body);
+    const at = (claims: Record<string, unknown>) => () =>
+      v.check(signWebhook(body, SECRET, { issuedAt: T0, claims }).token, body);
     expect(at({ exp: T0 / 1000 - 31 })).toThrow(expect.objectContaining({ reason: 'stale_token' }));
     expect(at({ exp: T0 / 1000 - 29 })).not.toThrow();
     expect(at({ nbf: T0 / 1000 + 31 })).toThrow(expect.objectContaining({ reason: 'future_token' }));
