@@ -86,12 +86,19 @@ export function createSendPipeline(deps: {
 }) {
   const { store, policy, limiter, transport, now, pages } = deps;
 
-  /** Reads the Page link and the conversation in parallel; fails closed on a store error. */
-  const readState = (page: PageId, user: Psid) =>
-    Promise.all([
-      callStore('getPage', () => store.getPage(page)),
-      callStore('get', () => store.get(conversationKey(page, user))),
-    ]);
+  /**
+   * Reads the Page link and the conversation: one call on a store with `readForSend` (one
+   * round trip), else two in parallel. Fails closed on a store error.
+   */
+  const readForSend = store.readForSend?.bind(store);
+  const readState = async (page: PageId, user: Psid) => {
+    const key = conversationKey(page, user);
+    if (readForSend !== undefined) {
+      const { page: pageState, conversation } = await callStore('readForSend', () => readForSend(page, key));
+      return [pageState, conversation] as const;
+    }
+    return Promise.all([callStore('getPage', () => store.getPage(page)), callStore('get', () => store.get(key))]);
+  };
 
   async function send(messageType: MessengerMessageType, params: SendParams, content: string): Promise<SendResult> {
     const { from, to } = params;

@@ -357,6 +357,10 @@ function statements(n: Names) {
 WHERE key = $1::text AND last_inbound_at > $3::bigint AND (last_outbound_at IS NULL OR last_outbound_at < $2::bigint)`,
     markClosed: q.markClosed('$1::text', '$2::bigint', '$3::text', '$4::bigint'),
     getPage: `SELECT linked, changed_at, error_code, error_detail FROM ${n.pages} WHERE page_id = $1::text`,
+    readForSend: `SELECT p.linked, p.changed_at, p.error_code, p.error_detail,
+  (SELECT last_inbound_at || '|' || coalesce(last_outbound_at::text, '') || '|' || coalesce(closed_at::text, '') || '|' || coalesce(closed_reason, '') || '|' || last_inbound_uuid
+   FROM ${n.conversations} WHERE key = $2::text AND last_inbound_at > $3::bigint)
+FROM (SELECT 1) AS one LEFT JOIN ${n.pages} p ON p.page_id = $1::text`,
     setPageLinked: q.setPage('$1::text', '$2::boolean', '$3::bigint', '$4::text', '$5::text'),
     claim: `${q.claim('$1::text', '$2::bigint', '$3::bigint')}
 RETURNING 1`,
@@ -493,6 +497,22 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         row.error_code ?? undefined,
         row.error_detail ?? undefined,
       );
+    },
+
+    async readForSend(pageId, key) {
+      const { rows } = await queryArray<[boolean | null, string | null, string | null, string | null, string | null]>(
+        'readForSend',
+        [pageId, key, now() - ttlMs],
+      );
+      const row = rows[0];
+      if (row === undefined) throw new Error('readForSend returned no row');
+      return {
+        page:
+          row[0] === null || row[1] === null
+            ? null
+            : pageFrom(row[0], toMs(row[1], 'changed_at'), row[2] ?? undefined, row[3] ?? undefined),
+        conversation: row[4] === null ? null : decodeConversation(row[4]),
+      };
     },
 
     async setPageLinked(pageId, linked, at, details) {

@@ -33,7 +33,7 @@ import {
   retryAfter,
   toMs,
 } from './shared.js';
-import type { DeliveryLease, IngestResult, SessionStore } from './types.js';
+import type { DeliveryLease, IngestResult, PageState, SessionStore } from './types.js';
 
 /**
  * Options of {@link redisStore}.
@@ -183,6 +183,11 @@ end
 return 0
 `);
 
+// A guarded send's reads: the Page (KEYS[1]) and the conversation (KEYS[2]), one slot.
+const READ_FOR_SEND = script(`
+return {redis.call('HMGET', KEYS[1], 'l', 't', 'e', 'd'), redis.call('GET', KEYS[2])}
+`);
+
 // Everything one verified message or status writes, in one round trip (SessionStore.ingest).
 const INGEST = script(`${RECORD_INBOUND_FN}${MARK_CLOSED_FN}${SET_PAGE_FN}${LEASE_FN}
 local replay_claim, conv, seen, page, status_claim, delivery = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
@@ -263,7 +268,14 @@ export const REDIS_SCRIPTS: Readonly<Record<string, Script>> = {
   lease: LEASE,
   settle: SETTLE,
   ingest: INGEST,
+  readForSend: READ_FOR_SEND,
 };
+
+/** The Page hash's fields `l`, `t`, `e`, `d` (as HMGET returns them) as a PageState. */
+function decodePage([linked, changedAt, errorCode, errorDetail]: (string | null | undefined)[]): PageState | null {
+  if (linked === null || linked === undefined || changedAt === null || changedAt === undefined) return null;
+  return pageFrom(linked === '1', toMs(changedAt, 'changedAt'), errorCode ?? undefined, errorDetail ?? undefined);
+}
 
 const isNoScript = (error: unknown): boolean =>
   error instanceof Error && typeof error.message === 'string' && error.message.startsWith('NOSCRIPT');
@@ -363,9 +375,15 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     },
 
     async getPage(pageId: PageId) {
-      const [linked, changedAt, errorCode, errorDetail] = await client.hmget(pageKey(pageId), 'l', 't', 'e', 'd');
-      if (linked === null || linked === undefined || changedAt === null || changedAt === undefined) return null;
-      return pageFrom(linked === '1', toMs(changedAt, 'changedAt'), errorCode ?? undefined, errorDetail ?? undefined);
+      return decodePage(await client.hmget(pageKey(pageId), 'l', 't', 'e', 'd'));
+    },
+
+    async readForSend(pageId, key) {
+      const [page, conversation] = (await run(READ_FOR_SEND, [pageKey(pageId), convKey(key)], [])) as [
+        (string | null)[],
+        string | null,
+      ];
+      return { page: decodePage(page), conversation: conversation === null ? null : decodeConversation(conversation) };
     },
 
     async setPageLinked(pageId, linked, at, details) {

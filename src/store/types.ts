@@ -190,6 +190,11 @@ export interface SessionStore {
    */
   ingest?(input: IngestInput): Promise<IngestResult>;
   /**
+   * Optional capability: the Page's link state and one of its conversations in one round trip
+   * (what a guarded send reads before the network). Stores without it get two calls.
+   */
+  readForSend?(pageId: PageId, key: ConversationKey): Promise<SendState>;
+  /**
    * Optional capability: takes one token from the bucket `bucket` (refilled at `ratePerSecond`,
    * holding at most `burst`), atomically, so a fleet shares one per-Page send limit. Stores
    * without it fall back to a per-process limiter.
@@ -265,4 +270,17 @@ export interface IngestResult {
   applied: boolean;
   /** The lease, when one was asked for (and the token was not replayed). */
   lease?: DeliveryLease | undefined;
+}
+
+/**
+ * Result of {@link SessionStore.readForSend}: what `getPage` and `get` would return.
+ *
+ * @example
+ * ```ts
+ * const { page, conversation }: SendState = await store.readForSend!(pageId, key)
+ * ```
+ */
+export interface SendState {
+  page: PageState | null;
+  conversation: ConversationState | null;
 }

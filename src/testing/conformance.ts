@@ -101,6 +101,7 @@ export const SESSION_STORE_TESTS = [
   'ingest: a message records the window, relinks the Page and takes the lease',
   'ingest: a status applies its effect, dedupes, and unlinks only a linked Page when asked',
   'ingest: concurrent copies of one webhook are delivered by exactly one',
+  'readForSend, when present, returns what getPage and get return',
   'takeToken allows a burst, then refuses with retryAfterMs, then refills',
   'takeToken buckets are independent and concurrent takes never exceed the burst',
   'values round-trip exactly: odd uuids and details, big timestamps',
@@ -677,6 +678,25 @@ export function describeSessionStore(
         expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
         expect(results.filter((r) => r.lease?.state === 'acquired')).toHaveLength(1);
         expect(results.filter((r) => r.lease?.state === 'held')).toHaveLength(29);
+      });
+    });
+
+    describe('readForSend (optional capability)', () => {
+      test('readForSend, when present, returns what getPage and get return', async () => {
+        const read = store.readForSend?.bind(store);
+        if (read === undefined) {
+          expect(store.readForSend).toBeUndefined();
+          return;
+        }
+        const page = freshPage();
+        const key = freshKey(page);
+        expect(await read(page, key)).toEqual({ page: null, conversation: null });
+        const t = now();
+        await store.recordInbound(key, t - 1000, 'm-1');
+        await store.markClosed(key, t - 500, 'user_unavailable');
+        await store.setPageLinked(page, false, t - 100, { errorCode: '1370', errorDetail: 'expired ✓' });
+        expect(await read(page, key)).toEqual({ page: await store.getPage(page), conversation: await store.get(key) });
+        expect(await read(page, freshKey(page))).toEqual({ page: await store.getPage(page), conversation: null });
       });
     });
 

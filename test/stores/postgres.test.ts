@@ -2,10 +2,12 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import { conversationKey, pageId, psid } from '../../src/ids.js';
+import { createMessenger } from '../../src/messenger.js';
 import { postgresSchemaSql, postgresStore } from '../../src/store/postgres.js';
 import { describeSessionStore } from '../../src/testing/conformance.js';
 import { signWebhook } from '../../src/testing/sign.js';
 import { createWebhookLayer } from '../../src/webhooks/index.js';
+import { startFakeApi } from '../send/fake-api.js';
 import { connectPostgres, dropPostgresStore, runId } from './services.js';
 
 const table = `vm_test_${runId()}`;
@@ -159,6 +161,31 @@ describe('postgresStore on PostgreSQL', () => {
       expect(queries.map((q) => q.replace(/_[0-9a-f]{12}$/, ''))).toEqual(['vm_ingest', 'vm_settleOk']);
     } finally {
       client.release();
+    }
+  });
+
+  it('a guarded send reads the Page and the conversation in one query before the network', async () => {
+    const client = await pool.connect();
+    const api = await startFakeApi();
+    try {
+      const queries: string[] = [];
+      const spy = {
+        query: (config: pg.QueryConfig) => {
+          queries.push(config.name ?? config.text);
+          return client.query(config);
+        },
+        connect: () => pool.connect(),
+      } as unknown as pg.Pool;
+      const store = postgresStore({ pool: spy, table });
+      const messenger = createMessenger({ apiKey: 'k', apiSecret: 's', apiHost: api.url, store });
+      await store.recordInbound(key('4201', '4202'), Date.now() - 1000, 'm-1');
+      queries.length = 0;
+      await messenger.sendText({ from: '4201', to: '4202', text: 'Hi' });
+      expect(queries.map((q) => q.replace(/_[0-9a-f]{12}$/, ''))).toEqual(['vm_readForSend', 'vm_recordOutbound']);
+      await messenger.close();
+    } finally {
+      client.release();
+      await api.close();
     }
   });
 

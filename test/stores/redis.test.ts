@@ -2,10 +2,12 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import { conversationKey, pageId, psid } from '../../src/ids.js';
+import { createMessenger } from '../../src/messenger.js';
 import { REDIS_SCRIPTS, redisStore } from '../../src/store/redis.js';
 import { describeSessionStore } from '../../src/testing/conformance.js';
 import { signWebhook } from '../../src/testing/sign.js';
 import { createWebhookLayer } from '../../src/webhooks/index.js';
+import { startFakeApi } from '../send/fake-api.js';
 import { connectRedis, dropRedisPrefix, runId } from './services.js';
 
 const prefix = `vm-test-${runId()}:`;
@@ -26,15 +28,18 @@ const HOUR = 3_600_000;
 /** The store's key for a conversation (or its message ids): tagged by Page. */
 const tagged = (kind: 'c' | 'm', k: string) => `${prefix}${kind}:{${k.split(':')[0]}}:${k.split(':')[1]}`;
 
-/** Counts the client calls the store makes, to prove one round trip per operation. */
-function counting(target: Redis): { client: Redis; calls: string[] } {
+/**
+ * Counts the client calls the store makes, to prove one round trip per operation
+ * (`withScript`: an EVALSHA is recorded as its script's SHA-1).
+ */
+function counting(target: Redis, withScript = false): { client: Redis; calls: string[] } {
   const calls: string[] = [];
   const proxy = new Proxy(target, {
     get(obj, prop, receiver) {
       const value = Reflect.get(obj, prop, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        calls.push(String(prop));
+        calls.push(withScript && prop === 'evalsha' ? String(args[0]) : String(prop));
         return (value as (...a: unknown[]) => unknown).apply(obj, args);
       };
     },
@@ -218,5 +223,29 @@ describe('one Redis round trip per verified webhook', () => {
     const result = await layer.receive(status);
     expect(result.platformError?.action).toBe('page_unlinked');
     expect(counted.calls).toEqual(['evalsha']);
+  });
+});
+
+describe('a guarded send with the Redis store', () => {
+  it('makes one store round trip before the network (the Page and the conversation in one EVALSHA)', async () => {
+    const api = await startFakeApi();
+    const counted = counting(client, true);
+    const store = redisStore({ client: counted.client, prefix });
+    const messenger = createMessenger({ apiKey: 'k', apiSecret: 's', apiHost: api.url, store });
+    try {
+      const page = pageId('3101');
+      const user = psid('4101');
+      await store.recordInbound(conversationKey(page, user), Date.now() - 1000, 'm-1');
+      await messenger.sendText({ from: page, to: user, text: 'warm-up' }); // the script cache may be cold
+      const shas = counted.calls;
+      counted.calls.length = 0;
+      await messenger.sendText({ from: page, to: user, text: 'Hi' });
+      // Before the network: one script reading the Page and the conversation; after it, the
+      // outbound record. Nothing else.
+      expect(shas).toEqual([REDIS_SCRIPTS.readForSend?.sha, REDIS_SCRIPTS.recordOutbound?.sha]);
+    } finally {
+      await messenger.close();
+      await api.close();
+    }
   });
 });
