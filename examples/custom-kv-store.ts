@@ -16,12 +16,14 @@ import type {
   ClosedReason,
   ConversationKey,
   ConversationState,
+  LeaseRecord,
   PageId,
   PageLinkDetails,
   PageState,
   RecordInboundResult,
   SessionStore,
 } from '../src/index.js';
+import { settleLease, takeLease } from '../src/index.js';
 
 /** The three calls the store needs from the table (GetItem, conditional PutItem, DeleteItem). */
 export interface KeyValueTable {
@@ -148,6 +150,29 @@ export function keyValueStore(table: KeyValueTable, options: KeyValueStoreOption
       return atomically<{ until: number }, boolean>(`claim:${id}`, (current) => {
         const t = now();
         return current !== undefined && current.until > t ? [UNCHANGED, false] : [{ until: t + ttl }, true];
+      });
+    },
+
+    // The delivery lease: the SDK's rule (takeLease / settleLease), applied in one conditional
+    // write, like every other operation here.
+    lease(id, ttl, t) {
+      return atomically<LeaseRecord & { expires: number }, Awaited<ReturnType<SessionStore['lease']>>>(
+        `delivery:${id}`,
+        (item) => {
+          const { lease, record } = takeLease(item !== undefined && item.expires > t ? item : undefined, ttl, t);
+          return [record === undefined ? UNCHANGED : { ...record, expires: t + Math.max(ttl, dedupeTtlMs) }, lease];
+        },
+      );
+    },
+
+    settle(id, attempt, ok, t) {
+      return atomically<LeaseRecord & { expires: number }, void>(`delivery:${id}`, (item) => {
+        const current = item !== undefined && item.expires > t ? item : undefined;
+        const next = settleLease(current, attempt, ok);
+        return [
+          next === undefined ? UNCHANGED : { ...next, expires: Math.max(current?.expires ?? 0, t + dedupeTtlMs) },
+          undefined,
+        ];
       });
     },
 

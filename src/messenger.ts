@@ -1,52 +1,38 @@
 /**
- * `createMessenger(options)`: the one object most users touch. It wires validation (zod),
- * the Page registry, the store, the window policy, the per-Page limiter and the transport
- * for sends, and the webhook layer for `receive` / `webhookHandler`.
- *
- * Order of a send, each step refusing before the next: validate the input → the Page is
- * declared → read the Page link and the conversation (in parallel; a store failure refuses)
- * → the Page is linked → the policy allows it at `now` → the limiter has a token → POST →
- * record the outbound. A refusal at any step opens no socket.
+ * `createMessenger(options)`: the one object most users touch, and its public types. This
+ * module is wiring: options (options.ts) → store, policy, auth, transport, limiter → the send
+ * pipeline (send/pipeline.ts), the Page rules (pages.ts) and the webhook layer (webhooks/).
  *
  * @module
  */
+
 import * as z from 'zod';
-import { traceSend } from './diagnostics.js';
-import { PageNotLinkedError, ValidationError, VonageApiError, WindowClosedError } from './errors.js';
-import { conversationKey, type PageId, PageIdSchema, type Psid, PsidSchema } from './ids.js';
+import { ValidationError } from './errors.js';
+import { conversationKey, type PageId, PageIdSchema, PsidSchema } from './ids.js';
 import { lazySchema } from './lazy-schema.js';
-import {
-  definePolicy,
-  evaluateSend,
-  MESSENGER_POLICY,
-  type MessagingCategory,
-  type MessengerPolicy,
-  type SendDecision,
-} from './policy.js';
-import { type AuthProvider, basicAuth, jwtAuth, loadPrivateKey } from './send/auth.js';
-import { createLimiter, type Limiter, type RateLimitOptions } from './send/limiter.js';
+import { loadPrivateKey, parseMessengerOptions } from './options.js';
+import { createPageRules } from './pages.js';
+import { safeNotifier } from './platform-errors.js';
+import { definePolicy, MESSENGER_POLICY, type MessengerPolicy, type SendDecision } from './policy.js';
+import { type AuthProvider, basicAuth, jwtAuth } from './send/auth.js';
+import { createLimiter, type RateLimitOptions } from './send/limiter.js';
+import { createSendPipeline, type SendResult } from './send/pipeline.js';
 import {
   type CanSendInput,
-  CanSendSchema,
   type PageIdInput,
   type PsidInput,
   parseInput,
   type SendAudioInput,
-  SendAudioSchema,
-  SendFileSchema,
-  SendImageSchema,
   type SendMediaInput,
   type SendTextInput,
-  SendTextSchema,
-  SendVideoSchema,
   toIssues,
 } from './send/schemas.js';
-import { createTransport, type MessengerMessageType, type RetryOptions, type Transport } from './send/transport.js';
+import { createTransport, type RetryOptions } from './send/transport.js';
 import { createVonageSdkTransport } from './send/vonage-sdk-transport.js';
 import { callStore } from './store/guard.js';
 import { memoryStore } from './store/memory.js';
 import { observeStore } from './store/observed.js';
-import type { ClosedReason, ConversationState, PageState, SessionStore } from './store/types.js';
+import type { ClosedReason, ConversationState, SessionStore } from './store/types.js';
 import type { PageLinkState } from './vocabulary.js';
 import {
   createWebhookLayer,
@@ -59,6 +45,7 @@ import {
 } from './webhooks/index.js';
 
 export type { RateLimitOptions } from './send/limiter.js';
+export type { SendResult } from './send/pipeline.js';
 export type {
   CanSendInput,
   PageIdInput,
@@ -70,13 +57,31 @@ export type {
 } from './send/schemas.js';
 export type { RetryOptions } from './send/transport.js';
 
-/** Vonage's production host, the default `apiHost`. Regional and sandbox hosts: docs/sending.md. */
+/**
+ * Vonage's production host, the default `apiHost`. Regional and sandbox hosts: docs/sending.md.
+ *
+ * @example
+ * ```ts
+ * createMessenger({ ..., apiHost: 'https://messages-sandbox.nexmo.com' }) // instead of DEFAULT_API_HOST
+ * ```
+ */
 export const DEFAULT_API_HOST = 'https://api.nexmo.com';
 
 export { MAX_CLIENT_REF_CHARS, MAX_TEXT_CHARS } from './send/schemas.js';
 
 /**
  * Options of {@link createMessenger}. Either `applicationId` + `privateKey` (JWT) or `apiKey` + `apiSecret` (Basic).
+ *
+ * @example
+ * ```ts
+ * const options: MessengerOptions = {
+ *   applicationId: process.env.VONAGE_APPLICATION_ID!,
+ *   privateKey: './private.key',
+ *   signatureSecret: process.env.VONAGE_SIGNATURE_SECRET!,
+ *   store: redisStore({ client: new Redis() }),
+ *   rateLimit: true,
+ * }
+ * ```
  */
 export interface MessengerOptions {
   /** The Vonage application's ID (JWT auth, recommended). */
@@ -117,26 +122,24 @@ export interface MessengerOptions {
    */
   transport?: 'http' | 'vonage-sdk';
   /**
-   * Webhook verification settings: `toleranceSeconds`, how far a token's `iat` may be from
-   * now, either way (default 300); `maxBodyBytes`, the largest accepted body, a larger one is
-   * answered 413 (default 1 MiB).
+   * Webhook settings: `toleranceSeconds`, how far a token's `iat` may be from now, either way
+   * (default 300, at most 86 400); `maxBodyBytes`, the largest accepted body, a larger one is
+   * answered 413 (default 1 MiB); `deliveryLeaseMs`, how long one callback holds an event
+   * across the fleet (default 60 000; copies meanwhile get 503 + Retry-After);
+   * `callbackTimeoutMs`, answer 503 when a callback runs longer (default: wait). See
+   * docs/webhooks.md "Duplicates, failures and redelivery".
    */
-  webhook?: { toleranceSeconds?: number; maxBodyBytes?: number };
+  webhook?: { toleranceSeconds?: number; maxBodyBytes?: number; deliveryLeaseMs?: number; callbackTimeoutMs?: number };
 }
 
-/** What a successful send resolves to. */
-export interface SendResult {
-  /** Vonage's id for the message; status webhooks carry it. */
-  messageUuid: string;
-  /** The category it was sent with (`message_tag` when a tag was given). */
-  category: MessagingCategory;
-  /** The tag it was sent with, if any. */
-  tag?: string;
-  /** The instant from which this kind of send to this user is refused. */
-  windowExpiresAt: Date;
-}
-
-/** Input of {@link Messenger.recordInbound}. */
+/**
+ * Input of {@link Messenger.recordInbound}.
+ *
+ * @example
+ * ```ts
+ * await messenger.recordInbound({ from: '25381719828140932', to: '102290129340398', timestamp: new Date(row.sentAt), messageUuid: row.id })
+ * ```
+ */
 export interface RecordInboundInput {
   /** The user who wrote. */
   from: PsidInput;
@@ -148,7 +151,15 @@ export interface RecordInboundInput {
   messageUuid: string;
 }
 
-/** A conversation as the store holds it, with `Date`s. */
+/**
+ * A conversation as the store holds it, with `Date`s.
+ *
+ * @example
+ * ```ts
+ * const { state } = await messenger.recordInbound(input)
+ * console.log(state.lastInboundAt.toISOString(), state.closedReason)
+ * ```
+ */
 export interface ConversationSnapshot {
   /** The user's latest message: the window starts here. */
   lastInboundAt: Date;
@@ -162,7 +173,15 @@ export interface ConversationSnapshot {
   closedReason?: ClosedReason;
 }
 
-/** Result of {@link Messenger.recordInbound}. */
+/**
+ * Result of {@link Messenger.recordInbound}.
+ *
+ * @example
+ * ```ts
+ * const { duplicate } = await messenger.recordInbound(input)
+ * if (duplicate) console.log('already imported')
+ * ```
+ */
 export interface RecordInboundOutcome {
   /** True when this `messageUuid` was recorded before; nothing changed then. */
   duplicate: boolean;
@@ -173,6 +192,12 @@ export interface RecordInboundOutcome {
 /**
  * A Page's link to Vonage as this SDK knows it. `state: 'unknown'` means nothing has been
  * recorded yet (no failure seen): sends are attempted, so `linked` is `true`.
+ *
+ * @example
+ * ```ts
+ * const status = await messenger.pageStatus('102290129340398')
+ * if (!status.linked) console.log(`unlinked since ${status.since?.toISOString()} (Vonage ${status.errorCode})`)
+ * ```
  */
 export interface PageStatus {
   /** The Page asked about. */
@@ -192,10 +217,23 @@ export interface PageStatus {
 /**
  * A listener for errors the platform reports about sends (status webhooks). Its exceptions
  * and rejections are ignored, so that a bug in it cannot fail the webhook.
+ *
+ * @example
+ * ```ts
+ * const off = messenger.onPlatformError((e) => { if (e.kind === 'page_unlinked') pageOps(e.message) })
+ * ```
  */
 export type PlatformErrorListener = (event: PlatformErrorEvent) => void | Promise<void>;
 
-/** The object returned by {@link createMessenger}. */
+/**
+ * The object returned by {@link createMessenger}.
+ *
+ * @example
+ * ```ts
+ * const messenger: Messenger = createMessenger({ applicationId, privateKey, signatureSecret })
+ * await messenger.sendText({ from: page, to: user, text: 'Hello!' })
+ * ```
+ */
 export interface Messenger {
   /** Sends text (1–640 characters). */
   sendText(input: SendTextInput): Promise<SendResult>;
@@ -228,117 +266,6 @@ export interface Messenger {
   close(): Promise<void>;
 }
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-
-function isStore(value: unknown): value is SessionStore {
-  if (typeof value !== 'object' || value === null) return false;
-  const s = value as Record<string, unknown>;
-  return [
-    'get',
-    'recordInbound',
-    'recordOutbound',
-    'markClosed',
-    'getPage',
-    'setPageLinked',
-    'claim',
-    'delete',
-    'close',
-  ].every((name) => typeof s[name] === 'function');
-}
-
-const positiveInt = (label: string) =>
-  z
-    .number({ error: `${label} must be a number` })
-    .int(`${label} must be an integer`)
-    .min(0, `${label} must not be negative`);
-
-const OptionsSchema = lazySchema(() =>
-  z
-    .strictObject({
-      applicationId: z.string().min(1, 'applicationId must not be empty').optional(),
-      privateKey: z
-        .union([z.string(), z.instanceof(Buffer)], { error: 'privateKey must be PEM text, a Buffer or a file path' })
-        .optional(),
-      apiKey: z.string().min(1, 'apiKey must not be empty').optional(),
-      apiSecret: z.string().min(1, 'apiSecret must not be empty').optional(),
-      signatureSecret: z
-        .union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
-          error: 'signatureSecret must be a non-empty string or a non-empty list of them',
-        })
-        .optional(),
-      store: z
-        .custom<SessionStore>(isStore, 'store must implement SessionStore (get, recordInbound, …, close)')
-        .optional(),
-      apiHost: z
-        .string()
-        .refine((value) => {
-          if (!URL.canParse(value)) return false;
-          const url = new URL(value);
-          return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname));
-        }, 'apiHost must be an https URL (http is accepted only for localhost / 127.0.0.1)')
-        .optional(),
-      pages: z
-        .array(PageIdSchema)
-        .min(1, 'pages must list at least one Page ID (leave it out to allow any Page)')
-        .optional(),
-      policy: z
-        .custom<MessengerPolicy>(
-          (v) => typeof v === 'object' && v !== null && typeof (v as MessengerPolicy).tags === 'object',
-          'policy must be a MessengerPolicy (see definePolicy)',
-        )
-        .optional(),
-      safetyMarginMs: positiveInt('safetyMarginMs').optional(),
-      now: z.custom<() => Date>((v) => typeof v === 'function', 'now must be a function returning a Date').optional(),
-      retry: z
-        .union([
-          z.literal(false),
-          z.strictObject({
-            retries: positiveInt('retry.retries').max(10, 'retry.retries must be at most 10').optional(),
-            baseDelayMs: positiveInt('retry.baseDelayMs').optional(),
-            maxDelayMs: positiveInt('retry.maxDelayMs').optional(),
-          }),
-        ])
-        .optional(),
-      rateLimit: z
-        .union([
-          z.boolean(),
-          z.strictObject({
-            perSecond: z.number().positive('rateLimit.perSecond must be positive').optional(),
-            mediaPerSecond: z.number().positive('rateLimit.mediaPerSecond must be positive').optional(),
-            burst: z.number().int().min(1, 'rateLimit.burst must be at least 1').optional(),
-            maxWaitMs: positiveInt('rateLimit.maxWaitMs').optional(),
-          }),
-        ])
-        .optional(),
-      timeoutMs: z.number().int().positive('timeoutMs must be positive').optional(),
-      transport: z.enum(['http', 'vonage-sdk'], { error: "transport must be 'http' or 'vonage-sdk'" }).optional(),
-      webhook: z
-        .strictObject({
-          toleranceSeconds: z.number().positive('webhook.toleranceSeconds must be positive').optional(),
-          maxBodyBytes: z.number().int().positive('webhook.maxBodyBytes must be positive').optional(),
-        })
-        .optional(),
-    })
-    .superRefine((o, ctx) => {
-      const jwt = o.applicationId !== undefined || o.privateKey !== undefined;
-      if (jwt && (o.applicationId === undefined || o.privateKey === undefined)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [o.applicationId === undefined ? 'applicationId' : 'privateKey'],
-          message: 'JWT auth needs both applicationId and privateKey',
-        });
-      }
-      if (!jwt && (o.apiKey === undefined || o.apiSecret === undefined)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [],
-          message:
-            'credentials missing: pass applicationId + privateKey (JWT, recommended) or apiKey + apiSecret (Basic)',
-        });
-      }
-    }),
-);
-
 const RecordInboundSchema = lazySchema(() =>
   z.strictObject({
     from: PsidSchema,
@@ -359,19 +286,14 @@ function snapshot(state: ConversationState): ConversationSnapshot {
   return out;
 }
 
-/** The message of a `PageNotLinkedError`: what happened and exactly how to fix it. */
-function pageNotLinkedMessage(pageId: string, page: PageState): string {
-  const since = new Date(page.changedAt).toISOString();
-  const cause = page.errorCode
-    ? ` Vonage reported error ${page.errorCode}${page.errorDetail ? ` (${page.errorDetail})` : ''} at ${since}.`
-    : ` It was marked unlinked at ${since}.`;
-  return (
-    `Facebook Page ${pageId} is not linked to Vonage, so nothing was sent.${cause}` +
-    ' To fix it: Part 1 — in the Vonage Dashboard, open "Link Facebook Page", log in to Facebook and link this Page to your API key again;' +
-    ' Part 2 — for each application that sends from this Page, open Applications → your application → "Linked social channels" and click "Link" next to the Page.' +
-    ` Then call messenger.markPageLinked('${pageId}') (the next message a user sends to the Page also marks it linked). See docs/facebook-setup.md.`
-  );
-}
+const parsePage = (value: unknown, operation: string): PageId => {
+  const result = PageIdSchema.safeParse(value);
+  if (!result.success) {
+    const issues = toIssues(result.error).map((i) => ({ ...i, path: i.path || 'pageId' }));
+    throw new ValidationError(`Invalid ${operation} input: ${issues.map((i) => i.message).join('; ')}`, issues);
+  }
+  return result.data;
+};
 
 /**
  * Creates a messenger.
@@ -392,17 +314,7 @@ function pageNotLinkedMessage(pageId: string, page: PageState): string {
  * ```
  */
 export function createMessenger(options: MessengerOptions): Messenger {
-  // Parsed once per messenger: zod's eval-compiled fast path would cost more to build than it saves.
-  const parsed = OptionsSchema.safeParse(options, { jitless: true });
-  if (!parsed.success) {
-    const issues = toIssues(parsed.error);
-    throw new ValidationError(
-      `Invalid createMessenger options: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`,
-      issues,
-    );
-  }
-  const o = parsed.data;
-
+  const o = parseMessengerOptions(options);
   const userNow = o.now;
   const nowMs: () => number = userNow ? () => userNow().getTime() : Date.now;
   const ownsStore = o.store === undefined;
@@ -411,7 +323,7 @@ export function createMessenger(options: MessengerOptions): Messenger {
   const basePolicy = o.policy ?? MESSENGER_POLICY;
   const policy =
     o.safetyMarginMs === undefined ? basePolicy : definePolicy({ safetyMarginMs: o.safetyMarginMs }, basePolicy);
-  const pages: ReadonlySet<string> | undefined = o.pages ? new Set<string>(o.pages) : undefined;
+  const pages = createPageRules({ store, pages: o.pages ? new Set<string>(o.pages) : undefined, now: nowMs });
 
   const auth: AuthProvider =
     o.applicationId !== undefined && o.privateKey !== undefined
@@ -428,30 +340,19 @@ export function createMessenger(options: MessengerOptions): Messenger {
       [{ path: 'privateKey', message: 'cannot sign an RS256 JWT' }],
     );
   }
-  const transport: Transport = (o.transport === 'vonage-sdk' ? createVonageSdkTransport : createTransport)({
+  const transport = (o.transport === 'vonage-sdk' ? createVonageSdkTransport : createTransport)({
     apiHost: o.apiHost ?? DEFAULT_API_HOST,
     auth,
     ...(o.retry !== undefined ? { retry: o.retry } : {}),
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
   });
-  const limiter: Limiter | undefined =
+  const limiter =
     o.rateLimit === undefined || o.rateLimit === false
       ? undefined
       : createLimiter(o.rateLimit === true ? {} : o.rateLimit, { store });
+  const sends = createSendPipeline({ store, policy, limiter, transport, now: nowMs, pages });
 
   const listeners = new Set<PlatformErrorListener>();
-  const emitPlatformError = (event: PlatformErrorEvent) => {
-    for (const listener of listeners) {
-      // A listener's failure must not fail the webhook that reported the error (Vonage would retry it).
-      try {
-        const result = listener(event);
-        if (result && typeof (result as Promise<void>).catch === 'function') (result as Promise<void>).catch(() => {});
-      } catch {
-        /* ignored: see above */
-      }
-    }
-  };
-
   let layer: WebhookLayer | undefined;
   const webhooks = () => {
     layer ??= createWebhookLayer({
@@ -461,195 +362,39 @@ export function createMessenger(options: MessengerOptions): Messenger {
       applicationId: o.applicationId,
       toleranceSeconds: o.webhook?.toleranceSeconds,
       maxBodyBytes: o.webhook?.maxBodyBytes,
+      deliveryLeaseMs: o.webhook?.deliveryLeaseMs,
+      callbackTimeoutMs: o.webhook?.callbackTimeoutMs,
       now: nowMs,
-      pages,
-      onPlatformError: emitPlatformError,
+      pages: o.pages ? new Set<string>(o.pages) : undefined,
+      onPlatformError: safeNotifier<PlatformErrorEvent>(() => listeners),
     });
     return layer;
   };
 
-  const checkDeclared = (page: string, field: string) => {
-    if (pages !== undefined && !pages.has(page)) {
-      throw new ValidationError(
-        `Page ${page} is not one of the pages this messenger serves (createMessenger({ pages })); refused before the store and the network.`,
-        [{ path: field, message: `Page ${page} is not declared in pages` }],
-      );
-    }
-  };
-
-  /** Reads the Page link and the conversation in parallel; fails closed on a store error. */
-  const readState = (page: PageId, user: Psid) => {
-    const key = conversationKey(page, user);
-    return Promise.all([callStore('getPage', () => store.getPage(page)), callStore('get', () => store.get(key))]);
-  };
-
-  const assertLinked = (page: PageId, state: PageState | null) => {
-    if (state !== null && !state.linked) {
-      throw new PageNotLinkedError(pageNotLinkedMessage(page, state), {
-        pageId: page,
-        since: new Date(state.changedAt),
-        ...(state.errorCode !== undefined ? { errorCode: state.errorCode } : {}),
-      });
-    }
-  };
-
-  /** Learns from a synchronous refusal what a status webhook would have taught (issue 7). */
-  const learnFromApiError = async (
-    error: VonageApiError,
-    page: PageId,
-    user: Psid,
-    conversation: ConversationState | null,
-    pageState: PageState | null,
-  ) => {
-    if (error.status !== 422) return;
-    const title = error.title?.toLowerCase();
-    const at = nowMs();
-    try {
-      // An invalid sender for a Page that worked before (a user wrote to it, or it was linked) means the link is gone.
-      if (title === 'invalid sender' && (conversation !== null || pageState?.linked === true)) {
-        await store.setPageLinked(page, false, at, {
-          errorCode: '1420',
-          errorDetail: error.detail ?? 'Invalid sender',
-        });
-      } else if (title === 'invalid recipient' && conversation !== null) {
-        await store.markClosed(conversationKey(page, user), at, 'user_unavailable');
-      }
-    } catch {
-      /* best effort: the caller gets the API error either way */
-    }
-  };
-
-  async function sendUntraced(
-    messageType: MessengerMessageType,
-    params: {
-      from: PageId;
-      to: Psid;
-      tag?: string | undefined;
-      category?: MessagingCategory | undefined;
-      clientRef?: string | undefined;
-      webhookUrl?: string | undefined;
-    },
-    content: string,
-  ): Promise<SendResult> {
-    const { from, to } = params;
-    checkDeclared(from, 'from');
-    const [pageState, conversation] = await readState(from, to);
-    assertLinked(from, pageState);
-    const decision = evaluateSend(conversation, { category: params.category, tag: params.tag }, nowMs(), policy);
-    if (!decision.allowed) {
-      throw new WindowClosedError(decision.message, {
-        reason: decision.reason,
-        ...(decision.expiredAt ? { expiredAt: decision.expiredAt } : {}),
-        alternatives: decision.alternatives,
-      });
-    }
-    if (limiter !== undefined) await limiter.acquire(from, messageType);
-    let messageUuid: string;
-    try {
-      ({ messageUuid } = await transport.send({
-        messageType,
-        from,
-        to,
-        content,
-        category: decision.category,
-        tag: decision.tag,
-        clientRef: params.clientRef,
-        webhookUrl: params.webhookUrl,
-      }));
-    } catch (error) {
-      if (error instanceof VonageApiError) await learnFromApiError(error, from, to, conversation, pageState);
-      throw error;
-    }
-    // The message is out: a failure to record it must not look like a failed send (a retry would duplicate it).
-    // lastOutboundAt never affects the window, so losing it is harmless.
-    try {
-      await store.recordOutbound(conversationKey(from, to), nowMs());
-    } catch {
-      /* see above */
-    }
-    const result: SendResult = { messageUuid, category: decision.category, windowExpiresAt: decision.expiresAt };
-    if (decision.tag !== undefined) result.tag = decision.tag;
-    return result;
-  }
-
-  const send: typeof sendUntraced = (messageType, params, content) =>
-    traceSend(messageType, params, () => sendUntraced(messageType, params, content));
-
-  const parsePage = (value: unknown, operation: string): PageId => {
-    const result = PageIdSchema.safeParse(value);
-    if (!result.success) {
-      const issues = toIssues(result.error).map((i) => ({ ...i, path: i.path || 'pageId' }));
-      throw new ValidationError(`Invalid ${operation} input: ${issues.map((i) => i.message).join('; ')}`, issues);
-    }
-    return result.data;
-  };
-
   return {
-    async sendText(input) {
-      const p = parseInput(SendTextSchema, input, 'sendText');
-      return send('text', p, p.text);
-    },
-    async sendImage(input) {
-      const p = parseInput(SendImageSchema, input, 'sendImage');
-      return send('image', p, p.url);
-    },
-    async sendAudio(input) {
-      const p = parseInput(SendAudioSchema, input, 'sendAudio');
-      return send('audio', p, p.url);
-    },
-    async sendVideo(input) {
-      const p = parseInput(SendVideoSchema, input, 'sendVideo');
-      return send('video', p, p.url);
-    },
-    async sendFile(input) {
-      const p = parseInput(SendFileSchema, input, 'sendFile');
-      return send('file', p, p.url);
-    },
-
-    async canSend(input) {
-      const p = parseInput(CanSendSchema, input, 'canSend');
-      checkDeclared(p.from, 'from');
-      const [pageState, conversation] = await readState(p.from, p.to);
-      assertLinked(p.from, pageState);
-      return evaluateSend(conversation, { category: p.category, tag: p.tag }, nowMs(), policy);
-    },
+    sendText: sends.sendText,
+    sendImage: sends.sendImage,
+    sendAudio: sends.sendAudio,
+    sendVideo: sends.sendVideo,
+    sendFile: sends.sendFile,
+    canSend: sends.canSend,
 
     async recordInbound(input) {
       const p = parseInput(RecordInboundSchema, input, 'recordInbound');
-      checkDeclared(p.to, 'to');
+      pages.checkDeclared(p.to, 'to');
       // "Never later than the time it was received": a future timestamp would stretch the window.
       const at = Math.min(p.timestamp.getTime(), nowMs());
       const [recorded, pageState] = await Promise.all([
         callStore('recordInbound', () => store.recordInbound(conversationKey(p.to, p.from), at, p.messageUuid)),
         callStore('getPage', () => store.getPage(p.to)),
       ]);
-      // A user's message after the Page was unlinked proves the link works again.
-      if (!recorded.duplicate && pageState !== null && !pageState.linked && at > pageState.changedAt) {
-        await callStore('setPageLinked', () => store.setPageLinked(p.to, true, at));
-      }
+      // The same rule as a webhook's: a user's message proves the link works.
+      await pages.relinkOnInbound(p.to, pageState, at);
       return { duplicate: recorded.duplicate, state: snapshot(recorded.state) };
     },
 
-    async pageStatus(value) {
-      const page = parsePage(value, 'pageStatus');
-      const state = await callStore('getPage', () => store.getPage(page));
-      if (state === null) return { pageId: page, state: 'unknown', linked: true };
-      const status: PageStatus = {
-        pageId: page,
-        state: state.linked ? 'linked' : 'unlinked',
-        linked: state.linked,
-        since: new Date(state.changedAt),
-      };
-      if (state.errorCode !== undefined) status.errorCode = state.errorCode;
-      if (state.errorDetail !== undefined) status.errorDetail = state.errorDetail;
-      return status;
-    },
-
-    async markPageLinked(value) {
-      const page = parsePage(value, 'markPageLinked');
-      checkDeclared(page, 'pageId');
-      await callStore('setPageLinked', () => store.setPageLinked(page, true, nowMs()));
-    },
+    pageStatus: async (value) => pages.pageStatus(parsePage(value, 'pageStatus')),
+    markPageLinked: async (value) => pages.markPageLinked(parsePage(value, 'markPageLinked')),
 
     onPlatformError(listener) {
       if (typeof listener !== 'function') {
@@ -665,13 +410,8 @@ export function createMessenger(options: MessengerOptions): Messenger {
       };
     },
 
-    receive(input) {
-      return webhooks().receive(input);
-    },
-
-    webhookHandler(callbacks) {
-      return webhooks().webhookHandler(callbacks);
-    },
+    receive: (input) => webhooks().receive(input),
+    webhookHandler: (callbacks) => webhooks().webhookHandler(callbacks),
 
     async close() {
       transport.close();

@@ -101,7 +101,8 @@ export function createLimiter(options: RateLimitOptions, deps: LimiterDeps): Lim
     async acquire(pageId, messageType) {
       const slow = messageType === 'audio' || messageType === 'video';
       const rate = slow ? mediaPerSecond : perSecond;
-      const burst = Math.max(1, options.burst ?? rate);
+      // A store's bucket holds whole tokens: a fractional rate's default burst rounds down.
+      const burst = Math.max(1, Math.floor(options.burst ?? rate));
       const bucket = slow ? `media:${pageId}` : `send:${pageId}`;
       const deadline = clock() + maxWaitMs;
       for (;;) {

@@ -6,6 +6,7 @@
  */
 import { ValidationError } from '../errors.js';
 import type { ConversationKey, PageId } from '../ids.js';
+import { type LeaseRecord, settleLease, takeLease } from './lease.js';
 import {
   type ClosedReason,
   type ConversationState,
@@ -141,6 +142,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   const maxClaims = options.maxClaims ?? 200_000;
   const claims = new BoundedMap<number>(maxClaims);
   const pages = new Map<string, PageState>();
+  // Delivery records, kept as long as message ids (`expires`), in the same maxClaims bound.
+  const deliveries = new BoundedMap<LeaseRecord & { expires: number }>(maxClaims);
+  const liveDelivery = (id: string, t: number) => {
+    const record = deliveries.get(id);
+    return record !== undefined && record.expires > t ? record : undefined;
+  };
 
   // Conversations live in slots rather than one object each: a slot's numbers sit unboxed,
   // side by side, in a double array (FIELDS per slot, one cache line for two slots), and its
@@ -357,6 +364,19 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       return claimOnce(`claim:${id}`, ttl);
     },
 
+    async lease(id, ttl, t) {
+      const { lease, record } = takeLease(liveDelivery(id, t), ttl, t);
+      if (record !== undefined) deliveries.touch(id, { ...record, expires: t + Math.max(ttl, dedupeTtlMs) });
+      return lease;
+    },
+
+    async settle(id, attempt, ok, t) {
+      const current = liveDelivery(id, t);
+      const next = settleLease(current, attempt, ok);
+      if (next !== undefined)
+        deliveries.touch(id, { ...next, expires: Math.max(current?.expires ?? 0, t + dedupeTtlMs) });
+    },
+
     async delete(key) {
       const slot = conversations.get(key);
       if (slot !== undefined) {
@@ -372,6 +392,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     async close() {
       conversations.clear();
       claims.clear();
+      deliveries.clear();
       pages.clear();
       closed.clear();
       times.length = 0;

@@ -33,10 +33,21 @@ export function observeStore(store: SessionStore): SessionStore {
         ? time('setPageLinked', () => s.setPageLinked(page, linked, at, details))
         : s.setPageLinked(page, linked, at, details),
     claim: (id, ttlMs) => (on() ? time('claim', () => s.claim(id, ttlMs)) : s.claim(id, ttlMs)),
+    lease: (id, ttlMs, now) => (on() ? time('lease', () => s.lease(id, ttlMs, now)) : s.lease(id, ttlMs, now)),
+    settle: (id, attempt, ok, now) =>
+      on() ? time('settle', () => s.settle(id, attempt, ok, now)) : s.settle(id, attempt, ok, now),
     delete: (key) => (on() ? time('delete', () => s.delete(key)) : s.delete(key)),
     close: () => (on() ? time('close', () => s.close()) : s.close()),
   };
-  // Optional capability: present only when the store has it (the limiter checks for it).
+  // Optional capabilities: present only when the store has them (callers check for them).
+  const { ingest, readForSend } = s;
+  if (ingest !== undefined) {
+    observed.ingest = (input) => (on() ? time('ingest', () => ingest.call(s, input)) : ingest.call(s, input));
+  }
+  if (readForSend !== undefined) {
+    observed.readForSend = (page, key) =>
+      on() ? time('readForSend', () => readForSend.call(s, page, key)) : readForSend.call(s, page, key);
+  }
   const takeToken = s.takeToken;
   if (takeToken !== undefined) {
     observed.takeToken = (bucket, rate, burst, now) =>

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Pool, QueryResultRow } from 'pg';
 import { ValidationError } from '../errors.js';
 import {
@@ -25,7 +25,7 @@ import {
   retryAfter,
   toMs,
 } from './shared.js';
-import type { SessionStore } from './types.js';
+import type { DeliveryLease, IngestResult, SessionStore } from './types.js';
 import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
 /** Where the store's tables live. */
@@ -102,6 +102,9 @@ interface Names {
   pages: string;
   claims: string;
   tokens: string;
+  deliveries: string;
+  /** The ingest function (one round trip per webhook). */
+  ingest: string;
   /** Index names (schema-scoped, unqualified). */
   index: (suffix: string) => string;
   /** The schema-qualified name, used as the advisory lock key. */
@@ -121,6 +124,8 @@ function names(options: PostgresTableOptions): Names {
     pages: t('pages'),
     claims: t('claims'),
     tokens: t('tokens'),
+    deliveries: t('deliveries'),
+    ingest: t('ingest'),
     index: (suffix) => `"${table}_${suffix}"`,
     label: `${schema}.${table}`,
   };
@@ -173,25 +178,65 @@ CREATE TABLE IF NOT EXISTS ${n.tokens} (
   updated_at bigint NOT NULL,
   allowed boolean NOT NULL
 );
-`;
+CREATE TABLE IF NOT EXISTS ${n.deliveries} (
+  id text COLLATE "C" PRIMARY KEY,
+  state "char" NOT NULL,
+  lease_until bigint NOT NULL,
+  attempt integer NOT NULL,
+  expires_at bigint NOT NULL,
+  holder text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ${n.index('delivery_exp_idx')} ON ${n.deliveries} (expires_at);
+${ingestFunctionSql(n)}`;
 }
 
-/** The statements of one store, named after a hash of their text (pg prepares per name). */
-function statements(n: Names) {
-  // One text column in the format of decodeConversation: one value to parse per row.
-  const encoded = (c: string) =>
-    `${c}last_inbound_at || '|' || coalesce(${c}last_outbound_at::text, '') || '|' || coalesce(${c}closed_at::text, '') || '|' || coalesce(${c}closed_reason, '') || '|' || ${c}last_inbound_uuid`;
-  // $6 = "live after": a row with last_inbound_at at or before it has expired and counts as absent.
-  const expired = 'c.last_inbound_at <= $6::bigint';
-  const texts = {
-    get: `SELECT ${encoded('')} FROM ${n.conversations} WHERE key = $1::text AND last_inbound_at > $2::bigint`,
-    recordInbound: `WITH seen AS (
-  INSERT INTO ${n.messages} AS m (key, uuid, expires_at) VALUES ($1::text, $3::text, $5::bigint)
-  ON CONFLICT (key, uuid) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE m.expires_at <= $4::bigint
+/**
+ * The statements shared by the single operations and the ingest function, over placeholders
+ * (`$1::text` in a statement, `p_key` in the function): each rule is written once.
+ */
+const sqlOf = (n: Names) => ({
+  claim: (
+    id: string,
+    until: string,
+    now: string,
+  ) => `INSERT INTO ${n.claims} AS k (id, expires_at) VALUES (${id}, ${until})
+ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE k.expires_at <= ${now}`,
+  setPage: (page: string, linked: string, at: string, code: string, detail: string, extra = '') =>
+    `INSERT INTO ${n.pages} AS p (page_id, linked, changed_at, error_code, error_detail)
+VALUES (${page}, ${linked}, ${at}, ${code}, ${detail})
+ON CONFLICT (page_id) DO UPDATE SET linked = EXCLUDED.linked, changed_at = EXCLUDED.changed_at,
+  error_code = EXCLUDED.error_code, error_detail = EXCLUDED.error_detail
+WHERE p.changed_at <= EXCLUDED.changed_at${extra}`,
+  markClosed: (key: string, at: string, reason: string, liveAfter: string) =>
+    `UPDATE ${n.conversations} SET closed_at = ${at}, closed_reason = ${reason}
+WHERE key = ${key} AND last_inbound_at > ${liveAfter} AND (closed_at IS NULL OR closed_at <= ${at})`,
+  // A copy may take the lease when there is no live record, the last attempt failed, or its
+  // lease ran out; `holder` tells the caller whether it was this call that took it.
+  lease: (id: string, now: string, until: string, expires: string, holder: string) => {
+    const free = `(d.expires_at <= ${now} OR d.state = 'f' OR (d.state = 'l' AND d.lease_until <= ${now}))`;
+    return `INSERT INTO ${n.deliveries} AS d (id, state, lease_until, attempt, expires_at, holder)
+VALUES (${id}, 'l', ${until}, 1, ${expires}, ${holder})
+ON CONFLICT (id) DO UPDATE SET
+  state = CASE WHEN ${free} THEN 'l' ELSE d.state END,
+  lease_until = CASE WHEN ${free} THEN EXCLUDED.lease_until ELSE d.lease_until END,
+  attempt = CASE WHEN d.expires_at <= ${now} THEN 1 WHEN ${free} THEN d.attempt + 1 ELSE d.attempt END,
+  expires_at = CASE WHEN ${free} THEN GREATEST(d.expires_at, EXCLUDED.expires_at) ELSE d.expires_at END,
+  holder = CASE WHEN ${free} THEN EXCLUDED.holder ELSE d.holder END
+RETURNING d.state::text, d.attempt, d.lease_until, d.holder = ${holder}`;
+  },
+  recordInbound: (key: string, at: string, uuid: string, now: string, until: string, liveAfter: string) => {
+    // One text column in the format of decodeConversation: one value to parse per row.
+    const encoded = (c: string) =>
+      `${c}last_inbound_at || '|' || coalesce(${c}last_outbound_at::text, '') || '|' || coalesce(${c}closed_at::text, '') || '|' || coalesce(${c}closed_reason, '') || '|' || ${c}last_inbound_uuid`;
+    // A row with last_inbound_at at or before liveAfter has expired and counts as absent.
+    const expired = `c.last_inbound_at <= ${liveAfter}`;
+    return `WITH seen AS (
+  INSERT INTO ${n.messages} AS m (key, uuid, expires_at) VALUES (${key}, ${uuid}, ${until})
+  ON CONFLICT (key, uuid) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE m.expires_at <= ${now}
   RETURNING 1
 ), up AS (
   INSERT INTO ${n.conversations} AS c (key, last_inbound_at, last_inbound_uuid)
-  SELECT $1::text, $2::bigint, $3::text FROM seen
+  SELECT ${key}, ${at}, ${uuid} FROM seen
   ON CONFLICT (key) DO UPDATE SET
     last_inbound_at = CASE WHEN ${expired} THEN EXCLUDED.last_inbound_at
       ELSE GREATEST(c.last_inbound_at, EXCLUDED.last_inbound_at) END,
@@ -205,20 +250,83 @@ function statements(n: Names) {
 SELECT duplicate, state FROM up
 UNION ALL
 SELECT true, ${encoded('c.')} FROM ${n.conversations} c
-WHERE c.key = $1::text AND c.last_inbound_at > $6::bigint AND NOT EXISTS (SELECT 1 FROM seen)`,
+WHERE c.key = ${key} AND c.last_inbound_at > ${liveAfter} AND NOT EXISTS (SELECT 1 FROM seen)`;
+  },
+});
+
+/**
+ * `T_ingest(...)`: everything one verified webhook writes (SessionStore.ingest), so that it
+ * costs one round trip. Each step is the same statement the single operation runs.
+ */
+function ingestFunctionSql(n: Names): string {
+  const q = sqlOf(n);
+  return `CREATE OR REPLACE FUNCTION ${n.ingest}(
+  p_now bigint, p_replay text, p_replay_until bigint, p_kind text, p_key text, p_page text,
+  p_at bigint, p_uuid text, p_live_after bigint, p_seen_until bigint, p_effect text,
+  p_reason text, p_code text, p_detail text, p_status_id text, p_status_until bigint,
+  p_lease text, p_lease_until bigint, p_lease_expires bigint, p_holder text)
+RETURNS TABLE (o_replayed boolean, o_duplicate boolean, o_state text, o_applied boolean,
+  o_lease_state text, o_attempt integer, o_lease_until bigint, o_acquired boolean)
+LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+BEGIN
+  o_replayed := false; o_duplicate := false; o_applied := false; o_acquired := false;
+  ${q.claim('p_replay', 'p_replay_until', 'p_now')};
+  IF NOT FOUND THEN
+    o_replayed := true;
+    RETURN NEXT;
+    RETURN;
+  END IF;
+  IF p_kind = 'm' THEN
+    ${q.recordInbound('p_key', 'p_at', 'p_uuid', 'p_now', 'p_seen_until', 'p_live_after')}
+    INTO o_duplicate, o_state;
+    IF NOT FOUND THEN o_duplicate := true; END IF;
+    -- An inbound message proves the link, unless the Page is known linked (ingestWith's rule).
+    ${q.setPage('p_page', 'true', 'p_at', 'NULL', 'NULL', ' AND NOT p.linked')};
+  ELSIF p_kind = 's' THEN
+    IF p_effect = 'c' THEN
+      ${q.markClosed('p_key', 'p_at', 'p_reason', 'p_live_after')};
+      o_applied := true;
+    ELSIF p_effect = 'u' OR (p_effect = 'U' AND EXISTS (SELECT 1 FROM ${n.pages} WHERE page_id = p_page AND linked)) THEN
+      ${q.setPage('p_page', 'false', 'p_at', 'p_code', 'p_detail')};
+      o_applied := true;
+    END IF;
+    ${q.claim('p_status_id', 'p_status_until', 'p_now')};
+    o_duplicate := NOT FOUND;
+  END IF;
+  IF p_lease IS NOT NULL THEN
+    ${q.lease('p_lease', 'p_now', 'p_lease_until', 'p_lease_expires', 'p_holder')}
+    INTO o_lease_state, o_attempt, o_lease_until, o_acquired;
+  END IF;
+  RETURN NEXT;
+END
+$fn$;
+`;
+}
+
+/** The statements of one store, named after a hash of their text (pg prepares per name). */
+function statements(n: Names) {
+  const q = sqlOf(n);
+  const texts = {
+    get: `SELECT last_inbound_at || '|' || coalesce(last_outbound_at::text, '') || '|' || coalesce(closed_at::text, '') || '|' || coalesce(closed_reason, '') || '|' || last_inbound_uuid FROM ${n.conversations} WHERE key = $1::text AND last_inbound_at > $2::bigint`,
+    recordInbound: q.recordInbound('$1::text', '$2::bigint', '$3::text', '$4::bigint', '$5::bigint', '$6::bigint'),
     recordOutbound: `UPDATE ${n.conversations} SET last_outbound_at = $2::bigint
 WHERE key = $1::text AND last_inbound_at > $3::bigint AND (last_outbound_at IS NULL OR last_outbound_at < $2::bigint)`,
-    markClosed: `UPDATE ${n.conversations} SET closed_at = $2::bigint, closed_reason = $3::text
-WHERE key = $1::text AND last_inbound_at > $4::bigint AND (closed_at IS NULL OR closed_at <= $2::bigint)`,
+    markClosed: q.markClosed('$1::text', '$2::bigint', '$3::text', '$4::bigint'),
     getPage: `SELECT linked, changed_at, error_code, error_detail FROM ${n.pages} WHERE page_id = $1::text`,
-    setPageLinked: `INSERT INTO ${n.pages} AS p (page_id, linked, changed_at, error_code, error_detail)
-VALUES ($1::text, $2::boolean, $3::bigint, $4::text, $5::text)
-ON CONFLICT (page_id) DO UPDATE SET linked = EXCLUDED.linked, changed_at = EXCLUDED.changed_at,
-  error_code = EXCLUDED.error_code, error_detail = EXCLUDED.error_detail
-WHERE p.changed_at <= EXCLUDED.changed_at`,
-    claim: `INSERT INTO ${n.claims} AS k (id, expires_at) VALUES ($1::text, $2::bigint)
-ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE k.expires_at <= $3::bigint
+    readForSend: `SELECT p.linked, p.changed_at, p.error_code, p.error_detail,
+  (SELECT last_inbound_at || '|' || coalesce(last_outbound_at::text, '') || '|' || coalesce(closed_at::text, '') || '|' || coalesce(closed_reason, '') || '|' || last_inbound_uuid
+   FROM ${n.conversations} WHERE key = $2::text AND last_inbound_at > $3::bigint)
+FROM (SELECT 1) AS one LEFT JOIN ${n.pages} p ON p.page_id = $1::text`,
+    setPageLinked: q.setPage('$1::text', '$2::boolean', '$3::bigint', '$4::text', '$5::text'),
+    claim: `${q.claim('$1::text', '$2::bigint', '$3::bigint')}
 RETURNING 1`,
+    lease: q.lease('$1::text', '$2::bigint', '$3::bigint', '$4::bigint', '$5::text'),
+    settleOk: `INSERT INTO ${n.deliveries} AS d (id, state, lease_until, attempt, expires_at, holder)
+VALUES ($1::text, 'd', 0, $2::integer, $3::bigint, '')
+ON CONFLICT (id) DO UPDATE SET state = 'd', expires_at = GREATEST(d.expires_at, EXCLUDED.expires_at)`,
+    settleFailed: `UPDATE ${n.deliveries} SET state = 'f' WHERE id = $1::text AND state = 'l' AND attempt = $2::integer`,
+    ingest: `SELECT * FROM ${n.ingest}(${Array.from({ length: 20 }, (_, i) => `$${i + 1}`).join(', ')})`,
     // R = the refilled token count: LEAST(burst, tokens + elapsed * rate); a clock behind the
     // stored one adds nothing.
     takeToken: (() => {
@@ -236,9 +344,10 @@ DELETE FROM ${n.conversations} WHERE key = $1::text`,
     prune: `WITH c AS (DELETE FROM ${n.conversations} WHERE last_inbound_at <= $2::bigint RETURNING 1),
 m AS (DELETE FROM ${n.messages} WHERE expires_at <= $1::bigint RETURNING 1),
 k AS (DELETE FROM ${n.claims} WHERE expires_at <= $1::bigint RETURNING 1),
+d AS (DELETE FROM ${n.deliveries} WHERE expires_at <= $1::bigint RETURNING 1),
 t AS (DELETE FROM ${n.tokens} WHERE updated_at <= $2::bigint RETURNING 1)
 SELECT (SELECT count(*) FROM c) AS conversations, (SELECT count(*) FROM m) AS messages,
-  (SELECT count(*) FROM k) AS claims, (SELECT count(*) FROM t) AS tokens`,
+  (SELECT count(*) FROM k) + (SELECT count(*) FROM d) AS claims, (SELECT count(*) FROM t) AS tokens`,
   };
   type Op = keyof typeof texts;
   const named = {} as Record<Op, { name: string; text: string }>;
@@ -247,6 +356,17 @@ SELECT (SELECT count(*) FROM c) AS conversations, (SELECT count(*) FROM m) AS me
     named[op] = { name: `vm_${op}_${createHash('sha1').update(text).digest('hex').slice(0, 12)}`, text };
   }
   return named;
+}
+
+type LeaseRow = [string, number, string, boolean];
+
+/** A lease row (state, attempt, lease end, taken by this call) as a {@link DeliveryLease}. */
+function leaseOf(row: LeaseRow | undefined, at: number): DeliveryLease {
+  if (row === undefined) throw new Error('lease returned no row');
+  const attempt = Number(row[1]);
+  if (row[3]) return { state: 'acquired', attempt, retryAfterMs: 0 };
+  if (row[0] === 'd') return { state: 'done', attempt, retryAfterMs: 0 };
+  return { state: 'held', attempt, retryAfterMs: Math.max(0, toMs(row[2], 'lease_until') - at) };
 }
 
 /**
@@ -336,6 +456,22 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       );
     },
 
+    async readForSend(pageId, key) {
+      const { rows } = await queryArray<[boolean | null, string | null, string | null, string | null, string | null]>(
+        'readForSend',
+        [pageId, key, now() - ttlMs],
+      );
+      const row = rows[0];
+      if (row === undefined) throw new Error('readForSend returned no row');
+      return {
+        page:
+          row[0] === null || row[1] === null
+            ? null
+            : pageFrom(row[0], toMs(row[1], 'changed_at'), row[2] ?? undefined, row[3] ?? undefined),
+        conversation: row[4] === null ? null : decodeConversation(row[4]),
+      };
+    },
+
     async setPageLinked(pageId, linked, at, details) {
       assertTime(at, 'at');
       await query('setPageLinked', [
@@ -353,6 +489,78 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       const t = now();
       const { rowCount } = await query('claim', [id, t + ttl, t]);
       return rowCount === 1;
+    },
+
+    async lease(id, ttl, at) {
+      assertText(id, 'id');
+      assertDuration(ttl, 'ttlMs');
+      assertTime(at, 'now');
+      const holder = randomUUID();
+      const { rows } = await queryArray<LeaseRow>('lease', [id, at, at + ttl, at + Math.max(ttl, dedupeTtlMs), holder]);
+      return leaseOf(rows[0], at);
+    },
+
+    async settle(id, attempt, ok, at) {
+      assertText(id, 'id');
+      if (ok) await query('settleOk', [id, attempt, at + dedupeTtlMs]);
+      else await query('settleFailed', [id, attempt]);
+    },
+
+    async ingest(input) {
+      const { now: at0, replay, message, status, lease } = input;
+      assertText(replay.id, 'replay.id');
+      assertDuration(replay.ttlMs, 'replay.ttlMs');
+      assertTime(at0, 'now');
+      const event = message ?? status;
+      const effect = status?.effect;
+      if (message !== undefined) {
+        assertTime(message.at, 'at');
+        assertText(message.messageUuid, 'messageUuid');
+      }
+      if (status !== undefined) {
+        assertTime(status.at, 'at');
+        assertDuration(status.dedupe.ttlMs, 'dedupe.ttlMs');
+        if (effect?.kind === 'close') assertReason(effect.reason);
+      }
+      if (lease !== undefined) assertDuration(lease.ttlMs, 'lease.ttlMs');
+      const t = now();
+      const details = effect?.kind === 'unlink' ? effect.details : undefined;
+      const { rows } = await queryArray<
+        [boolean, boolean, string | null, boolean, string | null, number | null, string | null, boolean]
+      >('ingest', [
+        at0,
+        replay.id,
+        t + replay.ttlMs,
+        message !== undefined ? 'm' : status !== undefined ? 's' : '-',
+        event?.key ?? null,
+        event?.pageId ?? null,
+        event?.at ?? null,
+        message?.messageUuid ?? null,
+        t - ttlMs,
+        t + dedupeTtlMs,
+        effect === undefined ? '' : effect.kind === 'close' ? 'c' : effect.ifLinked ? 'U' : 'u',
+        effect?.kind === 'close' ? effect.reason : null,
+        details?.errorCode ?? null,
+        details?.errorDetail ?? null,
+        status?.dedupe.id ?? null,
+        status === undefined ? null : t + status.dedupe.ttlMs,
+        lease?.id ?? null,
+        lease === undefined ? null : at0 + lease.ttlMs,
+        lease === undefined ? null : at0 + Math.max(lease.ttlMs, dedupeTtlMs),
+        lease === undefined ? null : randomUUID(),
+      ]);
+      const row = rows[0];
+      if (row === undefined) throw new Error('ingest returned no row');
+      if (row[0]) return { replayed: true, duplicate: false, applied: false };
+      const result: IngestResult = { replayed: false, duplicate: row[1], applied: row[3] };
+      if (message !== undefined) {
+        result.state =
+          row[2] === null
+            ? { lastInboundAt: message.at, lastInboundUuid: message.messageUuid }
+            : decodeConversation(row[2]);
+      }
+      if (lease !== undefined) result.lease = leaseOf([row[4] ?? 'l', row[5] ?? 0, row[6] ?? '0', row[7]], at0);
+      return result;
     },
 
     async takeToken(bucket, ratePerSecond, burst, at) {

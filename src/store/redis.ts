@@ -4,13 +4,16 @@
  * or one Lua script run with EVALSHA (EVAL once per server when the script cache misses) — and
  * every key an operation touches shares one hash slot, so it works on Redis Cluster.
  *
- * Key layout (`P` = prefix, `K` = `pageId:psid`):
- * - `P c:{K}`  the conversation, one string `in|out|closedAt|reason|uuid`; expires at
- *   `lastInboundAt + ttlMs` (SET … PXAT, so Redis 6.2 or later)
- * - `P m:{K}`  sorted set of the conversation's message ids (score = remembered until); same slot
- * - `P p:<pageId>` hash of the Page link state (never expires: an unlinked mark must not vanish)
- * - `P k:<id>` one-time claims (`SET NX PX`)
+ * Key layout (`P` = prefix; `{pageId}` is the hash tag, so one Page's keys share a slot):
+ * - `P c:{pageId}:psid`  the conversation, one string `in|out|closedAt|reason|uuid`; expires
+ *   at `lastInboundAt + ttlMs` (SET … PXAT, so Redis 6.2 or later)
+ * - `P m:{pageId}:psid`  sorted set of the conversation's message ids (score = remembered until)
+ * - `P p:{pageId}` hash of the Page link state (never expires: an unlinked mark must not vanish)
+ * - `P k:<id>` one-time claims (`SET NX PX`); `P d:<id>` delivery leases (the SDK's ids for
+ *   a webhook start with `{pageId}`, so they share the Page's slot)
  * - `P t:<bucket>` token buckets; expire once full again
+ *
+ * Changed in 0.2: conversations were tagged `{pageId:psid}`; see the CHANGELOG.
  *
  * @module
  */
@@ -29,7 +32,7 @@ import {
   retryAfter,
   toMs,
 } from './shared.js';
-import type { SessionStore } from './types.js';
+import type { DeliveryLease, IngestResult, PageState, SessionStore } from './types.js';
 import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
 /** Options of {@link redisStore}. */
@@ -71,22 +74,28 @@ function script(lua: string): Script {
 // A conversation is one string `in|out|closedAt|reason|uuid` (see decodeConversation), so a
 // read is a plain GET. Lua numbers are doubles: exact for epoch ms, but `tostring` would round
 // big ones, so the scripts compare with tonumber() and only ever store the caller's strings.
-const RECORD_INBOUND = script(`
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
-if redis.call('ZADD', KEYS[2], 'NX', ARGV[5], ARGV[2]) == 0 then
-  return {1, redis.call('GET', KEYS[1])}
+// Each rule is one Lua function, shared by its own script and by INGEST.
+const RECORD_INBOUND_FN = `
+local function record_inbound(conv, seen, at, uuid, conv_until, now, seen_until, seen_ttl)
+  redis.call('ZREMRANGEBYSCORE', seen, '-inf', now)
+  if redis.call('ZADD', seen, 'NX', seen_until, uuid) == 0 then
+    return {1, redis.call('GET', conv)}
+  end
+  redis.call('PEXPIRE', seen, seen_ttl)
+  local v = redis.call('GET', conv)
+  if v then
+    local i, o, c, r = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
+    if tonumber(at) <= tonumber(i) then return {0, v} end
+    v = at .. '|' .. o .. '|' .. c .. '|' .. r .. '|' .. uuid
+  else
+    v = at .. '||||' .. uuid
+  end
+  redis.call('SET', conv, v, 'PXAT', conv_until)
+  return {0, v}
 end
-redis.call('PEXPIRE', KEYS[2], ARGV[6])
-local v = redis.call('GET', KEYS[1])
-if v then
-  local i, o, c, r = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
-  if tonumber(ARGV[1]) <= tonumber(i) then return {0, v} end
-  v = ARGV[1] .. '|' .. o .. '|' .. c .. '|' .. r .. '|' .. ARGV[2]
-else
-  v = ARGV[1] .. '||||' .. ARGV[2]
-end
-redis.call('SET', KEYS[1], v, 'PXAT', ARGV[3])
-return {0, v}
+`;
+const RECORD_INBOUND = script(`${RECORD_INBOUND_FN}
+return record_inbound(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 `);
 
 const RECORD_OUTBOUND = script(`
@@ -98,23 +107,105 @@ redis.call('SET', KEYS[1], i .. '|' .. ARGV[1] .. rest, 'KEEPTTL')
 return 1
 `);
 
-const MARK_CLOSED = script(`
-local v = redis.call('GET', KEYS[1])
-if not v then return 0 end
-local head, c, r, u = string.match(v, '^([^|]*|[^|]*)|([^|]*)|([^|]*)|(.*)$')
-if c ~= '' and tonumber(ARGV[1]) < tonumber(c) then return 0 end
-redis.call('SET', KEYS[1], head .. '|' .. ARGV[1] .. '|' .. ARGV[2] .. '|' .. u, 'KEEPTTL')
-return 1
+const MARK_CLOSED_FN = `
+local function mark_closed(conv, at, reason)
+  local v = redis.call('GET', conv)
+  if not v then return 0 end
+  local head, c, r, u = string.match(v, '^([^|]*|[^|]*)|([^|]*)|([^|]*)|(.*)$')
+  if c ~= '' and tonumber(at) < tonumber(c) then return 0 end
+  redis.call('SET', conv, head .. '|' .. at .. '|' .. reason .. '|' .. u, 'KEEPTTL')
+  return 1
+end
+`;
+const MARK_CLOSED = script(`${MARK_CLOSED_FN}
+return mark_closed(KEYS[1], ARGV[1], ARGV[2])
 `);
 
-const SET_PAGE = script(`
-local t = redis.call('HGET', KEYS[1], 't')
-if t and tonumber(ARGV[2]) < tonumber(t) then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'l', ARGV[1], 't', ARGV[2])
-if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'e', ARGV[4]) end
-if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 'd', ARGV[6]) end
-return 1
+const SET_PAGE_FN = `
+local function set_page(page, linked, at, has_code, code, has_detail, detail)
+  local t = redis.call('HGET', page, 't')
+  if t and tonumber(at) < tonumber(t) then return 0 end
+  redis.call('DEL', page)
+  redis.call('HSET', page, 'l', linked, 't', at)
+  if has_code == '1' then redis.call('HSET', page, 'e', code) end
+  if has_detail == '1' then redis.call('HSET', page, 'd', detail) end
+  return 1
+end
+`;
+const SET_PAGE = script(`${SET_PAGE_FN}
+return set_page(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+`);
+
+// A delivery record is a hash: s = state (l leased, f failed, d done), u = lease end, a = attempt.
+const LEASE_FN = `
+local function lease(key, now, lease_until, keep_ms)
+  local s = redis.call('HMGET', key, 's', 'u', 'a')
+  local attempt = tonumber(s[3] or '0')
+  if s[1] == 'd' then return {'done', attempt, 0} end
+  if s[1] == 'l' and tonumber(s[2]) > tonumber(now) then return {'held', attempt, tonumber(s[2]) - tonumber(now)} end
+  attempt = attempt + 1
+  redis.call('HSET', key, 's', 'l', 'u', lease_until, 'a', attempt)
+  redis.call('PEXPIRE', key, keep_ms)
+  return {'acquired', attempt, 0}
+end
+`;
+const LEASE = script(`${LEASE_FN}
+return lease(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+`);
+
+// KEYS[1] the delivery record. ARGV: 1 attempt, 2 ok ('1' | '0'), 3 keep ms.
+const SETTLE = script(`
+local s = redis.call('HMGET', KEYS[1], 's', 'a')
+if ARGV[2] == '1' then
+  if not s[2] then redis.call('HSET', KEYS[1], 'a', ARGV[1]) end
+  redis.call('HSET', KEYS[1], 's', 'd')
+  if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+  return 1
+end
+if s[1] == 'l' and s[2] == ARGV[1] then
+  redis.call('HSET', KEYS[1], 's', 'f')
+  return 1
+end
+return 0
+`);
+
+// A guarded send's reads: the Page (KEYS[1]) and the conversation (KEYS[2]), one slot.
+const READ_FOR_SEND = script(`
+return {redis.call('HMGET', KEYS[1], 'l', 't', 'e', 'd'), redis.call('GET', KEYS[2])}
+`);
+
+// Everything one verified message or status writes, in one round trip (SessionStore.ingest).
+const INGEST = script(`${RECORD_INBOUND_FN}${MARK_CLOSED_FN}${SET_PAGE_FN}${LEASE_FN}
+local replay_claim, conv, seen, page, status_claim, delivery = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local kind = ARGV[1]            -- 'm' a message, 's' a status
+local replay_ttl = ARGV[2]      -- ms the token's jti is remembered
+local now = ARGV[3]             -- the receiving clock, epoch ms
+local at = ARGV[4]              -- the event time, epoch ms
+-- a message: ARGV[5] uuid, ARGV[6] conversation expiry, ARGV[7] id remembered until, ARGV[8] its ttl
+-- a status: ARGV[5] effect ('' none, 'c' close, 'u' unlink, 'U' unlink if linked), ARGV[6] close
+--   reason, ARGV[7..10] has code, code, has detail, detail, ARGV[11] dedupe ttl ms
+local lease_until = ARGV[12]    -- '' when no callback runs
+local keep_ms = ARGV[13]        -- how long the delivery record is kept
+if not redis.call('SET', replay_claim, '1', 'PX', replay_ttl, 'NX') then return {1} end
+local duplicate, state, applied = 0, false, 0
+if kind == 'm' then
+  local r = record_inbound(conv, seen, at, ARGV[5], ARGV[6], now, ARGV[7], ARGV[8])
+  duplicate, state = r[1], r[2]
+  if redis.call('HGET', page, 'l') ~= '1' then set_page(page, '1', at, '0', '', '0', '') end
+else
+  local effect = ARGV[5]
+  if effect == 'c' then
+    mark_closed(conv, at, ARGV[6])
+    applied = 1
+  elseif effect == 'u' or (effect == 'U' and redis.call('HGET', page, 'l') == '1') then
+    set_page(page, '0', at, ARGV[7], ARGV[8], ARGV[9], ARGV[10])
+    applied = 1
+  end
+  if not redis.call('SET', status_claim, '1', 'PX', ARGV[11], 'NX') then duplicate = 1 end
+end
+local l = false
+if lease_until ~= '' then l = lease(delivery, now, lease_until, keep_ms) end
+return {0, duplicate, state, applied, l}
 `);
 
 const TAKE_TOKEN = script(`
@@ -152,7 +243,17 @@ export const REDIS_SCRIPTS: Readonly<Record<string, Script>> = {
   markClosed: MARK_CLOSED,
   setPageLinked: SET_PAGE,
   takeToken: TAKE_TOKEN,
+  lease: LEASE,
+  settle: SETTLE,
+  ingest: INGEST,
+  readForSend: READ_FOR_SEND,
 };
+
+/** The Page hash's fields `l`, `t`, `e`, `d` (as HMGET returns them) as a PageState. */
+function decodePage([linked, changedAt, errorCode, errorDetail]: (string | null | undefined)[]): PageState | null {
+  if (linked === null || linked === undefined || changedAt === null || changedAt === undefined) return null;
+  return pageFrom(linked === '1', toMs(changedAt, 'changedAt'), errorCode ?? undefined, errorDetail ?? undefined);
+}
 
 const isNoScript = (error: unknown): boolean =>
   error instanceof Error && typeof error.message === 'string' && error.message.startsWith('NOSCRIPT');
@@ -191,8 +292,23 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   const now = options.now ?? Date.now;
   const dedupeTtl = String(dedupeTtlMs);
 
-  const convKey = (key: ConversationKey) => `${prefix}c:{${key}}`;
-  const seenKey = (key: ConversationKey) => `${prefix}m:{${key}}`;
+  // Every key of one Page shares the hash tag {pageId}, so an inbound webhook's writes (the
+  // conversation, its message ids, the Page, the claims and the delivery record, whose ids the
+  // SDK starts with {pageId}) run as one script on Redis Cluster too. Meta limits a Page to a
+  // few hundred sends per second, far below what one Redis node serves.
+  const tagged = (kind: string, key: ConversationKey) => {
+    const colon = key.indexOf(':');
+    return `${prefix}${kind}:{${key.slice(0, colon)}}${key.slice(colon)}`;
+  };
+  const convKey = (key: ConversationKey) => tagged('c', key);
+  const seenKey = (key: ConversationKey) => tagged('m', key);
+  const pageKey = (pageId: string) => `${prefix}p:{${pageId}}`;
+  const leaseKeepMs = (ttl: number) => String(Math.max(ttl, dedupeTtlMs));
+  const decodeLease = (reply: [string, number, number]): DeliveryLease => ({
+    state: reply[0] as DeliveryLease['state'],
+    attempt: Number(reply[1]),
+    retryAfterMs: Number(reply[2]),
+  });
 
   async function run(s: Script, keys: string[], args: string[]): Promise<unknown> {
     try {
@@ -237,15 +353,15 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     },
 
     async getPage(pageId: PageId) {
-      const [linked, changedAt, errorCode, errorDetail] = await client.hmget(
-        `${prefix}p:${pageId}`,
-        'l',
-        't',
-        'e',
-        'd',
-      );
-      if (linked === null || linked === undefined || changedAt === null || changedAt === undefined) return null;
-      return pageFrom(linked === '1', toMs(changedAt, 'changedAt'), errorCode ?? undefined, errorDetail ?? undefined);
+      return decodePage(await client.hmget(pageKey(pageId), 'l', 't', 'e', 'd'));
+    },
+
+    async readForSend(pageId, key) {
+      const [page, conversation] = (await run(READ_FOR_SEND, [pageKey(pageId), convKey(key)], [])) as [
+        (string | null)[],
+        string | null,
+      ];
+      return { page: decodePage(page), conversation: conversation === null ? null : decodeConversation(conversation) };
     },
 
     async setPageLinked(pageId, linked, at, details) {
@@ -254,7 +370,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       const detail = linked ? undefined : details?.errorDetail;
       await run(
         SET_PAGE,
-        [`${prefix}p:${pageId}`],
+        [pageKey(pageId)],
         [
           linked ? '1' : '0',
           String(at),
@@ -272,6 +388,100 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       return (await client.set(`${prefix}k:${id}`, '1', 'PX', ttl, 'NX')) === 'OK';
     },
 
+    async lease(id, ttl, at) {
+      assertText(id, 'id');
+      assertDuration(ttl, 'ttlMs');
+      assertTime(at, 'now');
+      const reply = (await run(LEASE, [`${prefix}d:${id}`], [String(at), String(at + ttl), leaseKeepMs(ttl)])) as [
+        string,
+        number,
+        number,
+      ];
+      return decodeLease(reply);
+    },
+
+    async settle(id, attempt, ok) {
+      assertText(id, 'id');
+      await run(SETTLE, [`${prefix}d:${id}`], [String(attempt), ok ? '1' : '0', String(dedupeTtlMs)]);
+    },
+
+    async ingest(input) {
+      const { now: at0, replay, message, status, lease } = input;
+      assertText(replay.id, 'replay.id');
+      assertDuration(replay.ttlMs, 'replay.ttlMs');
+      assertTime(at0, 'now');
+      if (message === undefined && status === undefined) {
+        // A Dispatch report: only the token, in its own slot.
+        const first = (await client.set(`${prefix}k:${replay.id}`, '1', 'PX', replay.ttlMs, 'NX')) === 'OK';
+        if (!first) return { replayed: true, duplicate: false, applied: false };
+        return lease === undefined
+          ? { replayed: false, duplicate: false, applied: false }
+          : { replayed: false, duplicate: false, applied: false, lease: await this.lease(lease.id, lease.ttlMs, at0) };
+      }
+      const key = (message ?? status)?.key as ConversationKey;
+      const page = (message ?? status)?.pageId as PageId;
+      if (lease !== undefined) assertDuration(lease.ttlMs, 'lease.ttlMs');
+      const args = new Array<string>(13).fill('');
+      args[1] = String(replay.ttlMs);
+      args[2] = String(at0);
+      if (message !== undefined) {
+        assertTime(message.at, 'at');
+        assertText(message.messageUuid, 'messageUuid');
+        args[0] = 'm';
+        args[3] = String(message.at);
+        args[4] = message.messageUuid;
+        args[5] = String(message.at + ttlMs);
+        args[6] = String(now() + dedupeTtlMs);
+        args[7] = dedupeTtl;
+      } else if (status !== undefined) {
+        assertTime(status.at, 'at');
+        assertDuration(status.dedupe.ttlMs, 'dedupe.ttlMs');
+        args[0] = 's';
+        args[3] = String(status.at);
+        const effect = status.effect;
+        if (effect?.kind === 'close') {
+          assertReason(effect.reason);
+          args[4] = 'c';
+          args[5] = effect.reason;
+        } else if (effect?.kind === 'unlink') {
+          args[4] = effect.ifLinked ? 'U' : 'u';
+          const { errorCode, errorDetail } = effect.details;
+          args[6] = errorCode === undefined ? '0' : '1';
+          args[7] = errorCode ?? '';
+          args[8] = errorDetail === undefined ? '0' : '1';
+          args[9] = errorDetail ?? '';
+        }
+        args[10] = String(status.dedupe.ttlMs);
+      }
+      if (lease !== undefined) {
+        args[11] = String(at0 + lease.ttlMs);
+        args[12] = leaseKeepMs(lease.ttlMs);
+      }
+      const reply = (await run(
+        INGEST,
+        [
+          `${prefix}k:${replay.id}`,
+          convKey(key),
+          seenKey(key),
+          pageKey(page),
+          `${prefix}k:${status?.dedupe.id ?? replay.id}`,
+          `${prefix}d:${lease?.id ?? replay.id}`,
+        ],
+        args,
+      )) as [number, number?, (string | null)?, number?, ([string, number, number] | null)?];
+      if (reply[0] === 1) return { replayed: true, duplicate: false, applied: false };
+      const result: IngestResult = { replayed: false, duplicate: reply[1] === 1, applied: reply[3] === 1 };
+      if (message !== undefined) {
+        const stored = reply[2];
+        result.state =
+          stored === null || stored === undefined
+            ? { lastInboundAt: message.at, lastInboundUuid: message.messageUuid }
+            : decodeConversation(stored);
+      }
+      if (reply[4] !== null && reply[4] !== undefined) result.lease = decodeLease(reply[4]);
+      return result;
+    },
+
     async takeToken(bucket, ratePerSecond, burst, at) {
       assertBucket(bucket, ratePerSecond, burst, at);
       // Once full again the bucket equals a missing one, so it may expire then.
@@ -287,7 +497,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     },
 
     async delete(key) {
-      // Both keys share the {pageId:psid} hash slot, so one DEL works on Cluster too.
+      // Both keys share the {pageId} hash slot, so one DEL works on Cluster too.
       await client.del(convKey(key), seenKey(key));
     },
 

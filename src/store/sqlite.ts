@@ -11,6 +11,7 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { ValidationError } from '../errors.js';
+import { type LeaseRecord, settleLease, takeLease } from './lease.js';
 import {
   assertBucket,
   assertDuration,
@@ -23,7 +24,7 @@ import {
   retryAfter,
   toMs,
 } from './shared.js';
-import type { PageState, RecordInboundResult, SessionStore } from './types.js';
+import type { DeliveryLease, PageState, RecordInboundResult, SessionStore } from './types.js';
 import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
 type Database = BetterSqlite3.Database;
@@ -103,6 +104,13 @@ CREATE TABLE IF NOT EXISTS ${t('tokens')} (
   updated_at INTEGER NOT NULL,
   allowed INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS ${t('deliveries')} (
+  id TEXT PRIMARY KEY,
+  state TEXT NOT NULL,
+  lease_until INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
 `;
 }
 
@@ -164,6 +172,17 @@ RETURNING allowed, tokens`);
     pruneConversations: db.prepare(`DELETE FROM ${t('conversations')} WHERE last_inbound_at <= @before`),
     pruneMessages: db.prepare(`DELETE FROM ${t('messages')} WHERE expires_at <= @now`),
     pruneClaims: db.prepare(`DELETE FROM ${t('claims')} WHERE expires_at <= @now`),
+    pruneDeliveries: db.prepare(`DELETE FROM ${t('deliveries')} WHERE expires_at <= @now`),
+    getDelivery: db.prepare<
+      { id: string; now: number },
+      { state: LeaseRecord['state']; until: number; attempt: number; expires: number }
+    >(
+      `SELECT state, lease_until AS until, attempt, expires_at AS expires FROM ${t('deliveries')} WHERE id = @id AND expires_at > @now`,
+    ),
+    putDelivery: db.prepare(`INSERT INTO ${t('deliveries')} (id, state, lease_until, attempt, expires_at)
+VALUES (@id, @state, @until, @attempt, @expires)
+ON CONFLICT (id) DO UPDATE SET state = excluded.state, lease_until = excluded.lease_until,
+  attempt = excluded.attempt, expires_at = excluded.expires_at`),
     pruneTokens: db.prepare(`DELETE FROM ${t('tokens')} WHERE updated_at <= @before`),
   };
   // Built once: better-sqlite3 compiles a wrapper per transaction() call. Each write runs as an
@@ -181,6 +200,17 @@ RETURNING allowed, tokens`);
       return { duplicate: false, state: decodeConversation(s.upsert.get({ key, at, uuid, liveAfter }) as string) };
     },
   );
+  // The lease rule runs in JavaScript (lease.ts) inside one IMMEDIATE transaction.
+  const lease = db.transaction((id: string, ttl: number, t: number, keep: number): DeliveryLease => {
+    const { lease: decision, record } = takeLease(s.getDelivery.get({ id, now: t }), ttl, t);
+    if (record !== undefined) s.putDelivery.run({ id, ...record, expires: t + Math.max(ttl, keep) });
+    return decision;
+  });
+  const settle = db.transaction((id: string, attempt: number, ok: boolean, t: number, keep: number) => {
+    const current = s.getDelivery.get({ id, now: t });
+    const next = settleLease(current, attempt, ok);
+    if (next !== undefined) s.putDelivery.run({ id, ...next, expires: Math.max(current?.expires ?? 0, t + keep) });
+  });
   const remove = db.transaction((key: string) => {
     s.deleteMessages.run({ key });
     s.deleteConversation.run({ key });
@@ -189,11 +219,19 @@ RETURNING allowed, tokens`);
     (t: number, before: number): SqlitePruneResult => ({
       conversations: s.pruneConversations.run({ before }).changes,
       messages: s.pruneMessages.run({ now: t }).changes,
-      claims: s.pruneClaims.run({ now: t }).changes,
+      claims: s.pruneClaims.run({ now: t }).changes + s.pruneDeliveries.run({ now: t }).changes,
       tokens: s.pruneTokens.run({ before }).changes,
     }),
   );
-  return { db, s, recordInbound: recordInbound.immediate, remove: remove.immediate, prune: prune.immediate };
+  return {
+    db,
+    s,
+    recordInbound: recordInbound.immediate,
+    lease: lease.immediate,
+    settle: settle.immediate,
+    remove: remove.immediate,
+    prune: prune.immediate,
+  };
 }
 
 type Handle = ReturnType<typeof prepare>;
@@ -317,6 +355,18 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       const { s } = handle ?? (await open());
       const t = now();
       return s.claim.get({ id, until: t + ttl, now: t }) !== undefined;
+    },
+
+    async lease(id, ttl, at) {
+      assertText(id, 'id');
+      assertDuration(ttl, 'ttlMs');
+      assertTime(at, 'now');
+      return (handle ?? (await open())).lease(id, ttl, at, dedupeTtlMs);
+    },
+
+    async settle(id, attempt, ok, at) {
+      assertText(id, 'id');
+      (handle ?? (await open())).settle(id, attempt, ok, at, dedupeTtlMs);
     },
 
     async takeToken(bucket, ratePerSecond, burst, at) {

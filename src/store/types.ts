@@ -41,6 +41,28 @@ export interface TokenDecision {
 }
 
 /**
+ * Result of {@link SessionStore.lease}: who may deliver one webhook event now.
+ *
+ * @example
+ * ```ts
+ * const lease: DeliveryLease = await store.lease('{1029}:inbound:2538:aaaa', 60_000, Date.now())
+ * if (lease.state === 'held') answer(503, { 'retry-after': Math.ceil(lease.retryAfterMs / 1000) })
+ * ```
+ */
+export interface DeliveryLease {
+  /**
+   * `acquired`: this caller delivers now and must {@link SessionStore.settle} the attempt;
+   * `held`: another attempt is in flight and its lease has not expired; `done`: an attempt
+   * succeeded, so the event is never delivered again.
+   */
+  state: 'acquired' | 'held' | 'done';
+  /** The attempt number: 1 for the first; above 1 after a failed or expired attempt. */
+  attempt: number;
+  /** For `held`: milliseconds until the lease expires (0 otherwise). */
+  retryAfterMs: number;
+}
+
+/**
  * Storage for messaging-window state, Page link state and one-time claims.
  *
  * Rules every implementation keeps (checked by `describeSessionStore`):
@@ -49,6 +71,10 @@ export interface TokenDecision {
  *   shortens a window).
  * - `markClosed` and `setPageLinked` ignore a change older than the one stored.
  * - `claim(id)` returns true exactly once per id within `ttlMs`.
+ * - `lease(id)` hands an event to one deliverer at a time across the fleet: `acquired` when
+ *   nobody holds it (first arrival, or the last attempt failed or its lease expired), `held`
+ *   while a lease runs, `done` once an attempt succeeded. `settle(id, attempt, ok)` ends an
+ *   attempt; a failure counts only for the attempt that holds the lease.
  * - Errors are thrown as they come; the SDK wraps them in `StoreError`.
  */
 export interface SessionStore {
@@ -70,6 +96,30 @@ export interface SessionStore {
   /** True the first time `id` is claimed within `ttlMs`, false after (replay / dedupe). */
   claim(id: string, ttlMs: number): Promise<boolean>;
   /**
+   * Takes the delivery lease of event `id` for `ttlMs`, atomically (see {@link DeliveryLease}).
+   * The record is kept at least as long as message ids are (`dedupeTtlMs`), so a late copy
+   * of a delivered event stays `done`. Ids the SDK passes start with `{pageId}` (a Redis
+   * Cluster hash tag).
+   */
+  lease(id: string, ttlMs: number, now: number): Promise<DeliveryLease>;
+  /**
+   * Ends attempt `attempt` of event `id`: `ok` marks the event done (whichever attempt
+   * succeeded); a failure frees the lease for the next copy, but only if `attempt` still holds
+   * it (a late failure of an expired attempt changes nothing).
+   */
+  settle(id: string, attempt: number, ok: boolean, now: number): Promise<void>;
+  /**
+   * Optional capability: everything one verified webhook writes, in one atomic round trip
+   * (see {@link IngestInput}). Stores without it get the same effect from the other
+   * operations, one call each (`ingestWith` in the SDK).
+   */
+  ingest?(input: IngestInput): Promise<IngestResult>;
+  /**
+   * Optional capability: the Page's link state and one of its conversations in one round trip
+   * (what a guarded send reads before the network). Stores without it get two calls.
+   */
+  readForSend?(pageId: PageId, key: ConversationKey): Promise<SendState>;
+  /**
    * Optional capability: takes one token from the bucket `bucket` (refilled at `ratePerSecond`,
    * holding at most `burst`), atomically, so a fleet shares one per-Page send limit. Stores
    * without it fall back to a per-process limiter.
@@ -79,4 +129,83 @@ export interface SessionStore {
   delete(key: ConversationKey): Promise<void>;
   /** Releases what the store owns (not a client the user passed in). */
   close(): Promise<void>;
+}
+
+/**
+ * What a status webhook's error code makes the store record (see docs/webhooks.md).
+ *
+ * @example
+ * ```ts
+ * const effect: StatusEffect = { kind: 'unlink', ifLinked: true, details: { errorCode: '1420' } }
+ * ```
+ */
+export type StatusEffect =
+  | { kind: 'close'; reason: ClosedReason }
+  | { kind: 'unlink'; ifLinked: boolean; details: PageLinkDetails };
+
+/**
+ * The writes of one verified webhook, for {@link SessionStore.ingest}. In order, stopping at
+ * the first refusal: claim `replay.id` (a repeat means a replayed token: nothing else is
+ * written); then for a message, `recordInbound` and mark the Page linked unless it is known
+ * linked (a later change wins); for a status, its `effect` and the one-time `dedupe` claim;
+ * finally, when `lease` is given, `lease(lease.id, lease.ttlMs, now)`.
+ *
+ * @example
+ * ```ts
+ * const result = await store.ingest?.({ now, replay: { id: '{1029}jti:abc', ttlMs: 600_000 }, message: { key, pageId: page, at, messageUuid } })
+ * ```
+ */
+export interface IngestInput {
+  /** The receiving clock, epoch ms. */
+  now: number;
+  /** The token's one-time claim. */
+  replay: { id: string; ttlMs: number };
+  /** An inbound message. */
+  message?: { key: ConversationKey; pageId: PageId; at: number; messageUuid: string } | undefined;
+  /** A status event. */
+  status?:
+    | {
+        key: ConversationKey;
+        pageId: PageId;
+        at: number;
+        effect?: StatusEffect | undefined;
+        dedupe: { id: string; ttlMs: number };
+      }
+    | undefined;
+  /** The delivery lease to take, when a callback will run. */
+  lease?: { id: string; ttlMs: number } | undefined;
+}
+
+/**
+ * Result of {@link SessionStore.ingest}.
+ *
+ * @example
+ * ```ts
+ * const { replayed, duplicate, lease }: IngestResult = await ingestWith(store, input)
+ * ```
+ */
+export interface IngestResult {
+  /** The replay claim was taken before: nothing else was written. */
+  replayed: boolean;
+  /** The message id (or status) was recorded before. */
+  duplicate: boolean;
+  /** For a message: the conversation after recording it. */
+  state?: ConversationState | undefined;
+  /** For a status with an effect: whether it was recorded (`unlink` with `ifLinked` may not be). */
+  applied: boolean;
+  /** The lease, when one was asked for (and the token was not replayed). */
+  lease?: DeliveryLease | undefined;
+}
+
+/**
+ * Result of {@link SessionStore.readForSend}: what `getPage` and `get` would return.
+ *
+ * @example
+ * ```ts
+ * const { page, conversation }: SendState = await store.readForSend!(pageId, key)
+ * ```
+ */
+export interface SendState {
+  page: PageState | null;
+  conversation: ConversationState | null;
 }

@@ -10,7 +10,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ConversationKey, conversationKey, type PageId, pageId, psid } from '../ids.js';
-import { type ConversationState, DEFAULT_STORE_TTL_MS, type SessionStore } from '../store/types.js';
+import { ingestWith } from '../store/ingest.js';
+import { type ConversationState, DEFAULT_STORE_TTL_MS, type IngestInput, type SessionStore } from '../store/types.js';
 
 /** A reasoned exemption: the named tests are reported as skipped with `reason`. */
 export interface ConformanceSkip {
@@ -63,6 +64,16 @@ export const SESSION_STORE_TESTS = [
   'hundreds of concurrent recordInbound on one key keep the max and count each message once',
   'the same message_uuid raced concurrently is new for exactly one call',
   'concurrent claims of one id succeed exactly once',
+  'lease: the first copy acquires, a copy during the lease is held with retryAfterMs',
+  'lease: after a successful settle every copy is done',
+  'lease: after a failed settle the next copy acquires the next attempt',
+  'lease: an expired lease is taken over; the old attempt failing late changes nothing',
+  'lease: concurrent copies acquire exactly once',
+  'ingest: a replayed token writes nothing',
+  'ingest: a message records the window, relinks the Page and takes the lease',
+  'ingest: a status applies its effect, dedupes, and unlinks only a linked Page when asked',
+  'ingest: concurrent copies of one webhook are delivered by exactly one',
+  'readForSend, when present, returns what getPage and get return',
   'takeToken allows a burst, then refuses with retryAfterMs, then refills',
   'takeToken buckets are independent and concurrent takes never exceed the burst',
   'values round-trip exactly: odd uuids and details, big timestamps',
@@ -478,6 +489,180 @@ export function describeSessionStore(
         const id = `status-${freshUuid()}`;
         const results = await Promise.all(Array.from({ length: 200 }, () => store.claim(id, 60_000)));
         expect(results.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
+    describe('delivery lease', () => {
+      const freshEvent = () => `{${freshPage()}}:inbound:${freshUuid()}`;
+
+      test('lease: the first copy acquires, a copy during the lease is held with retryAfterMs', async () => {
+        const id = freshEvent();
+        const t = now();
+        expect(await store.lease(id, 60_000, t)).toEqual({ state: 'acquired', attempt: 1, retryAfterMs: 0 });
+        expect(await store.lease(id, 60_000, t + 1000)).toEqual({ state: 'held', attempt: 1, retryAfterMs: 59_000 });
+        expect(await store.lease(`${id}-other`, 60_000, t)).toMatchObject({ state: 'acquired', attempt: 1 });
+      });
+
+      test('lease: after a successful settle every copy is done', async () => {
+        const id = freshEvent();
+        const t = now();
+        await store.lease(id, 60_000, t);
+        await store.settle(id, 1, true, t + 300);
+        expect(await store.lease(id, 60_000, t + 400)).toEqual({ state: 'done', attempt: 1, retryAfterMs: 0 });
+        // Long after the lease would have expired, still done (kept as long as message ids).
+        expect((await store.lease(id, 60_000, t + 3_600_000)).state).toBe('done');
+        // A late failure report of the same attempt does not undo the success.
+        await store.settle(id, 1, false, t + 500);
+        expect((await store.lease(id, 60_000, t + 600)).state).toBe('done');
+      });
+
+      test('lease: after a failed settle the next copy acquires the next attempt', async () => {
+        const id = freshEvent();
+        const t = now();
+        await store.lease(id, 60_000, t);
+        await store.settle(id, 1, false, t + 300);
+        expect(await store.lease(id, 60_000, t + 400)).toEqual({ state: 'acquired', attempt: 2, retryAfterMs: 0 });
+        expect((await store.lease(id, 60_000, t + 500)).state).toBe('held');
+        await store.settle(id, 2, true, t + 600);
+        expect(await store.lease(id, 60_000, t + 700)).toEqual({ state: 'done', attempt: 2, retryAfterMs: 0 });
+      });
+
+      test('lease: an expired lease is taken over; the old attempt failing late changes nothing', async () => {
+        const id = freshEvent();
+        const t = now();
+        await store.lease(id, 1000, t);
+        expect((await store.lease(id, 1000, t + 999)).state).toBe('held');
+        expect(await store.lease(id, 1000, t + 1000)).toEqual({ state: 'acquired', attempt: 2, retryAfterMs: 0 });
+        // Attempt 1 (its process hung past the lease) reports a failure: attempt 2 still holds it.
+        await store.settle(id, 1, false, t + 1100);
+        expect(await store.lease(id, 1000, t + 1200)).toEqual({ state: 'held', attempt: 2, retryAfterMs: 800 });
+        // The old attempt succeeding late does count: the event was delivered.
+        await store.settle(id, 1, true, t + 1300);
+        expect((await store.lease(id, 1000, t + 1400)).state).toBe('done');
+      });
+
+      test('lease: concurrent copies acquire exactly once', async () => {
+        const id = freshEvent();
+        const t = now();
+        const results = await Promise.all(Array.from({ length: 100 }, () => store.lease(id, 60_000, t)));
+        expect(results.filter((r) => r.state === 'acquired')).toHaveLength(1);
+        for (const r of results.filter((x) => x.state !== 'acquired')) {
+          expect(r).toEqual({ state: 'held', attempt: 1, retryAfterMs: 60_000 });
+        }
+      });
+    });
+
+    describe('ingest (native or composed by the SDK)', () => {
+      const messageInput = (page: PageId, at: number, uuid: string): IngestInput => {
+        const key = conversationKey(page, psid(freshId()));
+        return {
+          now: now(),
+          replay: { id: `{${page}}jti:${freshUuid()}`, ttlMs: 600_000 },
+          message: { key, pageId: page, at, messageUuid: uuid },
+          lease: { id: `{${page}}:inbound:${key}:${uuid}`, ttlMs: 60_000 },
+        };
+      };
+
+      test('ingest: a replayed token writes nothing', async () => {
+        const page = freshPage();
+        const input = messageInput(page, now() - 1000, freshUuid());
+        const first = await ingestWith(store, input);
+        expect(first.replayed).toBe(false);
+        const other = {
+          ...input,
+          message: { ...(input.message as NonNullable<IngestInput['message']>), key: freshKey(page) },
+        };
+        expect(await ingestWith(store, other)).toEqual({ replayed: true, duplicate: false, applied: false });
+        expect(await store.get(other.message.key)).toBeNull();
+      });
+
+      test('ingest: a message records the window, relinks the Page and takes the lease', async () => {
+        const page = freshPage();
+        const t = now();
+        await store.setPageLinked(page, false, t - 5000, { errorCode: '1370' });
+        const input = messageInput(page, t - 1000, freshUuid());
+        const message = input.message as NonNullable<IngestInput['message']>;
+        const result = await ingestWith(store, input);
+        expect(result).toMatchObject({ replayed: false, duplicate: false });
+        expect(result.state).toEqual({ lastInboundAt: t - 1000, lastInboundUuid: message.messageUuid });
+        expect(result.lease).toEqual({ state: 'acquired', attempt: 1, retryAfterMs: 0 });
+        expect(await store.get(message.key)).toEqual(result.state);
+        expect(await store.getPage(page)).toEqual({ linked: true, changedAt: t - 1000 });
+        // A copy with a fresh token: a duplicate, and the lease is held.
+        const copy = await ingestWith(store, {
+          ...input,
+          replay: { id: `{${page}}jti:${freshUuid()}`, ttlMs: 600_000 },
+        });
+        expect(copy).toMatchObject({ replayed: false, duplicate: true, lease: { state: 'held', attempt: 1 } });
+        // An older message never undoes a newer unlink.
+        await store.setPageLinked(page, false, t, { errorCode: '1370' });
+        await ingestWith(store, messageInput(page, t - 2000, freshUuid()));
+        expect((await store.getPage(page))?.linked).toBe(false);
+      });
+
+      test('ingest: a status applies its effect, dedupes, and unlinks only a linked Page when asked', async () => {
+        const page = freshPage();
+        const key = freshKey(page);
+        const t = now();
+        await store.recordInbound(key, t - 10_000, freshUuid());
+        const statusInput = (effect: NonNullable<IngestInput['status']>['effect'], dedupe: string): IngestInput => ({
+          now: t,
+          replay: { id: `{${page}}jti:${freshUuid()}`, ttlMs: 600_000 },
+          status: { key, pageId: page, at: t - 1000, effect, dedupe: { id: dedupe, ttlMs: 600_000 } },
+        });
+        const closeId = `{${page}}:status:${freshUuid()}:rejected`;
+        const closed = await ingestWith(store, statusInput({ kind: 'close', reason: 'closed_by_platform' }, closeId));
+        expect(closed).toMatchObject({ replayed: false, duplicate: false, applied: true });
+        expect(await store.get(key)).toMatchObject({ closedAt: t - 1000, closedReason: 'closed_by_platform' });
+        const again = await ingestWith(store, statusInput({ kind: 'close', reason: 'closed_by_platform' }, closeId));
+        expect(again.duplicate).toBe(true);
+        // 1420 unlinks a Page only when it is known linked.
+        const details = { errorCode: '1420', errorDetail: 'Invalid sender' };
+        const unknown = await ingestWith(
+          store,
+          statusInput({ kind: 'unlink', ifLinked: true, details }, `{${page}}:status:${freshUuid()}:rejected`),
+        );
+        expect(unknown.applied).toBe(false);
+        expect(await store.getPage(page)).toBeNull();
+        await store.setPageLinked(page, true, t - 5000);
+        const linked = await ingestWith(
+          store,
+          statusInput({ kind: 'unlink', ifLinked: true, details }, `{${page}}:status:${freshUuid()}:rejected`),
+        );
+        expect(linked.applied).toBe(true);
+        expect(await store.getPage(page)).toEqual({ linked: false, changedAt: t - 1000, ...details });
+      });
+
+      test('ingest: concurrent copies of one webhook are delivered by exactly one', async () => {
+        const page = freshPage();
+        const input = messageInput(page, now() - 1000, freshUuid());
+        const copies = Array.from({ length: 30 }, () => ({
+          ...input,
+          replay: { id: `{${page}}jti:${freshUuid()}`, ttlMs: 600_000 },
+        }));
+        const results = await Promise.all(copies.map((c) => ingestWith(store, c)));
+        expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+        expect(results.filter((r) => r.lease?.state === 'acquired')).toHaveLength(1);
+        expect(results.filter((r) => r.lease?.state === 'held')).toHaveLength(29);
+      });
+    });
+
+    describe('readForSend (optional capability)', () => {
+      test('readForSend, when present, returns what getPage and get return', async () => {
+        const read = store.readForSend?.bind(store);
+        if (read === undefined) {
+          expect(store.readForSend).toBeUndefined();
+          return;
+        }
+        const page = freshPage();
+        const key = freshKey(page);
+        expect(await read(page, key)).toEqual({ page: null, conversation: null });
+        const t = now();
+        await store.recordInbound(key, t - 1000, 'm-1');
+        await store.markClosed(key, t - 500, 'user_unavailable');
+        await store.setPageLinked(page, false, t - 100, { errorCode: '1370', errorDetail: 'expired ✓' });
+        expect(await read(page, key)).toEqual({ page: await store.getPage(page), conversation: await store.get(key) });
+        expect(await read(page, freshKey(page))).toEqual({ page: await store.getPage(page), conversation: null });
       });
     });
 

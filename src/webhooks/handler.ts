@@ -13,39 +13,63 @@
  * | 405 | not a POST |
  * | 413 | the body is over `maxBodyBytes` (counted while streaming) |
  * | 500 | the messenger has no `signatureSecret` |
- * | 503 | no signature at all (Vonage may send one unsigned after an internal error and retries it signed), a store failure, or a callback failure |
+ * | 503 | no signature at all (Vonage may send one unsigned after an internal error and retries it signed), a store failure, a callback failure or timeout, or a copy of an event whose callback is running elsewhere (with `Retry-After`) |
  *
- * A callback that throws answers 503, so Vonage retries; the retry is a duplicate for the
- * store but still reaches the callback (see {@link WebhookCallbacks}).
+ * Which copy of an event reaches the callback is the delivery protocol (delivery.ts): one
+ * callback in flight per event across the fleet, and none after one succeeded.
  *
  * @module
  */
 import { noteReceived, noteRefused, traceWebhookHandler, type WebhookTrace } from '../diagnostics.js';
 import { isMessengerError, StoreError, ValidationError, WebhookVerificationError } from '../errors.js';
-import { callStore } from '../store/guard.js';
-import type { DispatchEvent, InboundMessageEvent, StatusEvent } from './events.js';
+import {
+  CallbackTimeoutError,
+  DEFAULT_DELIVERY_LEASE_MS,
+  DeliveryInProgressError,
+  type DeliveryOptions,
+  deliver,
+} from './delivery.js';
+import type { DispatchEvent, InboundMessageEvent, MessengerEvent, StatusEvent } from './events.js';
 import type { PlatformErrorEvent } from './platform.js';
-import { dedupeIdOf, missingSecretError, type ReceiveResult, type Receiver, STATUS_DEDUPE_TTL_MS } from './receive.js';
+import { missingSecretError, type ReceiveResult, type Receiver } from './receive.js';
 import type { WebhookClaims } from './verify.js';
 
-/** What a callback learns besides the event. */
+/**
+ * What a callback learns besides the event.
+ *
+ * @example
+ * ```ts
+ * messenger.webhookHandler({
+ *   onMessage: (event, context) => { if (context.redelivered) log.warn('retry of', event.messageUuid) },
+ * })
+ * ```
+ */
 export interface WebhookContext {
   /** The incoming request (its body is already read). */
   request: Request;
   /** The verified token's claims. */
   claims: WebhookClaims;
-  /** True when an earlier delivery of this event failed and this is Vonage's retry. */
+  /** True when an earlier attempt to deliver this event failed (it threw, timed out, or its process died). */
   redelivered: boolean;
 }
 
 /**
  * What `webhookHandler` calls. Each may be async; the response waits for it.
  *
+ * @example
+ * ```ts
+ * const callbacks: WebhookCallbacks = {
+ *   onMessage: (event) => messenger.sendText({ from: event.pageId, to: event.psid, text: 'Hi!' }),
+ *   onError: (error, _request, status) => console.warn(status, error),
+ * }
+ * ```
  *
- * Delivery is at-least-once and, in the normal case, exactly once: a duplicate (Vonage
- * retries when an answer is slow or lost) is answered 200 without calling back, but when a
- * callback throws (answer 503), Vonage's retry calls it again with `redelivered: true`.
- * Only two copies of one event arriving at the same moment can both be delivered.
+ * Each event reaches one callback at a time across every process on the store, and none
+ * once a callback succeeded: a copy that arrives while a callback runs is answered 503 with
+ * `Retry-After` (Vonage retries it later), a copy after a success is answered 200. After a
+ * callback throws (answer 503) or its lease expires (the process died, or it ran past
+ * `webhook.deliveryLeaseMs`), the next copy calls back with `redelivered: true`. Long work
+ * belongs in a queue: acknowledge fast (docs/webhooks.md).
  */
 export interface WebhookCallbacks {
   /** A message from a user; the window is already recorded, so you can reply right here. */
@@ -60,12 +84,19 @@ export interface WebhookCallbacks {
   onError?(error: unknown, request: Request, status: number): unknown;
 }
 
-/** The Fetch handler `webhookHandler` returns. */
+/**
+ * The Fetch handler `webhookHandler` returns.
+ *
+ * @example
+ * ```ts
+ * const handler: WebhookFetchHandler = messenger.webhookHandler({ onMessage })
+ * export const POST = handler // a Next.js route handler
+ * ```
+ */
 export type WebhookFetchHandler = (request: Request) => Promise<Response>;
 
 /** The body was over the limit (answered 413). */
 export class PayloadTooLargeError extends ValidationError {
-  override readonly name = 'PayloadTooLargeError';
   constructor(limit: number) {
     super(`The webhook body is larger than ${limit} bytes`, [{ path: 'body', message: `exceeds ${limit} bytes` }]);
   }
@@ -80,8 +111,6 @@ class CallbackError extends Error {
     super('A webhook callback failed', { cause: original });
   }
 }
-
-const MAX_TRACKED_ATTEMPTS = 64;
 
 /** Reads the body as a stream, refusing it as soon as it passes `limit` bytes. */
 export async function readBodyWithLimit(request: Request, limit: number): Promise<Uint8Array> {
@@ -121,7 +150,7 @@ export function statusForError(error: unknown): number {
     if (error.reason === 'unknown_page') return 403;
     return 401;
   }
-  if (error instanceof StoreError) return 503;
+  if (error instanceof StoreError || error instanceof DeliveryInProgressError) return 503;
   if (error instanceof ValidationError) return 400;
   return 503;
 }
@@ -135,6 +164,8 @@ const respond = (status: number, error?: string): Response =>
 function publicError(error: unknown, status: number): string {
   if (status === 401) return 'webhook_verification_failed';
   if (status === 503 && error instanceof WebhookVerificationError) return 'unsigned_webhook';
+  if (error instanceof DeliveryInProgressError) return 'delivery_in_progress';
+  if (error instanceof CallbackError && error.original instanceof CallbackTimeoutError) return 'callback_timeout';
   if (status === 503) return 'temporarily_unavailable';
   if (status === 413) return 'payload_too_large';
   if (status === 403) return 'unknown_page';
@@ -142,44 +173,40 @@ function publicError(error: unknown, status: number): string {
   return 'error';
 }
 
+/** How the handler delivers: the lease length and the optional callback timeout. */
+export interface HandlerOptions {
+  /** How long a delivery lease lasts. Default {@link DEFAULT_DELIVERY_LEASE_MS}. */
+  deliveryLeaseMs?: number | undefined;
+  /** Answer 503 when a callback has not settled after this long. Default: wait. */
+  callbackTimeoutMs?: number | undefined;
+  /** The clock, epoch ms. */
+  now: () => number;
+}
+
 /** Builds the Fetch handler over a receive pipeline. */
-export function createWebhookHandler(receiver: Receiver, callbacks: WebhookCallbacks = {}): WebhookFetchHandler {
+export function createWebhookHandler(
+  receiver: Receiver,
+  callbacks: WebhookCallbacks = {},
+  options: HandlerOptions = { now: Date.now },
+): WebhookFetchHandler {
   const { store, maxBodyBytes } = receiver;
-  const claim = (id: string) => callStore('claim', () => store.claim(id, STATUS_DEDUPE_TTL_MS));
+  const leaseMs = options.deliveryLeaseMs ?? DEFAULT_DELIVERY_LEASE_MS;
 
-  /**
-   * Which delivery attempt this arrival is, or undefined when the event was already delivered.
-   *
-   * The store offers only `claim` (test-and-set), so "delivered" is tracked as a chain: the
-   * n-th arrival of an event claims `#arrival:n`; it delivers if the previous arrival never
-   * marked `#ok:n-1`, and marks `#ok:n` when its callbacks succeed (or when it passes on a
-   * delivery that had succeeded). A fresh event costs one extra claim, after the callback.
-   */
-  const attemptFor = async (processed: ReceiveResult, id: string | undefined): Promise<number | undefined> => {
-    if (id === undefined || !processed.duplicate) return 0;
-    for (let n = 1; n <= MAX_TRACKED_ATTEMPTS; n += 1) {
-      if (!(await claim(`${id}#arrival:${n}`))) continue;
-      if (await claim(`${id}#ok:${n - 1}`)) return n;
-      await claim(`${id}#ok:${n}`);
-      return undefined;
-    }
-    return undefined;
-  };
-
-  const hasListener = (p: ReceiveResult): boolean => {
-    switch (p.event.kind) {
+  /** The lease length when this event has a callback to run, else undefined (no lease). */
+  const leaseFor = (event: MessengerEvent, failed: boolean): number | undefined => {
+    switch (event.kind) {
       case 'message':
-        return callbacks.onMessage !== undefined;
+        return callbacks.onMessage !== undefined ? leaseMs : undefined;
       case 'status':
-        return (
-          callbacks.onStatus !== undefined || (p.platformError !== undefined && callbacks.onPlatformError !== undefined)
-        );
+        return callbacks.onStatus !== undefined || (failed && callbacks.onPlatformError !== undefined)
+          ? leaseMs
+          : undefined;
       case 'dispatch':
-        return callbacks.onDispatch !== undefined;
+        return undefined;
     }
   };
 
-  const deliver = async (p: ReceiveResult, context: WebhookContext): Promise<void> => {
+  const run = async (p: ReceiveResult, context: WebhookContext): Promise<void> => {
     try {
       const { event } = p;
       if (event.kind === 'message') await callbacks.onMessage?.(event, context);
@@ -214,30 +241,38 @@ export function createWebhookHandler(receiver: Receiver, callbacks: WebhookCallb
     }
     try {
       const body = await readBodyWithLimit(request, maxBodyBytes);
-      const processed = await receiver.process({ headers: request.headers, body });
-      if (trace !== undefined) noteReceived(trace, processed);
-      if (hasListener(processed)) {
-        const dedupeId = dedupeIdOf(processed.event);
-        const attempt = await attemptFor(processed, dedupeId);
-        if (trace !== undefined) trace.redelivered = attempt !== undefined && attempt > 0;
-        if (attempt !== undefined) {
-          await deliver(processed, { request, claims: processed.claims, redelivered: attempt > 0 });
-          if (dedupeId !== undefined) {
-            try {
-              await claim(`${dedupeId}#ok:${attempt}`);
-            } catch (error) {
-              // Delivered; only a later duplicate could be delivered again. Not worth a retry.
-              await reportError(error, request, 200);
-            }
-          }
-        }
+      const { result, lease, dedupeId } = await receiver.process({ headers: request.headers, body }, leaseFor);
+      if (trace !== undefined) noteReceived(trace, result);
+      if (lease !== undefined && dedupeId !== undefined) {
+        const delivery: DeliveryOptions = {
+          store,
+          now: options.now,
+          callbackTimeoutMs: options.callbackTimeoutMs,
+          onSettleError: (error) => reportError(error, request, 200),
+        };
+        await deliver(
+          lease,
+          dedupeId,
+          (redelivered) => {
+            if (trace !== undefined) trace.redelivered = redelivered;
+            return run(result, { request, claims: result.claims, redelivered });
+          },
+          delivery,
+        ).catch((error: unknown) => {
+          throw error instanceof CallbackTimeoutError ? new CallbackError(error) : error;
+        });
+      } else if (result.event.kind === 'dispatch') {
+        await run(result, { request, claims: result.claims, redelivered: false });
       }
       return respond(200);
     } catch (error) {
       const status = statusForError(error);
       if (trace !== undefined) noteRefused(trace, error, status);
       await reportError(error, request, status);
-      return respond(status, publicError(error, status));
+      const response = respond(status, publicError(error, status));
+      if (error instanceof DeliveryInProgressError)
+        response.headers.set('retry-after', String(error.retryAfterSeconds));
+      return response;
     }
   };
   return traceWebhookHandler(handler);

@@ -8,6 +8,7 @@ import { traceReceive } from '../diagnostics.js';
 import { createWebhookHandler, statusForError, type WebhookCallbacks, type WebhookFetchHandler } from './handler.js';
 import { createReceiver, type ReceiveInput, type ReceiveResult, type WebhookLayerDeps } from './receive.js';
 
+export { DEFAULT_DELIVERY_LEASE_MS } from './delivery.js';
 export type {
   DispatchEvent,
   InboundMessageEvent,
@@ -48,7 +49,15 @@ export {
   type WebhookVerifierOptions,
 } from './verify.js';
 
-/** The webhook layer of a messenger: `receive` and `webhookHandler`. */
+/**
+ * The webhook layer of a messenger: `receive` and `webhookHandler`.
+ *
+ * @example
+ * ```ts
+ * const layer: WebhookLayer = createWebhookLayer({ store, signatureSecret, now: Date.now })
+ * const handler = layer.webhookHandler({ onMessage })
+ * ```
+ */
 export interface WebhookLayer {
   /** Verifies, parses and records one webhook; see `messenger.receive`. */
   receive(input: ReceiveInput): Promise<ReceiveResult>;
@@ -63,13 +72,18 @@ export interface WebhookLayer {
  * @example
  * ```ts
  * const webhooks = createWebhookLayer({ store: memoryStore(), signatureSecret: process.env.VONAGE_SIGNATURE_SECRET, now: Date.now })
- * const { event, duplicate } = await webhooks.receive({ headers: request.headers, body: rawBody })
+ * const { event, duplicate } = await webhooks.receive({ headers: req.headers, body: rawBody })
  * ```
  */
 export function createWebhookLayer(deps: WebhookLayerDeps): WebhookLayer {
   const receiver = createReceiver(deps);
   return {
     receive: traceReceive(receiver.receive, statusForError),
-    webhookHandler: (callbacks) => createWebhookHandler(receiver, callbacks),
+    webhookHandler: (callbacks) =>
+      createWebhookHandler(receiver, callbacks, {
+        now: deps.now,
+        deliveryLeaseMs: deps.deliveryLeaseMs,
+        callbackTimeoutMs: deps.callbackTimeoutMs,
+      }),
   };
 }

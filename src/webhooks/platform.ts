@@ -61,6 +61,30 @@ const KIND_BY_CODE: Readonly<Record<string, PlatformErrorKind>> = {
 };
 
 /**
+ * What a code makes the SDK record, one row per code (codes not listed record nothing).
+ * `unlink` with `ifLinked`: only a Page known linked is marked unlinked (1420 for a Page that
+ * never worked is a setup mistake, reported but not recorded).
+ */
+export const EFFECT_BY_CODE: Readonly<
+  Record<string, { effect: 'close' | 'unlink'; reason?: 'closed_by_platform' | 'user_unavailable'; ifLinked?: boolean }>
+> = {
+  '1340': { effect: 'close', reason: 'closed_by_platform' },
+  '1300': { effect: 'close', reason: 'user_unavailable' },
+  '1430': { effect: 'close', reason: 'user_unavailable' },
+  '1370': { effect: 'unlink' },
+  '1420': { effect: 'unlink', ifLinked: true },
+};
+
+/**
+ * The code a synchronous 4xx answer stands for: Vonage answers some refusals at once with a
+ * `title` instead of reporting them later in a status webhook.
+ */
+export const CODE_BY_API_TITLE: Readonly<Record<string, string>> = {
+  'invalid sender': '1420',
+  'invalid recipient': '1430',
+};
+
+/**
  * The kind of a Messages API error code.
  *
  * @example

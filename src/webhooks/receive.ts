@@ -1,36 +1,27 @@
 /**
- * The effects of one webhook: verify → parse → Page registry → claim the token → record.
- *
- * Everything that can refuse a request runs before anything is written: a forged, stale,
- * malformed, foreign-channel or undeclared-Page request changes no state (the `jti` claim
- * is the first write, made only once every other check passed). Every store call goes
- * through `callStore`, so a backend failure is one `StoreError`.
- *
- * What the store learns:
- * - an inbound message: `recordInbound(page:psid, min(timestamp, now), message_uuid)` (the
- *   window start, never later than receipt; a repeated uuid is a duplicate), and the Page is
- *   marked linked if it was not (a message through the link proves the link works);
- * - a `rejected`/`undeliverable` status: 1340 closes the conversation (`closed_by_platform`),
- *   1300/1430 close it as `user_unavailable`, 1370 marks the Page unlinked, 1420 too when the
- *   Page was known linked; every code is reported to `onPlatformError`. Status events are
- *   deduplicated on `message_uuid` + `status`. The state changes run before the dedupe claim
- *   and are idempotent, so a retry after a failure between them still applies them.
+ * `receive`: the store step of the webhook line verify (pure) → parse (pure) → receive →
+ * handler (HTTP). Everything that can refuse a request runs before anything is written: a
+ * forged, stale, malformed, foreign-channel or undeclared-Page request changes no state. Then
+ * every write of the webhook is one {@link ingestWith} call (one round trip on a store with
+ * `ingest`): the token's one-time claim (a replay writes nothing else), then
+ * - an inbound message: `recordInbound(page:psid, min(timestamp, now), message_uuid)` (a
+ *   repeated uuid is a duplicate), and the Page marked linked unless known linked;
+ * - a `rejected`/`undeliverable` status: what its code means (`EFFECT_BY_CODE`: 1340 closes
+ *   the conversation, 1300/1430 close it as `user_unavailable`, 1370 unlinks the Page, 1420
+ *   only a Page known linked), deduplicated on `message_uuid` + `status`;
+ * - when the handler will call back: the delivery lease (see `delivery.ts`).
  *
  * @module
  */
 import { publishPlatformError } from '../diagnostics.js';
-import { StoreError, ValidationError, WebhookVerificationError } from '../errors.js';
+import { ValidationError, WebhookVerificationError } from '../errors.js';
 import { conversationKey } from '../ids.js';
-import { callStore, storeError } from '../store/guard.js';
-import type { PageState, RecordInboundResult, SessionStore } from '../store/types.js';
-import type { MessengerEvent, StatusEvent } from './events.js';
+import { actionOf, platformErrorEvent, safeNotifier, statusEffectOf } from '../platform-errors.js';
+import { ingestWith } from '../store/ingest.js';
+import type { DeliveryLease, IngestInput, SessionStore } from '../store/types.js';
+import type { MessengerEvent } from './events.js';
 import { parseWebhook } from './parse.js';
-import {
-  type PlatformErrorAction,
-  type PlatformErrorEvent,
-  platformErrorKind,
-  platformErrorMessage,
-} from './platform.js';
+import type { PlatformErrorEvent } from './platform.js';
 import {
   bearerToken,
   createWebhookVerifier,
@@ -43,7 +34,14 @@ import {
   type WebhookVerifier,
 } from './verify.js';
 
-/** What the webhook layer needs from the messenger (or from you, when used alone). */
+/**
+ * What the webhook layer needs from the messenger (or from you, when used alone).
+ *
+ * @example
+ * ```ts
+ * const deps: WebhookLayerDeps = { store: memoryStore(), signatureSecret: process.env.VONAGE_SIGNATURE_SECRET, now: Date.now }
+ * ```
+ */
 export interface WebhookLayerDeps {
   /** Where received messages open windows and replayed tokens are remembered. */
   store: SessionStore;
@@ -61,11 +59,22 @@ export interface WebhookLayerDeps {
   now: () => number;
   /** Declared Page IDs; webhooks for any other Page are refused (403). `undefined`: any Page. */
   pages?: ReadonlySet<string> | undefined;
+  /** How long a callback holds an event's delivery lease. Default 60 000 ms (see docs/webhooks.md). */
+  deliveryLeaseMs?: number | undefined;
+  /** Answer 503 when a callback has not settled after this long. Default: wait for it. */
+  callbackTimeoutMs?: number | undefined;
   /** Told once per refused or undeliverable message (not for duplicates). Exceptions are ignored. */
   onPlatformError?: ((event: PlatformErrorEvent) => void) | undefined;
 }
 
-/** The input of `messenger.receive`: the request's headers and its raw, unparsed body. */
+/**
+ * The input of `messenger.receive`: the request's headers and its raw, unparsed body.
+ *
+ * @example
+ * ```ts
+ * const input: ReceiveInput = { headers: request.headers, body: await request.text() }
+ * ```
+ */
 export interface ReceiveInput {
   /** The request headers; `Authorization: Bearer <jwt>` is the one verified. */
   headers: WebhookHeaders;
@@ -73,7 +82,14 @@ export interface ReceiveInput {
   body: string | Uint8Array;
 }
 
-/** What `messenger.receive` resolves to. */
+/**
+ * What `messenger.receive` resolves to.
+ *
+ * @example
+ * ```ts
+ * const { event, duplicate }: ReceiveResult = await messenger.receive({ headers, body })
+ * ```
+ */
 export interface ReceiveResult {
   /** The verified, parsed event. */
   event: MessengerEvent;
@@ -86,21 +102,27 @@ export interface ReceiveResult {
 }
 
 /**
- * The id under which an event is deduplicated: the conversation and `message_uuid` for a
- * message, `message_uuid` + `status` for a status; none for a Dispatch report.
+ * The id under which an event is deduplicated and delivered once: the conversation and
+ * `message_uuid` for a message, `message_uuid` + `status` for a status; none for a Dispatch
+ * report. It starts with `{pageId}`, so a Redis Cluster keeps it in the Page's hash slot.
  */
 export function dedupeIdOf(event: MessengerEvent): string | undefined {
-  if (event.kind === 'message') return `inbound:${event.pageId}:${event.psid}:${event.messageUuid}`;
-  if (event.kind === 'status') return `status:${event.messageUuid}:${event.status}`;
+  if (event.kind === 'message') return `{${event.pageId}}:inbound:${event.psid}:${event.messageUuid}`;
+  if (event.kind === 'status') return `{${event.pageId}}:status:${event.messageUuid}:${event.status}`;
   return undefined;
 }
 
-/** Default body limit: 1 MiB. Messenger webhooks are a few hundred bytes. */
+/**
+ * Default body limit: 1 MiB. Messenger webhooks are a few hundred bytes.
+ *
+ * @example
+ * ```ts
+ * createMessenger({ ..., webhook: { maxBodyBytes: DEFAULT_MAX_BODY_BYTES / 4 } })
+ * ```
+ */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** How long a status event is remembered for dedupe: Vonage retries for 24 h; twice that. */
 export const STATUS_DEDUPE_TTL_MS = 48 * 60 * 60 * 1000;
-
-const ignore = (): void => {};
 
 /** Raised by receive() when the messenger was created without a signature secret. */
 export function missingSecretError(): ValidationError {
@@ -110,28 +132,40 @@ export function missingSecretError(): ValidationError {
   );
 }
 
+/** What {@link Receiver.process} returns to the handler: the result, and the lease when asked. */
+export interface Received {
+  result: ReceiveResult;
+  /** The delivery lease, when `leaseMs` was given and the event has a dedupe id. */
+  lease?: DeliveryLease | undefined;
+  /** The event's dedupe id (the lease id). */
+  dedupeId?: string | undefined;
+}
+
 /** Builds the receive pipeline for one set of dependencies. */
 export function createReceiver(deps: WebhookLayerDeps) {
   const { store, now, pages } = deps;
-  const jtiTtlMs = jtiClaimTtlMs(deps.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS);
+  const tolerance = deps.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  const jtiTtlMs = jtiClaimTtlMs(tolerance);
   const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0) {
     throw new ValidationError('maxBodyBytes must be a positive integer', [
       { path: 'maxBodyBytes', message: 'must be a positive integer' },
     ]);
   }
-  // Prepared once: the secrets become HMAC keys here, not per request.
+  // Prepared once: the secrets become HMAC keys here, not per request. No store: verifying is pure.
   const verifier: WebhookVerifier | undefined =
     deps.signatureSecret === undefined
       ? undefined
       : createWebhookVerifier({
           signatureSecret: deps.signatureSecret,
-          toleranceSeconds: deps.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS,
-          store,
+          toleranceSeconds: tolerance,
           now,
           ...(deps.apiKey !== undefined ? { apiKey: deps.apiKey } : {}),
           ...(deps.applicationId !== undefined ? { applicationId: deps.applicationId } : {}),
         });
+  const notify = safeNotifier<PlatformErrorEvent>(() =>
+    deps.onPlatformError === undefined ? [] : [deps.onPlatformError],
+  );
 
   const checkPage = (event: MessengerEvent): void => {
     if (pages === undefined || event.kind === 'dispatch' || pages.has(event.pageId)) return;
@@ -141,72 +175,8 @@ export function createReceiver(deps: WebhookLayerDeps) {
     );
   };
 
-  const notify = (event: PlatformErrorEvent): void => {
-    publishPlatformError(event);
-    if (deps.onPlatformError === undefined) return;
-    try {
-      const result: unknown = deps.onPlatformError(event);
-      if (result instanceof Promise) result.catch(() => {});
-    } catch {
-      // A listener's failure must not fail the webhook: Vonage would retry an event already recorded.
-    }
-  };
-
-  async function applyStatus(event: StatusEvent, nowMs: number): Promise<PlatformErrorEvent | undefined> {
-    const failed = event.status === 'rejected' || event.status === 'undeliverable';
-    if (!failed || event.error === undefined) return undefined;
-    const code = event.error.code;
-    const key = conversationKey(event.pageId, event.psid);
-    const at = Math.min(event.timestamp.getTime(), nowMs);
-    const details = { errorCode: code ?? '', errorDetail: event.error.detail ?? event.error.title ?? '' };
-    let action: PlatformErrorAction = 'none';
-    switch (code) {
-      case '1340':
-        await callStore('markClosed', () => store.markClosed(key, at, 'closed_by_platform'));
-        action = 'conversation_closed';
-        break;
-      case '1300':
-      case '1430':
-        await callStore('markClosed', () => store.markClosed(key, at, 'user_unavailable'));
-        action = 'user_unavailable';
-        break;
-      case '1370':
-        await callStore('setPageLinked', () => store.setPageLinked(event.pageId, false, at, details));
-        action = 'page_unlinked';
-        break;
-      case '1420': {
-        // Invalid sender proves a lost link only for a Page that worked before; a Page never
-        // linked (or a wrong Page ID) is a setup mistake, reported but not recorded.
-        const page = await callStore('getPage', () => store.getPage(event.pageId));
-        if (page?.linked === true) {
-          await callStore('setPageLinked', () => store.setPageLinked(event.pageId, false, at, details));
-          action = 'page_unlinked';
-        }
-        break;
-      }
-    }
-    return {
-      code,
-      kind: platformErrorKind(code),
-      action,
-      message: platformErrorMessage(code, action, event.pageId),
-      pageId: event.pageId,
-      psid: event.psid,
-      messageUuid: event.messageUuid,
-      status: event.status,
-      detail: event.error.detail,
-      clientRef: event.clientRef,
-      timestamp: event.timestamp,
-      event,
-    };
-  }
-
-  /**
-   * Verifies, parses and records one webhook. Rejects with `WebhookVerificationError`
-   * (`missing_token`, `unknown_page`, …), `ValidationError` (not a Messenger event) or
-   * `StoreError`; in every refusal nothing was written.
-   */
-  async function process(input: ReceiveInput): Promise<ReceiveResult> {
+  /** The pure half: input shape, body size, token, body, Page. Writes nothing. */
+  const verifyAndParse = (input: ReceiveInput, nowMs: number): { claims: WebhookClaims; event: MessengerEvent } => {
     if (verifier === undefined) throw missingSecretError();
     if (typeof input !== 'object' || input === null) {
       throw new ValidationError('receive() needs { headers, body }', [{ path: '', message: 'must be an object' }]);
@@ -226,74 +196,69 @@ export function createReceiver(deps: WebhookLayerDeps) {
         { path: 'body', message: `is larger than ${maxBodyBytes} bytes` },
       ]);
     }
-
-    const nowMs = now();
     const claims = verifier.check(bearerToken(input.headers ?? {}), body, nowMs);
     const event = parseWebhook(body);
     checkPage(event);
-    // The first write: only a request that passed every check above burns its jti. (Inlined
-    // rather than verifier.claim(), and awaited in a try of its own rather than through
-    // callStore: two promises fewer on the hot path, the same StoreError on failure.)
-    let first: boolean;
-    try {
-      first = await store.claim(jtiClaimId(claims.jti), jtiTtlMs);
-    } catch (error) {
-      throw storeError('claim', error);
-    }
-    if (!first) throw new WebhookVerificationError(REPLAYED, 'replayed_token');
+    return { claims, event };
+  };
 
+  /**
+   * Verifies, parses and records one webhook; with `leaseMs` (the handler, when a callback
+   * will run), also takes the event's delivery lease in the same store call. Rejects with
+   * `WebhookVerificationError`, `ValidationError` or `StoreError`; in every refusal nothing
+   * was written.
+   */
+  async function process(
+    input: ReceiveInput,
+    leaseMs?: (event: MessengerEvent, failed: boolean) => number | undefined,
+  ): Promise<Received> {
+    const nowMs = now();
+    const { claims, event } = verifyAndParse(input, nowMs);
+    const dedupeId = dedupeIdOf(event);
+    const ingest: IngestInput = {
+      now: nowMs,
+      replay: {
+        id: event.kind === 'dispatch' ? jtiClaimId(claims.jti) : `{${event.pageId}}${jtiClaimId(claims.jti)}`,
+        ttlMs: jtiTtlMs,
+      },
+    };
+    let effect: ReturnType<typeof statusEffectOf>;
+    const failed =
+      event.kind === 'status' &&
+      (event.status === 'rejected' || event.status === 'undeliverable') &&
+      event.error !== undefined;
     if (event.kind === 'message') {
-      const key = conversationKey(event.pageId, event.psid);
-      const at = Math.min(event.timestamp.getTime(), nowMs);
-      // Both calls start together (one wait, not two, on a networked store), as Promise.all
-      // would, but without its promise and callStore's per call; failures become the same
-      // StoreError. A call that throws instead of rejecting fails the same way.
-      let recording: Promise<RecordInboundResult> | StoreError;
-      try {
-        recording = Promise.resolve(store.recordInbound(key, at, event.messageUuid));
-      } catch (error) {
-        recording = storeError('recordInbound', error);
-      }
-      let paging: Promise<PageState | null> | StoreError;
-      try {
-        paging = Promise.resolve(store.getPage(event.pageId));
-        // Awaited only after recording settles: a rejection before then is not unhandled.
-        paging.then(undefined, ignore);
-      } catch (error) {
-        paging = storeError('getPage', error);
-      }
-      if (recording instanceof StoreError) throw recording;
-      let recorded: RecordInboundResult;
-      try {
-        recorded = await recording;
-      } catch (error) {
-        throw storeError('recordInbound', error);
-      }
-      if (paging instanceof StoreError) throw paging;
-      let page: PageState | null;
-      try {
-        page = await paging;
-      } catch (error) {
-        throw storeError('getPage', error);
-      }
-      // setPageLinked keeps the later change, so an old retried message never undoes a newer unlink.
-      if (page?.linked !== true) {
-        await callStore('setPageLinked', () => store.setPageLinked(event.pageId, true, at));
-      }
-      return { event, duplicate: recorded.duplicate, claims };
+      ingest.message = {
+        key: conversationKey(event.pageId, event.psid),
+        pageId: event.pageId,
+        // The window start, never later than receipt.
+        at: Math.min(event.timestamp.getTime(), nowMs),
+        messageUuid: event.messageUuid,
+      };
+    } else if (event.kind === 'status') {
+      effect = failed ? statusEffectOf(event.error?.code, event.error?.detail ?? event.error?.title ?? '') : undefined;
+      ingest.status = {
+        key: conversationKey(event.pageId, event.psid),
+        pageId: event.pageId,
+        at: Math.min(event.timestamp.getTime(), nowMs),
+        effect,
+        dedupe: { id: dedupeId as string, ttlMs: STATUS_DEDUPE_TTL_MS },
+      };
     }
+    const ttl = leaseMs?.(event, failed);
+    if (ttl !== undefined && dedupeId !== undefined) ingest.lease = { id: dedupeId, ttlMs: ttl };
 
-    if (event.kind === 'status') {
-      const platformError = await applyStatus(event, nowMs);
-      const dedupeId = `status:${event.messageUuid}:${event.status}`;
-      const first = await callStore('claim', () => store.claim(dedupeId, STATUS_DEDUPE_TTL_MS));
-      if (platformError !== undefined && first) notify(platformError);
-      return platformError === undefined
-        ? { event, duplicate: !first, claims }
-        : { event, duplicate: !first, claims, platformError };
+    const stored = await ingestWith(store, ingest);
+    if (stored.replayed) throw new WebhookVerificationError(REPLAYED, 'replayed_token');
+    const result: ReceiveResult = { event, duplicate: stored.duplicate, claims };
+    if (failed && event.kind === 'status') {
+      result.platformError = platformErrorEvent(event, actionOf(effect, stored.applied));
+      if (!stored.duplicate) {
+        publishPlatformError(result.platformError);
+        notify(result.platformError);
+      }
     }
-
-    return { event, duplicate: false, claims };
+    return { result, lease: stored.lease, dedupeId };
   }
 
   return {
@@ -302,7 +267,7 @@ export function createReceiver(deps: WebhookLayerDeps) {
     store,
     configured: verifier !== undefined,
     /** The public `messenger.receive`. */
-    receive: process,
+    receive: async (input: ReceiveInput): Promise<ReceiveResult> => (await process(input)).result,
   };
 }
 

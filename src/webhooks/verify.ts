@@ -18,11 +18,11 @@
  *
  * @module
  */
-import * as nodeCrypto from 'node:crypto';
-import { createHash, createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { ValidationError, WebhookVerificationError } from '../errors.js';
 import { callStore } from '../store/guard.js';
 import type { SessionStore } from '../store/types.js';
+import { type HmacKey, hmacSha256, keyFor, sha256Hex } from './hmac.js';
 
 /** The claims of a verified Vonage webhook token. */
 export interface WebhookClaims {
@@ -85,11 +85,25 @@ const STANDARD_HEADER = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9';
 // An HMAC-SHA256 signature is 32 bytes: 43 base64url characters without padding.
 const SIGNATURE_LENGTH = 43;
 const CANONICAL_LAST = 'AEIMQUYcgkosw048';
+// Node's base64url decoder also accepts the standard alphabet (`+`, `/`): checked first, so
+// that a signature has one spelling only.
+const BASE64URL_SIGNATURE = /^[A-Za-z0-9_-]{43}$/;
+/**
+ * Clock-skew leeway for `exp` and `nbf`, seconds: small and fixed. (The `iat` tolerance is a
+ * freshness window for replays, not a leeway for a token's own validity period.)
+ *
+ * @example
+ * ```ts
+ * const expired = exp <= Date.now() / 1000 - EXP_NBF_LEEWAY_SECONDS
+ * ```
+ */
+export const EXP_NBF_LEEWAY_SECONDS = 30;
 
 /** The store id under which a token's `jti` is claimed (shared by every verifier on a store). */
 export const jtiClaimId = (jti: string): string => `jti:${jti}`;
 /** How long a `jti` is remembered: a token older than the tolerance is refused anyway. */
-export const jtiClaimTtlMs = (toleranceSeconds: number): number => Math.max(2 * toleranceSeconds * 1000, 1000);
+export const jtiClaimTtlMs = (toleranceSeconds: number): number =>
+  Math.max(Math.ceil(2 * toleranceSeconds * 1000), 1000);
 /** The message of a `replayed_token` refusal. */
 export const REPLAYED = 'The token was already used (replayed jti)';
 
@@ -142,69 +156,6 @@ function readAuthorization(headers: WebhookHeaders): string | undefined {
   return found;
 }
 
-// One-shot hashing (Node >= 20.12) skips the Hash/Hmac stream objects createHash and
-// createHmac build per call: about half the cost for a webhook-sized input. Older Node falls
-// back to createHash/createHmac.
-const oneShotHash: ((algorithm: string, data: string | Uint8Array, encoding: 'hex' | 'latin1') => string) | undefined =
-  typeof (nodeCrypto as { hash?: unknown }).hash === 'function'
-    ? (nodeCrypto as unknown as { hash: (a: string, d: string | Uint8Array, e: 'hex' | 'latin1') => string }).hash
-    : undefined;
-
-const SHA256_BLOCK = 64;
-
-/**
- * A signature secret prepared for HMAC-SHA256 (RFC 2104): `H((K ^ opad) || H((K ^ ipad) || m))`.
- * The padded keys are written once into buffers that the message and inner digest are then
- * written after, so that a signature costs two one-shot hashes and no allocation of its own.
- */
-export interface HmacKey {
-  /** For the createHmac fallback. */
-  readonly key: KeyObject;
-  /** K ^ ipad, then room for the longest token's signing input in UTF-8. */
-  readonly inner: Buffer | undefined;
-  /** K ^ opad, then the 32-byte inner digest. */
-  readonly outer: Buffer | undefined;
-  /** The last signature computed with this key (overwritten by the next one). */
-  readonly result: Buffer;
-}
-
-function prepareHmac(secret: string): HmacKey {
-  const raw = Buffer.from(secret, 'utf8');
-  const key = createSecretKey(raw);
-  if (oneShotHash === undefined) return { key, inner: undefined, outer: undefined, result: Buffer.alloc(32) };
-  // A key longer than the block is replaced by its hash; a shorter one is zero-padded.
-  const block = raw.length > SHA256_BLOCK ? Buffer.from(oneShotHash('sha256', raw, 'latin1'), 'latin1') : raw;
-  // A UTF-16 code unit is at most 3 UTF-8 bytes, so any accepted token fits.
-  const inner = Buffer.alloc(SHA256_BLOCK + 3 * MAX_TOKEN_LENGTH);
-  const outer = Buffer.alloc(SHA256_BLOCK + 32);
-  for (let i = 0; i < SHA256_BLOCK; i++) {
-    const byte = i < block.length ? (block[i] as number) : 0;
-    inner[i] = byte ^ 0x36;
-    outer[i] = byte ^ 0x5c;
-  }
-  return { key, inner, outer, result: Buffer.alloc(32) };
-}
-
-/** HMAC-SHA256 of `message` (as UTF-8, like `createHmac().update(string)`), in `key.result`. */
-function hmacSha256(key: HmacKey, message: string): Buffer {
-  const { inner, outer } = key;
-  if (oneShotHash === undefined || inner === undefined || outer === undefined) {
-    return createHmac('sha256', key.key).update(message).digest();
-  }
-  const length = inner.write(message, SHA256_BLOCK, 'utf8');
-  outer.write(oneShotHash('sha256', inner.subarray(0, SHA256_BLOCK + length), 'latin1'), SHA256_BLOCK, 'latin1');
-  key.result.write(oneShotHash('sha256', outer, 'latin1'), 0, 'latin1');
-  return key.result;
-}
-
-/** SHA-256 of the exact bytes received (a string is hashed as its UTF-8 bytes), as hex. */
-function sha256Hex(body: string | Uint8Array): string {
-  if (oneShotHash !== undefined) return oneShotHash('sha256', body, 'hex');
-  return typeof body === 'string'
-    ? createHash('sha256').update(body, 'utf8').digest('hex')
-    : createHash('sha256').update(body).digest('hex');
-}
-
 /** The HMAC keys of one or several signature secrets (prepared once per secret). */
 export const secretKeys = (secrets: string | readonly string[]): HmacKey[] => {
   const list = typeof secrets === 'string' ? [secrets] : [...secrets];
@@ -215,20 +166,6 @@ export const secretKeys = (secrets: string | readonly string[]): HmacKey[] => {
   }
   return list.map(keyFor);
 };
-
-// Secrets are prepared once per process, however many verifiers are made from them.
-const keyCache = new Map<string, HmacKey>();
-const KEY_CACHE_SIZE = 32;
-
-function keyFor(secret: string): HmacKey {
-  let key = keyCache.get(secret);
-  if (key === undefined) {
-    key = prepareHmac(secret);
-    if (keyCache.size >= KEY_CACHE_SIZE) keyCache.clear();
-    keyCache.set(secret, key);
-  }
-  return key;
-}
 
 const own = (obj: Record<string, unknown>, key: string): unknown => (Object.hasOwn(obj, key) ? obj[key] : undefined);
 
@@ -292,7 +229,11 @@ export function checkSignature(keys: readonly HmacKey[], token: string, dot2: nu
   // 43 characters decode to 32 bytes with 2 unused bits in the last one; only the canonical
   // spelling (unused bits zero) is accepted, so one signature has exactly one encoding.
   let ok = false;
-  if (signature.length === SIGNATURE_LENGTH && CANONICAL_LAST.includes(signature.charAt(42))) {
+  if (
+    signature.length === SIGNATURE_LENGTH &&
+    CANONICAL_LAST.includes(signature.charAt(42)) &&
+    BASE64URL_SIGNATURE.test(signature)
+  ) {
     const given = Buffer.from(signature, 'base64url');
     // Buffer skips characters outside the alphabet: a shorter result means there were some.
     if (given.length === 32) {
@@ -311,7 +252,7 @@ export function checkIssuer(payload: Record<string, unknown>): void {
   if (own(payload, 'iss') !== 'Vonage') fail('The token issuer is not Vonage', 'wrong_issuer');
 }
 
-/** `iat` (and `exp` / `nbf` when present) within `tolerance` seconds of `nowMs`; returns `iat`. */
+/** `iat` within `tolerance` seconds of `nowMs`, and `exp` / `nbf` (when present) within {@link EXP_NBF_LEEWAY_SECONDS}; returns `iat`. */
 export function checkIssuedAt(payload: Record<string, unknown>, nowMs: number, tolerance: number): number {
   const iat = own(payload, 'iat');
   if (typeof iat !== 'number' || !Number.isFinite(iat)) fail('The token has no numeric iat', 'malformed_token');
@@ -319,11 +260,11 @@ export function checkIssuedAt(payload: Record<string, unknown>, nowMs: number, t
   if ((iat as number) < nowSeconds - tolerance) fail(`The token is older than ${tolerance} s`, 'stale_token');
   if ((iat as number) > nowSeconds + tolerance) fail(`The token is dated over ${tolerance} s ahead`, 'future_token');
   const exp = own(payload, 'exp');
-  if (exp !== undefined && (typeof exp !== 'number' || exp <= nowSeconds - tolerance)) {
+  if (exp !== undefined && (typeof exp !== 'number' || exp <= nowSeconds - EXP_NBF_LEEWAY_SECONDS)) {
     fail('The token has expired', 'stale_token');
   }
   const nbf = own(payload, 'nbf');
-  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > nowSeconds + tolerance)) {
+  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > nowSeconds + EXP_NBF_LEEWAY_SECONDS)) {
     fail('The token is not valid yet', 'future_token');
   }
   return iat as number;
@@ -384,9 +325,9 @@ export function checkBodyHash(payload: Record<string, unknown>, body: string | U
 export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookVerifier {
   const keys = secretKeys(options.signatureSecret);
   const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
-  if (!Number.isFinite(tolerance) || tolerance < 0) {
-    throw new ValidationError('toleranceSeconds must be a non-negative number', [
-      { path: 'toleranceSeconds', message: 'must be a non-negative number' },
+  if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 86_400) {
+    throw new ValidationError('toleranceSeconds must be a number from 0 to 86400', [
+      { path: 'toleranceSeconds', message: 'must be a number from 0 to 86400' },
     ]);
   }
   const now = options.now ?? Date.now;

@@ -39,6 +39,8 @@ function outageStore(inner: SessionStore, state: { down: boolean }): SessionStor
     getPage: guard((page) => inner.getPage(page)),
     setPageLinked: guard((page, linked, at, details) => inner.setPageLinked(page, linked, at, details)),
     claim: guard((id, ttl) => inner.claim(id, ttl)),
+    lease: guard((id, ttl, now) => inner.lease(id, ttl, now)),
+    settle: guard((id, attempt, ok, now) => inner.settle(id, attempt, ok, now)),
     delete: guard((key) => inner.delete(key)),
     close: () => inner.close(),
   };

@@ -18,7 +18,7 @@ import { redisStore } from '../../src/store/redis.js';
 import { sqliteStore } from '../../src/store/sqlite.js';
 import type { SessionStore } from '../../src/store/types.js';
 import type { FromWorker, RaceBackend, RaceEvent, ToWorker } from './fixtures/race-worker.js';
-import { connectPostgres, connectRedis, dropRedisPrefix, runId } from './services.js';
+import { connectPostgres, connectRedis, dropPostgresStore, dropRedisPrefix, runId } from './services.js';
 
 const WORKERS = 4;
 const CONVERSATIONS = 12;
@@ -106,11 +106,7 @@ describe('a fleet of processes racing the same inbound events', () => {
   afterAll(async () => {
     await dropRedisPrefix(redis, prefix);
     redis.disconnect();
-    await pool.query(
-      ['conversations', 'messages', 'pages', 'claims', 'tokens']
-        .map((t) => `DROP TABLE IF EXISTS "${table}_${t}";`)
-        .join(' '),
-    );
+    await dropPostgresStore(pool, table);
     await pool.end();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -2,22 +2,23 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import { conversationKey, pageId, psid } from '../../src/ids.js';
+import { createMessenger } from '../../src/messenger.js';
 import { postgresSchemaSql, postgresStore } from '../../src/store/postgres.js';
 import { describeSessionStore } from '../../src/testing/conformance.js';
-import { connectPostgres, runId } from './services.js';
+import { signWebhook } from '../../src/testing/sign.js';
+import { createWebhookLayer } from '../../src/webhooks/index.js';
+import { startFakeApi } from '../send/fake-api.js';
+import { connectPostgres, dropPostgresStore, runId } from './services.js';
 
 const table = `vm_test_${runId()}`;
 let pool: pg.Pool;
-
-const tables = (name: string) =>
-  ['conversations', 'messages', 'pages', 'claims', 'tokens'].map((t) => `"${name}_${t}"`).join(', ');
 
 beforeAll(async () => {
   pool = await connectPostgres();
   await postgresStore({ pool, table }).createTables();
 });
 afterAll(async () => {
-  await pool.query(`DROP TABLE IF EXISTS ${tables(table)}`);
+  await dropPostgresStore(pool, table);
   await pool.end();
 });
 
@@ -40,7 +41,7 @@ describe('postgresStore on PostgreSQL', () => {
       const store = postgresStore({ pool, table: other });
       expect((await store.recordInbound(key('1', '2'), Date.now(), 'm-1')).duplicate).toBe(false);
     } finally {
-      await pool.query(`DROP TABLE IF EXISTS ${tables(other)}`);
+      await dropPostgresStore(pool, other);
     }
   });
 
@@ -51,7 +52,7 @@ describe('postgresStore on PostgreSQL', () => {
       await store.createTables();
       await store.recordInbound(key('3', '4'), Date.now(), 'm-1');
       const { rows } = await pool.query('SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1', [schema]);
-      expect(rows[0].n).toBe(5);
+      expect(rows[0].n).toBe(6);
       expect(postgresSchemaSql({ schema, table })).toContain(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     } finally {
       await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
@@ -120,6 +121,72 @@ describe('postgresStore on PostgreSQL', () => {
     // Idle token buckets go once older than olderThanMs.
     expect((await store.prune({ olderThanMs: HOUR })).tokens).toBeGreaterThanOrEqual(1);
     expect(await count('tokens', 'bucket = $1', [`bucket-${table}`])).toBe(0);
+  });
+
+  it('a verified inbound webhook (claim, dedupe, window, Page, lease) is one query', async () => {
+    const client = await pool.connect();
+    try {
+      const queries: string[] = [];
+      const spy = {
+        query: (config: pg.QueryConfig) => {
+          queries.push(config.name ?? config.text);
+          return client.query(config);
+        },
+        connect: () => pool.connect(),
+      } as unknown as pg.Pool;
+      const secret = 'round-trip-secret';
+      const layer = createWebhookLayer({
+        store: postgresStore({ pool: spy, table }),
+        signatureSecret: secret,
+        now: Date.now,
+      });
+      const signed = signWebhook(
+        {
+          channel: 'messenger',
+          message_uuid: 'rt-1',
+          to: '4001',
+          from: '2002',
+          timestamp: new Date().toISOString(),
+          message_type: 'text',
+          text: 'Hi',
+        },
+        secret,
+      );
+      const handler = layer.webhookHandler({ onMessage: () => {} });
+      const response = await handler(
+        new Request('http://localhost/', { method: 'POST', headers: signed.headers, body: signed.body }),
+      );
+      expect(response.status).toBe(200);
+      // The ingest function call, then the lease's settle after the callback.
+      expect(queries.map((q) => q.replace(/_[0-9a-f]{12}$/, ''))).toEqual(['vm_ingest', 'vm_settleOk']);
+    } finally {
+      client.release();
+    }
+  });
+
+  it('a guarded send reads the Page and the conversation in one query before the network', async () => {
+    const client = await pool.connect();
+    const api = await startFakeApi();
+    try {
+      const queries: string[] = [];
+      const spy = {
+        query: (config: pg.QueryConfig) => {
+          queries.push(config.name ?? config.text);
+          return client.query(config);
+        },
+        connect: () => pool.connect(),
+      } as unknown as pg.Pool;
+      const store = postgresStore({ pool: spy, table });
+      const messenger = createMessenger({ apiKey: 'k', apiSecret: 's', apiHost: api.url, store });
+      await store.recordInbound(key('4201', '4202'), Date.now() - 1000, 'm-1');
+      queries.length = 0;
+      await messenger.sendText({ from: '4201', to: '4202', text: 'Hi' });
+      expect(queries.map((q) => q.replace(/_[0-9a-f]{12}$/, ''))).toEqual(['vm_readForSend', 'vm_recordOutbound']);
+      await messenger.close();
+    } finally {
+      client.release();
+      await api.close();
+    }
   });
 
   it('uses named prepared statements: one round trip per operation after the first', async () => {

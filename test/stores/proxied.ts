@@ -7,7 +7,14 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { postgresStore } from '../../src/store/postgres.js';
 import { eventually, type TcpProxy, tcpProxy } from './proxy.js';
-import { connectPostgres, connectRedis, dropRedisPrefix, PG_CONFIG, REDIS_PORT } from './services.js';
+import {
+  connectPostgres,
+  connectRedis,
+  dropPostgresStore,
+  dropRedisPrefix,
+  PG_CONFIG,
+  REDIS_PORT,
+} from './services.js';
 
 export interface Proxied<Client> {
   proxy: TcpProxy;
@@ -62,11 +69,7 @@ export async function proxiedPostgres(table: string): Promise<Proxied<pg.Pool>> 
     async close() {
       await client.end();
       await proxy.close();
-      await admin.query(
-        ['conversations', 'messages', 'pages', 'claims', 'tokens']
-          .map((t) => `DROP TABLE IF EXISTS "${table}_${t}";`)
-          .join(' '),
-      );
+      await dropPostgresStore(admin, table);
       await admin.end();
     },
   };

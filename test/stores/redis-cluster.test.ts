@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conversationKey, pageId, psid } from '../../src/ids.js';
 import { redisStore } from '../../src/store/redis.js';
 import { describeSessionStore } from '../../src/testing/conformance.js';
+import { describeDelivery } from '../delivery/suite.js';
+import { describeOptionShapes } from '../options/shapes.js';
 import { runId } from './services.js';
 
 const run = promisify(execFile);
@@ -35,6 +37,8 @@ afterAll(async () => {
 }, 60_000);
 
 describeSessionStore('redisStore on Redis Cluster (3 masters)', () => redisStore({ client, prefix }));
+describeDelivery('redisStore on Redis Cluster (3 masters)', () => redisStore({ client, prefix }));
+describeOptionShapes('redisStore on Redis Cluster (3 masters)', () => redisStore({ client, prefix }));
 
 describe('redisStore on Redis Cluster', () => {
   it('keeps each operation in one hash slot while conversations spread over every master', async () => {
@@ -44,8 +48,8 @@ describe('redisStore on Redis Cluster', () => {
       const key = conversationKey(pageId(String(1000 + i)), psid(String(5000 + 7 * i)));
       await store.recordInbound(key, Date.now(), `m-${i}`);
       const [conv, seen] = await Promise.all([
-        client.cluster('KEYSLOT', `${prefix}c:{${key}}`) as Promise<number>,
-        client.cluster('KEYSLOT', `${prefix}m:{${key}}`) as Promise<number>,
+        client.cluster('KEYSLOT', `${prefix}c:{${key.split(':')[0]}}:${key.split(':')[1]}`) as Promise<number>,
+        client.cluster('KEYSLOT', `${prefix}p:{${key.split(':')[0]}}`) as Promise<number>,
       ]);
       expect(seen).toBe(conv);
       slots.add(conv);

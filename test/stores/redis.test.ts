@@ -2,8 +2,12 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import { conversationKey, pageId, psid } from '../../src/ids.js';
+import { createMessenger } from '../../src/messenger.js';
 import { REDIS_SCRIPTS, redisStore } from '../../src/store/redis.js';
 import { describeSessionStore } from '../../src/testing/conformance.js';
+import { signWebhook } from '../../src/testing/sign.js';
+import { createWebhookLayer } from '../../src/webhooks/index.js';
+import { startFakeApi } from '../send/fake-api.js';
 import { connectRedis, dropRedisPrefix, runId } from './services.js';
 
 const prefix = `vm-test-${runId()}:`;
@@ -21,16 +25,21 @@ describeSessionStore('redisStore', () => redisStore({ client, prefix }));
 
 const key = (page: string, user: string) => conversationKey(pageId(page), psid(user));
 const HOUR = 3_600_000;
+/** The store's key for a conversation (or its message ids): tagged by Page. */
+const tagged = (kind: 'c' | 'm', k: string) => `${prefix}${kind}:{${k.split(':')[0]}}:${k.split(':')[1]}`;
 
-/** Counts the client calls the store makes, to prove one round trip per operation. */
-function counting(target: Redis): { client: Redis; calls: string[] } {
+/**
+ * Counts the client calls the store makes, to prove one round trip per operation
+ * (`withScript`: an EVALSHA is recorded as its script's SHA-1).
+ */
+function counting(target: Redis, withScript = false): { client: Redis; calls: string[] } {
   const calls: string[] = [];
   const proxy = new Proxy(target, {
     get(obj, prop, receiver) {
       const value = Reflect.get(obj, prop, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        calls.push(String(prop));
+        calls.push(withScript && prop === 'evalsha' ? String(args[0]) : String(prop));
         return (value as (...a: unknown[]) => unknown).apply(obj, args);
       };
     },
@@ -39,12 +48,13 @@ function counting(target: Redis): { client: Redis; calls: string[] } {
 }
 
 describe('redisStore on Redis', () => {
-  it('puts a conversation and its message ids under one {pageId:psid} hash tag', async () => {
+  it('puts a conversation, its message ids and its Page under one {pageId} hash tag', async () => {
     const store = redisStore({ client, prefix });
     const k = key('1001', '2002');
     await store.recordInbound(k, Date.now(), 'm-1');
-    const keys = await client.keys(`${prefix}*{1001:2002}*`);
-    expect(keys.sort()).toEqual([`${prefix}c:{1001:2002}`, `${prefix}m:{1001:2002}`]);
+    await store.setPageLinked(pageId('1001'), true, Date.now());
+    const keys = await client.keys(`${prefix}*{1001}*`);
+    expect(keys.sort()).toEqual([`${prefix}c:{1001}:2002`, `${prefix}m:{1001}:2002`, `${prefix}p:{1001}`]);
   });
 
   it('expires a conversation ttlMs after the last inbound message, and message ids after dedupeTtlMs', async () => {
@@ -54,17 +64,17 @@ describe('redisStore on Redis', () => {
     const k = key('1002', '2002');
     const at = Date.now() - HOUR;
     await store.recordInbound(k, at, 'm-1');
-    const convTtl = await client.pttl(`${prefix}c:{${k}}`);
+    const convTtl = await client.pttl(tagged('c', k));
     expect(convTtl).toBeGreaterThan(ttlMs - HOUR - 60_000);
     expect(convTtl).toBeLessThanOrEqual(ttlMs - HOUR);
-    const seenTtl = await client.pttl(`${prefix}m:{${k}}`);
+    const seenTtl = await client.pttl(tagged('m', k));
     expect(seenTtl).toBeGreaterThan(dedupeTtlMs - 60_000);
     expect(seenTtl).toBeLessThanOrEqual(dedupeTtlMs);
     // An older message does not move the expiry back; a newer one moves it forward.
     await store.recordInbound(k, at - HOUR, 'm-0');
-    expect(await client.pttl(`${prefix}c:{${k}}`)).toBeGreaterThan(ttlMs - HOUR - 60_000);
+    expect(await client.pttl(tagged('c', k))).toBeGreaterThan(ttlMs - HOUR - 60_000);
     await store.recordInbound(k, at + HOUR, 'm-2');
-    expect(await client.pttl(`${prefix}c:{${k}}`)).toBeGreaterThan(ttlMs - 60_000);
+    expect(await client.pttl(tagged('c', k))).toBeGreaterThan(ttlMs - 60_000);
   });
 
   it('forgets a message id after dedupeTtlMs', async () => {
@@ -79,7 +89,7 @@ describe('redisStore on Redis', () => {
     // Expired ids are trimmed from the set as new ones arrive.
     clock += 1001;
     await store.recordInbound(k, at, 'm-2');
-    expect(await client.zrange(`${prefix}m:{${k}}`, 0, -1)).toEqual(['m-2']);
+    expect(await client.zrange(tagged('m', k), 0, -1)).toEqual(['m-2']);
   });
 
   it('makes one round trip per operation', async () => {
@@ -133,7 +143,7 @@ describe('redisStore on Redis', () => {
     await expect(store.takeToken('b', 0, 1, Date.now())).rejects.toBeInstanceOf(ValidationError);
     await expect(store.takeToken('b', 1, 0, Date.now())).rejects.toBeInstanceOf(ValidationError);
     expect(counted.calls).toEqual([]);
-    expect(await client.exists(`${prefix}c:{${k}}`)).toBe(0);
+    expect(await client.exists(tagged('c', k))).toBe(0);
   });
 
   it('refuses options that would break Cluster slots or expiry', () => {
@@ -147,10 +157,95 @@ describe('redisStore on Redis', () => {
     const store = redisStore({ client, prefix });
     const page = pageId('1007');
     await store.setPageLinked(page, false, Date.now(), { errorCode: '1370' });
-    expect(await client.pttl(`${prefix}p:${page}`)).toBe(-1);
+    expect(await client.pttl(`${prefix}p:{${page}}`)).toBe(-1);
     await store.takeToken('bucket-1007', 10, 5, Date.now());
     const ttl = await client.pttl(`${prefix}t:bucket-1007`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(1500);
+  });
+});
+
+describe('one Redis round trip per verified webhook', () => {
+  const secret = 'round-trip-secret';
+  const inbound = (page: string, uuid: string) =>
+    signWebhook(
+      {
+        channel: 'messenger',
+        message_uuid: uuid,
+        to: page,
+        from: '2002',
+        timestamp: new Date().toISOString(),
+        message_type: 'text',
+        text: 'Hi',
+      },
+      secret,
+    );
+
+  it('a verified inbound message (claim, dedupe, window, Page, lease) is one EVALSHA', async () => {
+    const counted = counting(client);
+    const store = redisStore({ client: counted.client, prefix });
+    const layer = createWebhookLayer({ store, signatureSecret: secret, now: Date.now });
+    const handler = layer.webhookHandler({ onMessage: () => {} });
+    const post = (signed: ReturnType<typeof inbound>) =>
+      handler(new Request('http://localhost/', { method: 'POST', headers: signed.headers, body: signed.body }));
+    await post(inbound('3001', 'warm-up')); // the script cache may be cold
+    counted.calls.length = 0;
+    const signed = inbound('3001', 'm-1');
+    const response = await handler(
+      new Request('http://localhost/', { method: 'POST', headers: signed.headers, body: signed.body }),
+    );
+    expect(response.status).toBe(200);
+    // The ingest script, then the lease's settle after the callback.
+    expect(counted.calls).toEqual(['evalsha', 'evalsha']);
+    counted.calls.length = 0;
+    await layer.receive(inbound('3001', 'm-2'));
+    expect(counted.calls).toEqual(['evalsha']);
+  });
+
+  it('a verified status with a refusal (claim, effect, dedupe) is one EVALSHA', async () => {
+    const counted = counting(client);
+    const store = redisStore({ client: counted.client, prefix });
+    const layer = createWebhookLayer({ store, signatureSecret: secret, now: Date.now });
+    const status = signWebhook(
+      {
+        channel: 'messenger',
+        message_uuid: 'status-1',
+        to: '2002',
+        from: '3002',
+        timestamp: new Date().toISOString(),
+        status: 'rejected',
+        error: { type: 'x', title: '1370', detail: 'token expired' },
+      },
+      secret,
+    );
+    await layer.receive(inbound('3002', 'warm-up'));
+    counted.calls.length = 0;
+    const result = await layer.receive(status);
+    expect(result.platformError?.action).toBe('page_unlinked');
+    expect(counted.calls).toEqual(['evalsha']);
+  });
+});
+
+describe('a guarded send with the Redis store', () => {
+  it('makes one store round trip before the network (the Page and the conversation in one EVALSHA)', async () => {
+    const api = await startFakeApi();
+    const counted = counting(client, true);
+    const store = redisStore({ client: counted.client, prefix });
+    const messenger = createMessenger({ apiKey: 'k', apiSecret: 's', apiHost: api.url, store });
+    try {
+      const page = pageId('3101');
+      const user = psid('4101');
+      await store.recordInbound(conversationKey(page, user), Date.now() - 1000, 'm-1');
+      await messenger.sendText({ from: page, to: user, text: 'warm-up' }); // the script cache may be cold
+      const shas = counted.calls;
+      counted.calls.length = 0;
+      await messenger.sendText({ from: page, to: user, text: 'Hi' });
+      // Before the network: one script reading the Page and the conversation; after it, the
+      // outbound record. Nothing else.
+      expect(shas).toEqual([REDIS_SCRIPTS.readForSend?.sha, REDIS_SCRIPTS.recordOutbound?.sha]);
+    } finally {
+      await messenger.close();
+      await api.close();
+    }
   });
 });

@@ -61,3 +61,12 @@ export async function connectPostgres(options: pg.PoolConfig = {}): Promise<pg.P
   }
   return pool;
 }
+
+/** Drops every table and the ingest function of a `postgresStore({ table })` (test-owned names only). */
+export async function dropPostgresStore(pool: pg.Pool, table: string): Promise<void> {
+  await pool.query(
+    `${['conversations', 'messages', 'pages', 'claims', 'tokens', 'deliveries']
+      .map((t) => `DROP TABLE IF EXISTS "${table}_${t}";`)
+      .join(' ')} DROP FUNCTION IF EXISTS "${table}_ingest";`,
+  );
+}

@@ -35,7 +35,14 @@ describe('sqliteStore', () => {
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         .pluck()
         .all() as string[];
-      expect(tables).toEqual(['app_claims', 'app_conversations', 'app_messages', 'app_pages', 'app_tokens']);
+      expect(tables).toEqual([
+        'app_claims',
+        'app_conversations',
+        'app_deliveries',
+        'app_messages',
+        'app_pages',
+        'app_tokens',
+      ]);
     } finally {
       db.close();
     }

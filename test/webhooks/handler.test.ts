@@ -191,7 +191,7 @@ describe('webhookHandler', () => {
 
   it('answers 200 when the delivered mark cannot be written after the callback succeeded', async () => {
     const { layer, fail } = setup();
-    const onMessage = vi.fn(() => fail('claim', 'inbound:'));
+    const onMessage = vi.fn(() => fail('settle'));
     const onError = vi.fn();
     expect((await layer.webhookHandler({ onMessage, onError })(post(inboundV1()))).status).toBe(200);
     expect(onError.mock.calls[0]?.[2]).toBe(200);

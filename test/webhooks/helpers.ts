@@ -34,6 +34,8 @@ export function recordingStore(inner: SessionStore = memoryStore({ now: () => cl
     markClosed: wrap('markClosed', inner.markClosed.bind(inner), true),
     setPageLinked: wrap('setPageLinked', inner.setPageLinked.bind(inner), true),
     claim: wrap('claim', inner.claim.bind(inner), true),
+    lease: wrap('lease', inner.lease.bind(inner), true),
+    settle: wrap('settle', inner.settle.bind(inner), true),
     delete: wrap('delete', inner.delete.bind(inner), true),
     close: inner.close.bind(inner),
   };

@@ -32,6 +32,8 @@ function failingStore(failures: Partial<Record<keyof SessionStore, Mode>>): Sess
     getPage: wrap('getPage'),
     setPageLinked: wrap('setPageLinked'),
     claim: wrap('claim'),
+    lease: wrap('lease'),
+    settle: wrap('settle'),
     delete: wrap('delete'),
     close: wrap('close'),
   };

@@ -186,7 +186,7 @@ describe('receive: status events', () => {
     const listener = vi.fn();
     const ctx = setup({ onPlatformError: listener });
     await ctx.layer.receive(sign(inboundV1()));
-    ctx.fail('claim', 'status:');
+    ctx.fail('claim', `{${PAGE}}:status:`);
     await expect(ctx.layer.receive(sign(rejected('1340')))).rejects.toBeInstanceOf(StoreError);
     expect(listener).not.toHaveBeenCalled();
     ctx.fail(undefined);

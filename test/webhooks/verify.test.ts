@@ -141,6 +141,36 @@ describe('verifyWebhookSignature', () => {
     expect(() => v.check(early.token, body)).toThrow(expect.objectContaining({ reason: 'future_token' }));
   });
 
+  it('gives exp and nbf a fixed 30 s clock-skew leeway, not the 300 s iat tolerance', () => {
+    const v = createWebhookVerifier({ signatureSecret: SECRET, now });
+    const at = (claims: Record<string, unknown>) => () =>
+      v.check(signWebhook(body, SECRET, { issuedAt: T0, claims }).token, body);
+    expect(at({ exp: T0 / 1000 - 31 })).toThrow(expect.objectContaining({ reason: 'stale_token' }));
+    expect(at({ exp: T0 / 1000 - 29 })).not.toThrow();
+    expect(at({ nbf: T0 / 1000 + 31 })).toThrow(expect.objectContaining({ reason: 'future_token' }));
+    expect(at({ nbf: T0 / 1000 + 29 })).not.toThrow();
+  });
+
+  it('refuses a signature spelled in the standard base64 alphabet (+ and / for - and _)', () => {
+    const v = createWebhookVerifier({ signatureSecret: SECRET, now });
+    let checked = 0;
+    for (let i = 0; checked < 5 && i < 500; i++) {
+      const { token } = signWebhook(body, SECRET, { issuedAt: T0, jti: `jti-${i}` });
+      const dot = token.lastIndexOf('.');
+      const signature = token.slice(dot + 1);
+      if (!/[-_]/.test(signature)) continue;
+      checked += 1;
+      expect(v.check(token, body).jti).toBe(`jti-${i}`);
+      const standard = signature.replace(/-/g, '+').replace(/_/g, '/');
+      // The same 32 bytes, other characters: refused, so each signature has one spelling.
+      expect(Buffer.from(standard, 'base64').equals(Buffer.from(signature, 'base64url'))).toBe(true);
+      expect(() => v.check(`${token.slice(0, dot + 1)}${standard}`, body)).toThrow(
+        expect.objectContaining({ reason: 'bad_signature' }),
+      );
+    }
+    expect(checked).toBe(5);
+  });
+
   it('refuses a missing payload_hash', () => {
     const v = createWebhookVerifier({ signatureSecret: SECRET, now });
     const signed = signWebhook(body, SECRET, { issuedAt: T0, claims: { payload_hash: undefined } });

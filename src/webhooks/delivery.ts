@@ -1,0 +1,105 @@
+/**
+ * The delivery protocol: at most one callback per event in flight across the whole fleet,
+ * and exactly one that succeeds, given a store-held lease per event (`SessionStore.lease`).
+ *
+ * | the event's lease | answer | callback |
+ * |---|---|---|
+ * | free (first copy, or the last attempt failed or its lease expired) | 200 if the callback resolves, 503 if it throws or outruns `callbackTimeoutMs` | runs; `redelivered` from the second attempt on |
+ * | held by a running attempt | 503 + `Retry-After` (Vonage retries later) | not called |
+ * | done (an attempt succeeded) | 200 | not called |
+ *
+ * @module
+ */
+import { callStore } from '../store/guard.js';
+import type { DeliveryLease, SessionStore } from '../store/types.js';
+
+/**
+ * Default `webhook.deliveryLeaseMs`: 60 s. Vonage stops waiting for an answer after about
+ * 15 s and retries after about 5 s, then with growing waits; a callback that runs longer than
+ * the lease may overlap its own redelivery. If a process dies mid-callback, the event is
+ * delivered again by the first copy after the lease ends.
+ *
+ * @example
+ * ```ts
+ * createMessenger({ ..., webhook: { deliveryLeaseMs: DEFAULT_DELIVERY_LEASE_MS * 5 } }) // callbacks up to ~5 min
+ * ```
+ */
+export const DEFAULT_DELIVERY_LEASE_MS = 60_000;
+
+/** A copy that arrived while another attempt holds the lease: answered 503 with Retry-After. */
+export class DeliveryInProgressError extends Error {
+  override readonly name = 'DeliveryInProgressError';
+  constructor(readonly retryAfterSeconds: number) {
+    super(`This event is being delivered by another request; retry in ${retryAfterSeconds} s`);
+  }
+}
+
+/** The callback did not settle within `callbackTimeoutMs`: answered 503. */
+export class CallbackTimeoutError extends Error {
+  override readonly name = 'CallbackTimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(`The webhook callback did not settle within callbackTimeoutMs (${timeoutMs} ms)`);
+  }
+}
+
+/** What a delivery needs besides the lease. */
+export interface DeliveryOptions {
+  store: SessionStore;
+  now: () => number;
+  /** Answer 503 when the callback has not settled after this long (it keeps running). */
+  callbackTimeoutMs?: number | undefined;
+  /** Told when settling the lease fails after a successful callback (the answer stays 200). */
+  onSettleError?: ((error: unknown) => unknown) | undefined;
+}
+
+/**
+ * Runs `callback` under `lease`: resolves when the event counts as delivered (answer 200),
+ * rejects with {@link DeliveryInProgressError}, {@link CallbackTimeoutError} or the
+ * callback's own error (answer 503).
+ *
+ * @example
+ * ```ts
+ * await deliver(lease, dedupeId, (redelivered) => onMessage(event, { redelivered }), { store, now: Date.now })
+ * ```
+ */
+export async function deliver(
+  lease: DeliveryLease,
+  id: string,
+  callback: (redelivered: boolean) => unknown,
+  options: DeliveryOptions,
+): Promise<void> {
+  if (lease.state === 'done') return;
+  if (lease.state === 'held') throw new DeliveryInProgressError(Math.max(1, Math.ceil(lease.retryAfterMs / 1000)));
+  const { store, now } = options;
+  const settle = (ok: boolean) => callStore('settle', () => store.settle(id, lease.attempt, ok, now()));
+  const called = Promise.resolve().then(() => callback(lease.attempt > 1));
+  // The callback's outcome settles the lease whenever it comes, even after a timeout answered.
+  const settled = called.then(
+    () =>
+      settle(true).catch(async (error: unknown) => {
+        // Delivered: only a copy arriving after the lease could deliver it again.
+        await options.onSettleError?.(error);
+      }),
+    () =>
+      settle(false).catch(() => {
+        // Unsettled, the lease simply expires: the next copy after it delivers.
+      }),
+  );
+  const timeoutMs = options.callbackTimeoutMs;
+  if (timeoutMs === undefined) {
+    await called.finally(() => settled);
+    return;
+  }
+  called.catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CallbackTimeoutError(timeoutMs)), timeoutMs);
+  });
+  try {
+    await Promise.race([called, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+  // Answered once the lease says so, so that the next copy sees the outcome.
+  await settled;
+}
