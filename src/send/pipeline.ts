@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { traceSend } from '../diagnostics.js';
 import { WindowClosedError } from '../errors.js';
 import { conversationKey, type PageId, type Psid } from '../ids.js';
