@@ -10,8 +10,6 @@
  *
  * @module
  */
-import { createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { PageNotLinkedError, ValidationError, VonageApiError, WindowClosedError } from './errors.js';
 import { conversationKey, type PageId, PageIdSchema, type Psid, PsidSchema } from './ids.js';
@@ -23,7 +21,7 @@ import {
   type MessengerPolicy,
   type SendDecision,
 } from './policy.js';
-import { type AuthProvider, basicAuth, jwtAuth } from './send/auth.js';
+import { type AuthProvider, basicAuth, jwtAuth, loadPrivateKey } from './send/auth.js';
 import { createLimiter, type Limiter, type RateLimitOptions } from './send/limiter.js';
 import {
   type CanSendInput,
@@ -41,8 +39,8 @@ import {
   SendVideoSchema,
   toIssues,
 } from './send/schemas.js';
-import { createTransport, type MessengerMessageType, type RetryOptions, type Transport } from './send/transport.js';
-import { createVonageSdkTransport } from './send/vonage-sdk-transport.js';
+import type { MessengerMessageType, RetryOptions, Transport } from './send/transport.js';
+import { DEFAULT_TRANSPORT, transportFor } from './send/transports.js';
 import { callStore } from './store/guard.js';
 import { memoryStore } from './store/memory.js';
 import type { ClosedReason, ConversationState, PageState, SessionStore } from './store/types.js';
@@ -98,8 +96,11 @@ export { MAX_CLIENT_REF_CHARS, MAX_TEXT_CHARS } from './send/schemas.js';
 export interface MessengerOptions {
   /** The Vonage application's ID (JWT auth, recommended). */
   applicationId?: string;
-  /** The application's private key: PEM text, a Buffer, or a path to the `.key` file. */
-  privateKey?: string | Buffer;
+  /**
+   * The application's private key: PEM text, bytes (a Buffer), or a path to the `.key` file
+   * (not in Workers, which have no file system: pass the PEM text from a secret).
+   */
+  privateKey?: string | Uint8Array;
   /** The account's API key (Basic auth; also checked against signed webhooks' `api_key`). */
   apiKey?: string;
   /** The account's API secret (Basic auth). */
@@ -128,11 +129,13 @@ export interface MessengerOptions {
   /** Abort a send that has no answer after this long. Default 30 000 ms. */
   timeoutMs?: number;
   /**
-   * What puts sends on the wire. `'http'` (default): `node:http`/`node:https` with a keep-alive
-   * agent, the fastest. `'vonage-sdk'`: the official `@vonage/messages` client (global `fetch`).
-   * Both send the same body and give the same results, retries and errors (docs/sending.md).
+   * What puts sends on the wire. `'http'` (the default on Node, Bun and Deno):
+   * `node:http`/`node:https` with a keep-alive agent, the fastest. `'fetch'` (the default
+   * where `node:http` is absent: the Workers build): the global `fetch`. `'vonage-sdk'`: the
+   * official `@vonage/messages` client (Node only). All send the same body and give the same
+   * results, retries and errors (docs/sending.md, docs/deploy.md).
    */
-  transport?: 'http' | 'vonage-sdk';
+  transport?: 'http' | 'fetch' | 'vonage-sdk';
   /**
    * Webhook verification settings: `toleranceSeconds`, how far a token's `iat` may be from
    * now, either way (default 300); `maxBodyBytes`, the largest accepted body, a larger one is
@@ -322,7 +325,7 @@ const OptionsSchema = z
   .strictObject({
     applicationId: z.string().min(1, 'applicationId must not be empty').optional(),
     privateKey: z
-      .union([z.string(), z.instanceof(Buffer)], { error: 'privateKey must be PEM text, a Buffer or a file path' })
+      .union([z.string(), z.instanceof(Uint8Array)], { error: 'privateKey must be PEM text, a Buffer or a file path' })
       .optional(),
     apiKey: z.string().min(1, 'apiKey must not be empty').optional(),
     apiSecret: z.string().min(1, 'apiSecret must not be empty').optional(),
@@ -376,7 +379,9 @@ const OptionsSchema = z
       ])
       .optional(),
     timeoutMs: z.number().int().positive('timeoutMs must be positive').optional(),
-    transport: z.enum(['http', 'vonage-sdk'], { error: "transport must be 'http' or 'vonage-sdk'" }).optional(),
+    transport: z
+      .enum(['http', 'fetch', 'vonage-sdk'], { error: "transport must be 'http', 'fetch' or 'vonage-sdk'" })
+      .optional(),
     webhook: z
       .strictObject({
         toleranceSeconds: z.number().positive('webhook.toleranceSeconds must be positive').optional(),
@@ -409,32 +414,6 @@ const RecordInboundSchema = z.strictObject({
   timestamp: z.date({ error: 'timestamp must be a valid Date' }),
   messageUuid: z.string().min(1, 'messageUuid must not be empty').max(200, 'messageUuid is too long'),
 });
-
-/** Reads the key: PEM text (also with `\n` escapes from an env var), a Buffer, or a file path. Never echoes it. */
-function loadPrivateKey(value: string | Buffer): string | Buffer {
-  let key: string | Buffer = value;
-  if (typeof value === 'string') {
-    if (value.includes('-----BEGIN')) {
-      key = value.includes('\n') ? value : value.replace(/\\n/g, '\n');
-    } else {
-      try {
-        key = readFileSync(value);
-      } catch {
-        throw new ValidationError('privateKey is neither PEM text nor a readable file path', [
-          { path: 'privateKey', message: 'not PEM text and not a readable file' },
-        ]);
-      }
-    }
-  }
-  try {
-    createPrivateKey(key);
-  } catch {
-    throw new ValidationError('privateKey is not a valid PEM private key', [
-      { path: 'privateKey', message: 'not a valid PEM private key' },
-    ]);
-  }
-  return key;
-}
 
 function snapshot(state: ConversationState): ConversationSnapshot {
   const out: ConversationSnapshot = {
@@ -506,16 +485,18 @@ export function createMessenger(options: MessengerOptions): Messenger {
       : basicAuth(o.apiKey as string, o.apiSecret as string);
   // jwtAuth already refused a key that cannot sign RS256 (an EC key, RSA under 2048 bits);
   // signing the first token now turns any other signing failure into a ValidationError here,
-  // not a confusing error on the first send.
+  // not a confusing error on the first send. Where signing is asynchronous (Web Crypto) it
+  // starts now, and a key it refuses fails the first send with the same ValidationError.
   try {
-    auth.header();
+    const first = auth.header();
+    if (typeof first !== 'string') first.catch(() => {});
   } catch {
     throw new ValidationError(
       'privateKey cannot sign an RS256 JWT: Vonage needs the RSA private key (2048 bits or more) generated for the application',
       [{ path: 'privateKey', message: 'cannot sign an RS256 JWT' }],
     );
   }
-  const transport: Transport = (o.transport === 'vonage-sdk' ? createVonageSdkTransport : createTransport)({
+  const transport: Transport = transportFor(o.transport ?? DEFAULT_TRANSPORT)({
     apiHost: o.apiHost ?? DEFAULT_API_HOST,
     auth,
     ...(o.retry !== undefined ? { retry: o.retry } : {}),

@@ -28,7 +28,10 @@ async function rsaKeys() {
     const b64 = btoa(String.fromCharCode(...der)).replace(/.{64}/g, '$&\n');
     return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
   };
-  return { privateKey: await pem('pkcs8', pair.privateKey, 'PRIVATE KEY'), publicKey: await pem('spki', pair.publicKey, 'PUBLIC KEY') };
+  return {
+    privateKey: await pem('pkcs8', pair.privateKey, 'PRIVATE KEY'),
+    publicKey: await pem('spki', pair.publicKey, 'PUBLIC KEY'),
+  };
 }
 
 /** Serves a Fetch handler on 127.0.0.1 with the runtime's own server. */
@@ -67,11 +70,23 @@ for (const transport of transports) {
 
     // A forged webhook (another secret) is answered 401 and opens no window.
     const forged = signWebhook(
-      { channel: 'messenger', message_uuid: crypto.randomUUID(), to: PAGE, from: USER, timestamp: new Date().toISOString(), message_type: 'text', text: 'forged' },
+      {
+        channel: 'messenger',
+        message_uuid: crypto.randomUUID(),
+        to: PAGE,
+        from: USER,
+        timestamp: new Date().toISOString(),
+        message_type: 'text',
+        text: 'forged',
+      },
       'not-the-secret',
       { applicationId },
     );
-    const forgedAnswer = await fetch(sandbox.webhookUrl, { method: 'POST', headers: forged.headers, body: forged.body });
+    const forgedAnswer = await fetch(sandbox.webhookUrl, {
+      method: 'POST',
+      headers: forged.headers,
+      body: forged.body,
+    });
     check(forgedAnswer.status === 401, `a forged webhook was answered ${forgedAnswer.status}`);
 
     // The user writes: the sandbox posts a signed webhook, the bot answers 200 and replies.
@@ -84,7 +99,9 @@ for (const transport of transports) {
     check(sent[0].messageUuid === replies[0].messageUuid, 'the reply uuid differs from the sandbox one');
     check(sent[0].body.text === 'You said: Where is my order?', `the sandbox got ${JSON.stringify(sent[0].body)}`);
     await sandbox.settled();
-    console.log(`${runtime} (transport ${transport}): ok: signed 200, forged 401, refused without a request, reply ${replies[0].messageUuid} accepted (202)`);
+    console.log(
+      `${runtime} (transport ${transport}): ok: signed 200, forged 401, refused without a request, reply ${replies[0].messageUuid} accepted (202)`,
+    );
   } finally {
     await bot.close();
     await messenger.close();
