@@ -8,6 +8,7 @@ export default defineConfig({
     redis: 'src/store/redis.ts',
     postgres: 'src/store/postgres.ts',
     sqlite: 'src/store/sqlite.ts',
+    d1: 'src/store/d1.ts',
     testing: 'src/testing/index.ts',
     'testing-stores': 'src/testing/conformance.ts',
     'testing-msw': 'src/testing/msw.ts',

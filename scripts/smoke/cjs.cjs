@@ -23,6 +23,7 @@ run('cjs', root, testing, {
   redis: require('vonage-messenger/redis'),
   postgres: require('vonage-messenger/postgres'),
   sqlite: require('vonage-messenger/sqlite'),
+  d1: require('vonage-messenger/d1'),
   'testing/msw': require('vonage-messenger/testing/msw'),
   'testing/stores': { describeSessionStore: () => {} },
 }).catch((error) => {

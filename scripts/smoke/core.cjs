@@ -44,6 +44,7 @@ async function run(label, root, testing, subpaths) {
     redis: [subpaths.redis, ['redisStore']],
     postgres: [subpaths.postgres, ['postgresStore']],
     sqlite: [subpaths.sqlite, ['sqliteStore']],
+    d1: [subpaths.d1, ['d1Store']],
     'testing/msw': [subpaths['testing/msw'], []],
     'testing/stores': [subpaths['testing/stores'], ['describeSessionStore']],
   };

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { concatBytes } from '../bytes.js';
 import { isMessengerError, StoreError, ValidationError, WebhookVerificationError } from '../errors.js';
 import { callStore } from '../store/guard.js';
 import type { DispatchEvent, InboundMessageEvent, StatusEvent } from './events.js';
@@ -132,7 +133,7 @@ export async function readBodyWithLimit(request: Request, limit: number): Promis
     throw new BodyReadError('The webhook body could not be read', [{ path: 'body', message: 'unreadable' }]);
   }
   if (chunks.length === 1) return chunks[0] as Uint8Array;
-  return Buffer.concat(chunks, total);
+  return concatBytes(chunks, total);
 }
 
 /** The HTTP status for a failure (see the table in this module's comment). */

@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { utf8Length } from '../bytes.js';
 import { StoreError, ValidationError, WebhookVerificationError } from '../errors.js';
 import { conversationKey } from '../ids.js';
 import { callStore, storeError } from '../store/guard.js';
@@ -245,8 +246,7 @@ export function createReceiver(deps: WebhookLayerDeps) {
       );
     }
     // Cheap bound first: a UTF-16 code unit is at most 3 UTF-8 bytes.
-    const size =
-      typeof body === 'string' ? (body.length * 3 <= maxBodyBytes ? 0 : Buffer.byteLength(body)) : body.byteLength;
+    const size = typeof body === 'string' ? (body.length * 3 <= maxBodyBytes ? 0 : utf8Length(body)) : body.byteLength;
     if (size > maxBodyBytes) {
       throw new ValidationError(`The webhook body is larger than maxBodyBytes (${maxBodyBytes})`, [
         { path: 'body', message: `is larger than ${maxBodyBytes} bytes` },
@@ -254,7 +254,9 @@ export function createReceiver(deps: WebhookLayerDeps) {
     }
 
     const nowMs = now();
-    const claims = verifier.check(bearerToken(input.headers ?? {}), body, nowMs);
+    const checked = verifier.check(bearerToken(input.headers ?? {}), body, nowMs);
+    // Awaited only in the Workers build (Web Crypto): on Node the hot path stays synchronous.
+    const claims = checked instanceof Promise ? await checked : checked;
     const event = parseWebhook(body);
     checkPage(event);
     // The first write: only a request that passed every check above burns its jti. (Inlined

@@ -18,11 +18,11 @@
  *
  * @module
  */
-import * as nodeCrypto from 'node:crypto';
-import { createHash, createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
+import { base64urlDecode, utf8Decode } from '../bytes.js';
 import { ValidationError, WebhookVerificationError } from '../errors.js';
 import { callStore } from '../store/guard.js';
 import type { SessionStore } from '../store/types.js';
+import { type HmacKey, hmacKeys, sha256Hex, signatureMatches } from './hmac.js';
 
 /**
  * The claims of a verified Vonage webhook token.
@@ -99,8 +99,12 @@ export type WebhookHeaders = Headers | Readonly<Record<string, string | readonly
 export interface WebhookVerifier {
   /** Full verification, including the one-time `jti` claim. Resolves to the claims. */
   verify(request: { headers: WebhookHeaders; body: string | Uint8Array }): Promise<WebhookClaims>;
-  /** Every check except the `jti` claim; pure and synchronous. */
-  check(token: string, body: string | Uint8Array, nowMs?: number): WebhookClaims;
+  /**
+   * Every check except the `jti` claim; pure. Synchronous where `node:crypto` exists (Node,
+   * Bun, Deno); a Promise in the Workers build, whose Web Crypto is asynchronous (`await`
+   * works for both).
+   */
+  check(token: string, body: string | Uint8Array, nowMs?: number): WebhookClaims | Promise<WebhookClaims>;
   /** Claims the token's `jti` once in the store; `replayed_token` the second time. */
   claim(claims: WebhookClaims): Promise<void>;
 }
@@ -192,69 +196,6 @@ function readAuthorization(headers: WebhookHeaders): string | undefined {
   return found;
 }
 
-// One-shot hashing (Node >= 20.12) skips the Hash/Hmac stream objects createHash and
-// createHmac build per call: about half the cost for a webhook-sized input. Older Node falls
-// back to createHash/createHmac.
-const oneShotHash: ((algorithm: string, data: string | Uint8Array, encoding: 'hex' | 'latin1') => string) | undefined =
-  typeof (nodeCrypto as { hash?: unknown }).hash === 'function'
-    ? (nodeCrypto as unknown as { hash: (a: string, d: string | Uint8Array, e: 'hex' | 'latin1') => string }).hash
-    : undefined;
-
-const SHA256_BLOCK = 64;
-
-/**
- * A signature secret prepared for HMAC-SHA256 (RFC 2104): `H((K ^ opad) || H((K ^ ipad) || m))`.
- * The padded keys are written once into buffers that the message and inner digest are then
- * written after, so that a signature costs two one-shot hashes and no allocation of its own.
- */
-interface HmacKey {
-  /** For the createHmac fallback. */
-  readonly key: KeyObject;
-  /** K ^ ipad, then room for the longest token's signing input in UTF-8. */
-  readonly inner: Buffer | undefined;
-  /** K ^ opad, then the 32-byte inner digest. */
-  readonly outer: Buffer | undefined;
-  /** The last signature computed with this key (overwritten by the next one). */
-  readonly result: Buffer;
-}
-
-function prepareHmac(secret: string): HmacKey {
-  const raw = Buffer.from(secret, 'utf8');
-  const key = createSecretKey(raw);
-  if (oneShotHash === undefined) return { key, inner: undefined, outer: undefined, result: Buffer.alloc(32) };
-  // A key longer than the block is replaced by its hash; a shorter one is zero-padded.
-  const block = raw.length > SHA256_BLOCK ? Buffer.from(oneShotHash('sha256', raw, 'latin1'), 'latin1') : raw;
-  // A UTF-16 code unit is at most 3 UTF-8 bytes, so any accepted token fits.
-  const inner = Buffer.alloc(SHA256_BLOCK + 3 * MAX_TOKEN_LENGTH);
-  const outer = Buffer.alloc(SHA256_BLOCK + 32);
-  for (let i = 0; i < SHA256_BLOCK; i++) {
-    const byte = i < block.length ? (block[i] as number) : 0;
-    inner[i] = byte ^ 0x36;
-    outer[i] = byte ^ 0x5c;
-  }
-  return { key, inner, outer, result: Buffer.alloc(32) };
-}
-
-/** HMAC-SHA256 of `message` (as UTF-8, like `createHmac().update(string)`), in `key.result`. */
-function hmacSha256(key: HmacKey, message: string): Buffer {
-  const { inner, outer } = key;
-  if (oneShotHash === undefined || inner === undefined || outer === undefined) {
-    return createHmac('sha256', key.key).update(message).digest();
-  }
-  const length = inner.write(message, SHA256_BLOCK, 'utf8');
-  outer.write(oneShotHash('sha256', inner.subarray(0, SHA256_BLOCK + length), 'latin1'), SHA256_BLOCK, 'latin1');
-  key.result.write(oneShotHash('sha256', outer, 'latin1'), 0, 'latin1');
-  return key.result;
-}
-
-/** SHA-256 of the exact bytes received (a string is hashed as its UTF-8 bytes), as hex. */
-function sha256Hex(body: string | Uint8Array): string {
-  if (oneShotHash !== undefined) return oneShotHash('sha256', body, 'hex');
-  return typeof body === 'string'
-    ? createHash('sha256').update(body, 'utf8').digest('hex')
-    : createHash('sha256').update(body).digest('hex');
-}
-
 const secretKeys = (secrets: string | readonly string[]): HmacKey[] => {
   const list = typeof secrets === 'string' ? [secrets] : [...secrets];
   if (list.length === 0 || list.some((s) => typeof s !== 'string' || s.length === 0)) {
@@ -262,29 +203,15 @@ const secretKeys = (secrets: string | readonly string[]): HmacKey[] => {
       { path: 'signatureSecret', message: 'must be a non-empty string' },
     ]);
   }
-  return list.map(keyFor);
+  return hmacKeys(list);
 };
-
-// Secrets are prepared once per process, however many verifiers are made from them.
-const keyCache = new Map<string, HmacKey>();
-const KEY_CACHE_SIZE = 32;
-
-function keyFor(secret: string): HmacKey {
-  let key = keyCache.get(secret);
-  if (key === undefined) {
-    key = prepareHmac(secret);
-    if (keyCache.size >= KEY_CACHE_SIZE) keyCache.clear();
-    keyCache.set(secret, key);
-  }
-  return key;
-}
 
 const own = (obj: Record<string, unknown>, key: string): unknown => (Object.hasOwn(obj, key) ? obj[key] : undefined);
 
 function decodeJson(segment: string, what: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    value = JSON.parse(utf8Decode(base64urlDecode(segment)));
   } catch {
     return fail(`The token ${what} is not base64url JSON`, 'malformed_token');
   }
@@ -296,15 +223,18 @@ function decodeJson(segment: string, what: string): Record<string, unknown> {
 
 /** payload_hash must be SHA-256 hex (either case) of the body; `actualHex` is lowercase. */
 function checkPayloadHash(payloadHash: unknown, actualHex: string): void {
-  // Buffer stops at the first non-hex character, so 64 characters decoding to 32 bytes is hex.
-  const expectedHash =
-    typeof payloadHash === 'string' && payloadHash.length === 64 ? Buffer.from(payloadHash, 'hex') : undefined;
-  if (expectedHash === undefined || expectedHash.length !== 32) {
+  if (typeof payloadHash !== 'string' || !/^[0-9a-fA-F]{64}$/.test(payloadHash)) {
     fail('payload_hash is not SHA-256 hex', 'payload_hash_mismatch');
   }
-  if (!timingSafeEqual(Buffer.from(actualHex, 'hex'), expectedHash as Buffer)) {
+  // No secret here (the hash sits in the token, anyone can hash a body): a plain comparison.
+  if ((payloadHash as string).toLowerCase() !== actualHex) {
     fail('The body does not match the token payload_hash', 'payload_hash_mismatch');
   }
+}
+
+/** Runs `next` now when `value` is at hand (node:crypto), or once it resolves (Web Crypto). */
+function andThen<T, U>(value: T | Promise<T>, next: (value: T) => U | Promise<U>): U | Promise<U> {
+  return value instanceof Promise ? value.then(next) : next(value);
 }
 
 function checkHeader(segment: string): void {
@@ -340,22 +270,21 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
   const { apiKey, applicationId, store } = options;
   const claimTtlMs = jtiClaimTtlMs(tolerance);
 
-  const signatureMatches = (signingInput: string, signature: string): boolean => {
+  const signatureValid = (signingInput: string, signature: string): boolean | Promise<boolean> => {
     // 43 characters decode to 32 bytes with 2 unused bits in the last one; only the canonical
     // spelling (unused bits zero) is accepted, so one signature has exactly one encoding.
     if (signature.length !== SIGNATURE_LENGTH || !CANONICAL_LAST.includes(signature.charAt(42))) return false;
-    const given = Buffer.from(signature, 'base64url');
-    // Buffer skips characters outside the alphabet: a shorter result means there were some.
+    const given = base64urlDecode(signature);
+    // The decoder skips characters outside the alphabet: a shorter result means there were some.
     if (given.length !== 32) return false;
-    let ok = false;
-    // Every key is tried (no early exit), so timing does not reveal which secret matched.
-    for (const key of keys) {
-      if (timingSafeEqual(hmacSha256(key, signingInput), given)) ok = true;
-    }
-    return ok;
+    return signatureMatches(keys, signingInput, given);
   };
 
-  const check = (token: string, body: string | Uint8Array, nowMs: number = now()): WebhookClaims => {
+  const check = (
+    token: string,
+    body: string | Uint8Array,
+    nowMs: number = now(),
+  ): WebhookClaims | Promise<WebhookClaims> => {
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) fail('The token is too long', 'malformed_token');
     const dot1 = token.indexOf('.');
     const dot2 = token.indexOf('.', dot1 + 1);
@@ -365,12 +294,19 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
     // The segments are not pattern-checked here: the signature covers their exact characters,
     // and the signature itself must be the one canonical encoding.
     if (dot1 !== STANDARD_HEADER.length || !token.startsWith(STANDARD_HEADER)) checkHeader(token.slice(0, dot1));
-    if (!signatureMatches(token.slice(0, dot2), token.slice(dot2 + 1))) {
-      fail('The token signature does not match the signature secret', 'bad_signature');
-    }
+    return andThen(signatureValid(token.slice(0, dot2), token.slice(dot2 + 1)), (valid) => {
+      if (!valid) fail('The token signature does not match the signature secret', 'bad_signature');
+      return checkClaims(token.slice(dot1 + 1, dot2), body, nowMs);
+    });
+  };
 
+  const checkClaims = (
+    segment: string,
+    body: string | Uint8Array,
+    nowMs: number,
+  ): WebhookClaims | Promise<WebhookClaims> => {
     // Signed by a holder of the secret from here on; the claims are still checked strictly.
-    const payload = decodeJson(token.slice(dot1 + 1, dot2), 'payload');
+    const payload = decodeJson(segment, 'payload');
     const iss = own(payload, 'iss');
     if (iss !== 'Vonage') fail('The token issuer is not Vonage', 'wrong_issuer');
     const iat = own(payload, 'iat');
@@ -404,13 +340,6 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
 
     const payloadHash = own(payload, 'payload_hash');
     if (payloadHash === undefined) fail('The token has no payload_hash', 'missing_payload_hash');
-    // The exact bytes received: a re-serialized body can differ from what Vonage hashed.
-    const actualHex = sha256Hex(body);
-    // payload_hash is no secret (it sits in the token, and anyone can hash a body), so a plain
-    // comparison is safe. Vonage sends lowercase hex, which is what this accepts directly;
-    // anything else takes the strict path below (same errors as ever).
-    if (payloadHash !== actualHex) checkPayloadHash(payloadHash, actualHex);
-
     const claims: { -readonly [K in keyof WebhookClaims]: WebhookClaims[K] } = {
       iat: iat as number,
       jti: jti as string,
@@ -420,7 +349,13 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
     };
     if (tokenApiKey !== undefined) claims.api_key = tokenApiKey as string;
     if (tokenApplication !== undefined) claims.application_id = tokenApplication as string;
-    return claims;
+    // The exact bytes received: a re-serialized body can differ from what Vonage hashed.
+    return andThen(sha256Hex(body), (actualHex) => {
+      // Vonage sends lowercase hex, which is accepted directly; anything else takes the
+      // strict path (same errors as ever).
+      if (payloadHash !== actualHex) checkPayloadHash(payloadHash, actualHex);
+      return claims;
+    });
   };
 
   const claim = async (claims: WebhookClaims): Promise<void> => {
@@ -433,7 +368,7 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
     check,
     claim,
     async verify(request) {
-      const claims = check(bearerToken(request.headers), request.body);
+      const claims = await check(bearerToken(request.headers), request.body);
       await claim(claims);
       return claims;
     },
