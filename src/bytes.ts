@@ -76,8 +76,8 @@ export function concatBytes(chunks: readonly Uint8Array[], total: number): Uint8
 }
 
 /**
- * base64url (or base64) text to bytes. Characters outside the alphabet are skipped, as
- * `Buffer.from(text, 'base64url')` does, so a caller checks the decoded length.
+ * base64url (or base64) text to bytes, exactly as `Buffer.from(text, 'base64url')` decodes it:
+ * characters outside the alphabet are skipped (a caller checks the decoded length).
  *
  * @example
  * ```ts
@@ -86,7 +86,9 @@ export function concatBytes(chunks: readonly Uint8Array[], total: number): Uint8
  */
 export function base64urlDecode(text: string): Uint8Array {
   if (NodeBuffer !== undefined) return NodeBuffer.from(text, 'base64url');
-  const clean = text
+  // Like Buffer: decoding stops at the first padding character.
+  const end = text.indexOf('=');
+  const clean = (end === -1 ? text : text.slice(0, end))
     .replace(/-/g, '+')
     .replace(/_/g, '/')
     .replace(/[^A-Za-z0-9+/]/g, '');

@@ -1,8 +1,8 @@
 // `import` consumer: every entry through the package's "exports" import conditions.
 import * as root from 'vonage-messenger';
+import * as d1 from 'vonage-messenger/d1';
 import * as postgres from 'vonage-messenger/postgres';
 import * as redis from 'vonage-messenger/redis';
-import * as d1 from 'vonage-messenger/d1';
 import * as sqlite from 'vonage-messenger/sqlite';
 import * as testing from 'vonage-messenger/testing';
 import * as msw from 'vonage-messenger/testing/msw';

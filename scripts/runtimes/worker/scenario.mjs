@@ -15,7 +15,7 @@ const STRANGER = '7000000000000002';
  * Bundles the worker as wrangler does: ESM, export conditions `workerd` and `worker` first.
  * Returns the code and the `node:` modules it still imports (there must be none).
  */
-export async function bundleWorker({ entry = WORKER_ENTRY, plugins = [] } = {}) {
+export async function bundleWorker({ entry = WORKER_ENTRY, plugins = [], external = [] } = {}) {
   const result = await build({
     entryPoints: [entry],
     bundle: true,
@@ -27,7 +27,7 @@ export async function bundleWorker({ entry = WORKER_ENTRY, plugins = [] } = {}) 
     mainFields: ['module', 'main'],
     plugins,
     // A `node:` import would fail in workerd without nodejs_compat: keep it visible, not fatal here.
-    external: ['node:*'],
+    external: ['node:*', ...external],
     metafile: true,
     logLevel: 'silent',
   });
