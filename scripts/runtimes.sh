@@ -46,7 +46,7 @@ trap 'status=$?; rm -rf "$WORK"; if [ $status -ne 0 ]; then printf "\nruntimes F
 TARBALL="$WORK/$(npm pack --silent --ignore-scripts --pack-destination "$WORK" | tail -1)"
 APP="$WORK/app"
 mkdir -p "$APP"
-cp "$ROOT"/scripts/smoke/*.mjs "$ROOT"/scripts/smoke/*.cjs "$ROOT"/scripts/runtimes/consumer.mjs "$APP"/
+cp "$ROOT"/scripts/smoke/*.mjs "$ROOT"/scripts/smoke/*.cjs "$ROOT"/scripts/runtimes/consumer.mjs "$ROOT"/scripts/runtimes/keys.mjs "$APP"/
 echo '{"name":"vonage-messenger-runtimes","private":true}' >"$APP/package.json"
 (cd "$APP" && npm install --prefer-offline --no-audit --no-fund --ignore-scripts --loglevel=error "$TARBALL")
 # The smoke test loads every subpath; the optional peers come from this checkout (as in

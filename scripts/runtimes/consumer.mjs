@@ -4,7 +4,8 @@
 // Checked: a signed webhook is answered 200 and a forged one 401, a send outside the window
 // is refused without a request, and the bot's reply reaches the sandbox and is accepted.
 import { createMessenger, WindowClosedError } from 'vonage-messenger';
-import { createSandbox, signWebhook } from 'vonage-messenger/testing';
+import { createSandbox, inboundText, signWebhook } from 'vonage-messenger/testing';
+import { rsaKeys } from './keys.mjs';
 
 const runtime = globalThis.Bun ? `bun ${Bun.version}` : globalThis.Deno ? `deno ${Deno.version.deno}` : 'node';
 const PAGE = '107329271234567';
@@ -14,24 +15,6 @@ const transports = (process.argv[2] ?? 'http').split(',');
 
 function check(condition, message) {
   if (!condition) throw new Error(`${runtime}: ${message}`);
-}
-
-/** PEM from Web Crypto, so that key generation itself does not depend on node:crypto. */
-async function rsaKeys() {
-  const pair = await crypto.subtle.generateKey(
-    { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
-    true,
-    ['sign', 'verify'],
-  );
-  const pem = async (format, key, label) => {
-    const der = new Uint8Array(await crypto.subtle.exportKey(format, key));
-    const b64 = btoa(String.fromCharCode(...der)).replace(/.{64}/g, '$&\n');
-    return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
-  };
-  return {
-    privateKey: await pem('pkcs8', pair.privateKey, 'PRIVATE KEY'),
-    publicKey: await pem('spki', pair.publicKey, 'PUBLIC KEY'),
-  };
 }
 
 /** Serves a Fetch handler on 127.0.0.1 with the runtime's own server. */
@@ -69,19 +52,9 @@ for (const transport of transports) {
     check(sandbox.requests.length === 0, 'a refused send reached the sandbox');
 
     // A forged webhook (another secret) is answered 401 and opens no window.
-    const forged = signWebhook(
-      {
-        channel: 'messenger',
-        message_uuid: crypto.randomUUID(),
-        to: PAGE,
-        from: USER,
-        timestamp: new Date().toISOString(),
-        message_type: 'text',
-        text: 'forged',
-      },
-      'not-the-secret',
-      { applicationId },
-    );
+    const forged = signWebhook(inboundText({ pageId: PAGE, psid: USER, text: 'forged' }), 'not-the-secret', {
+      applicationId,
+    });
     const forgedAnswer = await fetch(sandbox.webhookUrl, {
       method: 'POST',
       headers: forged.headers,

@@ -17,22 +17,21 @@
  * @module
  */
 import { ValidationError } from '../errors.js';
+import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './memory.js';
 import {
   assertBucket,
   assertDuration,
   assertReason,
+  assertTablePrefix,
   assertText,
   assertTime,
   decodeConversation,
-  pageFrom,
+  type PageRow,
+  pageFromRow,
   retryAfter,
-  toMs,
 } from './shared.js';
-import type { PageState, RecordInboundResult, SessionStore } from './types.js';
-
-// Same values as memory.ts (not imported from there, so that this entry stays small).
-const DEFAULT_STORE_TTL_MS = 8 * 24 * 60 * 60 * 1000;
-const DEFAULT_DEDUPE_TTL_MS = 48 * 60 * 60 * 1000;
+import type { SqlitePruneResult } from './sqlite.js';
+import type { RecordInboundResult, SessionStore } from './types.js';
 
 /**
  * The part of D1's prepared statement the store uses (`D1PreparedStatement`).
@@ -89,23 +88,14 @@ export interface D1StoreOptions {
 }
 
 /**
- * Rows deleted by {@link D1Store.prune}.
+ * Rows deleted by {@link D1Store.prune}: the same tables as the SQLite store's.
  *
  * @example
  * ```ts
  * const { claims }: D1PruneResult = await store.prune()
  * ```
  */
-export interface D1PruneResult {
-  /** Conversations whose user last wrote before the cut-off. */
-  conversations: number;
-  /** Message ids past their dedupe time. */
-  messages: number;
-  /** Expired one-time claims (webhook replay guards). */
-  claims: number;
-  /** Token buckets idle since before the cut-off. */
-  tokens: number;
-}
+export type D1PruneResult = SqlitePruneResult;
 
 /**
  * A D1-backed {@link SessionStore} with its maintenance operation.
@@ -122,8 +112,6 @@ export interface D1Store extends SessionStore {
   /** Deletes expired conversations, message ids, claims and token buckets idle for `olderThanMs`. */
   prune(options?: { olderThanMs?: number }): Promise<D1PruneResult>;
 }
-
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,39}$/;
 
 function statements(t: (suffix: string) => string) {
   // One text value in the format of decodeConversation: the cheapest row to read.
@@ -213,12 +201,7 @@ const changed = (result: unknown): number => (result as { meta?: { changes?: num
  */
 export function d1Store(options: D1StoreOptions): D1Store {
   const table = options.table ?? 'vonage_messenger';
-  if (!IDENTIFIER.test(table)) {
-    throw new ValidationError(
-      `d1Store table must be lowercase letters, digits and _ (at most 40): ${JSON.stringify(table)}`,
-      [{ path: 'table', message: `must match ${IDENTIFIER}` }],
-    );
-  }
+  assertTablePrefix(table, 'd1Store');
   const db = options.database;
   if (db === null || typeof db !== 'object' || typeof db.prepare !== 'function' || typeof db.batch !== 'function') {
     throw new ValidationError('d1Store needs a D1 database binding (env.DB)', [
@@ -287,20 +270,8 @@ export function d1Store(options: D1StoreOptions): D1Store {
     },
 
     async getPage(pageId) {
-      const row = await (await q(sql.getPage, pageId)).first<{
-        linked: number;
-        changed_at: number;
-        error_code: string | null;
-        error_detail: string | null;
-      }>();
-      if (row === null) return null;
-      const state: PageState = pageFrom(
-        row.linked === 1,
-        toMs(row.changed_at, 'changed_at'),
-        row.error_code ?? undefined,
-        row.error_detail ?? undefined,
-      );
-      return state;
+      const row = await (await q(sql.getPage, pageId)).first<PageRow>();
+      return row === null ? null : pageFromRow(row);
     },
 
     async setPageLinked(pageId, linked, at, details) {

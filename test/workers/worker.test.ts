@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { bundleWorker, runWorkerScenario } from '../../scripts/runtimes/worker/scenario.mjs';
-import { createSandbox, signWebhook } from '../../src/testing/index.js';
+import * as testing from '../../src/testing/index.js';
 import { webModules } from '../../tsup.worker.config.js';
 
 const src = (path: string) => fileURLToPath(new URL(`../../src/${path}`, import.meta.url));
@@ -28,7 +28,7 @@ describe('the Workers build', () => {
 
   it('answers webhooks and replies from workerd, with D1 as the store', async () => {
     const { code } = await bundleWorker({ plugins: [fromSource, webModules] });
-    const seen = await runWorkerScenario({ code, createSandbox, signWebhook });
+    const seen = await runWorkerScenario({ code, testing });
     expect(seen).toMatchObject({ status: 200, forgedStatus: 401 });
     expect(seen.reply).toMatch(/^[0-9a-f-]{36}$/);
   }, 60_000);

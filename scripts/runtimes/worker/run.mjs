@@ -14,7 +14,7 @@ const { code, nodeImports } = await bundleWorker({ entry });
 if (nodeImports.length > 0) throw new Error(`workerd: the worker bundle imports ${nodeImports.join(', ')}`);
 console.log(`workerd: worker bundled from the tarball (${(code.length / 1024).toFixed(0)} kB, no node: import)`);
 const testing = await import(fromApp.resolve('vonage-messenger/testing'));
-const seen = await runWorkerScenario({ code, createSandbox: testing.createSandbox, signWebhook: testing.signWebhook });
+const seen = await runWorkerScenario({ code, testing });
 console.log(
   `workerd: ok: signed ${seen.status}, forged ${seen.forgedStatus}, refused without a request, reply ${seen.reply} accepted (202), retried webhook deduplicated in D1`,
 );

@@ -1,5 +1,5 @@
 import type { Plugin } from 'esbuild';
-import type { createSandbox, signWebhook } from '../../../src/testing/index.js';
+import type { createSandbox, inboundText, signWebhook } from '../../../src/testing/index.js';
 
 export declare const WORKER_ENTRY: string;
 export declare function bundleWorker(options?: { entry?: string; plugins?: Plugin[]; external?: string[] }): Promise<{
@@ -8,6 +8,6 @@ export declare function bundleWorker(options?: { entry?: string; plugins?: Plugi
 }>;
 export declare function runWorkerScenario(options: {
   code: string;
-  createSandbox: typeof createSandbox;
-  signWebhook: typeof signWebhook;
+  /** `vonage-messenger/testing`, from wherever the caller loads the package. */
+  testing: { createSandbox: typeof createSandbox; inboundText: typeof inboundText; signWebhook: typeof signWebhook };
 }): Promise<{ forgedStatus: number; status: number; reply: string }>;

@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
+import { rsaKeys } from '../keys.mjs';
 
 export const WORKER_ENTRY = fileURLToPath(new URL('./worker.mjs', import.meta.url));
 const PAGE = '107329271234567';
@@ -43,30 +44,14 @@ function check(condition, message) {
   if (!condition) throw new Error(`workerd: ${message}`);
 }
 
-/** Web Crypto RSA keys as PEM (the Worker gets the private one as a secret would be). */
-async function rsaKeys() {
-  const pair = await crypto.subtle.generateKey(
-    { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
-    true,
-    ['sign', 'verify'],
-  );
-  const pem = async (format, key, label) => {
-    const der = Buffer.from(await crypto.subtle.exportKey(format, key)).toString('base64');
-    return `-----BEGIN ${label}-----\n${der.replace(/.{64}/g, '$&\n')}\n-----END ${label}-----\n`;
-  };
-  return {
-    privateKey: await pem('pkcs8', pair.privateKey, 'PRIVATE KEY'),
-    publicKey: await pem('spki', pair.publicKey, 'PUBLIC KEY'),
-  };
-}
-
 /**
  * Runs the bundled worker in workerd and checks: a signed inbound webhook is answered 200 and
  * the reply reaches the sandbox (JWT signed with Web Crypto, accepted 202); the same webhook
  * again is a duplicate (D1) and sends nothing; a forged one is answered 401; a send to a user
  * who never wrote is refused with no request. Returns what it saw, for the caller to print.
  */
-export async function runWorkerScenario({ code, createSandbox, signWebhook }) {
+export async function runWorkerScenario({ code, testing }) {
+  const { createSandbox, inboundText, signWebhook } = testing;
   const { privateKey, publicKey } = await rsaKeys();
   const signatureSecret = crypto.randomUUID();
   const applicationId = crypto.randomUUID();
@@ -95,19 +80,9 @@ export async function runWorkerScenario({ code, createSandbox, signWebhook }) {
     );
     check(sandbox.requests.length === 0, 'a refused send reached the sandbox');
 
-    const forged = signWebhook(
-      {
-        channel: 'messenger',
-        message_uuid: crypto.randomUUID(),
-        to: PAGE,
-        from: USER,
-        timestamp: new Date().toISOString(),
-        message_type: 'text',
-        text: 'forged',
-      },
-      'not-the-secret',
-      { applicationId },
-    );
+    const forged = signWebhook(inboundText({ pageId: PAGE, psid: USER, text: 'forged' }), 'not-the-secret', {
+      applicationId,
+    });
     const forgedStatus = (
       await mf.dispatchFetch('http://bot.local/webhooks/inbound', {
         method: 'POST',
