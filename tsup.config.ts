@@ -19,6 +19,7 @@ const library: Options = {
     redis: 'src/store/redis.ts',
     postgres: 'src/store/postgres.ts',
     sqlite: 'src/store/sqlite.ts',
+    d1: 'src/store/d1.ts',
     testing: 'src/testing/index.ts',
     'testing-stores': 'src/testing/conformance.ts',
     'testing-msw': 'src/testing/msw.ts',

@@ -26,7 +26,7 @@ trap 'status=$?; if [ $status -ne 0 ]; then printf "\ncheck-package FAILED at st
 
 step "1/7 build (tsup)"
 if [ "${SKIP_BUILD:-}" != 1 ]; then npm run build --silent >/tmp/check-package-build.log 2>&1 || { tail -40 /tmp/check-package-build.log >&2; exit 1; }; fi
-for f in index redis postgres sqlite testing testing-stores testing-msw otel; do
+for f in index redis postgres sqlite d1 testing testing-stores testing-msw otel; do
   for ext in js cjs d.ts d.cts; do
     [ -f "dist/$f.$ext" ] || { echo "missing dist/$f.$ext: tsup.config.ts entries and package.json exports disagree" >&2; exit 1; }
   done
@@ -34,7 +34,8 @@ done
 for f in cli.js playground.js; do
   [ -f "dist/$f" ] || { echo "missing dist/$f: the bin (npx vonage-messenger) and its chat page script" >&2; exit 1; }
 done
-echo "dist/: 8 entries × (js, cjs, d.ts, d.cts) present, and the bin (cli.js, playground.js)"
+for f in worker worker-d1; do [ -f "dist/$f.js" ] || { echo "missing dist/$f.js: the Workers build (tsup.worker.config.ts) did not run" >&2; exit 1; }; done
+echo "dist/: 9 entries × (js, cjs, d.ts, d.cts) present, and the bin (cli.js, playground.js) and the Workers build (worker.js, worker-d1.js) present"
 
 step "2/7 types (tsc --noEmit, strict)"
 npx --no-install tsc --noEmit -p tsconfig.json

@@ -27,8 +27,8 @@ import {
   type SendTextInput,
   toIssues,
 } from './send/schemas.js';
-import { createTransport, type RetryOptions } from './send/transport.js';
-import { createVonageSdkTransport } from './send/vonage-sdk-transport.js';
+import type { RetryOptions, Transport } from './send/transport.js';
+import { DEFAULT_TRANSPORT, transportFor } from './send/transports.js';
 import { callStore } from './store/guard.js';
 import { memoryStore } from './store/memory.js';
 import { observeStore } from './store/observed.js';
@@ -86,8 +86,11 @@ export { MAX_CLIENT_REF_CHARS, MAX_TEXT_CHARS } from './send/schemas.js';
 export interface MessengerOptions {
   /** The Vonage application's ID (JWT auth, recommended). */
   applicationId?: string;
-  /** The application's private key: PEM text, a Buffer, or a path to the `.key` file. */
-  privateKey?: string | Buffer;
+  /**
+   * The application's private key: PEM text, bytes (a Buffer), or a path to the `.key` file
+   * (not in Workers, which have no file system: pass the PEM text from a secret).
+   */
+  privateKey?: string | Uint8Array;
   /** The account's API key (Basic auth; also checked against signed webhooks' `api_key`). */
   apiKey?: string;
   /** The account's API secret (Basic auth). */
@@ -116,11 +119,13 @@ export interface MessengerOptions {
   /** Abort a send that has no answer after this long. Default 30 000 ms. */
   timeoutMs?: number;
   /**
-   * What puts sends on the wire. `'http'` (default): `node:http`/`node:https` with a keep-alive
-   * agent, the fastest. `'vonage-sdk'`: the official `@vonage/messages` client (global `fetch`).
-   * Both send the same body and give the same results, retries and errors (docs/sending.md).
+   * What puts sends on the wire. `'http'` (the default on Node, Bun and Deno):
+   * `node:http`/`node:https` with a keep-alive agent, the fastest. `'fetch'` (the default
+   * where `node:http` is absent: the Workers build): the global `fetch`. `'vonage-sdk'`: the
+   * official `@vonage/messages` client (Node only). All send the same body and give the same
+   * results, retries and errors (docs/sending.md, docs/deploy.md).
    */
-  transport?: 'http' | 'vonage-sdk';
+  transport?: 'http' | 'fetch' | 'vonage-sdk';
   /**
    * Webhook settings: `toleranceSeconds`, how far a token's `iat` may be from now, either way
    * (default 300, at most 86 400); `maxBodyBytes`, the largest accepted body, a larger one is
@@ -331,16 +336,18 @@ export function createMessenger(options: MessengerOptions): Messenger {
       : basicAuth(o.apiKey as string, o.apiSecret as string);
   // jwtAuth already refused a key that cannot sign RS256 (an EC key, RSA under 2048 bits);
   // signing the first token now turns any other signing failure into a ValidationError here,
-  // not a confusing error on the first send.
+  // not a confusing error on the first send. Where signing is asynchronous (Web Crypto) it
+  // starts now, and a key it refuses fails the first send with the same ValidationError.
   try {
-    auth.header();
+    const first = auth.header();
+    if (typeof first !== 'string') first.catch(() => {});
   } catch {
     throw new ValidationError(
       'privateKey cannot sign an RS256 JWT: Vonage needs the RSA private key (2048 bits or more) generated for the application',
       [{ path: 'privateKey', message: 'cannot sign an RS256 JWT' }],
     );
   }
-  const transport = (o.transport === 'vonage-sdk' ? createVonageSdkTransport : createTransport)({
+  const transport: Transport = transportFor(o.transport ?? DEFAULT_TRANSPORT)({
     apiHost: o.apiHost ?? DEFAULT_API_HOST,
     auth,
     ...(o.retry !== undefined ? { retry: o.retry } : {}),

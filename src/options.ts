@@ -53,7 +53,9 @@ const OptionsSchema = lazySchema(() =>
     .strictObject({
       applicationId: z.string().min(1, 'applicationId must not be empty').optional(),
       privateKey: z
-        .union([z.string(), z.instanceof(Buffer)], { error: 'privateKey must be PEM text, a Buffer or a file path' })
+        .union([z.string(), z.instanceof(Uint8Array)], {
+          error: 'privateKey must be PEM text, a Buffer or a file path',
+        })
         .optional(),
       apiKey: z.string().min(1, 'apiKey must not be empty').optional(),
       apiSecret: z.string().min(1, 'apiSecret must not be empty').optional(),
@@ -123,7 +125,9 @@ const OptionsSchema = lazySchema(() =>
         ])
         .optional(),
       timeoutMs: timerMs('timeoutMs').min(1, 'timeoutMs must be positive').optional(),
-      transport: z.enum(['http', 'vonage-sdk'], { error: "transport must be 'http' or 'vonage-sdk'" }).optional(),
+      transport: z
+        .enum(['http', 'fetch', 'vonage-sdk'], { error: "transport must be 'http', 'fetch' or 'vonage-sdk'" })
+        .optional(),
       webhook: z
         .strictObject({
           toleranceSeconds: z

@@ -56,6 +56,7 @@ async function run(label, root, testing, subpaths) {
     redis: [subpaths.redis, ['redisStore']],
     postgres: [subpaths.postgres, ['postgresStore']],
     sqlite: [subpaths.sqlite, ['sqliteStore']],
+    d1: [subpaths.d1, ['d1Store']],
   };
   for (const [name, [mod, names]] of Object.entries(expected)) {
     check(mod !== undefined && mod !== null, `${label}: vonage-messenger/${name} did not load`);

@@ -96,7 +96,7 @@ export const doctorCommand: Command = {
     } else {
       try {
         const pem = loadPrivateKey(rawKey);
-        const key = createPrivateKey(pem);
+        const key = createPrivateKey(typeof pem === 'string' ? pem : Buffer.from(pem));
         const form = rawKey.includes('-----BEGIN') ? 'PEM text' : `file ${rawKey}`;
         const bits = key.asymmetricKeyDetails?.modulusLength;
         const auth = jwtAuth({

@@ -12,33 +12,31 @@
  *
  * @module
  */
-import { createPrivateKey, sign as cryptoSign, type KeyObject, randomUUID } from 'node:crypto';
+import { createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ValidationError } from '../errors.js';
+import {
+  cachedJwt,
+  type JwtCacheOptions,
+  type JwtClaims,
+  rs256SigningInput,
+  type SyncAuthProvider,
+} from './auth-shared.js';
 
-/** Supplies the `Authorization` header value for one request. Synchronous and cheap. */
-export interface AuthProvider {
-  /** `Bearer …` or `Basic …`. */
-  header(): string;
-  /** Drops a cached token (after a 401) so the next request signs a fresh one. */
-  invalidate(): void;
-  /** `jwt` or `basic`, for logs and docs; never the credential. */
-  readonly kind: 'jwt' | 'basic';
-}
+export {
+  type AuthProvider,
+  basicAuth,
+  type JwtCacheOptions,
+  type JwtClaims,
+  type SyncAuthProvider,
+} from './auth-shared.js';
 
 /** Options of {@link jwtAuth}. */
-export interface JwtAuthOptions {
-  applicationId: string;
-  /** PEM contents (string or Buffer). */
-  privateKey: string | Buffer;
-  /** Token lifetime in seconds. Default 900 (Vonage's default; it honours at most 24 h). */
-  ttlSeconds?: number;
-  /** Renew this many seconds before `exp`, so that no request carries a token about to expire. Default 60. */
-  renewBeforeSeconds?: number;
+export interface JwtAuthOptions extends JwtCacheOptions {
+  /** PEM contents (string or bytes). */
+  privateKey: string | Uint8Array;
   /** The signer (tests count calls). Default {@link signRs256}. */
   sign?: (claims: JwtClaims, key: KeyObject) => string;
-  /** Real-time clock in ms. Default `Date.now`. */
-  clock?: () => number;
 }
 
 /**
@@ -47,56 +45,18 @@ export interface JwtAuthOptions {
  * @throws ValidationError when `privateKey` is not a PEM private key, or is not an RSA key of
  *   2048 bits or more (Vonage signs with RS256); the message never contains the key.
  */
-export function jwtAuth(options: JwtAuthOptions): AuthProvider {
-  const ttlSeconds = options.ttlSeconds ?? 900;
-  const renewBeforeMs = Math.min((options.renewBeforeSeconds ?? 60) * 1000, (ttlSeconds * 1000) / 2);
+export function jwtAuth(options: JwtAuthOptions): SyncAuthProvider {
   const sign = options.sign ?? signRs256;
-  const clock = options.clock ?? Date.now;
-  const { applicationId } = options;
   const key = rs256Key(options.privateKey);
-  let cached = '';
-  let renewAt = 0;
-
-  const auth: AuthProvider = {
-    kind: 'jwt',
-    header() {
-      const t = clock();
-      if (t < renewAt) return cached;
-      const iat = Math.floor(t / 1000);
-      cached = `Bearer ${sign({ jti: randomUUID(), iat, exp: iat + ttlSeconds, application_id: applicationId }, key)}`;
-      renewAt = iat * 1000 + ttlSeconds * 1000 - renewBeforeMs;
-      return cached;
-    },
-    invalidate() {
-      renewAt = 0;
-    },
-  };
-  return hideSecrets(auth);
+  return cachedJwt(options, (claims) => sign(claims, key));
 }
-
-/**
- * The claims of the send JWT: exactly those (and in the order) `@vonage/jwt`'s `tokenGenerate`
- * puts in, so that Vonage sees the same token it documents.
- */
-export interface JwtClaims {
-  /** A fresh UUID per token. */
-  jti: string;
-  /** Issued at, epoch seconds. */
-  iat: number;
-  /** Expiry, epoch seconds: `iat` + the ttl. */
-  exp: number;
-  application_id: string;
-}
-
-// Constant: the header never changes, so it is encoded once.
-const RS256_HEADER = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT' })).toString('base64url');
 
 /**
  * Signs `claims` as a compact RS256 JWT (RSASSA-PKCS1-v1_5 with SHA-256, RFC 7518 §3.3) with
  * `node:crypto`. The default signer of {@link jwtAuth}; `key` must be an RSA private key.
  */
 export function signRs256(claims: JwtClaims, key: KeyObject): string {
-  const input = `${RS256_HEADER}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  const input = rs256SigningInput(claims);
   return `${input}.${cryptoSign('sha256', Buffer.from(input), key).toString('base64url')}`;
 }
 
@@ -104,10 +64,10 @@ export function signRs256(claims: JwtClaims, key: KeyObject): string {
  * Parses the key once and refuses, before any send, one that cannot sign RS256. The messages
  * name the key's type and size, never its contents.
  */
-function rs256Key(privateKey: string | Buffer): KeyObject {
+function rs256Key(privateKey: string | Uint8Array): KeyObject {
   let key: KeyObject;
   try {
-    key = createPrivateKey(privateKey);
+    key = createPrivateKey(asKeyInput(privateKey));
   } catch {
     throw new ValidationError('privateKey is not a valid PEM private key', [
       { path: 'privateKey', message: 'not a valid PEM private key' },
@@ -126,27 +86,21 @@ function rs256Key(privateKey: string | Buffer): KeyObject {
   return key;
 }
 
+/** node:crypto's key input: a string or a Buffer over the same bytes (no copy). */
+const asKeyInput = (key: string | Uint8Array): string | Buffer =>
+  typeof key === 'string' ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+
 /**
- * Basic auth with the account's API key and secret. Vonage accepts it for the Messages API,
- * but then uses the account-level webhook URLs, not the application's (JWT is recommended).
+ * Reads the key: PEM text (also with `\n` escapes from an env var), bytes, or a file path.
+ * Never echoes it.
+ *
+ * @example
+ * ```ts
+ * const pem = loadPrivateKey(process.env.VONAGE_PRIVATE_KEY ?? './private.key')
+ * ```
  */
-export function basicAuth(apiKey: string, apiSecret: string): AuthProvider {
-  const value = `Basic ${Buffer.from(`${apiKey}:${apiSecret}`).toString('base64')}`;
-  return hideSecrets({ kind: 'basic', header: () => value, invalidate: () => {} });
-}
-
-/** Keeps credentials out of `console.log(auth)` and `JSON.stringify(auth)`: they live only in closures. */
-function hideSecrets(auth: AuthProvider): AuthProvider {
-  Object.defineProperty(auth, Symbol.for('nodejs.util.inspect.custom'), {
-    value: () => `AuthProvider(${auth.kind})`,
-  });
-  Object.defineProperty(auth, 'toJSON', { value: () => ({ kind: auth.kind }) });
-  return Object.freeze(auth);
-}
-
-/** Reads the key: PEM text (also with `\n` escapes from an env var), a Buffer, or a file path. Never echoes it. */
-export function loadPrivateKey(value: string | Buffer): string | Buffer {
-  let key: string | Buffer = value;
+export function loadPrivateKey(value: string | Uint8Array): string | Uint8Array {
+  let key: string | Uint8Array = value;
   if (typeof value === 'string') {
     if (value.includes('-----BEGIN')) {
       key = value.includes('\n') ? value : value.replace(/\\n/g, '\n');
@@ -161,7 +115,7 @@ export function loadPrivateKey(value: string | Buffer): string | Buffer {
     }
   }
   try {
-    createPrivateKey(key);
+    createPrivateKey(asKeyInput(key));
   } catch {
     throw new ValidationError('privateKey is not a valid PEM private key', [
       { path: 'privateKey', message: 'not a valid PEM private key' },

@@ -1,8 +1,11 @@
 /**
- * The one network edge of sending: `POST {apiHost}/v1/messages` over `node:http`/`node:https`
- * with a keep-alive agent, and the mapping of every answer to a result or a typed error.
+ * The send loop every transport shares: `POST {apiHost}/v1/messages`, and the mapping of
+ * every answer to a result or a typed error. The exchanges that put a request on the wire
+ * live beside it: `node:http` (http-transport.ts, the default on Node, Bun and Deno),
+ * `fetch` (fetch-transport.ts, the default where `node:http` is absent, as in Workers) and
+ * `@vonage/messages` (vonage-sdk-transport.ts). This module imports nothing from Node.
  *
- * Why `node:http` and not global `fetch`: on Node 20, measured in-process against a loopback
+ * Why `node:http` is the default and not global `fetch`: on Node 20, measured in-process against a loopback
  * stand-in at concurrency 32, `http.request` with a keep-alive agent completes about 5× more
  * requests per second than `fetch` (undici's web streams cost more CPU than the request
  * itself). Both keep connections alive; the wire bytes are the same.
@@ -24,8 +27,6 @@
  *
  * @module
  */
-import http from 'node:http';
-import https from 'node:https';
 import { type InvalidParameter, NetworkError, RateLimitError, VonageApiError, type VonageProblem } from '../errors.js';
 import type { MessagingCategory } from '../vocabulary.js';
 import type { AuthProvider } from './auth.js';
@@ -56,7 +57,7 @@ export interface RetryOptions {
   maxDelayMs?: number;
 }
 
-/** Options of {@link createTransport}. */
+/** Options of every transport (`createTransport`, `createFetchTransport`, `createVonageSdkTransport`). */
 export interface TransportOptions {
   apiHost: string;
   auth: AuthProvider;
@@ -110,8 +111,6 @@ export interface SendLoopOptions<Body> extends Omit<TransportOptions, 'apiHost' 
 export class RequestTimeout extends Error {
   override name = 'TimeoutError';
 }
-
-const USER_AGENT = `vonage-messenger node/${process.versions.node}`;
 
 /** `{apiHost}/v1/messages`, whatever trailing slashes `apiHost` has. */
 export const messagesUrl = (apiHost: string): string => `${apiHost.replace(/\/+$/, '')}/v1/messages`;
@@ -257,8 +256,10 @@ export function createSendLoop<Body>(
   };
 
   async function attempt(body: Body): Promise<Answer> {
-    // Outside the try: a signing failure is not a network failure.
-    const authorization = auth.header();
+    // Outside the try: a signing failure is not a network failure. A header is at hand
+    // except while an asynchronous signer (Web Crypto) signs a token.
+    const header = auth.header();
+    const authorization = typeof header === 'string' ? header : await header;
     try {
       return await exchange(body, authorization);
     } catch (error) {
@@ -294,66 +295,5 @@ export function createSendLoop<Body>(
       if (status === 401) auth.invalidate();
       throw new VonageApiError(describe(problem), problem);
     }
-  };
-}
-
-/** The HTTP client for `POST /v1/messages`, on `node:http`/`node:https` (the default transport). */
-export function createTransport(options: TransportOptions): Transport {
-  const url = messagesUrl(options.apiHost);
-  const target = new URL(url);
-  const secure = target.protocol === 'https:';
-  const client = secure ? https : http;
-  // Idle sockets are closed after 4 s (or before the server's Keep-Alive hint), which makes a
-  // reset on a socket the server already dropped unlikely; sockets never keep the process alive.
-  const agent = secure
-    ? new https.Agent({ keepAlive: true, timeout: 4_000 })
-    : new http.Agent({ keepAlive: true, timeout: 4_000 });
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const hostname = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
-  const port = target.port === '' ? undefined : Number(target.port);
-  const path = target.pathname;
-
-  const post: Exchange<string> = (body, authorization) =>
-    new Promise<Answer>((resolve, reject) => {
-      const req = client.request(
-        {
-          hostname,
-          port,
-          path,
-          method: 'POST',
-          agent,
-          timeout: timeoutMs,
-          headers: {
-            authorization,
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
-            accept: 'application/json',
-            'user-agent': USER_AGENT,
-          },
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => {
-            text += chunk;
-          });
-          res.on('end', () => {
-            const retryAfter = res.headers['retry-after'];
-            resolve({ status: res.statusCode ?? 0, retryAfter: retryAfter ?? null, text });
-          });
-          res.on('error', reject);
-        },
-      );
-      req.on('timeout', () => req.destroy(new RequestTimeout(`no answer within ${timeoutMs} ms`)));
-      req.on('error', reject);
-      req.end(body);
-    });
-
-  return {
-    url,
-    send: createSendLoop({ ...options, url, encode: toWireBody, exchange: post }),
-    close() {
-      agent.destroy();
-    },
   };
 }

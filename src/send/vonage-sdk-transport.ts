@@ -99,7 +99,7 @@ export function sdkAuth(auth: AuthProvider): AuthInterface {
   let raw = '';
   let boxed = '';
   const header = async () => {
-    const value = auth.header();
+    const value = await auth.header();
     if (value !== raw) {
       raw = value;
       boxed = redacted(value);

@@ -127,6 +127,36 @@ export function pageFrom(
   return state;
 }
 
+const SQL_TABLE_PREFIX = /^[a-z_][a-z0-9_]{0,39}$/;
+
+/** Throws `ValidationError` unless `table` is a safe table-name prefix (SQLite and D1 stores). */
+export function assertTablePrefix(table: string, store: string): void {
+  if (typeof table !== 'string' || !SQL_TABLE_PREFIX.test(table)) {
+    throw new ValidationError(
+      `${store} table must be lowercase letters, digits and _ (at most 40): ${JSON.stringify(table)}`,
+      [{ path: 'table', message: `must match ${SQL_TABLE_PREFIX}` }],
+    );
+  }
+}
+
+/** A Page row as the SQLite and D1 stores keep it: `linked` as 0/1, times in epoch ms. */
+export interface PageRow {
+  linked: number;
+  changed_at: number;
+  error_code: string | null;
+  error_detail: string | null;
+}
+
+/** The {@link PageState} of a SQLite/D1 row. */
+export function pageFromRow(row: PageRow): PageState {
+  return pageFrom(
+    row.linked === 1,
+    toMs(row.changed_at, 'changed_at'),
+    row.error_code ?? undefined,
+    row.error_detail ?? undefined,
+  );
+}
+
 /**
  * Loads an optional peer dependency on first use, with an error that says what to install.
  * Dynamic `import()` keeps the dependency out of every entry that does not need it.

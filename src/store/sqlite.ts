@@ -16,15 +16,16 @@ import {
   assertBucket,
   assertDuration,
   assertReason,
+  assertTablePrefix,
   assertText,
   assertTime,
   decodeConversation,
   loadPeer,
-  pageFrom,
+  type PageRow,
+  pageFromRow,
   retryAfter,
-  toMs,
 } from './shared.js';
-import type { DeliveryLease, PageState, RecordInboundResult, SessionStore } from './types.js';
+import type { DeliveryLease, RecordInboundResult, SessionStore } from './types.js';
 import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
 type Database = BetterSqlite3.Database;
@@ -67,8 +68,6 @@ export interface SqliteStore extends SessionStore {
   /** Deletes expired conversations, message ids, claims and token buckets idle for `olderThanMs`. */
   prune(options?: { olderThanMs?: number }): Promise<SqlitePruneResult>;
 }
-
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,39}$/;
 
 // No secondary indexes: each would add pages to every write (and WAL checkpoints), while only
 // prune() would use them, and prune() can afford a scan on a single host.
@@ -249,12 +248,7 @@ type Handle = ReturnType<typeof prepare>;
  */
 export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   const table = options.table ?? 'vonage_messenger';
-  if (!IDENTIFIER.test(table)) {
-    throw new ValidationError(
-      `sqliteStore table must be lowercase letters, digits and _ (at most 40): ${JSON.stringify(table)}`,
-      [{ path: 'table', message: `must match ${IDENTIFIER}` }],
-    );
-  }
+  assertTablePrefix(table, 'sqliteStore');
   const database = options.database;
   if (typeof database !== 'string' && (database === null || typeof database?.prepare !== 'function')) {
     throw new ValidationError('sqliteStore needs a better-sqlite3 Database or a file name', [
@@ -324,17 +318,8 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
 
     async getPage(pageId) {
       const { s } = handle ?? (await open());
-      const row = s.getPage.get({ page: pageId }) as
-        | { linked: number; changed_at: number; error_code: string | null; error_detail: string | null }
-        | undefined;
-      if (row === undefined) return null;
-      const state: PageState = pageFrom(
-        row.linked === 1,
-        toMs(row.changed_at, 'changed_at'),
-        row.error_code ?? undefined,
-        row.error_detail ?? undefined,
-      );
-      return state;
+      const row = s.getPage.get({ page: pageId }) as PageRow | undefined;
+      return row === undefined ? null : pageFromRow(row);
     },
 
     async setPageLinked(pageId, linked, at, details) {

@@ -20,6 +20,8 @@
  *
  * @module
  */
+
+import { concatBytes } from '../bytes.js';
 import { noteReceived, noteRefused, traceWebhookHandler, type WebhookTrace } from '../diagnostics.js';
 import { isMessengerError, StoreError, ValidationError, WebhookVerificationError } from '../errors.js';
 import {
@@ -139,7 +141,7 @@ export async function readBodyWithLimit(request: Request, limit: number): Promis
     throw new BodyReadError('The webhook body could not be read', [{ path: 'body', message: 'unreadable' }]);
   }
   if (chunks.length === 1) return chunks[0] as Uint8Array;
-  return Buffer.concat(chunks, total);
+  return concatBytes(chunks, total);
 }
 
 /** The HTTP status for a failure (see the table in this module's comment). */

@@ -1,14 +1,15 @@
 /**
  * The hand-tuned crypto of webhook verification, behind three small functions: HMAC-SHA256
  * with a per-process key cache, and SHA-256 hex of the body. A Web Crypto variant (Workers)
- * can replace this module without touching the checks in verify.ts.
+ * can replace this module without touching the checks in verify.ts: the Workers build swaps in
+ * hmac-web.ts, the same functions on Web Crypto.
  *
  * @module
  */
 import * as nodeCrypto from 'node:crypto';
-import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 
-/** Longest signing input the prepared buffers hold: a token of MAX_TOKEN_LENGTH characters. */
+/** Longest signing input a key's buffer has room for (verify.ts refuses longer tokens first). */
 const MAX_SIGNING_INPUT = 4096;
 
 // One-shot hashing (Node >= 20.12) skips the Hash/Hmac stream objects createHash and
@@ -86,4 +87,33 @@ export function keyFor(secret: string): HmacKey {
     keyCache.set(secret, key);
   }
   return key;
+}
+
+/**
+ * The prepared keys of a list of secrets.
+ *
+ * @example
+ * ```ts
+ * const keys = hmacKeys(['new-secret', 'old-secret'])
+ * ```
+ */
+export function hmacKeys(secrets: readonly string[]): HmacKey[] {
+  return secrets.map(keyFor);
+}
+
+/**
+ * Does any key sign `signingInput` to `given` (32 bytes)? Every key is tried (no early exit),
+ * so timing does not reveal which secret matched.
+ *
+ * @example
+ * ```ts
+ * signatureMatches(keys, `${header}.${payload}`, base64urlDecode(signature))
+ * ```
+ */
+export function signatureMatches(keys: readonly HmacKey[], signingInput: string, given: Uint8Array): boolean {
+  let ok = false;
+  for (const key of keys) {
+    if (timingSafeEqual(hmacSha256(key, signingInput), given)) ok = true;
+  }
+  return ok;
 }

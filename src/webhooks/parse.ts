@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { utf8Decode } from '../bytes.js';
 import { ValidationError } from '../errors.js';
 import { MAX_ID_DIGITS, type PageId, type Psid } from '../ids.js';
 import { MESSAGE_STATUSES } from '../vocabulary.js';
@@ -341,8 +342,7 @@ function parseDispatch(obj: Json): DispatchEvent {
 
 /** Decodes a body to its JSON value; bytes are read as UTF-8. */
 export function decodeBody(body: string | Uint8Array): unknown {
-  const text =
-    typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  const text = typeof body === 'string' ? body : utf8Decode(body);
   try {
     return JSON.parse(text);
   } catch {

@@ -13,6 +13,8 @@
  *
  * @module
  */
+
+import { utf8Length } from '../bytes.js';
 import { publishPlatformError } from '../diagnostics.js';
 import { ValidationError, WebhookVerificationError } from '../errors.js';
 import { conversationKey } from '../ids.js';
@@ -142,6 +144,11 @@ export interface Received {
 }
 
 /** Builds the receive pipeline for one set of dependencies. */
+interface Verified {
+  claims: WebhookClaims;
+  event: MessengerEvent;
+}
+
 export function createReceiver(deps: WebhookLayerDeps) {
   const { store, now, pages } = deps;
   const tolerance = deps.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
@@ -175,8 +182,14 @@ export function createReceiver(deps: WebhookLayerDeps) {
     );
   };
 
+  const parsed = (claims: WebhookClaims, body: string | Uint8Array): Verified => {
+    const event = parseWebhook(body);
+    checkPage(event);
+    return { claims, event };
+  };
+
   /** The pure half: input shape, body size, token, body, Page. Writes nothing. */
-  const verifyAndParse = (input: ReceiveInput, nowMs: number): { claims: WebhookClaims; event: MessengerEvent } => {
+  const verifyAndParse = (input: ReceiveInput, nowMs: number): Verified | Promise<Verified> => {
     if (verifier === undefined) throw missingSecretError();
     if (typeof input !== 'object' || input === null) {
       throw new ValidationError('receive() needs { headers, body }', [{ path: '', message: 'must be an object' }]);
@@ -189,17 +202,15 @@ export function createReceiver(deps: WebhookLayerDeps) {
       );
     }
     // Cheap bound first: a UTF-16 code unit is at most 3 UTF-8 bytes.
-    const size =
-      typeof body === 'string' ? (body.length * 3 <= maxBodyBytes ? 0 : Buffer.byteLength(body)) : body.byteLength;
+    const size = typeof body === 'string' ? (body.length * 3 <= maxBodyBytes ? 0 : utf8Length(body)) : body.byteLength;
     if (size > maxBodyBytes) {
       throw new ValidationError(`The webhook body is larger than maxBodyBytes (${maxBodyBytes})`, [
         { path: 'body', message: `is larger than ${maxBodyBytes} bytes` },
       ]);
     }
-    const claims = verifier.check(bearerToken(input.headers ?? {}), body, nowMs);
-    const event = parseWebhook(body);
-    checkPage(event);
-    return { claims, event };
+    const checked = verifier.check(bearerToken(input.headers ?? {}), body, nowMs);
+    // A Promise only in the Workers build (Web Crypto): on Node the hot path stays synchronous.
+    return checked instanceof Promise ? checked.then((claims) => parsed(claims, body)) : parsed(checked, body);
   };
 
   /**
@@ -213,7 +224,8 @@ export function createReceiver(deps: WebhookLayerDeps) {
     leaseMs?: (event: MessengerEvent, failed: boolean) => number | undefined,
   ): Promise<Received> {
     const nowMs = now();
-    const { claims, event } = verifyAndParse(input, nowMs);
+    const verified = verifyAndParse(input, nowMs);
+    const { claims, event } = verified instanceof Promise ? await verified : verified;
     const dedupeId = dedupeIdOf(event);
     const ingest: IngestInput = {
       now: nowMs,

@@ -18,11 +18,11 @@
  *
  * @module
  */
-import { timingSafeEqual } from 'node:crypto';
+import { base64urlDecode, utf8Decode } from '../bytes.js';
 import { ValidationError, WebhookVerificationError } from '../errors.js';
 import { callStore } from '../store/guard.js';
 import type { SessionStore } from '../store/types.js';
-import { type HmacKey, hmacSha256, keyFor, sha256Hex } from './hmac.js';
+import { type HmacKey, hmacKeys, sha256Hex, signatureMatches } from './hmac.js';
 
 /** The claims of a verified Vonage webhook token. */
 export interface WebhookClaims {
@@ -68,8 +68,12 @@ export type WebhookHeaders = Headers | Readonly<Record<string, string | readonly
 export interface WebhookVerifier {
   /** Full verification, including the one-time `jti` claim. Resolves to the claims. */
   verify(request: { headers: WebhookHeaders; body: string | Uint8Array }): Promise<WebhookClaims>;
-  /** Every check except the `jti` claim; pure and synchronous. */
-  check(token: string, body: string | Uint8Array, nowMs?: number): WebhookClaims;
+  /**
+   * Every check except the `jti` claim; pure. Synchronous where `node:crypto` exists (Node,
+   * Bun, Deno); a Promise in the Workers build, whose Web Crypto is asynchronous (`await`
+   * works for both).
+   */
+  check(token: string, body: string | Uint8Array, nowMs?: number): WebhookClaims | Promise<WebhookClaims>;
   /** Claims the token's `jti` once in the store; `replayed_token` the second time. */
   claim(claims: WebhookClaims): Promise<void>;
 }
@@ -164,7 +168,7 @@ export const secretKeys = (secrets: string | readonly string[]): HmacKey[] => {
       { path: 'signatureSecret', message: 'must be a non-empty string' },
     ]);
   }
-  return list.map(keyFor);
+  return hmacKeys(list);
 };
 
 const own = (obj: Record<string, unknown>, key: string): unknown => (Object.hasOwn(obj, key) ? obj[key] : undefined);
@@ -173,7 +177,7 @@ const own = (obj: Record<string, unknown>, key: string): unknown => (Object.hasO
 export function decodeJson(segment: string, what: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    value = JSON.parse(utf8Decode(base64urlDecode(segment)));
   } catch {
     return fail(`The token ${what} is not base64url JSON`, 'malformed_token');
   }
@@ -185,15 +189,18 @@ export function decodeJson(segment: string, what: string): Record<string, unknow
 
 /** payload_hash must be SHA-256 hex (either case) of the body; `actualHex` is lowercase. */
 function checkPayloadHash(payloadHash: unknown, actualHex: string): void {
-  // Buffer stops at the first non-hex character, so 64 characters decoding to 32 bytes is hex.
-  const expectedHash =
-    typeof payloadHash === 'string' && payloadHash.length === 64 ? Buffer.from(payloadHash, 'hex') : undefined;
-  if (expectedHash === undefined || expectedHash.length !== 32) {
+  if (typeof payloadHash !== 'string' || !/^[0-9a-fA-F]{64}$/.test(payloadHash)) {
     fail('payload_hash is not SHA-256 hex', 'payload_hash_mismatch');
   }
-  if (!timingSafeEqual(Buffer.from(actualHex, 'hex'), expectedHash as Buffer)) {
+  // No secret here (the hash sits in the token, anyone can hash a body): a plain comparison.
+  if ((payloadHash as string).toLowerCase() !== actualHex) {
     fail('The body does not match the token payload_hash', 'payload_hash_mismatch');
   }
+}
+
+/** Runs `next` now when `value` is at hand (node:crypto), or once it resolves (Web Crypto). */
+function andThen<T, U>(value: T | Promise<T>, next: (value: T) => U | Promise<U>): U | Promise<U> {
+  return value instanceof Promise ? value.then(next) : next(value);
 }
 
 /** `unsupported_algorithm` unless the JOSE header is HS256 (and `typ`, when present, JWT). */
@@ -223,28 +230,26 @@ export function splitToken(token: string): [number, number] {
   return [dot1, dot2];
 }
 
+const badSignature = (): never => fail('The token signature does not match the signature secret', 'bad_signature');
+
 /** `bad_signature` unless the token's signature is the HMAC-SHA256 of its first two parts under one of `keys`. */
-export function checkSignature(keys: readonly HmacKey[], token: string, dot2: number): void {
+export function checkSignature(keys: readonly HmacKey[], token: string, dot2: number): void | Promise<void> {
   const signature = token.slice(dot2 + 1);
   // 43 characters decode to 32 bytes with 2 unused bits in the last one; only the canonical
-  // spelling (unused bits zero) is accepted, so one signature has exactly one encoding.
-  let ok = false;
+  // spelling (unused bits zero, base64url alphabet only) is accepted, so one signature has
+  // exactly one encoding.
   if (
-    signature.length === SIGNATURE_LENGTH &&
-    CANONICAL_LAST.includes(signature.charAt(42)) &&
-    BASE64URL_SIGNATURE.test(signature)
+    signature.length !== SIGNATURE_LENGTH ||
+    !CANONICAL_LAST.includes(signature.charAt(42)) ||
+    !BASE64URL_SIGNATURE.test(signature)
   ) {
-    const given = Buffer.from(signature, 'base64url');
-    // Buffer skips characters outside the alphabet: a shorter result means there were some.
-    if (given.length === 32) {
-      const signingInput = token.slice(0, dot2);
-      // Every key is tried (no early exit), so timing does not reveal which secret matched.
-      for (const key of keys) {
-        if (timingSafeEqual(hmacSha256(key, signingInput), given)) ok = true;
-      }
-    }
+    return badSignature();
   }
-  if (!ok) fail('The token signature does not match the signature secret', 'bad_signature');
+  const given = base64urlDecode(signature);
+  if (given.length !== 32) return badSignature();
+  return andThen(signatureMatches(keys, token.slice(0, dot2), given), (ok) => {
+    if (!ok) badSignature();
+  });
 }
 
 /** `wrong_issuer` unless `iss` is `"Vonage"`. */
@@ -301,16 +306,16 @@ export function checkApplicationId(
 }
 
 /** `payload_hash` is the SHA-256 hex of the exact body bytes; returns it. */
-export function checkBodyHash(payload: Record<string, unknown>, body: string | Uint8Array): string {
+export function checkBodyHash(payload: Record<string, unknown>, body: string | Uint8Array): string | Promise<string> {
   const payloadHash = own(payload, 'payload_hash');
   if (payloadHash === undefined) fail('The token has no payload_hash', 'missing_payload_hash');
   // The exact bytes received: a re-serialized body can differ from what Vonage hashed.
-  const actualHex = sha256Hex(body);
-  // payload_hash is no secret (it sits in the token, and anyone can hash a body), so a plain
-  // comparison is safe. Vonage sends lowercase hex, which is what this accepts directly;
-  // anything else takes the strict path below (same errors as ever).
-  if (payloadHash !== actualHex) checkPayloadHash(payloadHash, actualHex);
-  return payloadHash as string;
+  return andThen(sha256Hex(body), (actualHex) => {
+    // Vonage sends lowercase hex, which is accepted directly; anything else takes the strict
+    // path (same errors as ever).
+    if (payloadHash !== actualHex) checkPayloadHash(payloadHash, actualHex);
+    return payloadHash as string;
+  });
 }
 
 /**
@@ -334,32 +339,43 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
   const { apiKey, applicationId, store } = options;
   const claimTtlMs = jtiClaimTtlMs(tolerance);
 
-  const check = (token: string, body: string | Uint8Array, nowMs: number = now()): WebhookClaims => {
+  const check = (
+    token: string,
+    body: string | Uint8Array,
+    nowMs: number = now(),
+  ): WebhookClaims | Promise<WebhookClaims> => {
     const [dot1, dot2] = splitToken(token);
     // The segments are not pattern-checked here: the signature covers their exact characters,
     // and the signature itself must be the one canonical encoding.
     if (dot1 !== STANDARD_HEADER.length || !token.startsWith(STANDARD_HEADER)) checkHeader(token.slice(0, dot1));
-    checkSignature(keys, token, dot2);
+    // Synchronous on node:crypto; a Promise only in the Workers build (Web Crypto).
+    return andThen(checkSignature(keys, token, dot2), () => checkClaims(token.slice(dot1 + 1, dot2), body, nowMs));
+  };
 
+  const checkClaims = (
+    segment: string,
+    body: string | Uint8Array,
+    nowMs: number,
+  ): WebhookClaims | Promise<WebhookClaims> => {
     // Signed by a holder of the secret from here on; the claims are still checked strictly.
-    const payload = decodeJson(token.slice(dot1 + 1, dot2), 'payload');
+    const payload = decodeJson(segment, 'payload');
     checkIssuer(payload);
     const iat = checkIssuedAt(payload, nowMs, tolerance);
     const jti = checkJti(payload);
     const tokenApiKey = checkApiKey(payload, apiKey);
     const tokenApplication = checkApplicationId(payload, applicationId);
-    const payloadHash = checkBodyHash(payload, body);
-
-    const claims: { -readonly [K in keyof WebhookClaims]: WebhookClaims[K] } = {
-      iat,
-      jti,
-      iss: 'Vonage',
-      payload_hash: payloadHash,
-      raw: payload,
-    };
-    if (tokenApiKey !== undefined) claims.api_key = tokenApiKey;
-    if (tokenApplication !== undefined) claims.application_id = tokenApplication;
-    return claims;
+    return andThen(checkBodyHash(payload, body), (payloadHash) => {
+      const claims: { -readonly [K in keyof WebhookClaims]: WebhookClaims[K] } = {
+        iat,
+        jti,
+        iss: 'Vonage',
+        payload_hash: payloadHash,
+        raw: payload,
+      };
+      if (tokenApiKey !== undefined) claims.api_key = tokenApiKey;
+      if (tokenApplication !== undefined) claims.application_id = tokenApplication;
+      return claims;
+    });
   };
 
   const claim = async (claims: WebhookClaims): Promise<void> => {
@@ -372,7 +388,7 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
     check,
     claim,
     async verify(request) {
-      const claims = check(bearerToken(request.headers), request.body);
+      const claims = await check(bearerToken(request.headers), request.body);
       await claim(claims);
       return claims;
     },

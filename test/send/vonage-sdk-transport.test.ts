@@ -43,7 +43,7 @@ const PAGE = '102290129340398';
 const USER = '25381719828140932';
 const KEYS = testKeys();
 const APPLICATION_ID = 'aaaaaaaa-0000-4000-8000-000000000001';
-const TRANSPORTS = ['http', 'vonage-sdk'] as const;
+const TRANSPORTS = ['http', 'fetch', 'vonage-sdk'] as const;
 
 interface Seen {
   authorization: string | null;
@@ -280,7 +280,7 @@ describe("transport: 'vonage-sdk'", () => {
       createMessenger({
         apiKey: 'abcd1234',
         apiSecret: 'secret-xyz',
-        transport: 'fetch' as MessengerOptions['transport'],
+        transport: 'ftp' as MessengerOptions['transport'],
       }),
     ).toThrow(ValidationError);
   });

@@ -1,0 +1,47 @@
+// A Messenger bot as a Cloudflare Worker: Vonage's signed webhooks in, replies out through
+// the Messages API, windows and replay guards in D1. Bundled from the package with the
+// `workerd` export condition (scenario.mjs), which loads its Web Crypto + fetch build.
+import { createMessenger, isMessengerError } from 'vonage-messenger';
+import { d1Store } from 'vonage-messenger/d1';
+
+let messenger;
+let handler;
+
+/** One messenger per isolate: the key is imported and the tables created once. */
+function setUp(env) {
+  messenger ??= createMessenger({
+    applicationId: env.VONAGE_APPLICATION_ID,
+    privateKey: env.VONAGE_PRIVATE_KEY,
+    signatureSecret: env.VONAGE_SIGNATURE_SECRET,
+    apiHost: env.VONAGE_API_HOST,
+    store: d1Store({ database: env.DB }),
+  });
+  handler ??= messenger.webhookHandler({
+    async onMessage(event) {
+      await messenger.sendText({ from: event.pageId, to: event.psid, text: `You said: ${event.text}` });
+    },
+  });
+  return { messenger, handler };
+}
+
+export default {
+  async fetch(request, env) {
+    const { messenger, handler } = setUp(env);
+    const url = new URL(request.url);
+    if (url.pathname.startsWith('/webhooks/')) return handler(request);
+    // For the test only: a send the bot was not asked for, to a user who never wrote.
+    if (url.pathname === '/send') {
+      try {
+        await messenger.sendText({
+          from: url.searchParams.get('from'),
+          to: url.searchParams.get('to'),
+          text: 'hello?',
+        });
+        return Response.json({ sent: true });
+      } catch (error) {
+        return Response.json({ sent: false, name: error.name, code: isMessengerError(error) ? error.code : undefined });
+      }
+    }
+    return new Response('not found', { status: 404 });
+  },
+};

@@ -1,0 +1,67 @@
+/**
+ * The `fetch` transport: `POST {apiHost}/v1/messages` with the global `fetch`, through the
+ * shared send loop, so that retries, errors and the body are those of the `node:http`
+ * transport. It is the default where `node:http` does not exist (the `workerd`, `worker`,
+ * `browser` and `edge-light` builds: Cloudflare Workers, Vercel Edge) and the
+ * `transport: 'fetch'` option elsewhere. The runtime pools connections itself.
+ *
+ * @module
+ */
+import {
+  type Answer,
+  createSendLoop,
+  type Exchange,
+  messagesUrl,
+  RequestTimeout,
+  type Transport,
+  type TransportOptions,
+  toWireBody,
+} from './transport.js';
+
+/**
+ * The HTTP client for `POST /v1/messages` on the global `fetch`.
+ *
+ * @example
+ * ```ts
+ * const transport = createFetchTransport({ apiHost: 'https://api.nexmo.com', auth })
+ * const { messageUuid } = await transport.send({ messageType: 'text', from, to, content: 'hi', category: 'response' })
+ * ```
+ */
+export function createFetchTransport(options: TransportOptions): Transport {
+  const url = messagesUrl(options.apiHost);
+  const timeoutMs = options.timeoutMs ?? 30_000;
+
+  const post: Exchange<string> = async (body, authorization) => {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new RequestTimeout(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          authorization,
+          'content-type': 'application/json',
+          accept: 'application/json',
+          'user-agent': 'vonage-messenger fetch',
+        },
+        body,
+        signal: controller.signal,
+      });
+      // The body is read under the same timeout: a server that stalls mid-answer is no answer.
+      const text = await response.text();
+      return { status: response.status, retryAfter: response.headers.get('retry-after'), text } satisfies Answer;
+    } catch (error) {
+      // An abort rejects with the reason given above on most runtimes, with an AbortError on others.
+      throw controller.signal.aborted && !(error instanceof RequestTimeout) ? controller.signal.reason : error;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  return {
+    url,
+    send: createSendLoop({ ...options, url, encode: toWireBody, exchange: post }),
+    close() {
+      // Nothing to release: fetch owns its connections.
+    },
+  };
+}

@@ -1,0 +1,369 @@
+/**
+ * `vonage-messenger/d1`: a {@link SessionStore} in Cloudflare D1, the shared store of a bot
+ * that runs as a Worker (a Worker has no sockets for Redis or PostgreSQL drivers, and every
+ * isolate has its own memory). D1 is SQLite: the tables, statements and rules are those of
+ * `vonage-messenger/sqlite`, in D1's numbered-parameter syntax.
+ *
+ * Atomicity without interactive transactions: D1 runs each statement, and each `batch()`,
+ * as one transaction on a single writer. `recordInbound` is one batch whose second statement
+ * updates the conversation only when the first one recorded a new `message_uuid`
+ * (`changes()`), so a duplicate changes nothing even when two isolates race; every other
+ * write is one UPSERT or UPDATE.
+ *
+ * The tables (`T` = the `table` option) are created on first use: `T_conversations`,
+ * `T_messages`, `T_pages`, `T_claims`, `T_tokens`, `T_deliveries`. Times are INTEGER epoch milliseconds.
+ * Nothing here imports Node: it is part of the Workers build.
+ *
+ * @module
+ */
+import { ValidationError } from '../errors.js';
+import {
+  assertBucket,
+  assertDuration,
+  assertReason,
+  assertTablePrefix,
+  assertText,
+  assertTime,
+  decodeConversation,
+  type PageRow,
+  pageFromRow,
+  retryAfter,
+} from './shared.js';
+import type { SqlitePruneResult } from './sqlite.js';
+import type { DeliveryLease, RecordInboundResult, SessionStore } from './types.js';
+import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
+
+/**
+ * The part of D1's prepared statement the store uses (`D1PreparedStatement`).
+ *
+ * @example
+ * ```ts
+ * const statement: D1StatementLike = env.DB.prepare('SELECT 1 AS one').bind()
+ * ```
+ */
+export interface D1StatementLike {
+  /** The statement with its `?1`, `?2`, … values. */
+  bind(...values: unknown[]): D1StatementLike;
+  /** The first row, or `null`. */
+  first<T = Record<string, unknown>>(): Promise<T | null>;
+  /** Runs it; D1 reports `meta.changes`. */
+  run(): Promise<unknown>;
+}
+
+/**
+ * The part of Cloudflare's `D1Database` binding the store uses, so that this package needs no
+ * Cloudflare types (`env.DB` satisfies it).
+ *
+ * @example
+ * ```ts
+ * const database: D1DatabaseLike = env.DB
+ * ```
+ */
+export interface D1DatabaseLike {
+  /** A statement to bind and run. */
+  prepare(query: string): D1StatementLike;
+  /** Runs statements in order as one transaction. */
+  batch(statements: D1StatementLike[]): Promise<{ results?: unknown[] }[]>;
+}
+
+/**
+ * Options of {@link d1Store}.
+ *
+ * @example
+ * ```ts
+ * const options: D1StoreOptions = { database: env.DB, table: 'shop' }
+ * ```
+ */
+export interface D1StoreOptions {
+  /** The D1 binding (`env.DB`). The store never closes it. */
+  database: D1DatabaseLike;
+  /** Name prefix of the tables. Lowercase letters, digits and `_`. Default `"vonage_messenger"`. */
+  table?: string;
+  /** A conversation is forgotten this long after the user's last message. Default 8 days. */
+  ttlMs?: number;
+  /** How long a `message_uuid` is remembered as seen. Default 48 h (Vonage retries for 24 h). */
+  dedupeTtlMs?: number;
+  /** The clock used for expiry. Default `Date.now`. */
+  now?: () => number;
+}
+
+/**
+ * Rows deleted by {@link D1Store.prune}: the same tables as the SQLite store's.
+ *
+ * @example
+ * ```ts
+ * const { claims }: D1PruneResult = await store.prune()
+ * ```
+ */
+export type D1PruneResult = SqlitePruneResult;
+
+/**
+ * A D1-backed {@link SessionStore} with its maintenance operation.
+ *
+ * @example
+ * ```ts
+ * // in a Cron Trigger: export default { scheduled: (_, env) => d1Store({ database: env.DB }).prune() }
+ * const store: D1Store = d1Store({ database: env.DB })
+ * ```
+ */
+export interface D1Store extends SessionStore {
+  /** Always present: every isolate shares one per-Page send limit. */
+  takeToken: NonNullable<SessionStore['takeToken']>;
+  /** Deletes expired conversations, message ids, claims and token buckets idle for `olderThanMs`. */
+  prune(options?: { olderThanMs?: number }): Promise<D1PruneResult>;
+}
+
+function statements(t: (suffix: string) => string) {
+  // One text value in the format of decodeConversation: the cheapest row to read.
+  const encoded = `last_inbound_at || '|' || coalesce(last_outbound_at, '') || '|' || coalesce(closed_at, '') || '|' || coalesce(closed_reason, '') || '|' || last_inbound_uuid AS v`;
+  const expired = 'c.last_inbound_at <= ?4';
+  // R = refilled tokens: min(burst, tokens + elapsed * rate); a clock behind adds nothing.
+  const r = 'min(?3, b.tokens + max(?4 - b.updated_at, 0) * ?2 / 1000.0)';
+  return {
+    schema: [
+      `CREATE TABLE IF NOT EXISTS ${t('conversations')} (key TEXT PRIMARY KEY, last_inbound_at INTEGER NOT NULL, last_inbound_uuid TEXT NOT NULL, last_outbound_at INTEGER, closed_at INTEGER, closed_reason TEXT)`,
+      `CREATE TABLE IF NOT EXISTS ${t('messages')} (key TEXT NOT NULL, uuid TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (key, uuid)) WITHOUT ROWID`,
+      `CREATE TABLE IF NOT EXISTS ${t('pages')} (page_id TEXT PRIMARY KEY, linked INTEGER NOT NULL, changed_at INTEGER NOT NULL, error_code TEXT, error_detail TEXT)`,
+      `CREATE TABLE IF NOT EXISTS ${t('claims')} (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS ${t('tokens')} (bucket TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at INTEGER NOT NULL, allowed INTEGER NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS ${t('deliveries')} (id TEXT PRIMARY KEY, state TEXT NOT NULL, lease_until INTEGER NOT NULL, attempt INTEGER NOT NULL, expires_at INTEGER NOT NULL)`,
+    ],
+    // ?1 key, ?2 liveAfter
+    get: `SELECT ${encoded} FROM ${t('conversations')} WHERE key = ?1 AND last_inbound_at > ?2`,
+    // ?1 key, ?2 uuid, ?3 until, ?4 now
+    see: `INSERT INTO ${t('messages')} AS m (key, uuid, expires_at) VALUES (?1, ?2, ?3)
+ON CONFLICT (key, uuid) DO UPDATE SET expires_at = excluded.expires_at WHERE m.expires_at <= ?4 RETURNING 1 AS seen`,
+    // ?1 key, ?2 at, ?3 uuid, ?4 liveAfter. Runs right after `see` in one batch: changes() is
+    // 1 only when that statement recorded the uuid, so a duplicate leaves the row alone.
+    upsert: `INSERT INTO ${t('conversations')} AS c (key, last_inbound_at, last_inbound_uuid)
+SELECT ?1, ?2, ?3 WHERE changes() = 1
+ON CONFLICT (key) DO UPDATE SET
+  last_inbound_at = CASE WHEN ${expired} THEN excluded.last_inbound_at ELSE max(c.last_inbound_at, excluded.last_inbound_at) END,
+  last_inbound_uuid = CASE WHEN ${expired} OR excluded.last_inbound_at > c.last_inbound_at THEN excluded.last_inbound_uuid ELSE c.last_inbound_uuid END,
+  last_outbound_at = CASE WHEN ${expired} THEN NULL ELSE c.last_outbound_at END,
+  closed_at = CASE WHEN ${expired} THEN NULL ELSE c.closed_at END,
+  closed_reason = CASE WHEN ${expired} THEN NULL ELSE c.closed_reason END
+RETURNING ${encoded}`,
+    // ?1 key, ?2 at, ?3 liveAfter
+    outbound: `UPDATE ${t('conversations')} SET last_outbound_at = ?2
+WHERE key = ?1 AND last_inbound_at > ?3 AND (last_outbound_at IS NULL OR last_outbound_at < ?2)`,
+    // ?1 key, ?2 at, ?3 reason, ?4 liveAfter
+    close: `UPDATE ${t('conversations')} SET closed_at = ?2, closed_reason = ?3
+WHERE key = ?1 AND last_inbound_at > ?4 AND (closed_at IS NULL OR closed_at <= ?2)`,
+    // ?1 page
+    getPage: `SELECT linked, changed_at, error_code, error_detail FROM ${t('pages')} WHERE page_id = ?1`,
+    // ?1 page, ?2 linked, ?3 at, ?4 code, ?5 detail
+    setPage: `INSERT INTO ${t('pages')} AS p (page_id, linked, changed_at, error_code, error_detail) VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT (page_id) DO UPDATE SET linked = excluded.linked, changed_at = excluded.changed_at,
+  error_code = excluded.error_code, error_detail = excluded.error_detail
+WHERE p.changed_at <= excluded.changed_at`,
+    // ?1 id, ?2 until, ?3 now
+    claim: `INSERT INTO ${t('claims')} AS k (id, expires_at) VALUES (?1, ?2)
+ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at WHERE k.expires_at <= ?3 RETURNING 1 AS claimed`,
+    // ?1 bucket, ?2 rate, ?3 burst, ?4 now
+    take: `INSERT INTO ${t('tokens')} AS b (bucket, tokens, updated_at, allowed) VALUES (?1, ?3 - 1, ?4, 1)
+ON CONFLICT (bucket) DO UPDATE SET
+  tokens = CASE WHEN ${r} >= 1 THEN ${r} - 1 ELSE ${r} END,
+  allowed = ${r} >= 1,
+  updated_at = max(b.updated_at, ?4)
+RETURNING allowed, tokens`,
+    // The lease rule of lease.ts as one UPSERT (D1 has no interactive transaction): ?1 id,
+    // ?2 lease until, ?3 now, ?4 record expiry. A new, expired, failed or lapsed record is
+    // taken (RETURNING a row); a held or done one is left alone (no row), then read.
+    lease: `INSERT INTO ${t('deliveries')} AS d (id, state, lease_until, attempt, expires_at) VALUES (?1, 'leased', ?2, 1, ?4)
+ON CONFLICT (id) DO UPDATE SET state = 'leased', lease_until = excluded.lease_until,
+  attempt = CASE WHEN d.expires_at <= ?3 THEN 1 ELSE d.attempt + 1 END, expires_at = excluded.expires_at
+WHERE d.expires_at <= ?3 OR d.state = 'failed' OR (d.state = 'leased' AND d.lease_until <= ?3)
+RETURNING attempt`,
+    // ?1 id, ?2 now
+    delivery: `SELECT state, lease_until AS until, attempt FROM ${t('deliveries')} WHERE id = ?1 AND expires_at > ?2`,
+    // ?1 id, ?2 attempt, ?3 now, ?4 keep until: success marks the event done whoever holds it.
+    settleOk: `INSERT INTO ${t('deliveries')} AS d (id, state, lease_until, attempt, expires_at) VALUES (?1, 'done', 0, ?2, ?4)
+ON CONFLICT (id) DO UPDATE SET state = 'done', lease_until = 0,
+  attempt = CASE WHEN d.expires_at <= ?3 THEN excluded.attempt ELSE d.attempt END, expires_at = max(d.expires_at, ?4)`,
+    // ?1 id, ?2 attempt, ?3 now, ?4 keep until: a failure counts only from the lease's holder.
+    settleFailed: `UPDATE ${t('deliveries')} SET state = 'failed', expires_at = max(expires_at, ?4)
+WHERE id = ?1 AND state = 'leased' AND attempt = ?2 AND expires_at > ?3`,
+    pruneDeliveries: `DELETE FROM ${t('deliveries')} WHERE expires_at <= ?1`,
+    deleteMessages: `DELETE FROM ${t('messages')} WHERE key = ?1`,
+    deleteConversation: `DELETE FROM ${t('conversations')} WHERE key = ?1`,
+    pruneConversations: `DELETE FROM ${t('conversations')} WHERE last_inbound_at <= ?1`,
+    pruneMessages: `DELETE FROM ${t('messages')} WHERE expires_at <= ?1`,
+    pruneClaims: `DELETE FROM ${t('claims')} WHERE expires_at <= ?1`,
+    pruneTokens: `DELETE FROM ${t('tokens')} WHERE updated_at <= ?1`,
+  };
+}
+
+/** How many rows a `run()` changed (D1 reports it as `meta.changes`). */
+const changed = (result: unknown): number => (result as { meta?: { changes?: number } }).meta?.changes ?? 0;
+
+/**
+ * A {@link SessionStore} in Cloudflare D1.
+ *
+ * @example
+ * ```ts
+ * import { createMessenger } from 'vonage-messenger'
+ * import { d1Store } from 'vonage-messenger/d1'
+ *
+ * export default {
+ *   fetch(request: Request, env: { DB: D1DatabaseLike; VONAGE_APPLICATION_ID: string; VONAGE_PRIVATE_KEY: string; VONAGE_SIGNATURE_SECRET: string }) {
+ *     const messenger = createMessenger({
+ *       applicationId: env.VONAGE_APPLICATION_ID,
+ *       privateKey: env.VONAGE_PRIVATE_KEY,
+ *       signatureSecret: env.VONAGE_SIGNATURE_SECRET,
+ *       store: d1Store({ database: env.DB }),
+ *     })
+ *     return messenger.webhookHandler()(request)
+ *   },
+ * }
+ * ```
+ */
+export function d1Store(options: D1StoreOptions): D1Store {
+  const table = options.table ?? 'vonage_messenger';
+  assertTablePrefix(table, 'd1Store');
+  const db = options.database;
+  if (db === null || typeof db !== 'object' || typeof db.prepare !== 'function' || typeof db.batch !== 'function') {
+    throw new ValidationError('d1Store needs a D1 database binding (env.DB)', [
+      { path: 'database', message: 'must be a D1Database (prepare, batch)' },
+    ]);
+  }
+  const ttlMs = options.ttlMs ?? DEFAULT_STORE_TTL_MS;
+  const dedupeTtlMs = options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS;
+  assertDuration(ttlMs, 'ttlMs');
+  assertDuration(dedupeTtlMs, 'dedupeTtlMs');
+  const now = options.now ?? Date.now;
+  const sql = statements((suffix) => `"${table}_${suffix}"`);
+
+  // The tables are created once per store, on first use; a failure is retried next time.
+  let ready: Promise<void> | undefined;
+  const q = async (query: string, ...values: unknown[]): Promise<D1StatementLike> => {
+    ready ??= db.batch(sql.schema.map((s) => db.prepare(s))).then(
+      () => undefined,
+      (error: unknown) => {
+        ready = undefined;
+        throw error;
+      },
+    );
+    await ready;
+    return db.prepare(query).bind(...values);
+  };
+
+  return {
+    async get(key) {
+      const row = await (await q(sql.get, key, now() - ttlMs)).first<{ v: string }>();
+      return row === null ? null : decodeConversation(row.v);
+    },
+
+    async recordInbound(key, at, messageUuid): Promise<RecordInboundResult> {
+      assertTime(at, 'at');
+      assertText(messageUuid, 'messageUuid');
+      const t = now();
+      const liveAfter = t - ttlMs;
+      // The read runs in the same transaction: what a duplicate reports is the state it lost to.
+      const [see, upserted, read] = await db.batch([
+        await q(sql.see, key, messageUuid, t + dedupeTtlMs, t),
+        await q(sql.upsert, key, at, messageUuid, liveAfter),
+        await q(sql.get, key, liveAfter),
+      ]);
+      if ((see?.results?.length ?? 0) === 0) {
+        const row = read?.results?.[0] as { v: string } | undefined;
+        return {
+          duplicate: true,
+          state: row === undefined ? { lastInboundAt: at, lastInboundUuid: messageUuid } : decodeConversation(row.v),
+        };
+      }
+      const row = upserted?.results?.[0] as { v: string } | undefined;
+      if (row === undefined) throw new Error('d1Store: the conversation just recorded was not returned');
+      return { duplicate: false, state: decodeConversation(row.v) };
+    },
+
+    async recordOutbound(key, at) {
+      assertTime(at, 'at');
+      await (await q(sql.outbound, key, at, now() - ttlMs)).run();
+    },
+
+    async markClosed(key, at, reason) {
+      assertTime(at, 'at');
+      assertReason(reason);
+      await (await q(sql.close, key, at, reason, now() - ttlMs)).run();
+    },
+
+    async getPage(pageId) {
+      const row = await (await q(sql.getPage, pageId)).first<PageRow>();
+      return row === null ? null : pageFromRow(row);
+    },
+
+    async setPageLinked(pageId, linked, at, details) {
+      assertTime(at, 'at');
+      const code = linked ? null : (details?.errorCode ?? null);
+      const detail = linked ? null : (details?.errorDetail ?? null);
+      await (await q(sql.setPage, pageId, linked ? 1 : 0, at, code, detail)).run();
+    },
+
+    async claim(id, ttl) {
+      assertText(id, 'id');
+      assertDuration(ttl, 'ttlMs');
+      const t = now();
+      return (await (await q(sql.claim, id, t + ttl, t)).first()) !== null;
+    },
+
+    async lease(id, ttl, at): Promise<DeliveryLease> {
+      assertText(id, 'id');
+      assertDuration(ttl, 'ttlMs');
+      assertTime(at, 'now');
+      const taken = await (await q(sql.lease, id, at + ttl, at, at + Math.max(ttl, dedupeTtlMs))).first<{
+        attempt: number;
+      }>();
+      if (taken !== null) return { state: 'acquired', attempt: taken.attempt, retryAfterMs: 0 };
+      // Not taken: held or done. Read after the fact; if it changed in between (settled,
+      // expired), answering "held" for a moment only makes Vonage retry a little later.
+      const row = await (await q(sql.delivery, id, at)).first<{ state: string; until: number; attempt: number }>();
+      if (row?.state === 'done') return { state: 'done', attempt: row.attempt, retryAfterMs: 0 };
+      const retryAfterMs = row?.state === 'leased' ? Math.max(row.until - at, 1) : 1_000;
+      return { state: 'held', attempt: row?.attempt ?? 0, retryAfterMs };
+    },
+
+    async settle(id, attempt, ok, at) {
+      assertText(id, 'id');
+      assertTime(at, 'now');
+      await (await q(ok ? sql.settleOk : sql.settleFailed, id, attempt, at, at + dedupeTtlMs)).run();
+    },
+
+    async takeToken(bucket, ratePerSecond, burst, at) {
+      assertBucket(bucket, ratePerSecond, burst, at);
+      // One UPSERT statement: atomic on its own.
+      const row = await (await q(sql.take, bucket, ratePerSecond, burst, at)).first<{
+        allowed: number;
+        tokens: number;
+      }>();
+      if (row === null) throw new Error('d1Store: the token bucket returned no row');
+      return row.allowed === 1
+        ? { allowed: true, retryAfterMs: 0 }
+        : { allowed: false, retryAfterMs: retryAfter(row.tokens, ratePerSecond) };
+    },
+
+    async delete(key) {
+      await db.batch([await q(sql.deleteMessages, key), await q(sql.deleteConversation, key)]);
+    },
+
+    async close() {
+      // The binding belongs to the Worker; there is no connection to release.
+    },
+
+    async prune(pruneOptions = {}) {
+      const olderThanMs = pruneOptions.olderThanMs ?? ttlMs;
+      assertDuration(olderThanMs, 'olderThanMs');
+      const t = now();
+      const before = t - olderThanMs;
+      const results = await db.batch([
+        await q(sql.pruneConversations, before),
+        await q(sql.pruneMessages, t),
+        await q(sql.pruneClaims, t),
+        await q(sql.pruneTokens, before),
+        await q(sql.pruneDeliveries, t),
+      ]);
+      const [conversations, messages, claims, tokens] = results.map(changed) as [number, number, number, number];
+      return { conversations, messages, claims, tokens };
+    },
+  };
+}
