@@ -15,7 +15,7 @@
  *
  * @module
  */
-import * as dc from 'node:diagnostics_channel';
+import * as dc from './diagnostics-channel.js';
 import {
   ClientRateLimitError,
   isMessengerError,

@@ -8,7 +8,7 @@
  * @module
  */
 import type { PageId, Psid } from '../ids.js';
-import type { PlatformErrorAction, PlatformErrorKind } from '../vocabulary.js';
+import type { ClosedReason, PlatformErrorAction, PlatformErrorKind } from '../vocabulary.js';
 import type { StatusEvent } from './events.js';
 
 export type { PlatformErrorAction, PlatformErrorKind } from '../vocabulary.js';
@@ -66,7 +66,7 @@ const KIND_BY_CODE: Readonly<Record<string, PlatformErrorKind>> = {
  * never worked is a setup mistake, reported but not recorded).
  */
 export const EFFECT_BY_CODE: Readonly<
-  Record<string, { effect: 'close' | 'unlink'; reason?: 'closed_by_platform' | 'user_unavailable'; ifLinked?: boolean }>
+  Record<string, { effect: 'close' | 'unlink'; reason?: ClosedReason; ifLinked?: boolean }>
 > = {
   '1340': { effect: 'close', reason: 'closed_by_platform' },
   '1300': { effect: 'close', reason: 'user_unavailable' },
