@@ -119,7 +119,8 @@ export type WindowClosedReason =
   | 'retired_tag'
   | 'unknown_tag'
   | 'closed_by_platform'
-  | 'user_unavailable';
+  | 'user_unavailable'
+  | 'tag_unavailable';
 
 /**
  * A send that is still allowed, offered with a refusal.

@@ -99,6 +99,11 @@ export interface TagRule {
 export interface MessengerPolicy {
   /** The standard messaging window (categories `response` and `update`). */
   readonly standardWindowMs: number;
+  /**
+   * How long after a user's message that came from a Click-to-Messenger ad `response` and
+   * `update` stay allowed (see `messenger.recordAdReferral`). Default 7 days.
+   */
+  readonly adReferralWindowMs?: number;
   /** Windows close this much early, for clock skew between us and Meta. */
   readonly safetyMarginMs: number;
   /** The rule of each tag by name; a tag not listed here is refused as `unknown_tag`. */
@@ -153,6 +158,7 @@ const retired2020 = (replacement: string | undefined): TagRule => ({
  */
 export const MESSENGER_POLICY: MessengerPolicy = Object.freeze({
   standardWindowMs: 24 * HOUR,
+  adReferralWindowMs: 7 * DAY,
   safetyMarginMs: 60_000,
   tags: Object.freeze({
     HUMAN_AGENT: { windowMs: 7 * DAY, note: HUMAN_AGENT_NOTE },
@@ -194,6 +200,8 @@ export const MESSENGER_POLICY: MessengerPolicy = Object.freeze({
 export interface PolicyOverrides {
   /** Replaces the 24 h standard window (milliseconds, > 0). */
   standardWindowMs?: number;
+  /** Replaces the 7-day Click-to-Messenger ad window (milliseconds, > 0). */
+  adReferralWindowMs?: number;
   /** Replaces the early-close margin (milliseconds, >= 0). */
   safetyMarginMs?: number;
   /** Per tag: fields merged into its rule, or `null` to remove the tag. */
@@ -222,6 +230,7 @@ export function definePolicy(overrides: PolicyOverrides, base: MessengerPolicy =
   }
   const policy: MessengerPolicy = {
     standardWindowMs: overrides.standardWindowMs ?? base.standardWindowMs,
+    adReferralWindowMs: overrides.adReferralWindowMs ?? adReferralWindowOf(base),
     safetyMarginMs: overrides.safetyMarginMs ?? base.safetyMarginMs,
     tags: Object.freeze(tags),
   };
@@ -242,6 +251,7 @@ function assertValidPolicy(policy: MessengerPolicy): void {
   };
   checkDuration('standardWindowMs', policy.standardWindowMs, false);
   checkDuration('safetyMarginMs', policy.safetyMarginMs, true);
+  checkDuration('adReferralWindowMs', adReferralWindowOf(policy), false);
   for (const [name, rule] of Object.entries(policy.tags)) {
     if (rule.windowMs !== null) checkDuration(`tags.${name}.windowMs`, rule.windowMs, false);
     if (
@@ -288,6 +298,11 @@ export type SendDecision =
       allowed: true;
       /** The category to send with (resolved from the intent). */
       category: MessagingCategory;
+      /**
+       * Which window allows it: `standard` (24 h after the user's last message), `ad_referral`
+       * (7 days after a message from a Click-to-Messenger ad, when that ends later) or `tag`.
+       */
+      window: SendWindow;
       /** The tag to send with, if the intent had one. */
       tag?: string;
       /** The instant from which this kind of send is refused. */
@@ -305,6 +320,36 @@ export type SendDecision =
       /** Sends still allowed for this conversation at `now`. */
       alternatives: SendAlternative[];
     };
+
+/**
+ * Which window allows a send (see {@link SendDecision}).
+ *
+ * @example
+ * ```ts
+ * const decision = await messenger.canSend({ from: page, to: user })
+ * const window: SendWindow | undefined = decision.allowed ? decision.window : undefined // 'ad_referral' after recordAdReferral
+ * ```
+ */
+export type SendWindow = 'standard' | 'ad_referral' | 'tag';
+
+/**
+ * What `evaluateSend` knows about the Page beyond the conversation.
+ *
+ * @example
+ * ```ts
+ * const page: PageRules = { unavailableTags: ['HUMAN_AGENT'] } // Vonage answered 1021 to it
+ * evaluateSend(state, { tag: 'HUMAN_AGENT' }, Date.now(), MESSENGER_POLICY, page).allowed // false
+ * ```
+ */
+export interface PageRules {
+  /** Tags the platform refused for this Page (1021): neither allowed nor offered. */
+  readonly unavailableTags?: readonly string[];
+}
+
+/** The 7-day Click-to-Messenger window of a policy (7 days for a hand-built policy without one). */
+function adReferralWindowOf(policy: MessengerPolicy): number {
+  return policy.adReferralWindowMs ?? 7 * DAY;
+}
 
 /** The largest instant a `Date` can hold: stands for "no limit". */
 const MAX_DATE_MS = 8.64e15;
@@ -336,16 +381,34 @@ function closesAt(from: number, windowMs: number | null, policy: MessengerPolicy
   return windowMs === null ? Number.POSITIVE_INFINITY : from + windowMs - policy.safetyMarginMs;
 }
 
+/**
+ * When `response`/`update` stop being allowed: 24 h after the user's last message, or 7 days
+ * after a message from a Click-to-Messenger ad when that ends later. Later messages never
+ * move the ad's end: Meta counts its 7 days from the message sent from the ad.
+ */
+function untaggedWindow(state: ConversationState, policy: MessengerPolicy): { end: number; window: SendWindow } {
+  const standard = closesAt(state.lastInboundAt, policy.standardWindowMs, policy);
+  if (state.adReferralAt === undefined) return { end: standard, window: 'standard' };
+  const ad = closesAt(state.adReferralAt, adReferralWindowOf(policy), policy);
+  return ad > standard ? { end: ad, window: 'ad_referral' } : { end: standard, window: 'standard' };
+}
+
 /** Sends allowed at `now`, best first: the standard window, then tags that still work. */
-function allowedSends(state: ConversationState, now: number, policy: MessengerPolicy): SendAlternative[] {
+function allowedSends(
+  state: ConversationState,
+  now: number,
+  policy: MessengerPolicy,
+  unavailable: readonly string[],
+): SendAlternative[] {
   if (isClosed(state) && state.closedReason === 'user_unavailable') return [];
   const out: SendAlternative[] = [];
-  const standardEnd = closesAt(state.lastInboundAt, policy.standardWindowMs, policy);
+  const standardEnd = untaggedWindow(state, policy).end;
   if (!isClosed(state) && now < standardEnd) {
     out.push({ category: 'response', until: new Date(standardEnd) });
     out.push({ category: 'update', until: new Date(standardEnd) });
   }
   for (const [tag, rule] of Object.entries(policy.tags)) {
+    if (unavailable.includes(tag)) continue;
     const end = Math.min(closesAt(state.lastInboundAt, rule.windowMs, policy), rule.retiredAt?.getTime() ?? Infinity);
     // A tag without limit is offered too (until the largest Date), as evaluateSend allows it.
     if (now < end) {
@@ -426,6 +489,7 @@ export function evaluateSend(
   intent: SendIntent,
   now: number | Date,
   policy: MessengerPolicy = MESSENGER_POLICY,
+  page: PageRules = {},
 ): SendDecision {
   const at = typeof now === 'number' ? now : now.getTime();
   // An Invalid Date would make every comparison false, and so allow every send.
@@ -443,7 +507,8 @@ export function evaluateSend(
       [],
     );
   }
-  const alternatives = allowedSends(state, at, policy);
+  const unavailable = page.unavailableTags ?? [];
+  const alternatives = allowedSends(state, at, policy, unavailable);
 
   if (isClosed(state) && state.closedReason === 'user_unavailable') {
     return refuse(
@@ -468,7 +533,7 @@ export function evaluateSend(
     if (intent.tag !== undefined) {
       return refuse('unknown_tag', `A tag needs category "message_tag", not "${category}".`, alternatives);
     }
-    const end = closesAt(state.lastInboundAt, policy.standardWindowMs, policy);
+    const { end, window } = untaggedWindow(state, policy);
     if (isClosed(state)) {
       return refuse(
         'closed_by_platform',
@@ -480,12 +545,14 @@ export function evaluateSend(
     if (at >= end) {
       return refuse(
         'window_closed',
-        `The standard messaging window (${duration(policy.standardWindowMs)}) closed at ${iso(end)} (the user last wrote at ${iso(state.lastInboundAt)}).`,
+        window === 'ad_referral'
+          ? `The Click-to-Messenger ad window (${duration(adReferralWindowOf(policy))} after the message from the ad at ${iso(state.adReferralAt as number)}) closed at ${iso(end)}.`
+          : `The standard messaging window (${duration(policy.standardWindowMs)}) closed at ${iso(end)} (the user last wrote at ${iso(state.lastInboundAt)}).`,
         alternatives,
         end,
       );
     }
-    return { allowed: true, category, expiresAt: new Date(end) };
+    return { allowed: true, category, window, expiresAt: new Date(end) };
   }
 
   const tag = intent.tag;
@@ -504,6 +571,13 @@ export function evaluateSend(
   if (rule.retiredAt && at >= rule.retiredAt.getTime()) {
     return refuse('retired_tag', retirementText(tag, rule, policy, at), alternatives, rule.retiredAt.getTime());
   }
+  if (unavailable.includes(tag)) {
+    return refuse(
+      'tag_unavailable',
+      `Vonage refused ${tag} for this Page (error 1021, invalid tag), so it is not sent again. Once the Page may use it, call messenger.markTagAvailable(pageId, '${tag}').`,
+      alternatives,
+    );
+  }
   const end = Math.min(closesAt(state.lastInboundAt, rule.windowMs, policy), rule.retiredAt?.getTime() ?? Infinity);
   if (at >= end) {
     return refuse(
@@ -513,5 +587,5 @@ export function evaluateSend(
       end,
     );
   }
-  return { allowed: true, category, tag, expiresAt: new Date(Math.min(end, MAX_DATE_MS)) };
+  return { allowed: true, category, window: 'tag', tag, expiresAt: new Date(Math.min(end, MAX_DATE_MS)) };
 }

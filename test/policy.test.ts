@@ -96,6 +96,7 @@ describe('HUMAN_AGENT (7 days)', () => {
     expect(decision).toEqual({
       allowed: true,
       category: 'message_tag',
+      window: 'tag',
       tag: 'HUMAN_AGENT',
       expiresAt: new Date(closes),
     });

@@ -6,7 +6,8 @@
  *
  * Tables (`T` = the `table` option, default `vonage_messenger`), created by `createTables()` or
  * by the migration printed by {@link postgresSchemaSql} (also in docs/stores.md):
- * `T_conversations`, `T_messages` (message ids, for dedupe), `T_pages`, `T_claims`, `T_tokens`.
+ * `T_conversations`, `T_messages` (message ids, for dedupe), `T_pages`, `T_claims`, `T_tokens`,
+ * `T_page_tags` (tags the platform refused for a Page).
  * Times are `bigint` epoch milliseconds.
  *
  * @module
@@ -24,9 +25,10 @@ import {
   decodeConversation,
   pageFrom,
   retryAfter,
+  tagsFrom,
   toMs,
 } from './shared.js';
-import type { SessionStore } from './types.js';
+import type { FullSessionStore, SessionStore } from './types.js';
 
 /**
  * Where the store's tables live.
@@ -116,7 +118,7 @@ export interface PruneResult {
  * const messenger = createMessenger({ applicationId, privateKey, store })
  * ```
  */
-export interface PostgresStore extends SessionStore {
+export interface PostgresStore extends FullSessionStore {
   /** Always present: the buckets live in `T_tokens`, so a fleet shares one per-Page limit. */
   takeToken: NonNullable<SessionStore['takeToken']>;
   /** Creates the schema, tables and indexes if missing. Idempotent, safe to race. */
@@ -145,6 +147,7 @@ interface Names {
   pages: string;
   claims: string;
   tokens: string;
+  pageTags: string;
   /** Index names (schema-scoped, unqualified). */
   index: (suffix: string) => string;
   /** The schema-qualified name, used as the advisory lock key. */
@@ -164,6 +167,7 @@ function names(options: PostgresTableOptions): Names {
     pages: t('pages'),
     claims: t('claims'),
     tokens: t('tokens'),
+    pageTags: t('page_tags'),
     index: (suffix) => `"${table}_${suffix}"`,
     label: `${schema}.${table}`,
   };
@@ -216,6 +220,16 @@ CREATE TABLE IF NOT EXISTS ${n.tokens} (
   updated_at bigint NOT NULL,
   allowed boolean NOT NULL
 );
+ALTER TABLE ${n.conversations} ADD COLUMN IF NOT EXISTS ad_referral_at bigint;
+CREATE TABLE IF NOT EXISTS ${n.pageTags} (
+  page_id text COLLATE "C" NOT NULL,
+  tag text COLLATE "C" NOT NULL,
+  available boolean NOT NULL,
+  changed_at bigint NOT NULL,
+  error_code text,
+  error_detail text,
+  PRIMARY KEY (page_id, tag)
+);
 `;
 }
 
@@ -227,7 +241,15 @@ function statements(n: Names) {
   // $6 = "live after": a row with last_inbound_at at or before it has expired and counts as absent.
   const expired = 'c.last_inbound_at <= $6::bigint';
   const texts = {
-    get: `SELECT ${encoded('')} FROM ${n.conversations} WHERE key = $1::text AND last_inbound_at > $2::bigint`,
+    get: `SELECT ${encoded('')}, ad_referral_at FROM ${n.conversations} WHERE key = $1::text AND last_inbound_at > $2::bigint`,
+    recordAdReferral: `UPDATE ${n.conversations} SET ad_referral_at = $2::bigint
+WHERE key = $1::text AND last_inbound_at > $3::bigint AND (ad_referral_at IS NULL OR ad_referral_at < $2::bigint)`,
+    setTagAvailability: `INSERT INTO ${n.pageTags} AS g (page_id, tag, available, changed_at, error_code, error_detail)
+VALUES ($1::text, $2::text, $3::boolean, $4::bigint, $5::text, $6::text)
+ON CONFLICT (page_id, tag) DO UPDATE SET available = EXCLUDED.available, changed_at = EXCLUDED.changed_at,
+  error_code = EXCLUDED.error_code, error_detail = EXCLUDED.error_detail
+WHERE g.changed_at <= EXCLUDED.changed_at`,
+    getTagAvailability: `SELECT tag, available, changed_at, error_code, error_detail FROM ${n.pageTags} WHERE page_id = $1::text`,
     recordInbound: `WITH seen AS (
   INSERT INTO ${n.messages} AS m (key, uuid, expires_at) VALUES ($1::text, $3::text, $5::bigint)
   ON CONFLICT (key, uuid) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE m.expires_at <= $4::bigint
@@ -329,8 +351,37 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
 
   return {
     async get(key) {
-      const { rows } = await queryArray<[string]>('get', [key, now() - ttlMs]);
-      return rows[0] === undefined ? null : decodeConversation(rows[0][0]);
+      const { rows } = await queryArray<[string, string | null]>('get', [key, now() - ttlMs]);
+      const row = rows[0];
+      if (row === undefined) return null;
+      const state = decodeConversation(row[0]);
+      if (row[1] !== null) state.adReferralAt = toMs(row[1], 'ad_referral_at');
+      return state;
+    },
+
+    async recordAdReferral(key, at) {
+      assertTime(at, 'at');
+      await query('recordAdReferral', [key, at, now() - ttlMs]);
+    },
+
+    async setTagAvailability(pageId, tag, available, at, details) {
+      assertText(tag, 'tag');
+      assertTime(at, 'at');
+      await query('setTagAvailability', [
+        pageId,
+        tag,
+        available,
+        at,
+        available ? null : (details?.errorCode ?? null),
+        available ? null : (details?.errorDetail ?? null),
+      ]);
+    },
+
+    async getTagAvailability(pageId) {
+      const { rows } = await queryArray<[string, boolean, string, string | null, string | null]>('getTagAvailability', [
+        pageId,
+      ]);
+      return tagsFrom(rows.map(([tag, a, t, e, d]) => [tag, { a, t, e, d }] as const));
     },
 
     async recordInbound(key, at, messageUuid) {

@@ -8,7 +8,10 @@
  * - `P c:{K}`  the conversation, one string `in|out|closedAt|reason|uuid`; expires at
  *   `lastInboundAt + ttlMs` (SET … PXAT, so Redis 6.2 or later)
  * - `P m:{K}`  sorted set of the conversation's message ids (score = remembered until); same slot
+ * - `P a:{K}`  the conversation's latest Click-to-Messenger ad message (epoch ms); same slot,
+ *   expires at `adReferralAt + ttlMs`
  * - `P p:<pageId>` hash of the Page link state (never expires: an unlinked mark must not vanish)
+ * - `P g:<pageId>` hash of the Page's tag availability, one JSON value per tag (never expires)
  * - `P k:<id>` one-time claims (`SET NX PX`)
  * - `P t:<bucket>` token buckets; expire once full again
  *
@@ -28,9 +31,11 @@ import {
   decodeConversation,
   pageFrom,
   retryAfter,
+  type StoredTag,
+  tagsFrom,
   toMs,
 } from './shared.js';
-import type { SessionStore } from './types.js';
+import type { FullSessionStore } from './types.js';
 
 /**
  * Options of {@link redisStore}.
@@ -71,7 +76,7 @@ export interface RedisStoreOptions {
  * const messenger = createMessenger({ applicationId, privateKey, store, rateLimit: true })
  * ```
  */
-export type RedisStore = SessionStore & Required<Pick<SessionStore, 'takeToken'>>;
+export type RedisStore = FullSessionStore;
 
 interface Script {
   readonly lua: string;
@@ -156,6 +161,32 @@ end
 return {0, string.format('%.17g', tokens)}
 `);
 
+// KEYS[1] = the conversation, KEYS[2] = its ad-referral instant. Only a known conversation
+// gets one (as markClosed), and only a later instant replaces it.
+const RECORD_AD_REFERRAL = script(`
+local conversation = KEYS[1]
+local referral = KEYS[2]
+local at = ARGV[1]
+local expiresAt = ARGV[2]
+if redis.call('EXISTS', conversation) == 0 then return 0 end
+local old = redis.call('GET', referral)
+if old and tonumber(at) <= tonumber(old) then return 0 end
+redis.call('SET', referral, at, 'PXAT', expiresAt)
+return 1
+`);
+
+// KEYS[1] = the Page's tag hash. The value is JSON; an older change than the stored one loses.
+const SET_TAG = script(`
+local tags = KEYS[1]
+local tag = ARGV[1]
+local at = tonumber(ARGV[2])
+local value = ARGV[3]
+local old = redis.call('HGET', tags, tag)
+if old and at < tonumber(cjson.decode(old).t) then return 0 end
+redis.call('HSET', tags, tag, value)
+return 1
+`);
+
 /**
  * The scripts, for tests and for preloading with `SCRIPT LOAD` on every Cluster master.
  * Each entry is `{ lua, sha }` (`sha` = the SHA-1 that EVALSHA uses).
@@ -174,6 +205,8 @@ export const REDIS_SCRIPTS: Readonly<Record<string, Script>> = {
   markClosed: MARK_CLOSED,
   setPageLinked: SET_PAGE,
   takeToken: TAKE_TOKEN,
+  recordAdReferral: RECORD_AD_REFERRAL,
+  setTagAvailability: SET_TAG,
 };
 
 const isNoScript = (error: unknown): boolean =>
@@ -215,6 +248,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
 
   const convKey = (key: ConversationKey) => `${prefix}c:{${key}}`;
   const seenKey = (key: ConversationKey) => `${prefix}m:{${key}}`;
+  const adKey = (key: ConversationKey) => `${prefix}a:{${key}}`;
 
   async function run(s: Script, keys: string[], args: string[]): Promise<unknown> {
     try {
@@ -228,8 +262,31 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
 
   return {
     async get(key) {
-      const value = await client.get(convKey(key));
-      return value === null ? null : decodeConversation(value);
+      // One MGET: both keys share the conversation's hash slot.
+      const [value, ad] = await client.mget(convKey(key), adKey(key));
+      if (value === null || value === undefined) return null;
+      const state = decodeConversation(value);
+      if (ad !== null && ad !== undefined) state.adReferralAt = toMs(ad, 'adReferralAt');
+      return state;
+    },
+
+    async recordAdReferral(key, at) {
+      assertTime(at, 'at');
+      await run(RECORD_AD_REFERRAL, [convKey(key), adKey(key)], [String(at), String(at + ttlMs)]);
+    },
+
+    async setTagAvailability(pageId, tag, available, at, details) {
+      assertText(tag, 'tag');
+      assertTime(at, 'at');
+      const value: Record<string, unknown> = { a: available ? 1 : 0, t: at };
+      if (!available && details?.errorCode !== undefined) value.e = details.errorCode;
+      if (!available && details?.errorDetail !== undefined) value.d = details.errorDetail;
+      await run(SET_TAG, [`${prefix}g:${pageId}`], [tag, String(at), JSON.stringify(value)]);
+    },
+
+    async getTagAvailability(pageId) {
+      const stored = await client.hgetall(`${prefix}g:${pageId}`);
+      return tagsFrom(Object.entries(stored).map(([tag, json]) => [tag, JSON.parse(json) as StoredTag]));
     },
 
     async recordInbound(key, at, messageUuid) {
@@ -310,7 +367,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
 
     async delete(key) {
       // Both keys share the {pageId:psid} hash slot, so one DEL works on Cluster too.
-      await client.del(convKey(key), seenKey(key));
+      await client.del(convKey(key), seenKey(key), adKey(key));
     },
 
     async close() {
