@@ -45,7 +45,7 @@ import { createTransport, type MessengerMessageType, type RetryOptions, type Tra
 import { createVonageSdkTransport } from './send/vonage-sdk-transport.js';
 import { callStore } from './store/guard.js';
 import { memoryStore } from './store/memory.js';
-import type { ClosedReason, ConversationState, PageState, SessionStore } from './store/types.js';
+import type { ClosedReason, ConversationState, PageState, SessionStore, TagAvailability } from './store/types.js';
 import {
   createWebhookLayer,
   type PlatformErrorEvent,
@@ -55,6 +55,8 @@ import {
   type WebhookFetchHandler,
   type WebhookLayer,
 } from './webhooks/index.js';
+import { taggedSendClaimId } from './webhooks/platform.js';
+import { STATUS_DEDUPE_TTL_MS } from './webhooks/receive.js';
 
 export type { RateLimitOptions } from './send/limiter.js';
 export type {
@@ -125,6 +127,12 @@ export interface MessengerOptions {
    * `takeToken`). Off unless set: `true` uses Meta's limits (300/s text, 10/s audio/video).
    */
   rateLimit?: RateLimitOptions | boolean;
+  /**
+   * When Vonage answers 1021 (invalid tag) to a HUMAN_AGENT send, stop allowing and offering
+   * HUMAN_AGENT for that Page (stored, shown by `pageStatus`) until `markTagAvailable`. Default
+   * true; false only reports the error.
+   */
+  learnTagRefusals?: boolean;
   /** Abort a send that has no answer after this long. Default 30 000 ms. */
   timeoutMs?: number;
   /**
@@ -180,6 +188,25 @@ export interface RecordInboundInput {
 }
 
 /**
+ * Input of {@link Messenger.recordAdReferral}.
+ *
+ * @example
+ * ```ts
+ * await messenger.recordAdReferral({ from: '25381719828140932', to: '102290129340398', timestamp: new Date(event.timestamp) })
+ * ```
+ */
+export interface RecordAdReferralInput {
+  /** The user who wrote from the ad. */
+  from: PsidInput;
+  /** The Page the ad led to. */
+  to: PageIdInput;
+  /** When the user's message from the ad was sent. A time later than `now` is taken as `now`. */
+  timestamp: Date;
+  /** That message's `message_uuid`, if known (recorded as the user's message when it is newer). */
+  messageUuid?: string;
+}
+
+/**
  * A conversation as the store holds it, with `Date`s.
  *
  * @example
@@ -199,6 +226,8 @@ export interface ConversationSnapshot {
   closedAt?: Date;
   /** Why the platform closed it. */
   closedReason?: ClosedReason;
+  /** The user's latest message that came from a Click-to-Messenger ad (`recordAdReferral`). */
+  adReferralAt?: Date;
 }
 
 /**
@@ -240,6 +269,28 @@ export interface PageStatus {
   errorCode?: string;
   /** Vonage's text for that error. */
   errorDetail?: string;
+  /** Tags the platform refused for this Page (1021 to a HUMAN_AGENT send), until `markTagAvailable`. */
+  unavailableTags: UnavailableTag[];
+}
+
+/**
+ * A tag the platform refused for a Page.
+ *
+ * @example
+ * ```ts
+ * const { unavailableTags } = await messenger.pageStatus('102290129340398')
+ * const refused: UnavailableTag | undefined = unavailableTags.find((t) => t.tag === 'HUMAN_AGENT')
+ * ```
+ */
+export interface UnavailableTag {
+  /** The tag, e.g. `HUMAN_AGENT`. */
+  tag: string;
+  /** When the platform refused it. */
+  since: Date;
+  /** The Vonage error code (`"1021"`). */
+  errorCode?: string;
+  /** Vonage's text for it. */
+  errorDetail?: string;
 }
 
 /**
@@ -280,10 +331,19 @@ export interface Messenger {
   canSend(input: CanSendInput): Promise<SendDecision>;
   /** Records a user's message (imports history); time only moves forward. */
   recordInbound(input: RecordInboundInput): Promise<RecordInboundOutcome>;
+  /**
+   * Records that the user's message at `timestamp` came from a Click-to-Messenger ad: `response`
+   * and `update` stay allowed until `timestamp + 7 days − safetyMarginMs` (or the 24-hour
+   * window, whichever ends later). Later messages do not move that end. Vonage's webhook does
+   * not say which messages came from an ad: your app must know it (docs/rules.md).
+   */
+  recordAdReferral(input: RecordAdReferralInput): Promise<ConversationSnapshot>;
   /** The Page's link state. */
   pageStatus(pageId: PageIdInput): Promise<PageStatus>;
   /** Marks the Page linked again (after you re-linked it in the Dashboard). */
   markPageLinked(pageId: PageIdInput): Promise<void>;
+  /** Allows and offers a tag again for the Page after a 1021 made it unavailable (default `HUMAN_AGENT`). */
+  markTagAvailable(pageId: PageIdInput, tag?: string): Promise<void>;
   /** Subscribes to platform errors (Vonage 1340, 1370, 1021, …). Returns the unsubscribe function. */
   onPlatformError(listener: PlatformErrorListener): () => void;
   /** Verifies, parses and records one webhook request. */
@@ -376,6 +436,7 @@ const OptionsSchema = z
       ])
       .optional(),
     timeoutMs: z.number().int().positive('timeoutMs must be positive').optional(),
+    learnTagRefusals: z.boolean({ error: 'learnTagRefusals must be a boolean' }).optional(),
     transport: z.enum(['http', 'vonage-sdk'], { error: "transport must be 'http' or 'vonage-sdk'" }).optional(),
     webhook: z
       .strictObject({
@@ -402,6 +463,13 @@ const OptionsSchema = z
       });
     }
   });
+
+const RecordAdReferralSchema = z.strictObject({
+  from: PsidSchema,
+  to: PageIdSchema,
+  timestamp: z.date({ error: 'timestamp must be a valid Date' }),
+  messageUuid: z.string().min(1, 'messageUuid must not be empty').max(200, 'messageUuid is too long').optional(),
+});
 
 const RecordInboundSchema = z.strictObject({
   from: PsidSchema,
@@ -444,6 +512,7 @@ function snapshot(state: ConversationState): ConversationSnapshot {
   if (state.lastOutboundAt !== undefined) out.lastOutboundAt = new Date(state.lastOutboundAt);
   if (state.closedAt !== undefined) out.closedAt = new Date(state.closedAt);
   if (state.closedReason !== undefined) out.closedReason = state.closedReason;
+  if (state.adReferralAt !== undefined) out.adReferralAt = new Date(state.adReferralAt);
   return out;
 }
 
@@ -550,6 +619,7 @@ export function createMessenger(options: MessengerOptions): Messenger {
       maxBodyBytes: o.webhook?.maxBodyBytes,
       now: nowMs,
       pages,
+      learnTagRefusals: o.learnTagRefusals,
       onPlatformError: emitPlatformError,
     });
     return layer;
@@ -578,6 +648,32 @@ export function createMessenger(options: MessengerOptions): Messenger {
         ...(state.errorCode !== undefined ? { errorCode: state.errorCode } : {}),
       });
     }
+  };
+
+  /** Tags the platform refused for the Page (none when the store cannot keep them). */
+  const unavailableTagsOf = async (page: PageId): Promise<[string, TagAvailability][]> => {
+    const read = store.getTagAvailability?.bind(store);
+    if (read === undefined) return [];
+    const tags = await callStore('getTagAvailability', () => read(page));
+    return Object.entries(tags).filter(([, t]) => !t.available);
+  };
+
+  /**
+   * The policy's verdict, with the Page's refused tags. Only a tagged send or a refusal (whose
+   * alternatives name tags) depends on them, so the common allowed reply reads nothing more.
+   */
+  const decide = async (
+    page: PageId,
+    conversation: ConversationState | null,
+    intent: { category?: MessagingCategory | undefined; tag?: string | undefined },
+  ): Promise<SendDecision> => {
+    const at = nowMs();
+    const decision = evaluateSend(conversation, intent, at, policy);
+    if (store.getTagAvailability === undefined || (decision.allowed && intent.tag === undefined)) return decision;
+    const unavailable = (await unavailableTagsOf(page)).map(([tag]) => tag);
+    return unavailable.length === 0
+      ? decision
+      : evaluateSend(conversation, intent, at, policy, { unavailableTags: unavailable });
   };
 
   /** Learns from a synchronous refusal what a status webhook would have taught (issue 7). */
@@ -622,7 +718,7 @@ export function createMessenger(options: MessengerOptions): Messenger {
     checkDeclared(from, 'from');
     const [pageState, conversation] = await readState(from, to);
     assertLinked(from, pageState);
-    const decision = evaluateSend(conversation, { category: params.category, tag: params.tag }, nowMs(), policy);
+    const decision = await decide(from, conversation, { category: params.category, tag: params.tag });
     if (!decision.allowed) {
       throw new WindowClosedError(decision.message, {
         reason: decision.reason,
@@ -651,6 +747,9 @@ export function createMessenger(options: MessengerOptions): Messenger {
     // lastOutboundAt never affects the window, so losing it is harmless.
     try {
       await store.recordOutbound(conversationKey(from, to), nowMs());
+      // Status webhooks do not repeat the tag: this mark lets a 1021 name HUMAN_AGENT (webhooks/receive.ts).
+      if (decision.tag === 'HUMAN_AGENT')
+        await store.claim(taggedSendClaimId(decision.tag, messageUuid), STATUS_DEDUPE_TTL_MS);
     } catch {
       /* see above */
     }
@@ -695,7 +794,33 @@ export function createMessenger(options: MessengerOptions): Messenger {
       checkDeclared(p.from, 'from');
       const [pageState, conversation] = await readState(p.from, p.to);
       assertLinked(p.from, pageState);
-      return evaluateSend(conversation, { category: p.category, tag: p.tag }, nowMs(), policy);
+      return decide(p.from, conversation, { category: p.category, tag: p.tag });
+    },
+
+    async recordAdReferral(input) {
+      const p = parseInput(RecordAdReferralSchema, input, 'recordAdReferral');
+      checkDeclared(p.to, 'to');
+      const record = store.recordAdReferral?.bind(store);
+      if (record === undefined) {
+        throw new ValidationError(
+          'recordAdReferral needs a store with recordAdReferral (every store of this package has it)',
+          [{ path: 'store', message: 'has no recordAdReferral' }],
+        );
+      }
+      const key = conversationKey(p.to, p.from);
+      const at = Math.min(p.timestamp.getTime(), nowMs());
+      // The message from the ad is a user message: record it (a no-op when the webhook already
+      // did), then its ad mark; both only move forward, so the order of the two is safe.
+      const uuid = p.messageUuid ?? `ad-referral:${at}`;
+      await callStore('recordInbound', () => store.recordInbound(key, at, uuid));
+      await callStore('recordAdReferral', () => record(key, at));
+      const state = await callStore('get', () => store.get(key));
+      if (state === null) {
+        throw new ValidationError('recordAdReferral: the message is older than the store keeps conversations (ttlMs)', [
+          { path: 'timestamp', message: 'older than the store keeps conversations' },
+        ]);
+      }
+      return snapshot(state);
     },
 
     async recordInbound(input) {
@@ -716,13 +841,23 @@ export function createMessenger(options: MessengerOptions): Messenger {
 
     async pageStatus(value) {
       const page = parsePage(value, 'pageStatus');
-      const state = await callStore('getPage', () => store.getPage(page));
-      if (state === null) return { pageId: page, state: 'unknown', linked: true };
+      const [state, refused] = await Promise.all([
+        callStore('getPage', () => store.getPage(page)),
+        unavailableTagsOf(page),
+      ]);
+      const unavailableTags = refused.map(([tag, t]) => {
+        const out: UnavailableTag = { tag, since: new Date(t.changedAt) };
+        if (t.errorCode !== undefined) out.errorCode = t.errorCode;
+        if (t.errorDetail !== undefined) out.errorDetail = t.errorDetail;
+        return out;
+      });
+      if (state === null) return { pageId: page, state: 'unknown', linked: true, unavailableTags };
       const status: PageStatus = {
         pageId: page,
         state: state.linked ? 'linked' : 'unlinked',
         linked: state.linked,
         since: new Date(state.changedAt),
+        unavailableTags,
       };
       if (state.errorCode !== undefined) status.errorCode = state.errorCode;
       if (state.errorDetail !== undefined) status.errorDetail = state.errorDetail;
@@ -733,6 +868,18 @@ export function createMessenger(options: MessengerOptions): Messenger {
       const page = parsePage(value, 'markPageLinked');
       checkDeclared(page, 'pageId');
       await callStore('setPageLinked', () => store.setPageLinked(page, true, nowMs()));
+    },
+
+    async markTagAvailable(value, tag = 'HUMAN_AGENT') {
+      const page = parsePage(value, 'markTagAvailable');
+      checkDeclared(page, 'pageId');
+      if (typeof tag !== 'string' || tag.length === 0) {
+        throw new ValidationError('markTagAvailable: tag must be a non-empty string', [
+          { path: 'tag', message: 'must be a non-empty string' },
+        ]);
+      }
+      const set = store.setTagAvailability?.bind(store);
+      if (set !== undefined) await callStore('setTagAvailability', () => set(page, tag, true, nowMs()));
     },
 
     onPlatformError(listener) {

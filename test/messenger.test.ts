@@ -487,7 +487,13 @@ describe('Page links', () => {
     await expect(m.canSend({ from: PAGE, to: USER })).rejects.toBeInstanceOf(PageNotLinkedError);
 
     await m.markPageLinked(PAGE);
-    expect(await m.pageStatus(PAGE)).toEqual({ pageId: PAGE, state: 'linked', linked: true, since: new Date(T0) });
+    expect(await m.pageStatus(PAGE)).toEqual({
+      pageId: PAGE,
+      state: 'linked',
+      linked: true,
+      since: new Date(T0),
+      unavailableTags: [],
+    });
     await m.sendText({ from: PAGE, to: USER, text: 'x' });
     expect(api.requests).toHaveLength(1);
   });
@@ -495,7 +501,7 @@ describe('Page links', () => {
   it('pageStatus reports unknown, unlinked and linked', async () => {
     const store = memStore();
     const m = messenger({ store });
-    expect(await m.pageStatus(PAGE)).toEqual({ pageId: PAGE, state: 'unknown', linked: true });
+    expect(await m.pageStatus(PAGE)).toEqual({ pageId: PAGE, state: 'unknown', linked: true, unavailableTags: [] });
     await store.setPageLinked(PAGE, false, T0, { errorCode: '1370', errorDetail: 'Expired access token' });
     expect(await m.pageStatus(PAGE)).toEqual({
       pageId: PAGE,
@@ -504,6 +510,7 @@ describe('Page links', () => {
       since: new Date(T0),
       errorCode: '1370',
       errorDetail: 'Expired access token',
+      unavailableTags: [],
     });
     await expect(m.pageStatus('nope')).rejects.toBeInstanceOf(ValidationError);
   });
@@ -604,6 +611,7 @@ describe('canSend', () => {
     expect(await m.canSend({ from: PAGE, to: USER })).toEqual({
       allowed: true,
       category: 'response',
+      window: 'standard',
       expiresAt: new Date(T0 - HOUR + DAY - 60_000),
     });
     expect(api.requests).toHaveLength(0);

@@ -10,9 +10,11 @@
  * - an inbound message: `recordInbound(page:psid, min(timestamp, now), message_uuid)` (the
  *   window start, never later than receipt; a repeated uuid is a duplicate), and the Page is
  *   marked linked if it was not (a message through the link proves the link works);
- * - a `rejected`/`undeliverable` status: 1340 closes the conversation (`closed_by_platform`),
- *   1300/1430 close it as `user_unavailable`, 1370 marks the Page unlinked, 1420 too when the
- *   Page was known linked; every code is reported to `onPlatformError`. Status events are
+ * - a `rejected`/`undeliverable` status: what each code does is one row of `PLATFORM_ERRORS`
+ *   (./platform.ts): 1340 closes the conversation (`closed_by_platform`), 1170/1300/1430 close
+ *   it as `user_unavailable`, 1370 marks the Page unlinked, 1420 too when the Page was known
+ *   linked, 1021 to a HUMAN_AGENT send marks that tag unavailable for the Page; every code is
+ *   reported to `onPlatformError`. Status events are
  *   deduplicated on `message_uuid` + `status`. The state changes run before the dedupe claim
  *   and are idempotent, so a retry after a failure between them still applies them.
  *
@@ -29,7 +31,12 @@ import {
   type PlatformErrorEvent,
   platformErrorKind,
   platformErrorMessage,
+  platformErrorRow,
+  taggedSendClaimId,
 } from './platform.js';
+
+const HUMAN_AGENT = 'HUMAN_AGENT';
+
 import {
   bearerToken,
   createWebhookVerifier,
@@ -67,6 +74,11 @@ export interface WebhookLayerDeps {
   now: () => number;
   /** Declared Page IDs; webhooks for any other Page are refused (403). `undefined`: any Page. */
   pages?: ReadonlySet<string> | undefined;
+  /**
+   * Whether a 1021 answer to a HUMAN_AGENT send marks HUMAN_AGENT unavailable for the Page.
+   * Default true.
+   */
+  learnTagRefusals?: boolean | undefined;
   /** Told once per refused or undeliverable message (not for duplicates). Exceptions are ignored. */
   onPlatformError?: ((event: PlatformErrorEvent) => void) | undefined;
 }
@@ -178,6 +190,29 @@ export function createReceiver(deps: WebhookLayerDeps) {
     }
   };
 
+  /**
+   * Whether a 1021 answered a HUMAN_AGENT send: the messenger claims `taggedSendClaimId` when it
+   * sends one, so a claim that fails here finds that mark. The probe itself sets the mark, so
+   * it runs once per status event (a retried webhook reuses the stored answer).
+   */
+  async function refusedHumanAgent(event: StatusEvent): Promise<boolean> {
+    if (deps.learnTagRefusals === false || store.setTagAvailability === undefined) return false;
+    const firstLook = await callStore('claim', () =>
+      store.claim(`tag-refusal:${event.messageUuid}:${event.status}`, STATUS_DEDUPE_TTL_MS),
+    );
+    if (!firstLook) {
+      const tags = await callStore(
+        'getTagAvailability',
+        async () => (await store.getTagAvailability?.(event.pageId)) ?? {},
+      );
+      return Object.hasOwn(tags, HUMAN_AGENT) && tags[HUMAN_AGENT]?.available === false;
+    }
+    const unmarked = await callStore('claim', () =>
+      store.claim(taggedSendClaimId(HUMAN_AGENT, event.messageUuid), STATUS_DEDUPE_TTL_MS),
+    );
+    return !unmarked;
+  }
+
   async function applyStatus(event: StatusEvent, nowMs: number): Promise<PlatformErrorEvent | undefined> {
     const failed = event.status === 'rejected' || event.status === 'undeliverable';
     if (!failed || event.error === undefined) return undefined;
@@ -186,21 +221,20 @@ export function createReceiver(deps: WebhookLayerDeps) {
     const at = Math.min(event.timestamp.getTime(), nowMs);
     const details = { errorCode: code ?? '', errorDetail: event.error.detail ?? event.error.title ?? '' };
     let action: PlatformErrorAction = 'none';
-    switch (code) {
-      case '1340':
+    switch (platformErrorRow(code)?.effect) {
+      case 'close_conversation':
         await callStore('markClosed', () => store.markClosed(key, at, 'closed_by_platform'));
         action = 'conversation_closed';
         break;
-      case '1300':
-      case '1430':
+      case 'user_unavailable':
         await callStore('markClosed', () => store.markClosed(key, at, 'user_unavailable'));
         action = 'user_unavailable';
         break;
-      case '1370':
+      case 'unlink_page':
         await callStore('setPageLinked', () => store.setPageLinked(event.pageId, false, at, details));
         action = 'page_unlinked';
         break;
-      case '1420': {
+      case 'unlink_known_page': {
         // Invalid sender proves a lost link only for a Page that worked before; a Page never
         // linked (or a wrong Page ID) is a setup mistake, reported but not recorded.
         const page = await callStore('getPage', () => store.getPage(event.pageId));
@@ -210,6 +244,15 @@ export function createReceiver(deps: WebhookLayerDeps) {
         }
         break;
       }
+      case 'tag_unavailable':
+        if (await refusedHumanAgent(event)) {
+          const set = store.setTagAvailability?.bind(store);
+          if (set !== undefined) {
+            await callStore('setTagAvailability', () => set(event.pageId, HUMAN_AGENT, false, at, details));
+            action = 'tag_unavailable';
+          }
+        }
+        break;
     }
     return {
       code,
