@@ -77,7 +77,11 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   },
   {
     weight: 1,
-    arbitrary: fc.record({ kind: fc.constant('refuse' as const), user, code: fc.constantFrom(1340 as const, 1430 as const) }),
+    arbitrary: fc.record({
+      kind: fc.constant('refuse' as const),
+      user,
+      code: fc.constantFrom(1340 as const, 1430 as const),
+    }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'unlink' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'relink' as const }) },
@@ -124,15 +128,13 @@ beforeAll(async () => {
         res.writeHead(503).end();
         return;
       }
-      target
-        .receive({ headers: req.headers as Record<string, string>, body: Buffer.concat(chunks) })
-        .then(
-          () => res.writeHead(200).end(),
-          (error: unknown) => {
-            webhookFailures.push(String(error));
-            res.writeHead(500).end();
-          },
-        );
+      target.receive({ headers: req.headers as Record<string, string>, body: Buffer.concat(chunks) }).then(
+        () => res.writeHead(200).end(),
+        (error: unknown) => {
+          webhookFailures.push(String(error));
+          res.writeHead(500).end();
+        },
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
