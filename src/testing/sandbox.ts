@@ -457,6 +457,10 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
 
     const messageUuid = randomUUID();
     const verdict = world.judge(outcome.message, at.getTime());
+    // Each refusal of a thread holds until the user writes at a later millisecond than it.
+    if (!verdict.delivered && (verdict.code === 1340 || verdict.code === 1430)) {
+      world.refuseThread(outcome.message.from, outcome.message.to, verdict.code, at.getTime());
+    }
     record.status = 202;
     record.response = { message_uuid: messageUuid };
     record.messageUuid = messageUuid;

@@ -10,7 +10,7 @@
  * the SDK may allow one send that the platform refuses, and must learn the fact from that
  * refusal's status webhook. Every other disagreement fails the test.
  *
- * Runs: DIFF_RUNS (default 40) timelines of up to 30 steps; e.g. DIFF_RUNS=2000 for a long run.
+ * Runs: DIFF_RUNS (default 40) timelines of 5 to 40 steps; e.g. DIFF_RUNS=2000 for a long run.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,6 +27,8 @@ const API_KEY = 'test-api-key';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const RUNS = Number(process.env.DIFF_RUNS ?? 40);
+/** The default ttl of every store: HUMAN_AGENT's 7 days plus one. */
+const STORE_TTL_MS = 8 * DAY;
 
 type Intent = { category?: 'response' | 'update' | 'message_tag'; tag?: string };
 const INTENTS: readonly Intent[] = [
@@ -56,9 +58,9 @@ type Step =
 
 const user = fc.integer({ min: 0, max: 2 });
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('user' as const), user, fromAd: fc.boolean() }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('user' as const), user, fromAd: fc.boolean() }) },
   {
-    weight: 4,
+    weight: 3,
     arbitrary: fc.record({
       kind: fc.constant('advance' as const),
       ms: fc.oneof(
@@ -68,7 +70,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   {
-    weight: 4,
+    weight: 8,
     arbitrary: fc.record({
       kind: fc.constant('send' as const),
       user,
@@ -76,7 +78,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   {
-    weight: 1,
+    weight: 3,
     arbitrary: fc.record({
       kind: fc.constant('refuse' as const),
       user,
@@ -87,6 +89,68 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'relink' as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('humanAgent' as const), approved: fc.boolean() }) },
 );
+
+const NOW = Date.UTC(2026, 11, 2);
+/**
+ * Timelines run before the random ones, so that every kind of hidden fact, and a send only the
+ * ad window allows, is exercised in every run (the random ones then vary around them).
+ */
+const EXAMPLES: [number, Step[]][] = [
+  [
+    NOW,
+    [
+      { kind: 'user', user: 0, fromAd: true },
+      { kind: 'advance', ms: DAY + 1 },
+      { kind: 'send', user: 0, intent: 0 },
+      { kind: 'advance', ms: 6 * DAY },
+      { kind: 'send', user: 0, intent: 2 },
+    ],
+  ],
+  [
+    NOW,
+    [
+      { kind: 'user', user: 0, fromAd: false },
+      { kind: 'humanAgent', approved: false },
+      { kind: 'send', user: 0, intent: 3 },
+      { kind: 'send', user: 0, intent: 3 },
+      { kind: 'humanAgent', approved: true },
+      { kind: 'send', user: 0, intent: 3 },
+    ],
+  ],
+  [
+    NOW,
+    [
+      { kind: 'user', user: 1, fromAd: false },
+      { kind: 'unlink' },
+      { kind: 'send', user: 1, intent: 0 },
+      { kind: 'relink' },
+      { kind: 'send', user: 1, intent: 1 },
+    ],
+  ],
+  [
+    NOW,
+    [
+      { kind: 'user', user: 2, fromAd: false },
+      { kind: 'refuse', user: 2, code: 1340 },
+      { kind: 'send', user: 2, intent: 0 },
+      { kind: 'send', user: 2, intent: 3 },
+      { kind: 'advance', ms: 1 },
+      { kind: 'user', user: 2, fromAd: false },
+      { kind: 'send', user: 2, intent: 0 },
+    ],
+  ],
+  [
+    NOW,
+    [
+      { kind: 'user', user: 0, fromAd: false },
+      { kind: 'refuse', user: 0, code: 1430 },
+      { kind: 'send', user: 0, intent: 3 },
+      { kind: 'advance', ms: 1 },
+      { kind: 'user', user: 0, fromAd: true },
+      { kind: 'send', user: 0, intent: 2 },
+    ],
+  ],
+];
 
 // Around both retirement dates, and now.
 const startArb = fc
@@ -117,6 +181,8 @@ let clock = 0;
 let current: Messenger | undefined;
 const webhookFailures: string[] = [];
 let counter = 0;
+/** What the timelines exercised: facts the SDK learned from a refusal, sends only an ad window allowed. */
+const learned = new Set<string>();
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -192,6 +258,18 @@ function explanation(run: Run, u: number, intent: Intent, code: number): string 
   return candidates.find((fact) => run.pending.has(fact));
 }
 
+/**
+ * The one way the SDK may be stricter than the platform with no margin: its store forgets a
+ * conversation 8 days (its ttl) after the user's last message, while a tag without a time
+ * limit (ACCOUNT_UPDATE and its kin, before their 2026-04-27 retirement) still worked on the
+ * platform. Found by this test; docs/rules.md says so.
+ */
+function forgottenByStore(run: Run, to: Psid, sdk: SdkView): boolean {
+  if (sdk.allowed || sdk.decision?.allowed !== false || sdk.decision.reason !== 'no_conversation') return false;
+  const thread = sandbox.conversation(run.page, to);
+  return thread !== null && thread.lastInboundAt + STORE_TTL_MS <= clock;
+}
+
 async function compareAll(run: Run): Promise<void> {
   for (const [u, to] of run.users.entries()) {
     for (const intent of INTENTS) {
@@ -202,7 +280,7 @@ async function compareAll(run: Run): Promise<void> {
         if (explanation(run, u, intent, platform.code) === undefined) {
           throw new Error(`SDK allows what the platform refuses (${platform.code}): ${where}\n${run.log.join('\n')}`);
         }
-      } else if (!sdk.allowed && platform.delivered && run.strict) {
+      } else if (!sdk.allowed && platform.delivered && run.strict && !forgottenByStore(run, to, sdk)) {
         throw new Error(
           `SDK refuses (${JSON.stringify(sdk.decision ?? sdk.code)}) what the platform delivers: ${where}\n${run.log.join('\n')}`,
         );
@@ -243,6 +321,10 @@ async function send(run: Run, u: number, intent: Intent): Promise<void> {
     }
     // The status webhook carried the refusal: the SDK knows now.
     run.pending.delete(fact);
+    learned.add(fact.replace(/^thread:\d:/, 'thread:'));
+  } else if (intent.tag === undefined) {
+    const thread = sandbox.conversation(run.page, to);
+    if (thread?.adReferralAt !== undefined && clock >= thread.lastInboundAt + DAY) learned.add('ad-window send');
   }
 }
 
@@ -336,16 +418,18 @@ async function runTimeline(start: number, steps: Step[], strict: boolean): Promi
 describe('the SDK and the sandbox judge every send alike', () => {
   it(`agree at every step, and the SDK never sends what the platform refuses (${RUNS} timelines, margin 0)`, async () => {
     await fc.assert(
-      fc.asyncProperty(startArb, fc.array(stepArb, { maxLength: 30 }), (start, steps) =>
+      fc.asyncProperty(startArb, fc.array(stepArb, { minLength: 5, maxLength: 40, size: 'max' }), (start, steps) =>
         runTimeline(start, steps, true),
       ),
-      { numRuns: RUNS },
+      { numRuns: RUNS, examples: EXAMPLES },
     );
+    // Every kind of hidden fact was learned from a refusal, and the ad window let a send through.
+    expect([...learned].sort()).toEqual(['ad-window send', 'ha', 'page', 'thread:1340', 'thread:1430']);
   }, 600_000);
 
   it(`with the default 60 s margin, never allow what the platform refuses (${Math.ceil(RUNS / 2)} timelines)`, async () => {
     await fc.assert(
-      fc.asyncProperty(startArb, fc.array(stepArb, { maxLength: 30 }), (start, steps) =>
+      fc.asyncProperty(startArb, fc.array(stepArb, { minLength: 5, maxLength: 40, size: 'max' }), (start, steps) =>
         runTimeline(start, steps, false),
       ),
       { numRuns: Math.ceil(RUNS / 2) },

@@ -21,7 +21,7 @@
  * 1430 for a PSID that never wrote to the Page; 1021 for a retired or unknown tag, for a tag
  * sent without category `message_tag`, and for HUMAN_AGENT when the app is not approved (Meta
  * itself answers error 100 for a retired tag); a platform refusal (1340, 1430) lasts until the
- * user writes at a later millisecond.
+ * user writes at a later millisecond than the latest refusal of a send to that thread.
  *
  * @module
  */
