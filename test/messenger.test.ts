@@ -469,7 +469,7 @@ describe('Page links', () => {
     await userWrote(m);
     await store.setPageLinked(PAGE, false, T0 - 1000, {
       errorCode: '1370',
-      errorDetail: 'Expired access token: re-authenticate your Facebook Page with Vonage',
+      errorDetail: 'Expired access Token - Please reauthenticate your Facebook Page with Vonage.',
     });
     const error = (await rejection(m.sendText({ from: PAGE, to: USER, text: 'x' }))) as PageNotLinkedError;
     expect(error).toBeInstanceOf(PageNotLinkedError);

@@ -149,7 +149,7 @@ export const PLATFORM_ERRORS_SOURCE =
  * PLATFORM_ERRORS['1340']?.effect // 'close_conversation'
  * ```
  */
-export const PLATFORM_ERRORS: Readonly<Record<string, PlatformErrorRow>> = Object.freeze({
+const TABLE = {
   '1000': {
     kind: 'throttled',
     effect: 'none',
@@ -309,7 +309,31 @@ export const PLATFORM_ERRORS: Readonly<Record<string, PlatformErrorRow>> = Objec
       'Fraud protection triggered - The message was blocked by fraud or abuse protection rules at the provider side.',
     advice: 'the provider blocked it as fraud or abuse; do not retry it unchanged',
   },
-} satisfies Record<string, PlatformErrorRow>);
+} as const satisfies Record<string, PlatformErrorRow>;
+export const PLATFORM_ERRORS: Readonly<Record<string, PlatformErrorRow>> = Object.freeze(TABLE);
+
+/**
+ * A code that has a row in {@link PLATFORM_ERRORS}, as Vonage writes it (`"1340"`).
+ *
+ * @example
+ * ```ts
+ * const code: PlatformErrorCode = '1180'
+ * ```
+ */
+export type PlatformErrorCode = keyof typeof TABLE;
+
+/**
+ * Vonage's short title for a code: its text up to the first " - " (`"Invalid tag"`).
+ *
+ * @example
+ * ```ts
+ * platformErrorTitle('1340') // 'Outside of the allowed window'
+ * ```
+ */
+export function platformErrorTitle(code: string): string | undefined {
+  const row = platformErrorRow(code);
+  return row === undefined ? undefined : (row.vonage.split(' - ')[0]?.trim() ?? row.vonage);
+}
 
 /**
  * The claim id the messenger sets when it sends a tagged message, so that a later 1021 can
@@ -355,7 +379,7 @@ const RELINK =
 export function platformErrorMessage(code: string | undefined, action: PlatformErrorAction, pageId: string): string {
   const row = platformErrorRow(code);
   if (row === undefined) return `The platform refused the message${code === undefined ? '' : ` (${code})`}.`;
-  const title = row.vonage.split(' - ')[0]?.trim() ?? row.vonage;
+  const title = platformErrorTitle(code as string) ?? row.vonage;
   switch (row.effect) {
     case 'unlink_page':
       return `${title} (${code}): the link of Page ${pageId} to Vonage is broken. ${RELINK}`;
