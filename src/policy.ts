@@ -114,7 +114,8 @@ const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
 
 /**
- * Meta's 2026 retirement of the three update tags (changelog 2026-03-27: error 100 from this day).
+ * Meta's 2026 retirement of the three update tags (changelog entry of 2026-03-27: error 100
+ * from this day, https://developers.facebook.com/documentation/business-messaging/messenger-platform/changelog).
  *
  * @example
  * ```ts
@@ -136,7 +137,7 @@ export const TAGS_RETIRED_2020_AT = new Date('2020-03-04T00:00:00Z');
 
 const UTILITY = 'utility message templates (sent through the Graph API, not through Vonage)';
 const HUMAN_AGENT_NOTE =
-  'only for messages written by a person, and only once Meta approved the app for Human Agent (Vonage error 1021 otherwise)';
+  'only for messages written by a person, and only where Meta approved Human Agent for the sending app (which app that is over Vonage is UNCONFIRMED)';
 
 const retired2020 = (replacement: string | undefined): TagRule => ({
   windowMs: null,
@@ -145,9 +146,9 @@ const retired2020 = (replacement: string | undefined): TagRule => ({
 });
 
 /**
- * The rules in force, with their dates. The three update tags are retired on 2026-04-27, the
- * date of Meta's changelog (error 100 from then); Meta's Marketing Messages FAQ names
- * 2026-01-12. Pass `definePolicy({ tags: { ACCOUNT_UPDATE: { ... } } })` to choose otherwise.
+ * The rules in force, with their dates; each row's source is in {@link MESSENGER_POLICY_SOURCES}.
+ * The three update tags are retired on 2026-04-27, the date of Meta's changelog (error 100
+ * from then). Pass `definePolicy({ tags: { ACCOUNT_UPDATE: { ... } } })` to choose otherwise.
  *
  * @example
  * ```ts
@@ -188,6 +189,72 @@ export const MESSENGER_POLICY: MessengerPolicy = Object.freeze({
   } satisfies Record<KnownTag, TagRule>),
 });
 
+const META_SEND_A_MESSAGE =
+  'https://developers.facebook.com/documentation/business-messaging/messenger-platform/send-messages';
+const META_POLICY = 'https://developers.facebook.com/documentation/business-messaging/messenger-platform/policy/';
+const META_SEND_API = 'https://developers.facebook.com/docs/messenger-platform/reference/send-api';
+const META_CHANGELOG = 'https://developers.facebook.com/documentation/business-messaging/messenger-platform/changelog';
+const META_2020 =
+  'https://developers.facebook.com/blog/post/2020/03/04/reminder-community-new-messenger-platform-policy-changes/';
+const AMIO = 'https://docs.amio.io/reference/facebook-messenger-messages-tags';
+
+/**
+ * Where each row of {@link MESSENGER_POLICY} comes from: one entry per row (`standardWindowMs`,
+ * `adReferralWindowMs`, `safetyMarginMs`, `tags.<TAG>`). docs/rules.md's table is generated
+ * from these and the policy (test/docs-rules.test.ts fails on drift).
+ *
+ * @example
+ * ```ts
+ * MESSENGER_POLICY_SOURCES['tags.HUMAN_AGENT']?.source // Meta's Send API reference
+ * ```
+ */
+export const MESSENGER_POLICY_SOURCES: Readonly<Record<string, { source: string; note?: string }>> = Object.freeze({
+  standardWindowMs: { source: `Meta, Send a Message: ${META_SEND_A_MESSAGE}` },
+  adReferralWindowMs: {
+    source: `Meta, Messenger Platform policy ("up to 7 days from that message"): ${META_POLICY}`,
+    note: 'applied only to conversations recorded with messenger.recordAdReferral',
+  },
+  safetyMarginMs: { source: "this SDK's choice (clock skew), not a Meta rule" },
+  'tags.HUMAN_AGENT': {
+    source: `Meta, Send API reference: ${META_SEND_API}`,
+    note: 'human-written messages only; who must be approved for it over Vonage is UNCONFIRMED',
+  },
+  ...Object.fromEntries(
+    ['ACCOUNT_UPDATE', 'CONFIRMED_EVENT_UPDATE', 'POST_PURCHASE_UPDATE'].map((tag) => [
+      `tags.${tag}`,
+      {
+        source: `Meta, Messenger Platform changelog, entry of 2026-03-27 ("error code 100" from 2026-04-27): ${META_CHANGELOG}`,
+      },
+    ]),
+  ),
+  ...Object.fromEntries(
+    Object.entries({
+      BUSINESS_PRODUCTIVITY: false,
+      COMMUNITY_ALERT: false,
+      CONFIRMED_EVENT_REMINDER: true,
+      NON_PROMOTIONAL_SUBSCRIPTION: true,
+      PAIRING_UPDATE: false,
+      APPLICATION_UPDATE: true,
+      PAYMENT_UPDATE: true,
+      PERSONAL_FINANCE_UPDATE: true,
+      SHIPPING_UPDATE: true,
+      RESERVATION_UPDATE: true,
+      ISSUE_RESOLUTION: true,
+      APPOINTMENT_UPDATE: true,
+      GAME_EVENT: false,
+      TRANSPORTATION_UPDATE: true,
+      FEATURE_FUNCTIONALITY_UPDATE: false,
+      TICKET_UPDATE: true,
+    }).map(([tag, mapped]) => [
+      `tags.${tag}`,
+      {
+        source: `Meta, 2020-03-04 policy changes take effect: ${META_2020}`,
+        ...(mapped ? { note: `replacement from a third-party mapping (Amio, UNCONFIRMED): ${AMIO}` } : {}),
+      },
+    ]),
+  ),
+});
+
 /**
  * Partial overrides for {@link definePolicy}; a tag set to `null` is removed.
  *
@@ -213,7 +280,7 @@ export interface PolicyOverrides {
  *
  * @example
  * ```ts
- * // Follow Meta's FAQ date for the 2026 retirement instead of the changelog's.
+ * // Refuse ACCOUNT_UPDATE from an earlier date of your choosing.
  * const policy = definePolicy({ tags: { ACCOUNT_UPDATE: { retiredAt: new Date('2026-01-12') } } })
  * const messenger = createMessenger({ ..., policy })
  * ```
