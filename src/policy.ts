@@ -201,7 +201,7 @@ const AMIO = 'https://docs.amio.io/reference/facebook-messenger-messages-tags';
 /**
  * Where each row of {@link MESSENGER_POLICY} comes from: one entry per row (`standardWindowMs`,
  * `adReferralWindowMs`, `safetyMarginMs`, `tags.<TAG>`). docs/rules.md's table is generated
- * from these and the policy (test/docs-rules.test.ts fails on drift).
+ * from these and the policy (test/docs-tables.test.ts fails on drift).
  *
  * @example
  * ```ts
