@@ -449,7 +449,7 @@ describe('alternatives offered with a refusal', () => {
     const decision = refused(evaluateSend(state(last), {}, last + 2 * DAY));
     expect(summary(decision)).toEqual([`message_tag:HUMAN_AGENT < ${iso(last + 7 * DAY - MARGIN)}`]);
     expect(decision.alternatives[0]?.note).toContain('written by a person');
-    expect(decision.alternatives[0]?.note).toContain('approved the app for Human Agent');
+    expect(decision.alternatives[0]?.note).toContain('approved Human Agent for the sending app');
     expect(decision.message).toContain(`HUMAN_AGENT until ${iso(last + 7 * DAY - MARGIN)}`);
   });
 
