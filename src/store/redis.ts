@@ -35,7 +35,7 @@ import {
   tagsFrom,
   toMs,
 } from './shared.js';
-import type { FullSessionStore } from './types.js';
+import type { FullSessionStore, SessionStore } from './types.js';
 
 /**
  * Options of {@link redisStore}.

@@ -105,6 +105,11 @@ export interface PlatformErrorEvent {
  * What a status webhook's error does to the stored state: close the conversation (1340), mark
  * the user unreachable (1170, 1300, 1430), mark the Page unlinked (1370; 1420 only for a Page
  * known linked), mark the tag unavailable for the Page (1021 to a HUMAN_AGENT send), or nothing.
+ *
+ * @example
+ * ```ts
+ * const effect: PlatformErrorEffect | undefined = PLATFORM_ERRORS['1170']?.effect // 'user_unavailable'
+ * ```
  */
 export type PlatformErrorEffect =
   | 'close_conversation'
@@ -134,21 +139,17 @@ export interface PlatformErrorRow {
   readonly advice: string;
 }
 
-/** Where every row's code and text come from (docs/errors.md links it per row). */
-export const PLATFORM_ERRORS_SOURCE =
-  'Vonage Messages API spec v1.20.0, x-errors (https://developer.vonage.com/en/api-errors/messages)';
-
 /**
- * Every Messages API error code that can concern a Messenger send, one row per code: its
- * kind, what the SDK records, Vonage's text. Codes of other channels (SMS carriers, WhatsApp
- * templates, email) are left out and read as `other`, as is 1350 (phone-number matching, which
- * this SDK never uses).
+ * Where every row's code and text come from (docs/errors.md links it per row).
  *
  * @example
  * ```ts
- * PLATFORM_ERRORS['1340']?.effect // 'close_conversation'
+ * console.log(`${PLATFORM_ERRORS['1180']?.vonage} (${PLATFORM_ERRORS_SOURCE})`)
  * ```
  */
+export const PLATFORM_ERRORS_SOURCE =
+  'Vonage Messages API spec v1.20.0, x-errors (https://developer.vonage.com/en/api-errors/messages)';
+
 const TABLE = {
   '1000': {
     kind: 'throttled',
@@ -310,6 +311,17 @@ const TABLE = {
     advice: 'the provider blocked it as fraud or abuse; do not retry it unchanged',
   },
 } as const satisfies Record<string, PlatformErrorRow>;
+/**
+ * Every Messages API error code that can concern a Messenger send, one row per code: its
+ * kind, what the SDK records, Vonage's text. Codes of other channels (SMS carriers, WhatsApp
+ * templates, email) are left out and read as `other`, as is 1350 (phone-number matching, which
+ * this SDK never uses).
+ *
+ * @example
+ * ```ts
+ * PLATFORM_ERRORS['1340']?.effect // 'close_conversation'
+ * ```
+ */
 export const PLATFORM_ERRORS: Readonly<Record<string, PlatformErrorRow>> = Object.freeze(TABLE);
 
 /**
@@ -348,7 +360,14 @@ export function taggedSendClaimId(tag: string, messageUuid: string): string {
   return `tagged:${tag}:${messageUuid}`;
 }
 
-/** The row for a code, own properties only (`"constructor"` is not a code). */
+/**
+ * The row for a code, own properties only (`"constructor"` is not a code).
+ *
+ * @example
+ * ```ts
+ * platformErrorRow('2001')?.kind // 'blocked'
+ * ```
+ */
 export function platformErrorRow(code: string | undefined): PlatformErrorRow | undefined {
   return code !== undefined && Object.hasOwn(PLATFORM_ERRORS, code) ? PLATFORM_ERRORS[code] : undefined;
 }
