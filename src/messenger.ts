@@ -113,6 +113,12 @@ export interface MessengerOptions {
    * `takeToken`). Off unless set: `true` uses Meta's limits (300/s text, 10/s audio/video).
    */
   rateLimit?: RateLimitOptions | boolean;
+  /**
+   * When Vonage answers 1021 (invalid tag) to a HUMAN_AGENT send, stop allowing and offering
+   * HUMAN_AGENT for that Page (stored, shown by `pageStatus`) until `markTagAvailable`. Default
+   * true; false only reports the error.
+   */
+  learnTagRefusals?: boolean;
   /** Abort a send that has no answer after this long. Default 30 000 ms. */
   timeoutMs?: number;
   /**
@@ -152,6 +158,25 @@ export interface RecordInboundInput {
 }
 
 /**
+ * Input of {@link Messenger.recordAdReferral}.
+ *
+ * @example
+ * ```ts
+ * await messenger.recordAdReferral({ from: '25381719828140932', to: '102290129340398', timestamp: new Date(event.timestamp) })
+ * ```
+ */
+export interface RecordAdReferralInput {
+  /** The user who wrote from the ad. */
+  from: PsidInput;
+  /** The Page the ad led to. */
+  to: PageIdInput;
+  /** When the user's message from the ad was sent. A time later than `now` is taken as `now`. */
+  timestamp: Date;
+  /** That message's `message_uuid`, if known (recorded as the user's message when it is newer). */
+  messageUuid?: string;
+}
+
+/**
  * A conversation as the store holds it, with `Date`s.
  *
  * @example
@@ -171,6 +196,8 @@ export interface ConversationSnapshot {
   closedAt?: Date;
   /** Why the platform closed it. */
   closedReason?: ClosedReason;
+  /** The user's latest message that came from a Click-to-Messenger ad (`recordAdReferral`). */
+  adReferralAt?: Date;
 }
 
 /**
@@ -212,6 +239,28 @@ export interface PageStatus {
   errorCode?: string;
   /** Vonage's text for that error. */
   errorDetail?: string;
+  /** Tags the platform refused for this Page (1021 to a HUMAN_AGENT send), until `markTagAvailable`. */
+  unavailableTags: UnavailableTag[];
+}
+
+/**
+ * A tag the platform refused for a Page.
+ *
+ * @example
+ * ```ts
+ * const { unavailableTags } = await messenger.pageStatus('102290129340398')
+ * const refused: UnavailableTag | undefined = unavailableTags.find((t) => t.tag === 'HUMAN_AGENT')
+ * ```
+ */
+export interface UnavailableTag {
+  /** The tag, e.g. `HUMAN_AGENT`. */
+  tag: string;
+  /** When the platform refused it. */
+  since: Date;
+  /** The Vonage error code (`"1021"`). */
+  errorCode?: string;
+  /** Vonage's text for it. */
+  errorDetail?: string;
 }
 
 /**
@@ -252,10 +301,19 @@ export interface Messenger {
   canSend(input: CanSendInput): Promise<SendDecision>;
   /** Records a user's message (imports history); time only moves forward. */
   recordInbound(input: RecordInboundInput): Promise<RecordInboundOutcome>;
+  /**
+   * Records that the user's message at `timestamp` came from a Click-to-Messenger ad: `response`
+   * and `update` stay allowed until `timestamp + 7 days − safetyMarginMs` (or the 24-hour
+   * window, whichever ends later). Later messages do not move that end. Vonage's webhook does
+   * not say which messages came from an ad: your app must know it (docs/rules.md).
+   */
+  recordAdReferral(input: RecordAdReferralInput): Promise<ConversationSnapshot>;
   /** The Page's link state. */
   pageStatus(pageId: PageIdInput): Promise<PageStatus>;
   /** Marks the Page linked again (after you re-linked it in the Dashboard). */
   markPageLinked(pageId: PageIdInput): Promise<void>;
+  /** Allows and offers a tag again for the Page after a 1021 made it unavailable (default `HUMAN_AGENT`). */
+  markTagAvailable(pageId: PageIdInput, tag?: string): Promise<void>;
   /** Subscribes to platform errors (Vonage 1340, 1370, 1021, …). Returns the unsubscribe function. */
   onPlatformError(listener: PlatformErrorListener): () => void;
   /** Verifies, parses and records one webhook request. */
@@ -265,6 +323,15 @@ export interface Messenger {
   /** Closes kept-alive connections, and the store if the messenger created it. */
   close(): Promise<void>;
 }
+
+const RecordAdReferralSchema = lazySchema(() =>
+  z.strictObject({
+    from: PsidSchema,
+    to: PageIdSchema,
+    timestamp: z.date({ error: 'timestamp must be a valid Date' }),
+    messageUuid: z.string().min(1, 'messageUuid must not be empty').max(200, 'messageUuid is too long').optional(),
+  }),
+);
 
 const RecordInboundSchema = lazySchema(() =>
   z.strictObject({
@@ -283,6 +350,7 @@ function snapshot(state: ConversationState): ConversationSnapshot {
   if (state.lastOutboundAt !== undefined) out.lastOutboundAt = new Date(state.lastOutboundAt);
   if (state.closedAt !== undefined) out.closedAt = new Date(state.closedAt);
   if (state.closedReason !== undefined) out.closedReason = state.closedReason;
+  if (state.adReferralAt !== undefined) out.adReferralAt = new Date(state.adReferralAt);
   return out;
 }
 
@@ -366,6 +434,7 @@ export function createMessenger(options: MessengerOptions): Messenger {
       callbackTimeoutMs: o.webhook?.callbackTimeoutMs,
       now: nowMs,
       pages: o.pages ? new Set<string>(o.pages) : undefined,
+      learnTagRefusals: o.learnTagRefusals,
       onPlatformError: safeNotifier<PlatformErrorEvent>(() => listeners),
     });
     return layer;
@@ -378,6 +447,32 @@ export function createMessenger(options: MessengerOptions): Messenger {
     sendVideo: sends.sendVideo,
     sendFile: sends.sendFile,
     canSend: sends.canSend,
+
+    async recordAdReferral(input) {
+      const p = parseInput(RecordAdReferralSchema, input, 'recordAdReferral');
+      pages.checkDeclared(p.to, 'to');
+      const record = store.recordAdReferral?.bind(store);
+      if (record === undefined) {
+        throw new ValidationError(
+          'recordAdReferral needs a store with recordAdReferral (every store of this package has it)',
+          [{ path: 'store', message: 'has no recordAdReferral' }],
+        );
+      }
+      const key = conversationKey(p.to, p.from);
+      const at = Math.min(p.timestamp.getTime(), nowMs());
+      // The message from the ad is a user message: record it (a no-op when the webhook already
+      // did), then its ad mark; both only move forward, so the order of the two is safe.
+      const uuid = p.messageUuid ?? `ad-referral:${at}`;
+      await callStore('recordInbound', () => store.recordInbound(key, at, uuid));
+      await callStore('recordAdReferral', () => record(key, at));
+      const state = await callStore('get', () => store.get(key));
+      if (state === null) {
+        throw new ValidationError('recordAdReferral: the message is older than the store keeps conversations (ttlMs)', [
+          { path: 'timestamp', message: 'older than the store keeps conversations' },
+        ]);
+      }
+      return snapshot(state);
+    },
 
     async recordInbound(input) {
       const p = parseInput(RecordInboundSchema, input, 'recordInbound');
@@ -395,6 +490,9 @@ export function createMessenger(options: MessengerOptions): Messenger {
 
     pageStatus: async (value) => pages.pageStatus(parsePage(value, 'pageStatus')),
     markPageLinked: async (value) => pages.markPageLinked(parsePage(value, 'markPageLinked')),
+
+    markTagAvailable: async (value, tag) =>
+      pages.markTagAvailable(parsePage(value, 'markTagAvailable'), tag ?? 'HUMAN_AGENT'),
 
     onPlatformError(listener) {
       if (typeof listener !== 'function') {

@@ -123,6 +123,7 @@ const OptionsSchema = lazySchema(() =>
         ])
         .optional(),
       timeoutMs: timerMs('timeoutMs').min(1, 'timeoutMs must be positive').optional(),
+      learnTagRefusals: z.boolean({ error: 'learnTagRefusals must be a boolean' }).optional(),
       transport: z.enum(['http', 'vonage-sdk'], { error: "transport must be 'http' or 'vonage-sdk'" }).optional(),
       webhook: z
         .strictObject({

@@ -8,10 +8,11 @@
 import { inboundText, type MessageStatusValue, messageStatus } from '../testing/builders.js';
 import { MESSAGES_ERRORS, type MessagesErrorCode } from '../testing/sandbox/codes.js';
 import { signWebhook } from '../testing/sign.js';
+import { MESSAGE_STATUSES } from '../vocabulary.js';
 import { type Command, EXIT, paint, required, str, UsageError } from './io.js';
 import { DEFAULT_PAGE, DEFAULT_USER } from './playground.js';
 
-const STATUSES: readonly MessageStatusValue[] = ['submitted', 'delivered', 'read', 'rejected', 'undeliverable'];
+const STATUSES: readonly MessageStatusValue[] = MESSAGE_STATUSES;
 
 const HELP = `Usage: vonage-messenger trigger inbound|status --url URL --signature-secret S [options]
 

@@ -32,6 +32,27 @@ export interface PageLinkDetails {
   errorDetail?: string;
 }
 
+/**
+ * Whether a Page may use a message tag, as the platform last told us (a 1021 answer to a
+ * HUMAN_AGENT send marks it unavailable).
+ *
+ * @example
+ * ```ts
+ * const tags: Record<string, TagAvailability> = (await store.getTagAvailability?.(page)) ?? {}
+ * if (tags.HUMAN_AGENT?.available === false) console.log('HUMAN_AGENT refused since', new Date(tags.HUMAN_AGENT.changedAt))
+ * ```
+ */
+export interface TagAvailability {
+  /** False once the platform refused the tag for this Page. */
+  available: boolean;
+  /** When it last changed (only later changes win). */
+  changedAt: number;
+  /** The Vonage error code that made it unavailable (`"1021"`). */
+  errorCode?: string;
+  /** Vonage's text for that error. */
+  errorDetail?: string;
+}
+
 /** Result of {@link SessionStore.takeToken}: a decision, not an exception. */
 export interface TokenDecision {
   /** True when a token was taken: the send may go now. */
@@ -125,6 +146,25 @@ export interface SessionStore {
    * without it fall back to a per-process limiter.
    */
   takeToken?(bucket: string, ratePerSecond: number, burst: number, now: number): Promise<TokenDecision>;
+  /**
+   * Optional capability: records that the user's message at `at` came from a
+   * Click-to-Messenger ad: `adReferralAt` becomes `max(old, at)`. Does nothing for an unknown
+   * conversation (record the message first). `get` returns it; `delete` forgets it.
+   */
+  recordAdReferral?(key: ConversationKey, at: number): Promise<void>;
+  /**
+   * Optional capability: records whether the Page may use `tag`, at `at`; an older change
+   * than the stored one for that tag is ignored. Details are kept only while unavailable.
+   */
+  setTagAvailability?(
+    pageId: PageId,
+    tag: string,
+    available: boolean,
+    at: number,
+    details?: PageLinkDetails,
+  ): Promise<void>;
+  /** Optional capability: every tag recorded for the Page by `setTagAvailability` (`{}` if none). */
+  getTagAvailability?(pageId: PageId): Promise<Record<string, TagAvailability>>;
   /** Forgets a conversation (a user's data deletion request). */
   delete(key: ConversationKey): Promise<void>;
   /** Releases what the store owns (not a client the user passed in). */
@@ -209,3 +249,15 @@ export interface SendState {
   page: PageState | null;
   conversation: ConversationState | null;
 }
+
+/**
+ * The optional capabilities every store of this package has: a store type that has them all.
+ *
+ * @example
+ * ```ts
+ * const store: FullSessionStore = redisStore({ client })
+ * await store.recordAdReferral(key, Date.now()) // no optional chaining needed
+ * ```
+ */
+export type FullSessionStore = SessionStore &
+  Required<Pick<SessionStore, 'takeToken' | 'recordAdReferral' | 'setTagAvailability' | 'getTagAvailability'>>;

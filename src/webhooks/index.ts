@@ -28,9 +28,13 @@ export type { WebhookCallbacks, WebhookContext, WebhookFetchHandler } from './ha
 export { type NodeHandler, type NodeRequest, toNodeHandler } from './node.js';
 export { parseVonageTimestamp, parseWebhook } from './parse.js';
 export {
+  PLATFORM_ERRORS,
+  PLATFORM_ERRORS_SOURCE,
   type PlatformErrorAction,
+  type PlatformErrorEffect,
   type PlatformErrorEvent,
   type PlatformErrorKind,
+  type PlatformErrorRow,
   platformErrorKind,
 } from './platform.js';
 export {
