@@ -159,11 +159,6 @@ export interface RecordInboundInput {
 
 /**
  * Input of {@link Messenger.recordAdReferral}.
- *
- * @example
- * ```ts
- * await messenger.recordAdReferral({ from: '25381719828140932', to: '102290129340398', timestamp: new Date(event.timestamp) })
- * ```
  */
 export interface RecordAdReferralInput {
   /** The user who wrote from the ad. */
@@ -245,12 +240,6 @@ export interface PageStatus {
 
 /**
  * A tag the platform refused for a Page.
- *
- * @example
- * ```ts
- * const { unavailableTags } = await messenger.pageStatus('102290129340398')
- * const refused: UnavailableTag | undefined = unavailableTags.find((t) => t.tag === 'HUMAN_AGENT')
- * ```
  */
 export interface UnavailableTag {
   /** The tag, e.g. `HUMAN_AGENT`. */

@@ -62,7 +62,7 @@ export function statusEffectOf(code: string | undefined, detail: string): Status
  *
  * @example
  * ```ts
- * await markTaggedSend(store, decision.tag, messageUuid)
+ * await markTaggedSend(store, 'HUMAN_AGENT', messageUuid)
  * ```
  */
 export async function markTaggedSend(store: SessionStore, tag: string | undefined, messageUuid: string): Promise<void> {
@@ -77,7 +77,11 @@ export async function markTaggedSend(store: SessionStore, tag: string | undefine
  *
  * @example
  * ```ts
- * if (await learnTagRefusal(store, statusEvent, Date.now())) console.log('HUMAN_AGENT refused for', statusEvent.pageId)
+ * messenger.webhookHandler({
+ *   onStatus: async (status) => {
+ *     if (await learnTagRefusal(store, status, Date.now())) console.log('HUMAN_AGENT refused for', status.pageId)
+ *   },
+ * })
  * ```
  */
 export async function learnTagRefusal(store: SessionStore, event: StatusEvent, at: number): Promise<boolean> {

@@ -310,12 +310,6 @@ export type { SendWindow } from './vocabulary.js';
 
 /**
  * What `evaluateSend` knows about the Page beyond the conversation.
- *
- * @example
- * ```ts
- * const page: PageRules = { unavailableTags: ['HUMAN_AGENT'] } // Vonage answered 1021 to it
- * evaluateSend(state, { tag: 'HUMAN_AGENT' }, Date.now(), MESSENGER_POLICY, page).allowed // false
- * ```
  */
 export interface PageRules {
   /** Tags the platform refused for this Page (1021): neither allowed nor offered. */

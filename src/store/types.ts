@@ -35,12 +35,6 @@ export interface PageLinkDetails {
 /**
  * Whether a Page may use a message tag, as the platform last told us (a 1021 answer to a
  * HUMAN_AGENT send marks it unavailable).
- *
- * @example
- * ```ts
- * const tags: Record<string, TagAvailability> = (await store.getTagAvailability?.(page)) ?? {}
- * if (tags.HUMAN_AGENT?.available === false) console.log('HUMAN_AGENT refused since', new Date(tags.HUMAN_AGENT.changedAt))
- * ```
  */
 export interface TagAvailability {
   /** False once the platform refused the tag for this Page. */
@@ -252,12 +246,6 @@ export interface SendState {
 
 /**
  * The optional capabilities every store of this package has: a store type that has them all.
- *
- * @example
- * ```ts
- * const store: FullSessionStore = redisStore({ client })
- * await store.recordAdReferral(key, Date.now()) // no optional chaining needed
- * ```
  */
 export type FullSessionStore = SessionStore &
   Required<Pick<SessionStore, 'takeToken' | 'recordAdReferral' | 'setTagAvailability' | 'getTagAvailability'>>;

@@ -48,11 +48,6 @@ export interface PlatformTag {
 
 /**
  * The rules the sandbox's platform applies.
- *
- * @example
- * ```ts
- * const strict: PlatformRules = { ...PLATFORM_RULES, standardWindowMs: 60 * 60 * 1000 }
- * ```
  */
 export interface PlatformRules {
   /** Untagged sends (`response`, `update`) after the user's last message. */
@@ -183,12 +178,6 @@ export interface PlatformPage {
 
 /**
  * The platform's answer: delivered, or refused with a Vonage code.
- *
- * @example
- * ```ts
- * const verdict: PlatformVerdict = platformVerdict(rules, page, thread, { category: 'response' }, Date.now())
- * if (!verdict.delivered) console.log(verdict.code)
- * ```
  */
 export type PlatformVerdict = { delivered: true } | { delivered: false; code: MessagesErrorCode };
 
@@ -203,7 +192,9 @@ const stillRefused = (at: number | undefined, thread: PlatformThread): boolean =
  *
  * @example
  * ```ts
- * platformVerdict(PLATFORM_RULES, page, { userWroteAt: now - 25 * 3_600_000 }, { category: 'response' }, now)
+ * const now = Date.now()
+ * const platformPage: PlatformPage = { declared: true, linked: true, humanAgentApproved: true }
+ * platformVerdict(PLATFORM_RULES, platformPage, { userWroteAt: now - 25 * 3_600_000 }, { category: 'response' }, now)
  * // { delivered: false, code: 1340 }
  * ```
  */

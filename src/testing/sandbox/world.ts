@@ -37,12 +37,6 @@ export interface WorldOptions {
 
 /**
  * What a platform refusal of a thread means: 1340 (window) or 1430 (user unreachable).
- *
- * @example
- * ```ts
- * const code: ThreadRefusal = 1340
- * sandbox.refuseThread('102290129340398', '25381719828140932', code)
- * ```
  */
 export type ThreadRefusal = 1340 | 1430;
 
