@@ -167,7 +167,7 @@ const OptionsSchema = lazySchema(() =>
  *
  * @example
  * ```ts
- * const o = parseMessengerOptions({ apiKey, apiSecret, rateLimit: { perSecond: 2.5 } })
+ * const o = parseMessengerOptions({ apiKey: 'key', apiSecret: 'secret', rateLimit: { perSecond: 2.5 } })
  * ```
  */
 export function parseMessengerOptions(options: MessengerOptions): z.infer<typeof OptionsSchema> {

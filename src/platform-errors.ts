@@ -126,7 +126,7 @@ export function actionOf(effect: StatusEffect | undefined, applied: boolean): Pl
  *
  * @example
  * ```ts
- * codeOfApiError(error) // '1420' for a 422 "Invalid sender"
+ * if (err instanceof VonageApiError) codeOfApiError(err) // '1420' for a 422 "Invalid sender"
  * ```
  */
 export function codeOfApiError(error: VonageApiError): string | undefined {
@@ -142,7 +142,7 @@ export function codeOfApiError(error: VonageApiError): string | undefined {
  *
  * @example
  * ```ts
- * if (error instanceof VonageApiError) await learnFromApiError(store, error, page, user, pageState, Date.now())
+ * await learnFromApiError(store, err, page, user, await store.getPage(page), Date.now())
  * ```
  */
 export async function learnFromApiError(
@@ -174,7 +174,7 @@ export async function learnFromApiError(
  *
  * @example
  * ```ts
- * const e = platformErrorEvent(statusEvent, 'page_unlinked')
+ * messenger.webhookHandler({ onStatus: (status) => console.log(platformErrorEvent(status, 'none').message) })
  * ```
  */
 export function platformErrorEvent(event: StatusEvent, action: PlatformErrorAction): PlatformErrorEvent {
@@ -201,8 +201,9 @@ export function platformErrorEvent(event: StatusEvent, action: PlatformErrorActi
  *
  * @example
  * ```ts
+ * const listeners = new Set<(event: string) => void>([(e) => console.log(e)])
  * const notify = safeNotifier(() => listeners)
- * notify(event)
+ * notify('a listener that throws cannot fail the caller')
  * ```
  */
 export function safeNotifier<E>(listeners: () => Iterable<(event: E) => unknown>): (event: E) => void {

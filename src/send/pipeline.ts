@@ -40,11 +40,6 @@ import type { MessengerMessageType, Transport } from './transport.js';
 
 /**
  * What a successful send resolves to.
- *
- * @example
- * ```ts
- * const { messageUuid, windowExpiresAt } = await messenger.sendText({ from, to, text: 'Hi' })
- * ```
  */
 export interface SendResult {
   /** Vonage's id for the message; status webhooks carry it. */
@@ -82,7 +77,8 @@ const SENDERS = {
  *
  * @example
  * ```ts
- * const { sendText } = createSendPipeline({ store, policy, limiter: undefined, transport, now: Date.now, pages })
+ * declare const deps: Parameters<typeof createSendPipeline>[0] // createMessenger builds them
+ * const { sendText } = createSendPipeline(deps)
  * ```
  */
 export function createSendPipeline(deps: {

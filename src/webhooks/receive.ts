@@ -98,11 +98,6 @@ export interface ReceiveInput {
 
 /**
  * What `messenger.receive` resolves to.
- *
- * @example
- * ```ts
- * const { event, duplicate }: ReceiveResult = await messenger.receive({ headers, body })
- * ```
  */
 export interface ReceiveResult {
   /** The verified, parsed event. */
@@ -128,11 +123,6 @@ export function dedupeIdOf(event: MessengerEvent): string | undefined {
 
 /**
  * Default body limit: 1 MiB. Messenger webhooks are a few hundred bytes.
- *
- * @example
- * ```ts
- * createMessenger({ ..., webhook: { maxBodyBytes: DEFAULT_MAX_BODY_BYTES / 4 } })
- * ```
  */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export { STATUS_DEDUPE_TTL_MS } from '../platform-errors.js';
