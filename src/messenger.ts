@@ -442,8 +442,7 @@ export function createMessenger(options: MessengerOptions): Messenger {
     pageStatus: async (value) => pages.pageStatus(parsePage(value, 'pageStatus')),
     markPageLinked: async (value) => pages.markPageLinked(parsePage(value, 'markPageLinked')),
 
-    markTagAvailable: async (value, tag) =>
-      pages.markTagAvailable(parsePage(value, 'markTagAvailable'), tag ?? 'HUMAN_AGENT'),
+    markTagAvailable: async (value, tag) => pages.markTagAvailable(parsePage(value, 'markTagAvailable'), tag),
 
     onPlatformError(listener) {
       if (typeof listener !== 'function') {
