@@ -22,6 +22,7 @@ import type {
   PageState,
   RecordInboundResult,
   SessionStore,
+  TagAvailability,
 } from '../src/index.js';
 import { settleLease, takeLease } from '../src/index.js';
 
@@ -129,6 +130,31 @@ export function keyValueStore(table: KeyValueTable, options: KeyValueStoreOption
           ? { ...state, closedAt: at, closedReason: reason }
           : undefined,
       );
+    },
+
+    recordAdReferral(key, at) {
+      return updateLive(key, (state) =>
+        state.adReferralAt === undefined || at > state.adReferralAt ? { ...state, adReferralAt: at } : undefined,
+      );
+    },
+
+    setTagAvailability(pageId: PageId, tag: string, available: boolean, at: number, details?: PageLinkDetails) {
+      return atomically<Record<string, TagAvailability>, void>(`tags:${pageId}`, (current) => {
+        const old = current !== undefined && Object.hasOwn(current, tag) ? current[tag] : undefined;
+        if (old !== undefined && at < old.changedAt) return [UNCHANGED, undefined];
+        const next: TagAvailability = { available, changedAt: at };
+        if (!available && details?.errorCode !== undefined) next.errorCode = details.errorCode;
+        if (!available && details?.errorDetail !== undefined) next.errorDetail = details.errorDetail;
+        const tags = { ...current };
+        Object.defineProperty(tags, tag, { value: next, enumerable: true, configurable: true, writable: true });
+        return [tags, undefined];
+      });
+    },
+
+    async getTagAvailability(pageId: PageId) {
+      const item = await table.get(`tags:${pageId}`);
+      // JSON.parse keeps a "__proto__" key as an own property, never as the prototype.
+      return item === null ? {} : (JSON.parse(item.value) as Record<string, TagAvailability>);
     },
 
     async getPage(pageId: PageId) {

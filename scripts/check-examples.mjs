@@ -10,7 +10,8 @@
 //   Within one page, a snippet may use what an earlier snippet of that page declared only
 //   through the ambient names below.
 // - `@example` snippets in src/ get an automatic import of every package export they use and
-//   do not declare or import themselves.
+//   do not declare or import themselves; a name the package does not export but the snippet's
+//   own module does (an internal helper's example) is imported from that module.
 // - The ambient names of scripts/examples-prelude.d.ts are declared for every snippet
 //   (`messenger`, `store`, `request`, `page`, `user`, `event`, ...); a snippet's own
 //   declaration of the same name wins.
@@ -106,6 +107,19 @@ function exportsBySubpath(map) {
   return owner;
 }
 
+/** Exported names of each source file that has `@example` snippets (for internal helpers' examples). */
+function exportsByFile(files, map) {
+  const program = ts.createProgram(files, compilerOptions(map));
+  const checker = program.getTypeChecker();
+  const out = new Map();
+  for (const file of files) {
+    const source = program.getSourceFile(file);
+    const symbol = source && checker.getSymbolAtLocation(source);
+    out.set(file, new Set(symbol ? checker.getExportsOfModule(symbol).map((e) => e.name) : []));
+  }
+  return out;
+}
+
 function compilerOptions(map) {
   const { config } = ts.readConfigFile(join(ROOT, 'tsconfig.json'), ts.sys.readFile);
   const { options } = ts.parseJsonConfigFileContent(config, ts.sys, ROOT);
@@ -150,6 +164,7 @@ function main() {
   }
 
   const owner = exportsBySubpath(map);
+  const local = exportsByFile([...new Set(snippets.filter((s) => s.kind === 'src').map((s) => s.file))], map);
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
   const prelude = join(ROOT, 'scripts/examples-prelude.d.ts');
@@ -165,8 +180,9 @@ function main() {
     if (s.kind === 'src') {
       const own = ownNames(body);
       const wanted = new Map();
+      const ownModule = s.file.replace(/\.ts$/, '.js');
       for (const [name] of body.matchAll(IDENTIFIER)) {
-        const from = owner.get(name);
+        const from = owner.get(name) ?? (local.get(s.file)?.has(name) ? ownModule : undefined);
         if (from === undefined || own.has(name)) continue;
         if (!wanted.has(from)) wanted.set(from, new Set());
         wanted.get(from).add(name);

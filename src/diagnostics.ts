@@ -31,7 +31,7 @@ import type { PageId, Psid } from './ids.js';
 import { intentCategory, type MessagingCategory, type SendDecision } from './policy.js';
 import type { MessengerMessageType } from './send/transport.js';
 import type { SessionStore } from './store/types.js';
-import type { WebhookVerificationReason } from './vocabulary.js';
+import type { SendWindow, WebhookVerificationReason } from './vocabulary.js';
 import type { MessengerEvent } from './webhooks/events.js';
 import type { PlatformErrorEvent } from './webhooks/platform.js';
 
@@ -260,6 +260,7 @@ function describeSendFailure(trace: SendTrace, error: unknown): void {
 interface SentResult {
   messageUuid: string;
   category: MessagingCategory;
+  window: SendWindow;
   tag?: string;
   windowExpiresAt: Date;
 }
@@ -291,6 +292,7 @@ export function traceSend<R extends SentResult>(
           trace.decision = {
             allowed: true,
             category: result.category,
+            window: result.window,
             expiresAt: result.windowExpiresAt,
             ...(result.tag !== undefined ? { tag: result.tag } : {}),
           };

@@ -59,11 +59,6 @@ export type { RetryOptions } from './send/transport.js';
 
 /**
  * Vonage's production host, the default `apiHost`. Regional and sandbox hosts: docs/sending.md.
- *
- * @example
- * ```ts
- * createMessenger({ ..., apiHost: 'https://messages-sandbox.nexmo.com' }) // instead of DEFAULT_API_HOST
- * ```
  */
 export const DEFAULT_API_HOST = 'https://api.nexmo.com';
 
@@ -71,17 +66,6 @@ export { MAX_CLIENT_REF_CHARS, MAX_TEXT_CHARS } from './send/schemas.js';
 
 /**
  * Options of {@link createMessenger}. Either `applicationId` + `privateKey` (JWT) or `apiKey` + `apiSecret` (Basic).
- *
- * @example
- * ```ts
- * const options: MessengerOptions = {
- *   applicationId: process.env.VONAGE_APPLICATION_ID!,
- *   privateKey: './private.key',
- *   signatureSecret: process.env.VONAGE_SIGNATURE_SECRET!,
- *   store: redisStore({ client: new Redis() }),
- *   rateLimit: true,
- * }
- * ```
  */
 export interface MessengerOptions {
   /** The Vonage application's ID (JWT auth, recommended). */
@@ -116,6 +100,12 @@ export interface MessengerOptions {
    * `takeToken`). Off unless set: `true` uses Meta's limits (300/s text, 10/s audio/video).
    */
   rateLimit?: RateLimitOptions | boolean;
+  /**
+   * When Vonage answers 1021 (invalid tag) to a HUMAN_AGENT send, stop allowing and offering
+   * HUMAN_AGENT for that Page (stored, shown by `pageStatus`) until `markTagAvailable`. Default
+   * true; false only reports the error.
+   */
+  learnTagRefusals?: boolean;
   /** Abort a send that has no answer after this long. Default 30 000 ms. */
   timeoutMs?: number;
   /**
@@ -139,11 +129,6 @@ export interface MessengerOptions {
 
 /**
  * Input of {@link Messenger.recordInbound}.
- *
- * @example
- * ```ts
- * await messenger.recordInbound({ from: '25381719828140932', to: '102290129340398', timestamp: new Date(row.sentAt), messageUuid: row.id })
- * ```
  */
 export interface RecordInboundInput {
   /** The user who wrote. */
@@ -157,13 +142,21 @@ export interface RecordInboundInput {
 }
 
 /**
+ * Input of {@link Messenger.recordAdReferral}.
+ */
+export interface RecordAdReferralInput {
+  /** The user who wrote from the ad. */
+  from: PsidInput;
+  /** The Page the ad led to. */
+  to: PageIdInput;
+  /** When the user's message from the ad was sent. A time later than `now` is taken as `now`. */
+  timestamp: Date;
+  /** That message's `message_uuid`, if known (recorded as the user's message when it is newer). */
+  messageUuid?: string;
+}
+
+/**
  * A conversation as the store holds it, with `Date`s.
- *
- * @example
- * ```ts
- * const { state } = await messenger.recordInbound(input)
- * console.log(state.lastInboundAt.toISOString(), state.closedReason)
- * ```
  */
 export interface ConversationSnapshot {
   /** The user's latest message: the window starts here. */
@@ -176,16 +169,12 @@ export interface ConversationSnapshot {
   closedAt?: Date;
   /** Why the platform closed it. */
   closedReason?: ClosedReason;
+  /** The user's latest message that came from a Click-to-Messenger ad (`recordAdReferral`). */
+  adReferralAt?: Date;
 }
 
 /**
  * Result of {@link Messenger.recordInbound}.
- *
- * @example
- * ```ts
- * const { duplicate } = await messenger.recordInbound(input)
- * if (duplicate) console.log('already imported')
- * ```
  */
 export interface RecordInboundOutcome {
   /** True when this `messageUuid` was recorded before; nothing changed then. */
@@ -217,16 +206,27 @@ export interface PageStatus {
   errorCode?: string;
   /** Vonage's text for that error. */
   errorDetail?: string;
+  /** Tags the platform refused for this Page (1021 to a HUMAN_AGENT send), until `markTagAvailable`. */
+  unavailableTags: UnavailableTag[];
+}
+
+/**
+ * A tag the platform refused for a Page.
+ */
+export interface UnavailableTag {
+  /** The tag, e.g. `HUMAN_AGENT`. */
+  tag: string;
+  /** When the platform refused it. */
+  since: Date;
+  /** The Vonage error code (`"1021"`). */
+  errorCode?: string;
+  /** Vonage's text for it. */
+  errorDetail?: string;
 }
 
 /**
  * A listener for errors the platform reports about sends (status webhooks). Its exceptions
  * and rejections are ignored, so that a bug in it cannot fail the webhook.
- *
- * @example
- * ```ts
- * const off = messenger.onPlatformError((e) => { if (e.kind === 'page_unlinked') pageOps(e.message) })
- * ```
  */
 export type PlatformErrorListener = (event: PlatformErrorEvent) => void | Promise<void>;
 
@@ -257,10 +257,19 @@ export interface Messenger {
   canSend(input: CanSendInput): Promise<SendDecision>;
   /** Records a user's message (imports history); time only moves forward. */
   recordInbound(input: RecordInboundInput): Promise<RecordInboundOutcome>;
+  /**
+   * Records that the user's message at `timestamp` came from a Click-to-Messenger ad: `response`
+   * and `update` stay allowed until `timestamp + 7 days − safetyMarginMs` (or the 24-hour
+   * window, whichever ends later). Later messages do not move that end. Vonage's webhook does
+   * not say which messages came from an ad: your app must know it (docs/rules.md).
+   */
+  recordAdReferral(input: RecordAdReferralInput): Promise<ConversationSnapshot>;
   /** The Page's link state. */
   pageStatus(pageId: PageIdInput): Promise<PageStatus>;
   /** Marks the Page linked again (after you re-linked it in the Dashboard). */
   markPageLinked(pageId: PageIdInput): Promise<void>;
+  /** Allows and offers a tag again for the Page after a 1021 made it unavailable (default `HUMAN_AGENT`). */
+  markTagAvailable(pageId: PageIdInput, tag?: string): Promise<void>;
   /** Subscribes to platform errors (Vonage 1340, 1370, 1021, …). Returns the unsubscribe function. */
   onPlatformError(listener: PlatformErrorListener): () => void;
   /** Verifies, parses and records one webhook request. */
@@ -270,6 +279,15 @@ export interface Messenger {
   /** Closes kept-alive connections, and the store if the messenger created it. */
   close(): Promise<void>;
 }
+
+const RecordAdReferralSchema = lazySchema(() =>
+  z.strictObject({
+    from: PsidSchema,
+    to: PageIdSchema,
+    timestamp: z.date({ error: 'timestamp must be a valid Date' }),
+    messageUuid: z.string().min(1, 'messageUuid must not be empty').max(200, 'messageUuid is too long').optional(),
+  }),
+);
 
 const RecordInboundSchema = lazySchema(() =>
   z.strictObject({
@@ -288,6 +306,7 @@ function snapshot(state: ConversationState): ConversationSnapshot {
   if (state.lastOutboundAt !== undefined) out.lastOutboundAt = new Date(state.lastOutboundAt);
   if (state.closedAt !== undefined) out.closedAt = new Date(state.closedAt);
   if (state.closedReason !== undefined) out.closedReason = state.closedReason;
+  if (state.adReferralAt !== undefined) out.adReferralAt = new Date(state.adReferralAt);
   return out;
 }
 
@@ -373,6 +392,7 @@ export function createMessenger(options: MessengerOptions): Messenger {
       callbackTimeoutMs: o.webhook?.callbackTimeoutMs,
       now: nowMs,
       pages: o.pages ? new Set<string>(o.pages) : undefined,
+      learnTagRefusals: o.learnTagRefusals,
       onPlatformError: safeNotifier<PlatformErrorEvent>(() => listeners),
     });
     return layer;
@@ -385,6 +405,32 @@ export function createMessenger(options: MessengerOptions): Messenger {
     sendVideo: sends.sendVideo,
     sendFile: sends.sendFile,
     canSend: sends.canSend,
+
+    async recordAdReferral(input) {
+      const p = parseInput(RecordAdReferralSchema, input, 'recordAdReferral');
+      pages.checkDeclared(p.to, 'to');
+      const record = store.recordAdReferral?.bind(store);
+      if (record === undefined) {
+        throw new ValidationError(
+          'recordAdReferral needs a store with recordAdReferral (every store of this package has it)',
+          [{ path: 'store', message: 'has no recordAdReferral' }],
+        );
+      }
+      const key = conversationKey(p.to, p.from);
+      const at = Math.min(p.timestamp.getTime(), nowMs());
+      // The message from the ad is a user message: record it (a no-op when the webhook already
+      // did), then its ad mark; both only move forward, so the order of the two is safe.
+      const uuid = p.messageUuid ?? `ad-referral:${at}`;
+      await callStore('recordInbound', () => store.recordInbound(key, at, uuid));
+      await callStore('recordAdReferral', () => record(key, at));
+      const state = await callStore('get', () => store.get(key));
+      if (state === null) {
+        throw new ValidationError('recordAdReferral: the message is older than the store keeps conversations (ttlMs)', [
+          { path: 'timestamp', message: 'older than the store keeps conversations' },
+        ]);
+      }
+      return snapshot(state);
+    },
 
     async recordInbound(input) {
       const p = parseInput(RecordInboundSchema, input, 'recordInbound');
@@ -402,6 +448,8 @@ export function createMessenger(options: MessengerOptions): Messenger {
 
     pageStatus: async (value) => pages.pageStatus(parsePage(value, 'pageStatus')),
     markPageLinked: async (value) => pages.markPageLinked(parsePage(value, 'markPageLinked')),
+
+    markTagAvailable: async (value, tag) => pages.markTagAvailable(parsePage(value, 'markTagAvailable'), tag),
 
     onPlatformError(listener) {
       if (typeof listener !== 'function') {

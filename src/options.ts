@@ -125,6 +125,7 @@ const OptionsSchema = lazySchema(() =>
         ])
         .optional(),
       timeoutMs: timerMs('timeoutMs').min(1, 'timeoutMs must be positive').optional(),
+      learnTagRefusals: z.boolean({ error: 'learnTagRefusals must be a boolean' }).optional(),
       transport: z
         .enum(['http', 'fetch', 'vonage-sdk'], { error: "transport must be 'http', 'fetch' or 'vonage-sdk'" })
         .optional(),
@@ -170,7 +171,7 @@ const OptionsSchema = lazySchema(() =>
  *
  * @example
  * ```ts
- * const o = parseMessengerOptions({ apiKey, apiSecret, rateLimit: { perSecond: 2.5 } })
+ * const o = parseMessengerOptions({ apiKey: 'key', apiSecret: 'secret', rateLimit: { perSecond: 2.5 } })
  * ```
  */
 export function parseMessengerOptions(options: MessengerOptions): z.infer<typeof OptionsSchema> {

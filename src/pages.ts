@@ -1,7 +1,8 @@
 /**
  * The Page rules, once for every path: which Pages this messenger serves, when a Page counts
  * as unlinked (sends fail fast with `PageNotLinkedError`), when it is linked again (an inbound
- * message, `markPageLinked`), and what `pageStatus` reports.
+ * message, `markPageLinked`), which tags the platform refused for it (a 1021 to HUMAN_AGENT,
+ * until `markTagAvailable`), and what `pageStatus` reports.
  *
  * @module
  */
@@ -9,7 +10,7 @@ import { PageNotLinkedError, ValidationError } from './errors.js';
 import type { PageId } from './ids.js';
 import { callStore } from './store/guard.js';
 import { inboundRelinks } from './store/ingest.js';
-import type { PageState, SessionStore } from './store/types.js';
+import type { PageState, SessionStore, TagAvailability } from './store/types.js';
 import type { PageLinkState } from './vocabulary.js';
 
 /**
@@ -17,7 +18,7 @@ import type { PageLinkState } from './vocabulary.js';
  *
  * @example
  * ```ts
- * const status: PageStatusOf = { pageId: page, state: 'unknown', linked: true }
+ * const status: PageStatusOf = { pageId: page, state: 'unknown', linked: true, unavailableTags: [] }
  * ```
  */
 export interface PageStatusOf {
@@ -25,6 +26,15 @@ export interface PageStatusOf {
   state: PageLinkState;
   linked: boolean;
   since?: Date;
+  errorCode?: string;
+  errorDetail?: string;
+  unavailableTags: UnavailableTagOf[];
+}
+
+/** A tag the platform refused for a Page (see `UnavailableTag` in messenger.ts). */
+export interface UnavailableTagOf {
+  tag: string;
+  since: Date;
   errorCode?: string;
   errorDetail?: string;
 }
@@ -58,6 +68,15 @@ export function createPageRules(deps: {
   now: () => number;
 }) {
   const { store, pages, now } = deps;
+
+  /** Tags the platform refused for the Page (none when the store cannot keep them). */
+  const refusedTags = async (page: PageId): Promise<[string, TagAvailability][]> => {
+    const read = store.getTagAvailability?.bind(store);
+    if (read === undefined) return [];
+    const tags = await callStore('getTagAvailability', () => read(page));
+    return Object.entries(tags).filter(([, t]) => !t.available);
+  };
+
   return {
     /** True when the messenger serves `page` (every Page when `pages` was not given). */
     isDeclared: (page: string): boolean => pages === undefined || pages.has(page),
@@ -88,14 +107,29 @@ export function createPageRules(deps: {
       if (inboundRelinks(state)) await callStore('setPageLinked', () => store.setPageLinked(page, true, at));
     },
 
+    /** Whether any refused tag can matter: false for a store that cannot keep them (no read). */
+    keepsTags: store.getTagAvailability !== undefined,
+
+    /** The tags the platform refused for the Page, for the policy (`PageRules.unavailableTags` there). */
+    async unavailableTags(page: PageId): Promise<string[]> {
+      return (await refusedTags(page)).map(([tag]) => tag);
+    },
+
     async pageStatus(page: PageId): Promise<PageStatusOf> {
-      const state = await callStore('getPage', () => store.getPage(page));
-      if (state === null) return { pageId: page, state: 'unknown', linked: true };
+      const [state, refused] = await Promise.all([callStore('getPage', () => store.getPage(page)), refusedTags(page)]);
+      const unavailableTags = refused.map(([tag, t]) => {
+        const out: UnavailableTagOf = { tag, since: new Date(t.changedAt) };
+        if (t.errorCode !== undefined) out.errorCode = t.errorCode;
+        if (t.errorDetail !== undefined) out.errorDetail = t.errorDetail;
+        return out;
+      });
+      if (state === null) return { pageId: page, state: 'unknown', linked: true, unavailableTags };
       const status: PageStatusOf = {
         pageId: page,
         state: state.linked ? 'linked' : 'unlinked',
         linked: state.linked,
         since: new Date(state.changedAt),
+        unavailableTags,
       };
       if (state.errorCode !== undefined) status.errorCode = state.errorCode;
       if (state.errorDetail !== undefined) status.errorDetail = state.errorDetail;
@@ -105,6 +139,18 @@ export function createPageRules(deps: {
     async markPageLinked(page: PageId): Promise<void> {
       this.checkDeclared(page, 'pageId');
       await callStore('setPageLinked', () => store.setPageLinked(page, true, now()));
+    },
+
+    /** Allows and offers `tag` again for the Page (after a 1021 made it unavailable). */
+    async markTagAvailable(page: PageId, tag: unknown = 'HUMAN_AGENT'): Promise<void> {
+      this.checkDeclared(page, 'pageId');
+      if (typeof tag !== 'string' || tag.length === 0) {
+        throw new ValidationError('markTagAvailable: tag must be a non-empty string', [
+          { path: 'tag', message: 'must be a non-empty string' },
+        ]);
+      }
+      const set = store.setTagAvailability?.bind(store);
+      if (set !== undefined) await callStore('setTagAvailability', () => set(page, tag, true, now()));
     },
   };
 }

@@ -14,6 +14,7 @@ import {
   MESSAGING_CATEGORIES,
   type MessagingCategory,
   type SendAlternative,
+  type SendWindow,
   type WindowClosedReason,
 } from './vocabulary.js';
 
@@ -65,6 +66,11 @@ export interface TagRule {
 export interface MessengerPolicy {
   /** The standard messaging window (categories `response` and `update`). */
   readonly standardWindowMs: number;
+  /**
+   * How long after a user's message that came from a Click-to-Messenger ad `response` and
+   * `update` stay allowed (see `messenger.recordAdReferral`). Default 7 days.
+   */
+  readonly adReferralWindowMs?: number;
   /** Windows close this much early, for clock skew between us and Meta. */
   readonly safetyMarginMs: number;
   /** The rule of each tag by name; a tag not listed here is refused as `unknown_tag`. */
@@ -74,14 +80,17 @@ export interface MessengerPolicy {
 const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
 
-/** Meta's 2026 retirement of the three update tags (changelog 2026-03-27: error 100 from this day). */
+/**
+ * Meta's 2026 retirement of the three update tags (changelog entry of 2026-03-27: error 100
+ * from this day, https://developers.facebook.com/documentation/business-messaging/messenger-platform/changelog).
+ */
 export const UPDATE_TAGS_RETIRED_AT = new Date('2026-04-27T00:00:00Z');
 /** Meta's 2020 retirement of 16 tags (announced 2019-08-29, enforced from this day). */
 export const TAGS_RETIRED_2020_AT = new Date('2020-03-04T00:00:00Z');
 
 const UTILITY = 'utility message templates (sent through the Graph API, not through Vonage)';
 const HUMAN_AGENT_NOTE =
-  'only for messages written by a person, and only once Meta approved the app for Human Agent (Vonage error 1021 otherwise)';
+  'only for messages written by a person, and only where Meta approved Human Agent for the sending app (which app that is over Vonage is UNCONFIRMED)';
 
 const retired2020 = (replacement: string | undefined): TagRule => ({
   windowMs: null,
@@ -90,12 +99,13 @@ const retired2020 = (replacement: string | undefined): TagRule => ({
 });
 
 /**
- * The rules in force, with their dates. The three update tags are retired on 2026-04-27, the
- * date of Meta's changelog (error 100 from then); Meta's Marketing Messages FAQ names
- * 2026-01-12. Pass `definePolicy({ tags: { ACCOUNT_UPDATE: { ... } } })` to choose otherwise.
+ * The rules in force, with their dates; each row's source is in {@link MESSENGER_POLICY_SOURCES}.
+ * The three update tags are retired on 2026-04-27, the date of Meta's changelog (error 100
+ * from then). Pass `definePolicy({ tags: { ACCOUNT_UPDATE: { ... } } })` to choose otherwise.
  */
 export const MESSENGER_POLICY: MessengerPolicy = Object.freeze({
   standardWindowMs: 24 * HOUR,
+  adReferralWindowMs: 7 * DAY,
   safetyMarginMs: 60_000,
   tags: Object.freeze({
     HUMAN_AGENT: { windowMs: 7 * DAY, note: HUMAN_AGENT_NOTE },
@@ -125,10 +135,75 @@ export const MESSENGER_POLICY: MessengerPolicy = Object.freeze({
   } satisfies Record<KnownTag, TagRule>),
 });
 
-/** Partial overrides for {@link definePolicy}; a tag set to `null` is removed. */
+const META_SEND_A_MESSAGE =
+  'https://developers.facebook.com/documentation/business-messaging/messenger-platform/send-messages';
+const META_POLICY = 'https://developers.facebook.com/documentation/business-messaging/messenger-platform/policy/';
+const META_SEND_API = 'https://developers.facebook.com/docs/messenger-platform/reference/send-api';
+const META_CHANGELOG = 'https://developers.facebook.com/documentation/business-messaging/messenger-platform/changelog';
+const META_2020 =
+  'https://developers.facebook.com/blog/post/2020/03/04/reminder-community-new-messenger-platform-policy-changes/';
+const AMIO = 'https://docs.amio.io/reference/facebook-messenger-messages-tags';
+
+/**
+ * Where each row of {@link MESSENGER_POLICY} comes from: one entry per row (`standardWindowMs`,
+ * `adReferralWindowMs`, `safetyMarginMs`, `tags.<TAG>`). docs/rules.md's table is generated
+ * from these and the policy (test/docs-tables.test.ts fails on drift).
+ */
+export const MESSENGER_POLICY_SOURCES: Readonly<Record<string, { source: string; note?: string }>> = Object.freeze({
+  standardWindowMs: { source: `Meta, Send a Message: ${META_SEND_A_MESSAGE}` },
+  adReferralWindowMs: {
+    source: `Meta, Messenger Platform policy ("up to 7 days from that message"): ${META_POLICY}`,
+    note: 'applied only to conversations recorded with messenger.recordAdReferral',
+  },
+  safetyMarginMs: { source: "this SDK's choice (clock skew), not a Meta rule" },
+  'tags.HUMAN_AGENT': {
+    source: `Meta, Send API reference: ${META_SEND_API}`,
+    note: 'human-written messages only; who must be approved for it over Vonage is UNCONFIRMED',
+  },
+  ...Object.fromEntries(
+    ['ACCOUNT_UPDATE', 'CONFIRMED_EVENT_UPDATE', 'POST_PURCHASE_UPDATE'].map((tag) => [
+      `tags.${tag}`,
+      {
+        source: `Meta, Messenger Platform changelog, entry of 2026-03-27 ("error code 100" from 2026-04-27): ${META_CHANGELOG}`,
+      },
+    ]),
+  ),
+  ...Object.fromEntries(
+    Object.entries({
+      BUSINESS_PRODUCTIVITY: false,
+      COMMUNITY_ALERT: false,
+      CONFIRMED_EVENT_REMINDER: true,
+      NON_PROMOTIONAL_SUBSCRIPTION: true,
+      PAIRING_UPDATE: false,
+      APPLICATION_UPDATE: true,
+      PAYMENT_UPDATE: true,
+      PERSONAL_FINANCE_UPDATE: true,
+      SHIPPING_UPDATE: true,
+      RESERVATION_UPDATE: true,
+      ISSUE_RESOLUTION: true,
+      APPOINTMENT_UPDATE: true,
+      GAME_EVENT: false,
+      TRANSPORTATION_UPDATE: true,
+      FEATURE_FUNCTIONALITY_UPDATE: false,
+      TICKET_UPDATE: true,
+    }).map(([tag, mapped]) => [
+      `tags.${tag}`,
+      {
+        source: `Meta, 2020-03-04 policy changes take effect: ${META_2020}`,
+        ...(mapped ? { note: `replacement from a third-party mapping (Amio, UNCONFIRMED): ${AMIO}` } : {}),
+      },
+    ]),
+  ),
+});
+
+/**
+ * Partial overrides for {@link definePolicy}; a tag set to `null` is removed.
+ */
 export interface PolicyOverrides {
   /** Replaces the 24 h standard window (milliseconds, > 0). */
   standardWindowMs?: number;
+  /** Replaces the 7-day Click-to-Messenger ad window (milliseconds, > 0). */
+  adReferralWindowMs?: number;
   /** Replaces the early-close margin (milliseconds, >= 0). */
   safetyMarginMs?: number;
   /** Per tag: fields merged into its rule, or `null` to remove the tag. */
@@ -140,7 +215,7 @@ export interface PolicyOverrides {
  *
  * @example
  * ```ts
- * // Follow Meta's FAQ date for the 2026 retirement instead of the changelog's.
+ * // Refuse ACCOUNT_UPDATE from an earlier date of your choosing.
  * const policy = definePolicy({ tags: { ACCOUNT_UPDATE: { retiredAt: new Date('2026-01-12') } } })
  * const messenger = createMessenger({ applicationId, privateKey, signatureSecret, policy })
  * ```
@@ -157,6 +232,7 @@ export function definePolicy(overrides: PolicyOverrides, base: MessengerPolicy =
   }
   const policy: MessengerPolicy = {
     standardWindowMs: overrides.standardWindowMs ?? base.standardWindowMs,
+    adReferralWindowMs: overrides.adReferralWindowMs ?? adReferralWindowOf(base),
     safetyMarginMs: overrides.safetyMarginMs ?? base.safetyMarginMs,
     tags: Object.freeze(tags),
   };
@@ -177,6 +253,7 @@ function assertValidPolicy(policy: MessengerPolicy): void {
   };
   checkDuration('standardWindowMs', policy.standardWindowMs, false);
   checkDuration('safetyMarginMs', policy.safetyMarginMs, true);
+  checkDuration('adReferralWindowMs', adReferralWindowOf(policy), false);
   for (const [name, rule] of Object.entries(policy.tags)) {
     if (rule.windowMs !== null) checkDuration(`tags.${name}.windowMs`, rule.windowMs, false);
     if (
@@ -206,6 +283,11 @@ export type SendDecision =
       allowed: true;
       /** The category to send with (resolved from the intent). */
       category: MessagingCategory;
+      /**
+       * Which window allows it: `standard` (24 h after the user's last message), `ad_referral`
+       * (7 days after a message from a Click-to-Messenger ad, when that ends later) or `tag`.
+       */
+      window: SendWindow;
       /** The tag to send with, if the intent had one. */
       tag?: string;
       /** The instant from which this kind of send is refused. */
@@ -223,6 +305,21 @@ export type SendDecision =
       /** Sends still allowed for this conversation at `now`. */
       alternatives: SendAlternative[];
     };
+
+export type { SendWindow } from './vocabulary.js';
+
+/**
+ * What `evaluateSend` knows about the Page beyond the conversation.
+ */
+export interface PageRules {
+  /** Tags the platform refused for this Page (1021): neither allowed nor offered. */
+  readonly unavailableTags?: readonly string[];
+}
+
+/** The 7-day Click-to-Messenger window of a policy (7 days for a hand-built policy without one). */
+function adReferralWindowOf(policy: MessengerPolicy): number {
+  return policy.adReferralWindowMs ?? 7 * DAY;
+}
 
 /** The largest instant a `Date` can hold: stands for "no limit". */
 const MAX_DATE_MS = 8.64e15;
@@ -252,16 +349,34 @@ function closesAt(from: number, windowMs: number | null, policy: MessengerPolicy
   return windowMs === null ? Number.POSITIVE_INFINITY : from + windowMs - policy.safetyMarginMs;
 }
 
+/**
+ * When `response`/`update` stop being allowed: 24 h after the user's last message, or 7 days
+ * after a message from a Click-to-Messenger ad when that ends later. Later messages never
+ * move the ad's end: Meta counts its 7 days from the message sent from the ad.
+ */
+function untaggedWindow(state: ConversationState, policy: MessengerPolicy): { end: number; window: SendWindow } {
+  const standard = closesAt(state.lastInboundAt, policy.standardWindowMs, policy);
+  if (state.adReferralAt === undefined) return { end: standard, window: 'standard' };
+  const ad = closesAt(state.adReferralAt, adReferralWindowOf(policy), policy);
+  return ad > standard ? { end: ad, window: 'ad_referral' } : { end: standard, window: 'standard' };
+}
+
 /** Sends allowed at `now`, best first: the standard window, then tags that still work. */
-function allowedSends(state: ConversationState, now: number, policy: MessengerPolicy): SendAlternative[] {
+function allowedSends(
+  state: ConversationState,
+  now: number,
+  policy: MessengerPolicy,
+  unavailable: readonly string[],
+): SendAlternative[] {
   if (isClosed(state) && state.closedReason === 'user_unavailable') return [];
   const out: SendAlternative[] = [];
-  const standardEnd = closesAt(state.lastInboundAt, policy.standardWindowMs, policy);
+  const standardEnd = untaggedWindow(state, policy).end;
   if (!isClosed(state) && now < standardEnd) {
     out.push({ category: 'response', until: new Date(standardEnd) });
     out.push({ category: 'update', until: new Date(standardEnd) });
   }
   for (const [tag, rule] of Object.entries(policy.tags)) {
+    if (unavailable.includes(tag)) continue;
     const end = Math.min(closesAt(state.lastInboundAt, rule.windowMs, policy), rule.retiredAt?.getTime() ?? Infinity);
     // A tag without limit is offered too (until the largest Date), as evaluateSend allows it.
     if (now < end) {
@@ -354,6 +469,7 @@ export function evaluateSend(
   intent: SendIntent,
   now: number | Date,
   policy: MessengerPolicy = MESSENGER_POLICY,
+  page: PageRules = {},
 ): SendDecision {
   const at = typeof now === 'number' ? now : now.getTime();
   // An Invalid Date would make every comparison false, and so allow every send.
@@ -371,7 +487,8 @@ export function evaluateSend(
       [],
     );
   }
-  const alternatives = allowedSends(state, at, policy);
+  const unavailable = page.unavailableTags ?? [];
+  const alternatives = allowedSends(state, at, policy, unavailable);
 
   if (isClosed(state) && state.closedReason === 'user_unavailable') {
     return refuse(
@@ -396,7 +513,7 @@ export function evaluateSend(
     if (intent.tag !== undefined) {
       return refuse('unknown_tag', `A tag needs category "message_tag", not "${category}".`, alternatives);
     }
-    const end = closesAt(state.lastInboundAt, policy.standardWindowMs, policy);
+    const { end, window } = untaggedWindow(state, policy);
     if (isClosed(state)) {
       return refuse(
         'closed_by_platform',
@@ -408,12 +525,14 @@ export function evaluateSend(
     if (at >= end) {
       return refuse(
         'window_closed',
-        `The standard messaging window (${duration(policy.standardWindowMs)}) closed at ${iso(end)} (the user last wrote at ${iso(state.lastInboundAt)}).`,
+        window === 'ad_referral'
+          ? `The Click-to-Messenger ad window (${duration(adReferralWindowOf(policy))} after the message from the ad at ${iso(state.adReferralAt as number)}) closed at ${iso(end)}.`
+          : `The standard messaging window (${duration(policy.standardWindowMs)}) closed at ${iso(end)} (the user last wrote at ${iso(state.lastInboundAt)}).`,
         alternatives,
         end,
       );
     }
-    return { allowed: true, category, expiresAt: new Date(end) };
+    return { allowed: true, category, window, expiresAt: new Date(end) };
   }
 
   const tag = intent.tag;
@@ -432,6 +551,13 @@ export function evaluateSend(
   if (rule.retiredAt && at >= rule.retiredAt.getTime()) {
     return refuse('retired_tag', retirementText(tag, rule, policy, at), alternatives, rule.retiredAt.getTime());
   }
+  if (unavailable.includes(tag)) {
+    return refuse(
+      'tag_unavailable',
+      `Vonage refused ${tag} for this Page (error 1021, invalid tag), so it is not sent again. Once the Page may use it, call messenger.markTagAvailable(pageId, '${tag}').`,
+      alternatives,
+    );
+  }
   const end = Math.min(closesAt(state.lastInboundAt, rule.windowMs, policy), rule.retiredAt?.getTime() ?? Infinity);
   if (at >= end) {
     return refuse(
@@ -441,5 +567,5 @@ export function evaluateSend(
       end,
     );
   }
-  return { allowed: true, category, tag, expiresAt: new Date(Math.min(end, MAX_DATE_MS)) };
+  return { allowed: true, category, window: 'tag', tag, expiresAt: new Date(Math.min(end, MAX_DATE_MS)) };
 }

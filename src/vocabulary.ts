@@ -40,9 +40,18 @@ export const WINDOW_CLOSED_REASONS = [
   'retired_tag',
   'unknown_tag',
   ...CLOSED_REASONS,
+  'tag_unavailable', // the platform refused the tag for this Page (1021 to a HUMAN_AGENT send)
 ] as const;
 /** One of {@link WINDOW_CLOSED_REASONS}. */
 export type WindowClosedReason = (typeof WINDOW_CLOSED_REASONS)[number];
+
+/**
+ * Which window allows a send: `standard` (24 h after the user's last message), `ad_referral`
+ * (7 days after a message from a Click-to-Messenger ad, when that ends later) or `tag`.
+ */
+export const SEND_WINDOWS = ['standard', 'ad_referral', 'tag'] as const;
+/** One of {@link SEND_WINDOWS}. */
+export type SendWindow = (typeof SEND_WINDOWS)[number];
 
 /** A Page's link to Vonage as this SDK knows it; `unknown` until something was recorded. */
 export const PAGE_LINK_STATES = ['linked', 'unlinked', 'unknown'] as const;
@@ -71,22 +80,50 @@ export type WebhookVerificationReason = (typeof WEBHOOK_VERIFICATION_REASONS)[nu
 /** A coarse grouping of Messages API error codes, for apps that react to refusals (webhooks/platform.ts maps the codes). */
 export const PLATFORM_ERROR_KINDS = [
   'window_closed', // 1340: outside the 24-hour window
-  'user_unavailable', // 1300 (not on the network), 1430 (invalid recipient)
+  'user_unavailable', // 1170, 1300, 1430: the PSID can't be reached from this Page
   'page_unlinked', // 1370 (expired Page token), 1420 (invalid sender: Page not linked to this application)
-  'invalid_tag', // 1021: Meta refused the message tag (HUMAN_AGENT needs App Review approval)
+  'invalid_tag', // 1021: the message tag was refused
   'media', // 1380, 1381, 1382: the media URL, size or type
   'throttled', // 1000: Vonage throttled the send
-  'transient', // 1331: a provider error; retrying later may work
-  'invalid_request', // 1020, 1400, 1410, 1440, 1450: the request itself was invalid
-  'other', // any other code (or none)
+  'transient', // 1180, 1331: temporarily unavailable; retrying later may work
+  'internal_error', // 1030: Vonage's own platform failed to process the request
+  'invalid_request', // 1010, 1020, 1400, 1410, 1431, 1440, 1450: the request itself was invalid
+  'rejected_by_provider', // 1282: the provider rejected the message (policy or content)
+  'blocked', // 2001: the provider's fraud or abuse protection blocked it
+  'expired', // 1360: the message expired before it was delivered
+  'delivery_failed', // 1330: an unknown permanent delivery failure
+  'other', // any other code (or none): Vonage's own text is in `detail`
 ] as const;
 /** One of {@link PLATFORM_ERROR_KINDS}. */
 export type PlatformErrorKind = (typeof PLATFORM_ERROR_KINDS)[number];
 
 /** What the SDK recorded because of a platform error. */
-export const PLATFORM_ERROR_ACTIONS = ['conversation_closed', 'user_unavailable', 'page_unlinked', 'none'] as const;
+export const PLATFORM_ERROR_ACTIONS = [
+  'conversation_closed',
+  'user_unavailable',
+  'page_unlinked',
+  'tag_unavailable',
+  'none',
+] as const;
 /** One of {@link PLATFORM_ERROR_ACTIONS}. */
 export type PlatformErrorAction = (typeof PLATFORM_ERROR_ACTIONS)[number];
+
+/**
+ * What a platform error code makes the SDK record (a row of `PLATFORM_ERRORS`): close the
+ * conversation (1340), mark the user unreachable (1170, 1300, 1430), mark the Page unlinked
+ * (1370; 1420 only for a Page known linked), mark the tag unavailable for the Page (1021 to a
+ * HUMAN_AGENT send), or nothing.
+ */
+export const PLATFORM_ERROR_EFFECTS = [
+  'close_conversation',
+  'user_unavailable',
+  'unlink_page',
+  'unlink_known_page',
+  'tag_unavailable',
+  'none',
+] as const;
+/** One of {@link PLATFORM_ERROR_EFFECTS}. */
+export type PlatformErrorEffect = (typeof PLATFORM_ERROR_EFFECTS)[number];
 
 /** What the store knows about one conversation (Page, PSID). Times are epoch milliseconds. */
 export interface ConversationState {
@@ -99,6 +136,11 @@ export interface ConversationState {
   closedAt?: number;
   /** Set together with `closedAt`. */
   closedReason?: ClosedReason;
+  /**
+   * Time of the latest user message that came from a Click-to-Messenger ad
+   * (`messenger.recordAdReferral`); `response`/`update` stay allowed 7 days after it.
+   */
+  adReferralAt?: number;
 }
 
 /** What the store knows about one Page's link to Vonage. */

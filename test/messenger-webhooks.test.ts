@@ -19,6 +19,7 @@ const PAGE = pageId('102290129340398');
 const OTHER_PAGE = pageId('100841475479486');
 const USER = psid('25381719828140932');
 const T0 = Date.parse('2026-05-01T10:00:00Z');
+const HOUR = 60 * 60 * 1000;
 
 let api: FakeApi;
 let clock = T0;
@@ -147,5 +148,114 @@ describe('platform refusals reach the next send', () => {
     await userWrites(m);
     await expect(refusal(m, 1021)).resolves.toMatchObject({ duplicate: false });
     expect(quiet).not.toHaveBeenCalled();
+  });
+});
+
+describe('Click-to-Messenger ad referrals', () => {
+  it('recordAdReferral keeps replies allowed for 7 days from the ad message; later messages do not move it', async () => {
+    const m = messenger();
+    await userWrites(m);
+    const adAt = clock - 1000;
+    const snapshot = await m.recordAdReferral({ from: USER, to: PAGE, timestamp: new Date(adAt) });
+    expect(snapshot.adReferralAt).toEqual(new Date(adAt));
+    clock += 5 * 24 * HOUR;
+    await userWrites(m);
+    clock = adAt + 7 * 24 * HOUR - 60_000 - 1;
+    expect(await m.canSend({ from: PAGE, to: USER })).toMatchObject({ allowed: true, window: 'ad_referral' });
+    clock += 1;
+    expect(await m.canSend({ from: PAGE, to: USER })).toMatchObject({ allowed: false, reason: 'window_closed' });
+    await expect(m.sendText({ from: PAGE, to: USER, text: 'day 7' })).rejects.toBeInstanceOf(WindowClosedError);
+  });
+
+  it('records the ad message itself when the webhook has not arrived yet, and refuses bad input', async () => {
+    const m = messenger();
+    await m.recordAdReferral({ from: USER, to: PAGE, timestamp: new Date(clock - 1000), messageUuid: 'from-ad' });
+    clock += 3 * 24 * HOUR;
+    const { messageUuid } = await m.sendText({ from: PAGE, to: USER, text: 'still within the ad window' });
+    expect(messageUuid).toBeTruthy();
+    await expect(m.recordAdReferral({ from: USER, to: PAGE, timestamp: new Date(Number.NaN) })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+    await expect(
+      m.recordAdReferral({ from: 'not-a-psid', to: PAGE, timestamp: new Date(clock) } as never),
+    ).rejects.toBeInstanceOf(ValidationError);
+  });
+});
+
+describe('1021 to a HUMAN_AGENT send', () => {
+  const humanAgentRefused = (m: Messenger, messageUuid: string) =>
+    m.receive(
+      signed(
+        messageStatus({ pageId: PAGE, psid: USER, messageUuid, status: 'rejected', error: 1021, timestamp: clock }),
+      ),
+    );
+
+  it('marks HUMAN_AGENT unavailable for the Page until markTagAvailable', async () => {
+    const m = messenger();
+    await userWrites(m);
+    clock += 2 * 24 * HOUR;
+    const { messageUuid } = await m.sendText({ from: PAGE, to: USER, text: 'Sam here', tag: 'HUMAN_AGENT' });
+    const result = await humanAgentRefused(m, messageUuid);
+    expect(result.platformError).toMatchObject({ kind: 'invalid_tag', action: 'tag_unavailable' });
+    const status = await m.pageStatus(PAGE);
+    expect(status.unavailableTags).toEqual([
+      { tag: 'HUMAN_AGENT', since: new Date(clock), errorCode: '1021', errorDetail: expect.any(String) },
+    ]);
+    const refusal = await m.canSend({ from: PAGE, to: USER });
+    expect(refusal).toMatchObject({ allowed: false, reason: 'window_closed', alternatives: [] });
+    expect(await m.canSend({ from: PAGE, to: USER, tag: 'HUMAN_AGENT' })).toMatchObject({
+      allowed: false,
+      reason: 'tag_unavailable',
+    });
+    const sent = api.requests.length;
+    await expect(m.sendText({ from: PAGE, to: USER, text: 'again', tag: 'HUMAN_AGENT' })).rejects.toBeInstanceOf(
+      WindowClosedError,
+    );
+    expect(api.requests).toHaveLength(sent);
+    // A retried copy of the same status changes nothing and still names HUMAN_AGENT.
+    expect((await humanAgentRefused(m, messageUuid)).platformError?.action).toBe('tag_unavailable');
+    clock += 1;
+    await m.markTagAvailable(PAGE);
+    expect((await m.pageStatus(PAGE)).unavailableTags).toEqual([]);
+    expect(await m.canSend({ from: PAGE, to: USER, tag: 'HUMAN_AGENT' })).toMatchObject({ allowed: true });
+  });
+
+  it('leaves the tag alone for a 1021 to a message that was not a HUMAN_AGENT send, or with learnTagRefusals: false', async () => {
+    const m = messenger();
+    await userWrites(m);
+    const { messageUuid } = await m.sendText({ from: PAGE, to: USER, text: 'plain reply' });
+    expect((await humanAgentRefused(m, messageUuid)).platformError?.action).toBe('none');
+    // Its retry must not mistake the probe's own mark for a HUMAN_AGENT send.
+    expect((await humanAgentRefused(m, messageUuid)).platformError?.action).toBe('none');
+    expect((await m.pageStatus(PAGE)).unavailableTags).toEqual([]);
+
+    const off = messenger({ learnTagRefusals: false });
+    await userWrites(off);
+    const sent = await off.sendText({ from: PAGE, to: USER, text: 'Sam here', tag: 'HUMAN_AGENT' });
+    expect((await humanAgentRefused(off, sent.messageUuid)).platformError?.action).toBe('none');
+    expect(await off.canSend({ from: PAGE, to: USER, tag: 'HUMAN_AGENT' })).toMatchObject({ allowed: true });
+  });
+});
+
+describe('every Messenger-relevant code has a kind and an effect', () => {
+  it.each([
+    ['1170', 'user_unavailable', 'user_unavailable'],
+    ['1180', 'transient', 'none'],
+    ['1282', 'rejected_by_provider', 'none'],
+    ['1330', 'delivery_failed', 'none'],
+    ['1360', 'expired', 'none'],
+    ['2001', 'blocked', 'none'],
+    ['1010', 'invalid_request', 'none'],
+    ['1030', 'internal_error', 'none'],
+    ['1431', 'invalid_request', 'none'],
+    ['1350', 'other', 'none'],
+  ])('%s is %s and records %s', async (code, kind, action) => {
+    const m = messenger();
+    await userWrites(m);
+    const result = await refusal(m, Number(code));
+    expect(result.platformError).toMatchObject({ code, kind, action });
+    const decision = await m.canSend({ from: PAGE, to: USER });
+    expect(decision.allowed).toBe(action === 'none');
+    if (!decision.allowed) expect(decision.reason).toBe('user_unavailable');
   });
 });

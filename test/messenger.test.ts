@@ -260,6 +260,7 @@ describe('an allowed send', () => {
     expect(result).toEqual({
       messageUuid: 'aaaaaaaa-bbbb-cccc-dddd-0123456789ab',
       category: 'response',
+      window: 'standard',
       windowExpiresAt: new Date(T0 - HOUR + DAY - 60_000),
     });
     expect(api.requests).toHaveLength(1);
@@ -308,6 +309,7 @@ describe('an allowed send', () => {
     const result = await m.sendText({ from: PAGE, to: USER, text: 'A person here.', tag: 'HUMAN_AGENT' });
     expect(result).toMatchObject({
       category: 'message_tag',
+      window: 'tag',
       tag: 'HUMAN_AGENT',
       windowExpiresAt: new Date(T0 - 2 * DAY + 7 * DAY - 60_000),
     });
@@ -471,7 +473,7 @@ describe('Page links', () => {
     await userWrote(m);
     await store.setPageLinked(PAGE, false, T0 - 1000, {
       errorCode: '1370',
-      errorDetail: 'Expired access token: re-authenticate your Facebook Page with Vonage',
+      errorDetail: 'Expired access Token - Please reauthenticate your Facebook Page with Vonage.',
     });
     const error = (await rejection(m.sendText({ from: PAGE, to: USER, text: 'x' }))) as PageNotLinkedError;
     expect(error).toBeInstanceOf(PageNotLinkedError);
@@ -489,7 +491,13 @@ describe('Page links', () => {
     await expect(m.canSend({ from: PAGE, to: USER })).rejects.toBeInstanceOf(PageNotLinkedError);
 
     await m.markPageLinked(PAGE);
-    expect(await m.pageStatus(PAGE)).toEqual({ pageId: PAGE, state: 'linked', linked: true, since: new Date(T0) });
+    expect(await m.pageStatus(PAGE)).toEqual({
+      pageId: PAGE,
+      state: 'linked',
+      linked: true,
+      since: new Date(T0),
+      unavailableTags: [],
+    });
     await m.sendText({ from: PAGE, to: USER, text: 'x' });
     expect(api.requests).toHaveLength(1);
   });
@@ -497,7 +505,7 @@ describe('Page links', () => {
   it('pageStatus reports unknown, unlinked and linked', async () => {
     const store = memStore();
     const m = messenger({ store });
-    expect(await m.pageStatus(PAGE)).toEqual({ pageId: PAGE, state: 'unknown', linked: true });
+    expect(await m.pageStatus(PAGE)).toEqual({ pageId: PAGE, state: 'unknown', linked: true, unavailableTags: [] });
     await store.setPageLinked(PAGE, false, T0, { errorCode: '1370', errorDetail: 'Expired access token' });
     expect(await m.pageStatus(PAGE)).toEqual({
       pageId: PAGE,
@@ -506,6 +514,7 @@ describe('Page links', () => {
       since: new Date(T0),
       errorCode: '1370',
       errorDetail: 'Expired access token',
+      unavailableTags: [],
     });
     await expect(m.pageStatus('nope')).rejects.toBeInstanceOf(ValidationError);
   });
@@ -606,6 +615,7 @@ describe('canSend', () => {
     expect(await m.canSend({ from: PAGE, to: USER })).toEqual({
       allowed: true,
       category: 'response',
+      window: 'standard',
       expiresAt: new Date(T0 - HOUR + DAY - 60_000),
     });
     expect(api.requests).toHaveLength(0);

@@ -96,6 +96,7 @@ describe('HUMAN_AGENT (7 days)', () => {
     expect(decision).toEqual({
       allowed: true,
       category: 'message_tag',
+      window: 'tag',
       tag: 'HUMAN_AGENT',
       expiresAt: new Date(closes),
     });
@@ -448,7 +449,7 @@ describe('alternatives offered with a refusal', () => {
     const decision = refused(evaluateSend(state(last), {}, last + 2 * DAY));
     expect(summary(decision)).toEqual([`message_tag:HUMAN_AGENT < ${iso(last + 7 * DAY - MARGIN)}`]);
     expect(decision.alternatives[0]?.note).toContain('written by a person');
-    expect(decision.alternatives[0]?.note).toContain('approved the app for Human Agent');
+    expect(decision.alternatives[0]?.note).toContain('approved Human Agent for the sending app');
     expect(decision.message).toContain(`HUMAN_AGENT until ${iso(last + 7 * DAY - MARGIN)}`);
   });
 
@@ -511,5 +512,72 @@ describe('refusals', () => {
   it('never mutate the state they are given', () => {
     const s = Object.freeze(state(JUNE_2026, { closedAt: JUNE_2026, closedReason: 'closed_by_platform' as const }));
     expect(() => evaluateSend(s, {}, JUNE_2026 + HOUR)).not.toThrow();
+  });
+});
+
+describe('Click-to-Messenger ad window (7 days from the message sent from the ad)', () => {
+  const ad = JUNE_2026;
+  const adEnd = ad + 7 * DAY - MARGIN;
+
+  it('keeps response and update allowed until the ad message + 7 days − margin, then refuses', () => {
+    const s = state(ad, { adReferralAt: ad });
+    for (const category of ['response', 'update'] as const) {
+      expect(allowed(evaluateSend(s, { category }, adEnd - 1))).toMatchObject({
+        window: 'ad_referral',
+        expiresAt: new Date(adEnd),
+      });
+      const refusal = refused(evaluateSend(s, { category }, adEnd));
+      expect(refusal).toMatchObject({ reason: 'window_closed', expiredAt: new Date(adEnd) });
+      expect(refusal.message).toMatch(/Click-to-Messenger ad window/);
+    }
+  });
+
+  it('is not moved by later user messages: a message on day 5 does not allow day 12', () => {
+    const s = state(ad + 5 * DAY, { adReferralAt: ad });
+    expect(allowed(evaluateSend(s, {}, adEnd - 1)).window).toBe('ad_referral');
+    // Day 7 on: only the standard window of the day-5 message could allow it, and it closed on day 6.
+    expect(refused(evaluateSend(s, {}, adEnd)).reason).toBe('window_closed');
+    expect(refused(evaluateSend(s, {}, ad + 12 * DAY)).reason).toBe('window_closed');
+  });
+
+  it('gives way to the 24 h window when that ends later (a message on day 6.5)', () => {
+    const last = ad + 6.5 * DAY;
+    const s = state(last, { adReferralAt: ad });
+    const decision = allowed(evaluateSend(s, {}, adEnd + HOUR));
+    expect(decision).toMatchObject({ window: 'standard', expiresAt: new Date(last + DAY - MARGIN) });
+  });
+
+  it('offers response until the ad end in alternatives, and a 1340 closure still wins', () => {
+    const s = state(ad, { adReferralAt: ad });
+    const humanAgent = refused(evaluateSend(s, { tag: 'NOT_A_TAG' }, ad + 3 * DAY));
+    expect(humanAgent.alternatives[0]).toEqual({ category: 'response', until: new Date(adEnd) });
+    const closed = state(ad, { adReferralAt: ad, closedAt: ad + 2 * DAY, closedReason: 'closed_by_platform' });
+    expect(refused(evaluateSend(closed, {}, ad + 3 * DAY)).reason).toBe('closed_by_platform');
+  });
+
+  it('follows adReferralWindowMs from definePolicy, and refuses a broken one', () => {
+    const policy = definePolicy({ adReferralWindowMs: 3 * DAY });
+    const s = state(ad, { adReferralAt: ad });
+    expect(allowed(evaluateSend(s, {}, ad + 3 * DAY - MARGIN - 1, policy)).window).toBe('ad_referral');
+    expect(refused(evaluateSend(s, {}, ad + 3 * DAY - MARGIN, policy)).reason).toBe('window_closed');
+    expect(() => definePolicy({ adReferralWindowMs: Number.NaN })).toThrow(ValidationError);
+    // A policy built by hand without the field gets Meta's 7 days.
+    const handMade = { standardWindowMs: DAY, safetyMarginMs: 0, tags: {} };
+    expect(allowed(evaluateSend(s, {}, ad + 7 * DAY - 1, handMade)).window).toBe('ad_referral');
+  });
+});
+
+describe('tags the platform refused for a Page', () => {
+  it('refuses an unavailable tag as tag_unavailable and stops offering it', () => {
+    const s = state(JUNE_2026);
+    const at = JUNE_2026 + 2 * DAY;
+    const page = { unavailableTags: ['HUMAN_AGENT'] };
+    const refusal = refused(evaluateSend(s, { tag: 'HUMAN_AGENT' }, at, MESSENGER_POLICY, page));
+    expect(refusal.reason).toBe('tag_unavailable');
+    expect(refusal.message).toMatch(/markTagAvailable/);
+    expect(refused(evaluateSend(s, {}, at, MESSENGER_POLICY, page)).alternatives).toEqual([]);
+    expect(refused(evaluateSend(s, {}, at)).alternatives.map((a) => a.tag)).toEqual(['HUMAN_AGENT']);
+    // A retired or unknown tag keeps its own reason.
+    expect(refused(evaluateSend(s, { tag: 'ACCOUNT_UPDATE' }, at, MESSENGER_POLICY, page)).reason).toBe('retired_tag');
   });
 });

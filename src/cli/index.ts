@@ -37,6 +37,13 @@ Exit codes: 0 ok, 1 the check failed, 2 usage error. NO_COLOR turns colours off.
  *
  * @example
  * ```ts
+ * const io: Parameters<typeof main>[1] = {
+ *   out: (text) => process.stdout.write(text),
+ *   err: (text) => process.stderr.write(text),
+ *   env: process.env,
+ *   color: false,
+ *   stdin: async () => Buffer.alloc(0),
+ * }
  * process.exitCode = await main(['doctor', '--json'], io)
  * ```
  */

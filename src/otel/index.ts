@@ -28,11 +28,6 @@ import type { PlatformErrorEvent } from '../webhooks/platform.js';
 
 /**
  * Options of {@link enableOpenTelemetry}.
- *
- * @example
- * ```ts
- * const options: OpenTelemetryOptions = { meterProvider, tracerProvider, pageIds: false }
- * ```
  */
 export interface OpenTelemetryOptions {
   /** Where the instruments are created. Default: the global one (`metrics.getMeterProvider()`). */

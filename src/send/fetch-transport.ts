@@ -48,7 +48,12 @@ export function createFetchTransport(options: TransportOptions): Transport {
       });
       // The body is read under the same timeout: a server that stalls mid-answer is no answer.
       const text = await response.text();
-      return { status: response.status, retryAfter: response.headers.get('retry-after'), text } satisfies Answer;
+      return {
+        status: response.status,
+        retryAfter: response.headers.get('retry-after'),
+        rateLimitReset: response.headers.get('x-ratelimit-reset'),
+        text,
+      } satisfies Answer;
     } catch (error) {
       // An abort rejects with the reason given above on most runtimes, with an AbortError on others.
       throw controller.signal.aborted && !(error instanceof RequestTimeout) ? controller.signal.reason : error;

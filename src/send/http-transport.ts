@@ -70,7 +70,13 @@ export function createTransport(options: TransportOptions): Transport {
           });
           res.on('end', () => {
             const retryAfter = res.headers['retry-after'];
-            resolve({ status: res.statusCode ?? 0, retryAfter: retryAfter ?? null, text });
+            const reset = res.headers['x-ratelimit-reset'];
+            resolve({
+              status: res.statusCode ?? 0,
+              retryAfter: retryAfter ?? null,
+              rateLimitReset: (Array.isArray(reset) ? reset[0] : reset) ?? null,
+              text,
+            });
           });
           res.on('error', reject);
         },

@@ -2,8 +2,8 @@
  * The send pipeline: `send` and `canSend`, and the five `sendX` as one table. Each step
  * refuses before the next: validate the input → the Page is declared → read the Page link and
  * the conversation (in parallel; a store failure refuses) → the Page is linked → the policy
- * allows it at `now` → the limiter has a token → POST → record the outbound. A refusal at any
- * step opens no socket.
+ * (and the Page's refused tags, read only when they can matter) allows it at `now` → the limiter has a token → POST → record the outbound. A refusal at any
+ * step opens no socket. A HUMAN_AGENT send leaves the mark a later 1021 looks for.
  *
  * @module
  */
@@ -12,10 +12,16 @@ import { traceSend } from '../diagnostics.js';
 import { WindowClosedError } from '../errors.js';
 import { conversationKey, type PageId, type Psid } from '../ids.js';
 import type { PageRules } from '../pages.js';
-import { learnFromApiError } from '../platform-errors.js';
-import { evaluateSend, type MessagingCategory, type MessengerPolicy, type SendDecision } from '../policy.js';
+import { learnFromApiError, markTaggedSend } from '../platform-errors.js';
+import {
+  evaluateSend,
+  type MessagingCategory,
+  type MessengerPolicy,
+  type SendDecision,
+  type SendWindow,
+} from '../policy.js';
 import { callStore } from '../store/guard.js';
-import type { SessionStore } from '../store/types.js';
+import type { ConversationState, SessionStore } from '../store/types.js';
 import type { Limiter } from './limiter.js';
 import {
   type CanSendInput,
@@ -34,17 +40,14 @@ import type { MessengerMessageType, Transport } from './transport.js';
 
 /**
  * What a successful send resolves to.
- *
- * @example
- * ```ts
- * const { messageUuid, windowExpiresAt } = await messenger.sendText({ from, to, text: 'Hi' })
- * ```
  */
 export interface SendResult {
   /** Vonage's id for the message; status webhooks carry it. */
   messageUuid: string;
   /** The category it was sent with (`message_tag` when a tag was given). */
   category: MessagingCategory;
+  /** Which window allowed it (as `SendDecision.window`): `standard`, `ad_referral` or `tag`. */
+  window: SendWindow;
   /** The tag it was sent with, if any. */
   tag?: string;
   /** The instant from which this kind of send to this user is refused. */
@@ -74,7 +77,8 @@ const SENDERS = {
  *
  * @example
  * ```ts
- * const { sendText } = createSendPipeline({ store, policy, limiter: undefined, transport, now: Date.now, pages })
+ * declare const deps: Parameters<typeof createSendPipeline>[0] // createMessenger builds them
+ * const { sendText } = createSendPipeline(deps)
  * ```
  */
 export function createSendPipeline(deps: {
@@ -101,6 +105,24 @@ export function createSendPipeline(deps: {
     return Promise.all([callStore('getPage', () => store.getPage(page)), callStore('get', () => store.get(key))]);
   };
 
+  /**
+   * The policy's verdict, with the Page's refused tags. Only a tagged send or a refusal (whose
+   * alternatives name tags) depends on them, so the common allowed reply reads nothing more.
+   */
+  const decide = async (
+    page: PageId,
+    conversation: ConversationState | null,
+    intent: { category?: MessagingCategory | undefined; tag?: string | undefined },
+  ): Promise<SendDecision> => {
+    const at = now();
+    const decision = evaluateSend(conversation, intent, at, policy);
+    if (!pages.keepsTags || (decision.allowed && intent.tag === undefined)) return decision;
+    const unavailable = await pages.unavailableTags(page);
+    return unavailable.length === 0
+      ? decision
+      : evaluateSend(conversation, intent, at, policy, { unavailableTags: unavailable });
+  };
+
   async function sendUntraced(
     messageType: MessengerMessageType,
     params: SendParams,
@@ -110,7 +132,7 @@ export function createSendPipeline(deps: {
     pages.checkDeclared(from, 'from');
     const [pageState, conversation] = await readState(from, to);
     pages.assertLinked(from, pageState);
-    const decision = evaluateSend(conversation, { category: params.category, tag: params.tag }, now(), policy);
+    const decision = await decide(from, conversation, { category: params.category, tag: params.tag });
     if (!decision.allowed) {
       throw new WindowClosedError(decision.message, {
         reason: decision.reason,
@@ -140,10 +162,16 @@ export function createSendPipeline(deps: {
     // would duplicate it). lastOutboundAt never affects the window, so losing it is harmless.
     try {
       await store.recordOutbound(conversationKey(from, to), now());
+      await markTaggedSend(store, decision.tag, messageUuid);
     } catch {
       /* see above */
     }
-    const result: SendResult = { messageUuid, category: decision.category, windowExpiresAt: decision.expiresAt };
+    const result: SendResult = {
+      messageUuid,
+      category: decision.category,
+      window: decision.window,
+      windowExpiresAt: decision.expiresAt,
+    };
     if (decision.tag !== undefined) result.tag = decision.tag;
     return result;
   }
@@ -172,7 +200,7 @@ export function createSendPipeline(deps: {
       pages.checkDeclared(p.from, 'from');
       const [pageState, conversation] = await readState(p.from, p.to);
       pages.assertLinked(p.from, pageState);
-      return evaluateSend(conversation, { category: p.category, tag: p.tag }, now(), policy);
+      return decide(p.from, conversation, { category: p.category, tag: p.tag });
     },
   };
 }

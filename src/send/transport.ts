@@ -85,6 +85,8 @@ export interface Answer {
   status: number;
   /** The `Retry-After` header, if any. */
   retryAfter: string | null;
+  /** The `X-RateLimit-Reset` header, if any (used on 429 when `Retry-After` is absent). */
+  rateLimitReset?: string | null;
   /** The body as text (`''` when a client already consumed it). */
   text: string;
   /** The body, when the client that made the request already decoded it. */
@@ -143,6 +145,27 @@ export function parseRetryAfter(value: string | null, now: number): number | und
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
   const at = Date.parse(trimmed);
   if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - now);
+}
+
+/**
+ * Parses `X-RateLimit-Reset`, "Unix timestamp when limit resets" (Messages API spec v1.20),
+ * into ms from `now`. The spec's own example, 1769182705723, is in milliseconds, so a value of
+ * 10^11 or more is read as milliseconds and a smaller one as seconds. `undefined` when absent
+ * or unreadable.
+ *
+ * @example
+ * ```ts
+ * parseRateLimitReset(String(Date.now() + 1500), Date.now()) // about 1500
+ * ```
+ */
+export function parseRateLimitReset(value: string | null | undefined, now: number): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (!/^\d+$/.test(trimmed)) return undefined;
+  const n = Number(trimmed);
+  if (!Number.isSafeInteger(n)) return undefined;
+  const at = n >= 1e11 ? n : n * 1000;
   return Math.max(0, at - now);
 }
 
@@ -279,7 +302,8 @@ export function createSendLoop<Body>(
 
       const problem = toProblem(status, answer.text);
       if (status === 429) {
-        const hinted = parseRetryAfter(answer.retryAfter, clock());
+        const hinted =
+          parseRetryAfter(answer.retryAfter, clock()) ?? parseRateLimitReset(answer.rateLimitReset, clock());
         const wait = hinted ?? backoff(tries);
         if (tries < retries && wait <= maxDelayMs) {
           await sleep(wait);

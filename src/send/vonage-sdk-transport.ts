@@ -189,6 +189,7 @@ export function createVonageSdkTransport(
       const answer: Answer = {
         status: response.status,
         retryAfter: response.headers.get('retry-after'),
+        rateLimitReset: response.headers.get('x-ratelimit-reset'),
         text: response.bodyUsed ? '' : await response.text(),
       };
       return answer;

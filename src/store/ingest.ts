@@ -18,7 +18,7 @@ import type { IngestInput, IngestResult, PageState, RecordInboundResult, Session
  *
  * @example
  * ```ts
- * if (inboundRelinks(await store.getPage(page))) await store.setPageLinked(page, true, at)
+ * if (inboundRelinks(await store.getPage(page))) await store.setPageLinked(page, true, Date.now())
  * ```
  */
 export const inboundRelinks = (page: PageState | null): boolean => page?.linked !== true;
@@ -28,7 +28,8 @@ export const inboundRelinks = (page: PageState | null): boolean => page?.linked 
  *
  * @example
  * ```ts
- * const { replayed, lease } = await ingestWith(store, { now, replay: { id, ttlMs }, lease: { id: dedupeId, ttlMs: 60_000 } })
+ * const now = Date.now()
+ * const { replayed, lease } = await ingestWith(store, { now, replay: { id: '{1029}jti:abc', ttlMs: 600_000 }, lease: { id: '{1029}:status:m-1:read', ttlMs: 60_000 } })
  * ```
  */
 export async function ingestWith(store: SessionStore, input: IngestInput): Promise<IngestResult> {
@@ -69,7 +70,7 @@ export async function ingestWith(store: SessionStore, input: IngestInput): Promi
  *
  * @example
  * ```ts
- * await ingestStatusEffect(store, key, page, Date.now(), { kind: 'close', reason: 'user_unavailable' })
+ * await ingestStatusEffect(store, conversationKey(page, user), page, Date.now(), { kind: 'close', reason: 'user_unavailable' })
  * ```
  */
 export async function ingestStatusEffect(

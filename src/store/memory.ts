@@ -16,6 +16,7 @@ import {
   type PageState,
   type RecordInboundResult,
   type SessionStore,
+  type TagAvailability,
 } from './types.js';
 
 /** Options of {@link memoryStore}. */
@@ -164,6 +165,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   const inboundUuid: string[][] = [];
   let claimSeq = 0;
   const closed = new Map<number, { at: number; reason: ClosedReason }>(); // rare: only platform refusals
+  const adReferrals = new Map<number, number>(); // rare: only conversations an app marked as from an ad
+  const tagAvailability = new Map<string, Map<string, TagAvailability>>();
   const freeSlots: number[] = [];
   let nextSlot = 0;
 
@@ -193,6 +196,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
         state.closedAt = close.at;
         state.closedReason = close.reason;
       }
+    }
+    if (adReferrals.size > 0) {
+      const ad = adReferrals.get(slot);
+      if (ad !== undefined) state.adReferralAt = ad;
     }
     return state;
   };
@@ -241,6 +248,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     inboundUuid[slot >>> CHUNK_BITS]![slot & CHUNK_MASK] = '';
     times[slot >>> CHUNK_BITS]![(slot & CHUNK_MASK) * FIELDS + OUT] = Number.NaN;
     if (closed.size > 0) closed.delete(slot);
+    if (adReferrals.size > 0) adReferrals.delete(slot);
     freeSlots.push(slot);
   };
 
@@ -377,6 +385,35 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
         deliveries.touch(id, { ...next, expires: Math.max(current?.expires ?? 0, t + dedupeTtlMs) });
     },
 
+    async recordAdReferral(key, at) {
+      const slot = live(key, now());
+      if (slot === undefined) return;
+      const current = adReferrals.get(slot);
+      if (current === undefined || at > current) adReferrals.set(slot, at);
+    },
+
+    async setTagAvailability(pageId, tag, available, at, details) {
+      let tags = tagAvailability.get(pageId);
+      const current = tags?.get(tag);
+      if (current !== undefined && at < current.changedAt) return;
+      const next: TagAvailability = { available, changedAt: at };
+      if (!available && details?.errorCode !== undefined) next.errorCode = details.errorCode;
+      if (!available && details?.errorDetail !== undefined) next.errorDetail = details.errorDetail;
+      if (tags === undefined) {
+        tags = new Map();
+        tagAvailability.set(pageId, tags);
+      }
+      tags.set(tag, next);
+    },
+
+    async getTagAvailability(pageId) {
+      const out: Record<string, TagAvailability> = {};
+      for (const [tag, state] of tagAvailability.get(pageId) ?? []) {
+        Object.defineProperty(out, tag, { value: { ...state }, enumerable: true, configurable: true, writable: true });
+      }
+      return out;
+    },
+
     async delete(key) {
       const slot = conversations.get(key);
       if (slot !== undefined) {
@@ -395,6 +432,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       deliveries.clear();
       pages.clear();
       closed.clear();
+      adReferrals.clear();
+      tagAvailability.clear();
       times.length = 0;
       inboundUuid.length = 0;
       freeSlots.length = 0;

@@ -55,5 +55,20 @@ export function observeStore(store: SessionStore): SessionStore {
         ? time('takeToken', () => takeToken.call(s, bucket, rate, burst, now))
         : takeToken.call(s, bucket, rate, burst, now);
   }
+  const { recordAdReferral, setTagAvailability, getTagAvailability } = s;
+  if (recordAdReferral !== undefined) {
+    observed.recordAdReferral = (key, at) =>
+      on() ? time('recordAdReferral', () => recordAdReferral.call(s, key, at)) : recordAdReferral.call(s, key, at);
+  }
+  if (setTagAvailability !== undefined) {
+    observed.setTagAvailability = (page, tag, available, at, details) =>
+      on()
+        ? time('setTagAvailability', () => setTagAvailability.call(s, page, tag, available, at, details))
+        : setTagAvailability.call(s, page, tag, available, at, details);
+  }
+  if (getTagAvailability !== undefined) {
+    observed.getTagAvailability = (page) =>
+      on() ? time('getTagAvailability', () => getTagAvailability.call(s, page)) : getTagAvailability.call(s, page);
+  }
   return observed;
 }

@@ -6,7 +6,8 @@
  *
  * Tables (`T` = the `table` option, default `vonage_messenger`), created by `createTables()` or
  * by the migration printed by {@link postgresSchemaSql} (also in docs/stores.md):
- * `T_conversations`, `T_messages` (message ids, for dedupe), `T_pages`, `T_claims`, `T_tokens`.
+ * `T_conversations`, `T_messages` (message ids, for dedupe), `T_pages`, `T_claims`, `T_tokens`,
+ * `T_page_tags` (tags the platform refused for a Page).
  * Times are `bigint` epoch milliseconds.
  *
  * @module
@@ -23,9 +24,10 @@ import {
   decodeConversation,
   pageFrom,
   retryAfter,
+  tagsFrom,
   toMs,
 } from './shared.js';
-import type { DeliveryLease, IngestResult, SessionStore } from './types.js';
+import type { ConversationState, DeliveryLease, FullSessionStore, IngestResult, SessionStore } from './types.js';
 import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
 /** Where the store's tables live. */
@@ -73,7 +75,7 @@ export interface PruneResult {
 }
 
 /** A PostgreSQL-backed {@link SessionStore} with its maintenance operations. */
-export interface PostgresStore extends SessionStore {
+export interface PostgresStore extends FullSessionStore {
   /** Always present: the buckets live in `T_tokens`, so a fleet shares one per-Page limit. */
   takeToken: NonNullable<SessionStore['takeToken']>;
   /** Creates the schema, tables and indexes if missing. Idempotent, safe to race. */
@@ -105,6 +107,7 @@ interface Names {
   deliveries: string;
   /** The ingest function (one round trip per webhook). */
   ingest: string;
+  pageTags: string;
   /** Index names (schema-scoped, unqualified). */
   index: (suffix: string) => string;
   /** The schema-qualified name, used as the advisory lock key. */
@@ -126,6 +129,7 @@ function names(options: PostgresTableOptions): Names {
     tokens: t('tokens'),
     deliveries: t('deliveries'),
     ingest: t('ingest'),
+    pageTags: t('page_tags'),
     index: (suffix) => `"${table}_${suffix}"`,
     label: `${schema}.${table}`,
   };
@@ -187,6 +191,16 @@ CREATE TABLE IF NOT EXISTS ${n.deliveries} (
   holder text NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ${n.index('delivery_exp_idx')} ON ${n.deliveries} (expires_at);
+ALTER TABLE ${n.conversations} ADD COLUMN IF NOT EXISTS ad_referral_at bigint;
+CREATE TABLE IF NOT EXISTS ${n.pageTags} (
+  page_id text COLLATE "C" NOT NULL,
+  tag text COLLATE "C" NOT NULL,
+  available boolean NOT NULL,
+  changed_at bigint NOT NULL,
+  error_code text,
+  error_detail text,
+  PRIMARY KEY (page_id, tag)
+);
 ${ingestFunctionSql(n)}`;
 }
 
@@ -244,7 +258,8 @@ RETURNING d.state::text, d.attempt, d.lease_until, d.holder = ${holder}`;
       THEN EXCLUDED.last_inbound_uuid ELSE c.last_inbound_uuid END,
     last_outbound_at = CASE WHEN ${expired} THEN NULL ELSE c.last_outbound_at END,
     closed_at = CASE WHEN ${expired} THEN NULL ELSE c.closed_at END,
-    closed_reason = CASE WHEN ${expired} THEN NULL ELSE c.closed_reason END
+    closed_reason = CASE WHEN ${expired} THEN NULL ELSE c.closed_reason END,
+    ad_referral_at = CASE WHEN ${expired} THEN NULL ELSE c.ad_referral_at END
   RETURNING false AS duplicate, ${encoded('c.')} AS state
 )
 SELECT duplicate, state FROM up
@@ -308,7 +323,15 @@ $fn$;
 function statements(n: Names) {
   const q = sqlOf(n);
   const texts = {
-    get: `SELECT last_inbound_at || '|' || coalesce(last_outbound_at::text, '') || '|' || coalesce(closed_at::text, '') || '|' || coalesce(closed_reason, '') || '|' || last_inbound_uuid FROM ${n.conversations} WHERE key = $1::text AND last_inbound_at > $2::bigint`,
+    get: `SELECT last_inbound_at || '|' || coalesce(last_outbound_at::text, '') || '|' || coalesce(closed_at::text, '') || '|' || coalesce(closed_reason, '') || '|' || last_inbound_uuid, ad_referral_at FROM ${n.conversations} WHERE key = $1::text AND last_inbound_at > $2::bigint`,
+    recordAdReferral: `UPDATE ${n.conversations} SET ad_referral_at = $2::bigint
+WHERE key = $1::text AND last_inbound_at > $3::bigint AND (ad_referral_at IS NULL OR ad_referral_at < $2::bigint)`,
+    setTagAvailability: `INSERT INTO ${n.pageTags} AS g (page_id, tag, available, changed_at, error_code, error_detail)
+VALUES ($1::text, $2::text, $3::boolean, $4::bigint, $5::text, $6::text)
+ON CONFLICT (page_id, tag) DO UPDATE SET available = EXCLUDED.available, changed_at = EXCLUDED.changed_at,
+  error_code = EXCLUDED.error_code, error_detail = EXCLUDED.error_detail
+WHERE g.changed_at <= EXCLUDED.changed_at`,
+    getTagAvailability: `SELECT tag, available, changed_at, error_code, error_detail FROM ${n.pageTags} WHERE page_id = $1::text`,
     recordInbound: q.recordInbound('$1::text', '$2::bigint', '$3::text', '$4::bigint', '$5::bigint', '$6::bigint'),
     recordOutbound: `UPDATE ${n.conversations} SET last_outbound_at = $2::bigint
 WHERE key = $1::text AND last_inbound_at > $3::bigint AND (last_outbound_at IS NULL OR last_outbound_at < $2::bigint)`,
@@ -316,7 +339,8 @@ WHERE key = $1::text AND last_inbound_at > $3::bigint AND (last_outbound_at IS N
     getPage: `SELECT linked, changed_at, error_code, error_detail FROM ${n.pages} WHERE page_id = $1::text`,
     readForSend: `SELECT p.linked, p.changed_at, p.error_code, p.error_detail,
   (SELECT last_inbound_at || '|' || coalesce(last_outbound_at::text, '') || '|' || coalesce(closed_at::text, '') || '|' || coalesce(closed_reason, '') || '|' || last_inbound_uuid
-   FROM ${n.conversations} WHERE key = $2::text AND last_inbound_at > $3::bigint)
+   FROM ${n.conversations} WHERE key = $2::text AND last_inbound_at > $3::bigint),
+  (SELECT ad_referral_at FROM ${n.conversations} WHERE key = $2::text AND last_inbound_at > $3::bigint)
 FROM (SELECT 1) AS one LEFT JOIN ${n.pages} p ON p.page_id = $1::text`,
     setPageLinked: q.setPage('$1::text', '$2::boolean', '$3::bigint', '$4::text', '$5::text'),
     claim: `${q.claim('$1::text', '$2::bigint', '$3::bigint')}
@@ -369,6 +393,12 @@ function leaseOf(row: LeaseRow | undefined, at: number): DeliveryLease {
   return { state: 'held', attempt, retryAfterMs: Math.max(0, toMs(row[2], 'lease_until') - at) };
 }
 
+/** Adds the `ad_referral_at` column (read next to the encoded conversation) to a decoded state. */
+function withAdReferral(state: ConversationState, adReferralAt: string | null): ConversationState {
+  if (adReferralAt !== null) state.adReferralAt = toMs(adReferralAt, 'ad_referral_at');
+  return state;
+}
+
 /**
  * A {@link SessionStore} on PostgreSQL through `pg`.
  *
@@ -406,8 +436,35 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
 
   return {
     async get(key) {
-      const { rows } = await queryArray<[string]>('get', [key, now() - ttlMs]);
-      return rows[0] === undefined ? null : decodeConversation(rows[0][0]);
+      const { rows } = await queryArray<[string, string | null]>('get', [key, now() - ttlMs]);
+      const row = rows[0];
+      if (row === undefined) return null;
+      return withAdReferral(decodeConversation(row[0]), row[1]);
+    },
+
+    async recordAdReferral(key, at) {
+      assertTime(at, 'at');
+      await query('recordAdReferral', [key, at, now() - ttlMs]);
+    },
+
+    async setTagAvailability(pageId, tag, available, at, details) {
+      assertText(tag, 'tag');
+      assertTime(at, 'at');
+      await query('setTagAvailability', [
+        pageId,
+        tag,
+        available,
+        at,
+        available ? null : (details?.errorCode ?? null),
+        available ? null : (details?.errorDetail ?? null),
+      ]);
+    },
+
+    async getTagAvailability(pageId) {
+      const { rows } = await queryArray<[string, boolean, string, string | null, string | null]>('getTagAvailability', [
+        pageId,
+      ]);
+      return tagsFrom(rows.map(([tag, a, t, e, d]) => [tag, { a, t, e, d }] as const));
     },
 
     async recordInbound(key, at, messageUuid) {
@@ -457,10 +514,9 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     },
 
     async readForSend(pageId, key) {
-      const { rows } = await queryArray<[boolean | null, string | null, string | null, string | null, string | null]>(
-        'readForSend',
-        [pageId, key, now() - ttlMs],
-      );
+      const { rows } = await queryArray<
+        [boolean | null, string | null, string | null, string | null, string | null, string | null]
+      >('readForSend', [pageId, key, now() - ttlMs]);
       const row = rows[0];
       if (row === undefined) throw new Error('readForSend returned no row');
       return {
@@ -468,7 +524,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
           row[0] === null || row[1] === null
             ? null
             : pageFrom(row[0], toMs(row[1], 'changed_at'), row[2] ?? undefined, row[3] ?? undefined),
-        conversation: row[4] === null ? null : decodeConversation(row[4]),
+        conversation: row[4] === null ? null : withAdReferral(decodeConversation(row[4]), row[5]),
       };
     },
 

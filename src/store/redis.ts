@@ -8,7 +8,10 @@
  * - `P c:{pageId}:psid`  the conversation, one string `in|out|closedAt|reason|uuid`; expires
  *   at `lastInboundAt + ttlMs` (SET … PXAT, so Redis 6.2 or later)
  * - `P m:{pageId}:psid`  sorted set of the conversation's message ids (score = remembered until)
+ * - `P a:{pageId}:psid`  the conversation's latest Click-to-Messenger ad message (epoch ms);
+ *   expires at `adReferralAt + ttlMs`
  * - `P p:{pageId}` hash of the Page link state (never expires: an unlinked mark must not vanish)
+ * - `P g:{pageId}` hash of the Page's tag availability, one JSON value per tag (never expires)
  * - `P k:<id>` one-time claims (`SET NX PX`); `P d:<id>` delivery leases (the SDK's ids for
  *   a webhook start with `{pageId}`, so they share the Page's slot)
  * - `P t:<bucket>` token buckets; expire once full again
@@ -30,9 +33,18 @@ import {
   decodeConversation,
   pageFrom,
   retryAfter,
+  type StoredTag,
+  tagsFrom,
   toMs,
 } from './shared.js';
-import type { DeliveryLease, IngestResult, PageState, SessionStore } from './types.js';
+import type {
+  ConversationState,
+  DeliveryLease,
+  FullSessionStore,
+  IngestResult,
+  PageState,
+  SessionStore,
+} from './types.js';
 import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
 /** Options of {@link redisStore}. */
@@ -60,7 +72,7 @@ export interface RedisStoreOptions {
  * A Redis-backed {@link SessionStore}; it always has `takeToken`, so a fleet shares one
  * per-Page send limit.
  */
-export type RedisStore = SessionStore & Required<Pick<SessionStore, 'takeToken'>>;
+export type RedisStore = FullSessionStore;
 
 interface Script {
   readonly lua: string;
@@ -169,9 +181,13 @@ end
 return 0
 `);
 
-// A guarded send's reads: the Page (KEYS[1]) and the conversation (KEYS[2]), one slot.
+// A guarded send's reads, one slot: the Page, the conversation and its ad-referral instant
+// (which widens the window, so a send must see it).
 const READ_FOR_SEND = script(`
-return {redis.call('HMGET', KEYS[1], 'l', 't', 'e', 'd'), redis.call('GET', KEYS[2])}
+local page = KEYS[1]
+local conversation = KEYS[2]
+local referral = KEYS[3]
+return {redis.call('HMGET', page, 'l', 't', 'e', 'd'), redis.call('GET', conversation), redis.call('GET', referral)}
 `);
 
 // Everything one verified message or status writes, in one round trip (SessionStore.ingest).
@@ -233,6 +249,32 @@ end
 return {0, string.format('%.17g', tokens)}
 `);
 
+// KEYS[1] = the conversation, KEYS[2] = its ad-referral instant. Only a known conversation
+// gets one (as markClosed), and only a later instant replaces it.
+const RECORD_AD_REFERRAL = script(`
+local conversation = KEYS[1]
+local referral = KEYS[2]
+local at = ARGV[1]
+local expiresAt = ARGV[2]
+if redis.call('EXISTS', conversation) == 0 then return 0 end
+local old = redis.call('GET', referral)
+if old and tonumber(at) <= tonumber(old) then return 0 end
+redis.call('SET', referral, at, 'PXAT', expiresAt)
+return 1
+`);
+
+// KEYS[1] = the Page's tag hash. The value is JSON; an older change than the stored one loses.
+const SET_TAG = script(`
+local tags = KEYS[1]
+local tag = ARGV[1]
+local at = tonumber(ARGV[2])
+local value = ARGV[3]
+local old = redis.call('HGET', tags, tag)
+if old and at < tonumber(cjson.decode(old).t) then return 0 end
+redis.call('HSET', tags, tag, value)
+return 1
+`);
+
 /**
  * The scripts, for tests and for preloading with `SCRIPT LOAD` on every Cluster master.
  * Each entry is `{ lua, sha }` (`sha` = the SHA-1 that EVALSHA uses).
@@ -247,12 +289,21 @@ export const REDIS_SCRIPTS: Readonly<Record<string, Script>> = {
   settle: SETTLE,
   ingest: INGEST,
   readForSend: READ_FOR_SEND,
+  recordAdReferral: RECORD_AD_REFERRAL,
+  setTagAvailability: SET_TAG,
 };
 
 /** The Page hash's fields `l`, `t`, `e`, `d` (as HMGET returns them) as a PageState. */
 function decodePage([linked, changedAt, errorCode, errorDetail]: (string | null | undefined)[]): PageState | null {
   if (linked === null || linked === undefined || changedAt === null || changedAt === undefined) return null;
   return pageFrom(linked === '1', toMs(changedAt, 'changedAt'), errorCode ?? undefined, errorDetail ?? undefined);
+}
+
+/** A stored conversation with its ad-referral instant (the `a:` key, read in the same call). */
+function withAdReferral(value: string, ad: string | null | undefined): ConversationState {
+  const state = decodeConversation(value);
+  if (ad !== null && ad !== undefined) state.adReferralAt = toMs(ad, 'adReferralAt');
+  return state;
 }
 
 const isNoScript = (error: unknown): boolean =>
@@ -302,7 +353,9 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   };
   const convKey = (key: ConversationKey) => tagged('c', key);
   const seenKey = (key: ConversationKey) => tagged('m', key);
+  const adKey = (key: ConversationKey) => tagged('a', key);
   const pageKey = (pageId: string) => `${prefix}p:{${pageId}}`;
+  const tagsKey = (pageId: string) => `${prefix}g:{${pageId}}`;
   const leaseKeepMs = (ttl: number) => String(Math.max(ttl, dedupeTtlMs));
   const decodeLease = (reply: [string, number, number]): DeliveryLease => ({
     state: reply[0] as DeliveryLease['state'],
@@ -322,8 +375,28 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
 
   return {
     async get(key) {
-      const value = await client.get(convKey(key));
-      return value === null ? null : decodeConversation(value);
+      // One MGET: both keys share the conversation's hash slot.
+      const [value, ad] = await client.mget(convKey(key), adKey(key));
+      return value === null || value === undefined ? null : withAdReferral(value, ad);
+    },
+
+    async recordAdReferral(key, at) {
+      assertTime(at, 'at');
+      await run(RECORD_AD_REFERRAL, [convKey(key), adKey(key)], [String(at), String(at + ttlMs)]);
+    },
+
+    async setTagAvailability(pageId, tag, available, at, details) {
+      assertText(tag, 'tag');
+      assertTime(at, 'at');
+      const value: Record<string, unknown> = { a: available ? 1 : 0, t: at };
+      if (!available && details?.errorCode !== undefined) value.e = details.errorCode;
+      if (!available && details?.errorDetail !== undefined) value.d = details.errorDetail;
+      await run(SET_TAG, [tagsKey(pageId)], [tag, String(at), JSON.stringify(value)]);
+    },
+
+    async getTagAvailability(pageId) {
+      const stored = await client.hgetall(tagsKey(pageId));
+      return tagsFrom(Object.entries(stored).map(([tag, json]) => [tag, JSON.parse(json) as StoredTag]));
     },
 
     async recordInbound(key, at, messageUuid) {
@@ -357,11 +430,12 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     },
 
     async readForSend(pageId, key) {
-      const [page, conversation] = (await run(READ_FOR_SEND, [pageKey(pageId), convKey(key)], [])) as [
+      const [page, conversation, ad] = (await run(READ_FOR_SEND, [pageKey(pageId), convKey(key), adKey(key)], [])) as [
         (string | null)[],
         string | null,
+        string | null,
       ];
-      return { page: decodePage(page), conversation: conversation === null ? null : decodeConversation(conversation) };
+      return { page: decodePage(page), conversation: conversation === null ? null : withAdReferral(conversation, ad) };
     },
 
     async setPageLinked(pageId, linked, at, details) {
@@ -497,8 +571,8 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     },
 
     async delete(key) {
-      // Both keys share the {pageId} hash slot, so one DEL works on Cluster too.
-      await client.del(convKey(key), seenKey(key));
+      // The keys share the {pageId} hash slot, so one DEL works on Cluster too.
+      await client.del(convKey(key), seenKey(key), adKey(key));
     },
 
     async close() {

@@ -7,7 +7,7 @@
  */
 import { ValidationError } from '../errors.js';
 import { CLOSED_REASONS } from '../vocabulary.js';
-import type { ClosedReason, ConversationState, PageState } from './types.js';
+import type { ClosedReason, ConversationState, PageState, TagAvailability } from './types.js';
 
 /** Throws `ValidationError` unless `value` is an integer number of epoch milliseconds. */
 export function assertTime(value: number, name: string): void {
@@ -155,6 +155,27 @@ export function pageFromRow(row: PageRow): PageState {
     row.error_code ?? undefined,
     row.error_detail ?? undefined,
   );
+}
+
+/** A tag's availability as the persistent stores keep it: `a` 1/0, `t` changedAt, `e`/`d` details. */
+export interface StoredTag {
+  a: number | boolean;
+  t: number | string;
+  e?: string | null;
+  d?: string | null;
+}
+
+/** Builds the `getTagAvailability` record from stored rows (own properties only, any tag name). */
+export function tagsFrom(rows: Iterable<readonly [string, StoredTag]>): Record<string, TagAvailability> {
+  const out: Record<string, TagAvailability> = {};
+  for (const [tag, row] of rows) {
+    const state: TagAvailability = { available: row.a === 1 || row.a === true, changedAt: toMs(row.t, 'changedAt') };
+    if (typeof row.e === 'string') state.errorCode = row.e;
+    if (typeof row.d === 'string') state.errorDetail = row.d;
+    // defineProperty: a tag named "__proto__" must stay a key, not become the prototype.
+    Object.defineProperty(out, tag, { value: state, enumerable: true, configurable: true, writable: true });
+  }
+  return out;
 }
 
 /**

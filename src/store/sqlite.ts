@@ -24,8 +24,10 @@ import {
   type PageRow,
   pageFromRow,
   retryAfter,
+  tagsFrom,
+  toMs,
 } from './shared.js';
-import type { DeliveryLease, RecordInboundResult, SessionStore } from './types.js';
+import type { DeliveryLease, FullSessionStore, PageState, RecordInboundResult, SessionStore } from './types.js';
 import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
 type Database = BetterSqlite3.Database;
@@ -62,7 +64,7 @@ export interface SqlitePruneResult {
 }
 
 /** A SQLite-backed {@link SessionStore} with its maintenance operation. */
-export interface SqliteStore extends SessionStore {
+export interface SqliteStore extends FullSessionStore {
   /** Always present: processes sharing the file share one per-Page send limit. */
   takeToken: NonNullable<SessionStore['takeToken']>;
   /** Deletes expired conversations, message ids, claims and token buckets idle for `olderThanMs`. */
@@ -110,7 +112,30 @@ CREATE TABLE IF NOT EXISTS ${t('deliveries')} (
   attempt INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS ${t('page_tags')} (
+  page_id TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  available INTEGER NOT NULL,
+  changed_at INTEGER NOT NULL,
+  error_code TEXT,
+  error_detail TEXT,
+  PRIMARY KEY (page_id, tag)
+) WITHOUT ROWID;
 `;
+}
+
+/**
+ * Adds `ad_referral_at` to a conversations table created before it existed. SQLite has no
+ * `ADD COLUMN IF NOT EXISTS`; a second process racing the same ALTER gets "duplicate column".
+ */
+function addAdReferralColumn(db: Database, conversations: string): void {
+  const columns = db.prepare(`PRAGMA table_info(${conversations})`).all() as { name: string }[];
+  if (columns.some((c) => c.name === 'ad_referral_at')) return;
+  try {
+    db.exec(`ALTER TABLE ${conversations} ADD COLUMN ad_referral_at INTEGER`);
+  } catch (error) {
+    if (!(error instanceof Error && /duplicate column/i.test(error.message))) throw error;
+  }
 }
 
 /** Prepares every statement once; the returned functions each run one atomic operation. */
@@ -118,6 +143,7 @@ function prepare(db: Database, table: string) {
   const t = (suffix: string) => `"${table}_${suffix}"`;
   db.pragma('journal_mode = WAL');
   db.exec(schema(t));
+  addAdReferralColumn(db, t('conversations'));
   // One text value in the format of decodeConversation (pluck()ed): the cheapest row to read.
   const encoded = (c: string) =>
     `${c}last_inbound_at || '|' || coalesce(${c}last_outbound_at, '') || '|' || coalesce(${c}closed_at, '') || '|' || coalesce(${c}closed_reason, '') || '|' || ${c}last_inbound_uuid`;
@@ -128,6 +154,22 @@ function prepare(db: Database, table: string) {
         `SELECT ${encoded('')} FROM ${t('conversations')} WHERE key = ? AND last_inbound_at > ?`,
       )
       .pluck(),
+    getWithAd: db
+      .prepare<[string, number], [string, number | null]>(
+        `SELECT ${encoded('')}, ad_referral_at FROM ${t('conversations')} WHERE key = ? AND last_inbound_at > ?`,
+      )
+      .raw(),
+    adReferral: db.prepare(`UPDATE ${t('conversations')} SET ad_referral_at = @at
+WHERE key = @key AND last_inbound_at > @liveAfter AND (ad_referral_at IS NULL OR ad_referral_at < @at)`),
+    setTag:
+      db.prepare(`INSERT INTO ${t('page_tags')} AS g (page_id, tag, available, changed_at, error_code, error_detail)
+VALUES (@page, @tag, @available, @at, @code, @detail)
+ON CONFLICT (page_id, tag) DO UPDATE SET available = excluded.available, changed_at = excluded.changed_at,
+  error_code = excluded.error_code, error_detail = excluded.error_detail
+WHERE g.changed_at <= excluded.changed_at`),
+    getTags: db.prepare(
+      `SELECT tag, available, changed_at, error_code, error_detail FROM ${t('page_tags')} WHERE page_id = @page`,
+    ),
     see: db.prepare(`INSERT INTO ${t('messages')} AS m (key, uuid, expires_at) VALUES (@key, @uuid, @until)
 ON CONFLICT (key, uuid) DO UPDATE SET expires_at = excluded.expires_at WHERE m.expires_at <= @now RETURNING 1`),
     upsert: db
@@ -291,8 +333,45 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   return {
     async get(key) {
       const { s } = handle ?? (await open());
-      const value = s.get.get(key, now() - ttlMs);
-      return value === undefined ? null : decodeConversation(value);
+      const row = s.getWithAd.get(key, now() - ttlMs);
+      if (row === undefined) return null;
+      const state = decodeConversation(row[0]);
+      if (row[1] !== null) state.adReferralAt = toMs(row[1], 'ad_referral_at');
+      return state;
+    },
+
+    async recordAdReferral(key, at) {
+      assertTime(at, 'at');
+      const { s } = handle ?? (await open());
+      s.adReferral.run({ key, at, liveAfter: now() - ttlMs });
+    },
+
+    async setTagAvailability(pageId, tag, available, at, details) {
+      assertText(tag, 'tag');
+      assertTime(at, 'at');
+      const { s } = handle ?? (await open());
+      s.setTag.run({
+        page: pageId,
+        tag,
+        available: available ? 1 : 0,
+        at,
+        code: available ? null : (details?.errorCode ?? null),
+        detail: available ? null : (details?.errorDetail ?? null),
+      });
+    },
+
+    async getTagAvailability(pageId) {
+      const { s } = handle ?? (await open());
+      const rows = s.getTags.all({ page: pageId }) as {
+        tag: string;
+        available: number;
+        changed_at: number;
+        error_code: string | null;
+        error_detail: string | null;
+      }[];
+      return tagsFrom(
+        rows.map((r) => [r.tag, { a: r.available, t: r.changed_at, e: r.error_code, d: r.error_detail }] as const),
+      );
     },
 
     async recordInbound(key, at, messageUuid) {

@@ -32,6 +32,21 @@ export interface PageLinkDetails {
   errorDetail?: string;
 }
 
+/**
+ * Whether a Page may use a message tag, as the platform last told us (a 1021 answer to a
+ * HUMAN_AGENT send marks it unavailable).
+ */
+export interface TagAvailability {
+  /** False once the platform refused the tag for this Page. */
+  available: boolean;
+  /** When it last changed (only later changes win). */
+  changedAt: number;
+  /** The Vonage error code that made it unavailable (`"1021"`). */
+  errorCode?: string;
+  /** Vonage's text for that error. */
+  errorDetail?: string;
+}
+
 /** Result of {@link SessionStore.takeToken}: a decision, not an exception. */
 export interface TokenDecision {
   /** True when a token was taken: the send may go now. */
@@ -42,12 +57,6 @@ export interface TokenDecision {
 
 /**
  * Result of {@link SessionStore.lease}: who may deliver one webhook event now.
- *
- * @example
- * ```ts
- * const lease: DeliveryLease = await store.lease('{1029}:inbound:2538:aaaa', 60_000, Date.now())
- * if (lease.state === 'held') answer(503, { 'retry-after': Math.ceil(lease.retryAfterMs / 1000) })
- * ```
  */
 export interface DeliveryLease {
   /**
@@ -125,6 +134,25 @@ export interface SessionStore {
    * without it fall back to a per-process limiter.
    */
   takeToken?(bucket: string, ratePerSecond: number, burst: number, now: number): Promise<TokenDecision>;
+  /**
+   * Optional capability: records that the user's message at `at` came from a
+   * Click-to-Messenger ad: `adReferralAt` becomes `max(old, at)`. Does nothing for an unknown
+   * conversation (record the message first). `get` returns it; `delete` forgets it.
+   */
+  recordAdReferral?(key: ConversationKey, at: number): Promise<void>;
+  /**
+   * Optional capability: records whether the Page may use `tag`, at `at`; an older change
+   * than the stored one for that tag is ignored. Details are kept only while unavailable.
+   */
+  setTagAvailability?(
+    pageId: PageId,
+    tag: string,
+    available: boolean,
+    at: number,
+    details?: PageLinkDetails,
+  ): Promise<void>;
+  /** Optional capability: every tag recorded for the Page by `setTagAvailability` (`{}` if none). */
+  getTagAvailability?(pageId: PageId): Promise<Record<string, TagAvailability>>;
   /** Forgets a conversation (a user's data deletion request). */
   delete(key: ConversationKey): Promise<void>;
   /** Releases what the store owns (not a client the user passed in). */
@@ -149,11 +177,6 @@ export type StatusEffect =
  * written); then for a message, `recordInbound` and mark the Page linked unless it is known
  * linked (a later change wins); for a status, its `effect` and the one-time `dedupe` claim;
  * finally, when `lease` is given, `lease(lease.id, lease.ttlMs, now)`.
- *
- * @example
- * ```ts
- * const result = await store.ingest?.({ now, replay: { id: '{1029}jti:abc', ttlMs: 600_000 }, message: { key, pageId: page, at, messageUuid } })
- * ```
  */
 export interface IngestInput {
   /** The receiving clock, epoch ms. */
@@ -178,11 +201,6 @@ export interface IngestInput {
 
 /**
  * Result of {@link SessionStore.ingest}.
- *
- * @example
- * ```ts
- * const { replayed, duplicate, lease }: IngestResult = await ingestWith(store, input)
- * ```
  */
 export interface IngestResult {
   /** The replay claim was taken before: nothing else was written. */
@@ -199,13 +217,14 @@ export interface IngestResult {
 
 /**
  * Result of {@link SessionStore.readForSend}: what `getPage` and `get` would return.
- *
- * @example
- * ```ts
- * const { page, conversation }: SendState = await store.readForSend!(pageId, key)
- * ```
  */
 export interface SendState {
   page: PageState | null;
   conversation: ConversationState | null;
 }
+
+/**
+ * The optional capabilities every store of this package has: a store type that has them all.
+ */
+export type FullSessionStore = SessionStore &
+  Required<Pick<SessionStore, 'takeToken' | 'recordAdReferral' | 'setTagAvailability' | 'getTagAvailability'>>;

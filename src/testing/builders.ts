@@ -222,7 +222,7 @@ function media<V extends WebhookVersion>(
 }
 
 /**
- * An inbound image (Vonage keeps the file for 48 hours).
+ * An inbound image (a URL to Vonage's copy of the file).
  *
  * @example
  * ```ts

@@ -82,6 +82,11 @@ export const SESSION_STORE_TESTS = [
   'readForSend, when present, returns what getPage and get return',
   'takeToken allows a burst, then refuses with retryAfterMs, then refills',
   'takeToken buckets are independent and concurrent takes never exceed the burst',
+  'recordAdReferral keeps the latest ad message and get returns it',
+  'recordAdReferral does nothing for an unknown conversation',
+  'later user messages never move adReferralAt, and delete forgets it',
+  'setTagAvailability stores a refused tag per Page with its details',
+  'setTagAvailability ignores an older change and drops the details when available again',
   'values round-trip exactly: odd uuids and details, big timestamps',
   'returned states are copies, not live views',
 ] as const;
@@ -712,6 +717,113 @@ export function describeSessionStore(
         expect(results.filter((d) => d.allowed)).toHaveLength(5);
         for (const d of results.filter((r) => !r.allowed)) expect(d.retryAfterMs).toBeGreaterThan(0);
         expect((await take(b, 1, 5, t)).allowed).toBe(true);
+      });
+    });
+
+    describe('ad referrals and tag availability (optional capabilities)', () => {
+      // Optional in the type, like takeToken: a store without them is valid (the SDK then
+      // refuses recordAdReferral and keeps offering every tag). Absent means absent, not half-there.
+      const adReferral = () => store.recordAdReferral?.bind(store);
+      const tags = () => {
+        const set = store.setTagAvailability?.bind(store);
+        const get = store.getTagAvailability?.bind(store);
+        if (set === undefined || get === undefined) {
+          expect(store.setTagAvailability).toBeUndefined();
+          expect(store.getTagAvailability).toBeUndefined();
+          return undefined;
+        }
+        return { set, get };
+      };
+
+      test('recordAdReferral keeps the latest ad message and get returns it', async () => {
+        const record = adReferral();
+        if (record === undefined) return expect(store.recordAdReferral).toBeUndefined();
+        const key = freshKey();
+        const t = now() - HOUR;
+        await store.recordInbound(key, t + 2000, 'm-1');
+        await record(key, t + 2000);
+        expect(await store.get(key)).toEqual({
+          lastInboundAt: t + 2000,
+          lastInboundUuid: 'm-1',
+          adReferralAt: t + 2000,
+        });
+        await record(key, t + 1000);
+        expect((await store.get(key))?.adReferralAt).toBe(t + 2000);
+        await record(key, t + 3000);
+        expect((await store.get(key))?.adReferralAt).toBe(t + 3000);
+        await store.markClosed(key, t + 4000, 'closed_by_platform');
+        expect(await store.get(key)).toEqual({
+          lastInboundAt: t + 2000,
+          lastInboundUuid: 'm-1',
+          adReferralAt: t + 3000,
+          closedAt: t + 4000,
+          closedReason: 'closed_by_platform',
+        });
+      });
+
+      test('recordAdReferral does nothing for an unknown conversation', async () => {
+        const record = adReferral();
+        if (record === undefined) return expect(store.recordAdReferral).toBeUndefined();
+        const key = freshKey();
+        await record(key, now() - 1000);
+        expect(await store.get(key)).toBeNull();
+        const old = freshKey();
+        const t = now() - ttlMs - HOUR;
+        await store.recordInbound(old, t, 'm-old');
+        await record(old, t);
+        expect(await store.get(old)).toBeNull();
+      });
+
+      test('later user messages never move adReferralAt, and delete forgets it', async () => {
+        const record = adReferral();
+        if (record === undefined) return expect(store.recordAdReferral).toBeUndefined();
+        const key = freshKey();
+        const t = now() - HOUR;
+        await store.recordInbound(key, t, 'from-ad');
+        await record(key, t);
+        const later = await store.recordInbound(key, t + 5000, 'm-2');
+        expect(later.duplicate).toBe(false);
+        expect(await store.get(key)).toEqual({ lastInboundAt: t + 5000, lastInboundUuid: 'm-2', adReferralAt: t });
+        await store.delete(key);
+        expect(await store.get(key)).toBeNull();
+        await store.recordInbound(key, t + 6000, 'm-3');
+        expect(await store.get(key)).toEqual({ lastInboundAt: t + 6000, lastInboundUuid: 'm-3' });
+      });
+
+      test('setTagAvailability stores a refused tag per Page with its details', async () => {
+        const t = tags();
+        if (t === undefined) return;
+        const page = freshPage();
+        const other = freshPage();
+        expect(await t.get(page)).toEqual({});
+        const at = now() - 1000;
+        await t.set(page, 'HUMAN_AGENT', false, at, { errorCode: '1021', errorDetail: 'Invalid tag' });
+        await t.set(page, '__proto__', false, at);
+        const read = await t.get(page);
+        expect(Object.keys(read).sort()).toEqual(['HUMAN_AGENT', '__proto__']);
+        expect(read.HUMAN_AGENT).toEqual({
+          available: false,
+          changedAt: at,
+          errorCode: '1021',
+          errorDetail: 'Invalid tag',
+        });
+        expect(Object.getPrototypeOf(read)).toBe(Object.prototype);
+        expect(await t.get(other)).toEqual({});
+        // A copy, not a live view.
+        (read.HUMAN_AGENT as { available: boolean }).available = true;
+        expect((await t.get(page)).HUMAN_AGENT?.available).toBe(false);
+      });
+
+      test('setTagAvailability ignores an older change and drops the details when available again', async () => {
+        const t = tags();
+        if (t === undefined) return;
+        const page = freshPage();
+        const at = now() - 1000;
+        await t.set(page, 'HUMAN_AGENT', false, at, { errorCode: '1021', errorDetail: 'Invalid tag' });
+        await t.set(page, 'HUMAN_AGENT', true, at - 1);
+        expect((await t.get(page)).HUMAN_AGENT?.available).toBe(false);
+        await t.set(page, 'HUMAN_AGENT', true, at + 1);
+        expect(await t.get(page)).toEqual({ HUMAN_AGENT: { available: true, changedAt: at + 1 } });
       });
     });
 

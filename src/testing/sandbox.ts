@@ -36,15 +36,16 @@ import {
 import { type AuthKind, createAuthChecker } from './sandbox/auth.js';
 import { PROBLEM_CONTENT_TYPE, type ProblemAnswer, problems } from './sandbox/problems.js';
 import { type SandboxMessage, validateMessageBody } from './sandbox/validate.js';
-import { createWorld, type Verdict } from './sandbox/world.js';
+import { createWorld, type ThreadRefusal, type Verdict } from './sandbox/world.js';
 import { signWebhook } from './sign.js';
 
 export type { AuthKind } from './sandbox/auth.js';
 export { MESSAGES_ERRORS, type MessagesErrorCode, messagesErrorDetail, messagesErrorType } from './sandbox/codes.js';
 export type { ProblemAnswer, ProblemParameter, VonageProblemBody } from './sandbox/problems.js';
 export { problems as vonageProblems } from './sandbox/problems.js';
+export { PLATFORM_RULES, type PlatformRules, type PlatformTag } from './sandbox/rules.js';
 export { type SandboxMessage, type ValidationOutcome, validateMessageBody } from './sandbox/validate.js';
-export type { Verdict } from './sandbox/world.js';
+export type { ThreadRefusal, Verdict } from './sandbox/world.js';
 
 /** Options of {@link createSandbox}. */
 export interface SandboxOptions {
@@ -68,7 +69,10 @@ export interface SandboxOptions {
   now?: () => Date;
   /** Linked Page IDs. Unset: every Page is linked (until `unlinkPage`); set: others get 1420. */
   pages?: readonly string[];
-  /** The platform's rules. Default: `MESSENGER_POLICY` with no safety margin. */
+  /**
+   * The platform's rules as SDK policy data (read as data; the sandbox evaluates them with its
+   * own code, without a safety margin). Default: the sandbox's own table, `PLATFORM_RULES`.
+   */
   policy?: MessengerPolicy;
   /** Has Meta approved the app for HUMAN_AGENT? Default true; false rejects it with 1021. */
   humanAgent?: boolean;
@@ -163,6 +167,12 @@ export interface UserSaysInput {
   messageUuid?: string;
   /** When the user wrote; default the sandbox's now. */
   at?: Date;
+  /**
+   * The message came from a Click-to-Messenger ad: the platform allows untagged sends for 7
+   * days from it. Vonage's webhook carries no sign of it (the app learns it elsewhere and calls
+   * `messenger.recordAdReferral`), so the posted webhook is the same.
+   */
+  fromAd?: boolean;
 }
 
 /** A running sandbox. Every method is a plain function: `now: sandbox.now` works unbound. */
@@ -187,6 +197,15 @@ export interface Sandbox {
   unlinkPage(pageId: string): void;
   /** Links a Page (again). */
   linkPage(pageId: string): void;
+  /** Approves or withdraws HUMAN_AGENT for one Page (without `pageId`: for every Page); withdrawn, it is rejected with 1021. */
+  setHumanAgent(approved: boolean, pageId?: string): void;
+  /**
+   * The platform refuses the thread from now until the user writes again: 1340 (window) or
+   * 1430 (user unreachable), as Meta may decide for reasons the app cannot see.
+   */
+  refuseThread(pageId: string, psid: string, code: ThreadRefusal): void;
+  /** The verdict a send would get now, without sending it (no request, no webhook). */
+  judge(message: { from: string; to: string; category?: SandboxMessage['category']; tag?: string }): Verdict;
   /** Answers the next `count` sends with 429 and `Retry-After: retryAfterSeconds` (default 1). */
   throttle(count: number, retryAfterSeconds?: number): void;
   /** The conversation as the platform sees it (`null` if the user never wrote). */
@@ -431,6 +450,10 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
 
     const messageUuid = randomUUID();
     const verdict = world.judge(outcome.message, at.getTime());
+    // Each refusal of a thread holds until the user writes at a later millisecond than it.
+    if (!verdict.delivered && (verdict.code === 1340 || verdict.code === 1430)) {
+      world.refuseThread(outcome.message.from, outcome.message.to, verdict.code, at.getTime());
+    }
     record.status = 202;
     record.response = { message_uuid: messageUuid };
     record.messageUuid = messageUuid;
@@ -500,7 +523,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
             ? inboundUnsupported(common)
             : inboundBuilders[type]({ ...common, ...(input.url !== undefined ? { url: input.url } : {}) });
       // The platform knows the user wrote, whatever the app answers.
-      world.userWrote(input.page, input.psid, at.getTime(), messageUuid);
+      world.userWrote(input.page, input.psid, at.getTime(), messageUuid, input.fromAd === true);
       const record = await postWebhook('inbound', url, body);
       if (record.responseStatus === undefined) {
         throw new Error(`sandbox.userSays: the webhook call to ${url} failed: ${record.error}`);
@@ -512,6 +535,23 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     },
     linkPage(pageId) {
       world.linkPage(pageId);
+    },
+    setHumanAgent(approved, pageId) {
+      world.setHumanAgent(approved, pageId);
+    },
+    refuseThread(pageId, psid, code) {
+      world.refuseThread(pageId, psid, code, now().getTime());
+    },
+    judge(message) {
+      return world.judge(
+        {
+          from: message.from,
+          to: message.to,
+          category: message.category ?? (message.tag === undefined ? 'response' : 'message_tag'),
+          ...(message.tag !== undefined ? { tag: message.tag } : {}),
+        },
+        now().getTime(),
+      );
     },
     throttle(count, seconds = 1) {
       if (!Number.isInteger(count) || count < 0) throw new RangeError('sandbox.throttle: count must be an integer ≥ 0');

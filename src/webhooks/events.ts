@@ -40,13 +40,16 @@ export interface TextMessageEvent extends InboundMessageBase {
   readonly text: string;
 }
 
-/** The user sent an image, audio, video or file; `url` is Vonage's copy (kept 48 hours: download it promptly). */
+/**
+ * The user sent an image, audio, video or file; `url` is Vonage's copy. Download it promptly: how
+ * long Vonage keeps it is UNCONFIRMED (only a 2021 generic schema said 48 hours).
+ */
 export interface MediaMessageEvent<
   T extends 'image' | 'audio' | 'video' | 'file' = 'image' | 'audio' | 'video' | 'file',
 > extends InboundMessageBase {
   /** Vonage's `message_type`. */
   readonly type: T;
-  /** Where Vonage keeps the media (48 hours). */
+  /** Where Vonage keeps the media (for how long: UNCONFIRMED). */
   readonly url: string;
 }
 

@@ -38,13 +38,6 @@ import type { WebhookClaims } from './verify.js';
 
 /**
  * What a callback learns besides the event.
- *
- * @example
- * ```ts
- * messenger.webhookHandler({
- *   onMessage: (event, context) => { if (context.redelivered) log.warn('retry of', event.messageUuid) },
- * })
- * ```
  */
 export interface WebhookContext {
   /** The incoming request (its body is already read). */
@@ -88,12 +81,6 @@ export interface WebhookCallbacks {
 
 /**
  * The Fetch handler `webhookHandler` returns.
- *
- * @example
- * ```ts
- * const handler: WebhookFetchHandler = messenger.webhookHandler({ onMessage })
- * export const POST = handler // a Next.js route handler
- * ```
  */
 export type WebhookFetchHandler = (request: Request) => Promise<Response>;
 

@@ -28,9 +28,13 @@ export type { WebhookCallbacks, WebhookContext, WebhookFetchHandler } from './ha
 export { type NodeHandler, type NodeRequest, toNodeHandler } from './node.js';
 export { parseVonageTimestamp, parseWebhook } from './parse.js';
 export {
+  PLATFORM_ERRORS,
+  PLATFORM_ERRORS_SOURCE,
   type PlatformErrorAction,
+  type PlatformErrorEffect,
   type PlatformErrorEvent,
   type PlatformErrorKind,
+  type PlatformErrorRow,
   platformErrorKind,
 } from './platform.js';
 export {
@@ -51,12 +55,6 @@ export {
 
 /**
  * The webhook layer of a messenger: `receive` and `webhookHandler`.
- *
- * @example
- * ```ts
- * const layer: WebhookLayer = createWebhookLayer({ store, signatureSecret, now: Date.now })
- * const handler = layer.webhookHandler({ onMessage })
- * ```
  */
 export interface WebhookLayer {
   /** Verifies, parses and records one webhook; see `messenger.receive`. */
@@ -72,7 +70,7 @@ export interface WebhookLayer {
  * @example
  * ```ts
  * const webhooks = createWebhookLayer({ store: memoryStore(), signatureSecret: process.env.VONAGE_SIGNATURE_SECRET, now: Date.now })
- * const { event, duplicate } = await webhooks.receive({ headers: req.headers, body: rawBody })
+ * const { event, duplicate } = await webhooks.receive({ headers: request.headers, body: rawBody })
  * ```
  */
 export function createWebhookLayer(deps: WebhookLayerDeps): WebhookLayer {

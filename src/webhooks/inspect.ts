@@ -75,6 +75,7 @@ const skip = (name: string, detail: string): TokenCheck => ({ name, result: 'ski
  *
  * @example
  * ```ts
+ * const token = request.headers.get('authorization')?.slice('Bearer '.length) ?? ''
  * const report = inspectWebhookToken(token, { signatureSecret, body: rawBody })
  * for (const check of report.checks) console.log(check.name, check.result, check.detail)
  * ```

@@ -6,9 +6,11 @@
  * `ingest`): the token's one-time claim (a replay writes nothing else), then
  * - an inbound message: `recordInbound(page:psid, min(timestamp, now), message_uuid)` (a
  *   repeated uuid is a duplicate), and the Page marked linked unless known linked;
- * - a `rejected`/`undeliverable` status: what its code means (`EFFECT_BY_CODE`: 1340 closes
- *   the conversation, 1300/1430 close it as `user_unavailable`, 1370 unlinks the Page, 1420
- *   only a Page known linked), deduplicated on `message_uuid` + `status`;
+ * - a `rejected`/`undeliverable` status: what its code means (its row of `PLATFORM_ERRORS`:
+ *   1340 closes the conversation, 1170/1300/1430 close it as `user_unavailable`, 1370 unlinks
+ *   the Page, 1420 only a Page known linked), deduplicated on `message_uuid` + `status`; a
+ *   1021 to a HUMAN_AGENT send then marks that tag unavailable for the Page (a second, rare
+ *   call: `learnTagRefusal`, which needs the mark the send left);
  * - when the handler will call back: the delivery lease (see `delivery.ts`).
  *
  * @module
@@ -18,7 +20,14 @@ import { utf8Length } from '../bytes.js';
 import { publishPlatformError } from '../diagnostics.js';
 import { ValidationError, WebhookVerificationError } from '../errors.js';
 import { conversationKey } from '../ids.js';
-import { actionOf, platformErrorEvent, safeNotifier, statusEffectOf } from '../platform-errors.js';
+import {
+  actionOf,
+  learnTagRefusal,
+  platformErrorEvent,
+  STATUS_DEDUPE_TTL_MS,
+  safeNotifier,
+  statusEffectOf,
+} from '../platform-errors.js';
 import { ingestWith } from '../store/ingest.js';
 import type { DeliveryLease, IngestInput, SessionStore } from '../store/types.js';
 import type { MessengerEvent } from './events.js';
@@ -65,6 +74,11 @@ export interface WebhookLayerDeps {
   deliveryLeaseMs?: number | undefined;
   /** Answer 503 when a callback has not settled after this long. Default: wait for it. */
   callbackTimeoutMs?: number | undefined;
+  /**
+   * Whether a 1021 answer to a HUMAN_AGENT send marks HUMAN_AGENT unavailable for the Page.
+   * Default true.
+   */
+  learnTagRefusals?: boolean | undefined;
   /** Told once per refused or undeliverable message (not for duplicates). Exceptions are ignored. */
   onPlatformError?: ((event: PlatformErrorEvent) => void) | undefined;
 }
@@ -86,11 +100,6 @@ export interface ReceiveInput {
 
 /**
  * What `messenger.receive` resolves to.
- *
- * @example
- * ```ts
- * const { event, duplicate }: ReceiveResult = await messenger.receive({ headers, body })
- * ```
  */
 export interface ReceiveResult {
   /** The verified, parsed event. */
@@ -116,15 +125,9 @@ export function dedupeIdOf(event: MessengerEvent): string | undefined {
 
 /**
  * Default body limit: 1 MiB. Messenger webhooks are a few hundred bytes.
- *
- * @example
- * ```ts
- * createMessenger({ ..., webhook: { maxBodyBytes: DEFAULT_MAX_BODY_BYTES / 4 } })
- * ```
  */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-/** How long a status event is remembered for dedupe: Vonage retries for 24 h; twice that. */
-export const STATUS_DEDUPE_TTL_MS = 48 * 60 * 60 * 1000;
+export { STATUS_DEDUPE_TTL_MS } from '../platform-errors.js';
 
 /** Raised by receive() when the messenger was created without a signature secret. */
 export function missingSecretError(): ValidationError {
@@ -264,7 +267,13 @@ export function createReceiver(deps: WebhookLayerDeps) {
     if (stored.replayed) throw new WebhookVerificationError(REPLAYED, 'replayed_token');
     const result: ReceiveResult = { event, duplicate: stored.duplicate, claims };
     if (failed && event.kind === 'status') {
-      result.platformError = platformErrorEvent(event, actionOf(effect, stored.applied));
+      // Also on a duplicate: a retry after a failure here must still learn it (idempotent).
+      const tagRefused =
+        deps.learnTagRefusals !== false && (await learnTagRefusal(store, event, ingest.status?.at ?? nowMs));
+      result.platformError = platformErrorEvent(
+        event,
+        tagRefused ? 'tag_unavailable' : actionOf(effect, stored.applied),
+      );
       if (!stored.duplicate) {
         publishPlatformError(result.platformError);
         notify(result.platformError);

@@ -10,6 +10,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { start } from '../../examples/express-bot.js';
 import { signRs256 } from '../../src/send/auth.js';
+import { PLATFORM_ERRORS } from '../../src/webhooks/platform.js';
 import { type CliProcess, packedCli, ROOT, startCli } from './packed.js';
 
 // Debian's package; CHROMIUM_PATH points elsewhere (e.g. to check that CI fails without it).
@@ -124,7 +125,10 @@ describe.skipIf(!runs)('the chat page (Chromium, packed CLI, example Express bot
     });
     expect(raw.status).toBe(202);
     const late = page.locator('#log li.bot', { hasText: 'Are you still there?' });
-    await expect.poll(() => late.locator('.status').textContent()).toBe('rejected 1340 Outside of the allowed window');
+    // The sandbox's texts are Vonage's own (spec v1.20, the SDK's PLATFORM_ERRORS rows).
+    await expect
+      .poll(() => late.locator('.status').textContent())
+      .toBe(`rejected 1340 ${PLATFORM_ERRORS['1340']?.vonage}`);
 
     mkdirSync(join(ROOT, '.tmp'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT });
@@ -137,7 +141,9 @@ describe.skipIf(!runs)('the chat page (Chromium, packed CLI, example Express bot
     await page.fill('#text', 'Hello again');
     await page.press('#text', 'Enter');
     const unlinked = page.locator('#log li.bot', { hasText: 'You said: "Hello again"' });
-    await expect.poll(() => unlinked.locator('.status').textContent()).toMatch(/^rejected 1370 Expired access token/);
+    await expect
+      .poll(() => unlinked.locator('.status').textContent())
+      .toBe(`rejected 1370 ${PLATFORM_ERRORS['1370']?.vonage}`);
     await page.click('#link-toggle');
     await expect.poll(() => page.textContent('#linked')).toBe('linked');
   }, 60_000);

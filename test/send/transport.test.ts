@@ -7,6 +7,7 @@ import { createFetchTransport } from '../../src/send/fetch-transport.js';
 import { createTransport } from '../../src/send/http-transport.js';
 import {
   type OutboundMessage,
+  parseRateLimitReset,
   parseRetryAfter,
   type TransportOptions,
   toProblem,
@@ -257,6 +258,27 @@ describe.each(FACTORIES)('the %s transport', (_name, create) => {
       expect(sleeps).toEqual([3000]);
     });
 
+    it('waits until X-RateLimit-Reset when Retry-After is absent (milliseconds, as in the spec example)', async () => {
+      const now = Date.parse('2026-05-01T10:00:00Z');
+      api.replies.push(
+        { status: 429, body: PROBLEMS[429], headers: { 'x-ratelimit-reset': String(now + 1500) } },
+        { status: 202, body: { message_uuid: 'u-3' } },
+      );
+      await expect(transport({ clock: () => now }).send(message)).resolves.toEqual({ messageUuid: 'u-3' });
+      expect(sleeps).toEqual([1500]);
+    });
+
+    it('reads a small X-RateLimit-Reset as epoch seconds, and lets Retry-After win when both are set', async () => {
+      const now = Date.parse('2026-05-01T10:00:00Z');
+      api.replies.push(
+        { status: 429, body: PROBLEMS[429], headers: { 'x-ratelimit-reset': String(now / 1000 + 2) } },
+        { status: 429, body: PROBLEMS[429], headers: { 'x-ratelimit-reset': String(now + 9000), 'retry-after': '1' } },
+        { status: 202, body: { message_uuid: 'u-4' } },
+      );
+      await transport({ clock: () => now, retry: { retries: 2 } }).send(message);
+      expect(sleeps).toEqual([2000, 1000]);
+    });
+
     it('backs off exponentially with jitter when there is no Retry-After', async () => {
       api.replies.push({ status: 429, body: PROBLEMS[429] }, { status: 429, body: PROBLEMS[429] });
       const t = transport({ retry: { retries: 2, baseDelayMs: 100, maxDelayMs: 10_000 }, random: () => 1 });
@@ -347,5 +369,14 @@ describe.each(FACTORIES)('the %s transport', (_name, create) => {
         expect(text).not.toContain(encoded);
       }
     });
+  });
+});
+
+describe('parseRateLimitReset', () => {
+  it('ignores what is not a timestamp and never waits a negative time', () => {
+    expect(parseRateLimitReset(null, 0)).toBeUndefined();
+    expect(parseRateLimitReset('soon', 0)).toBeUndefined();
+    expect(parseRateLimitReset('-5', 0)).toBeUndefined();
+    expect(parseRateLimitReset('1769182705723', 1769182705723 + 10)).toBe(0);
   });
 });

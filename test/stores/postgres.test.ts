@@ -45,6 +45,26 @@ describe('postgresStore on PostgreSQL', () => {
     }
   });
 
+  it('adds ad_referral_at to a conversations table created before it existed', async () => {
+    const other = `vm_test_${runId()}`;
+    try {
+      await pool.query(`CREATE TABLE "${other}_conversations" (
+  key text COLLATE "C" PRIMARY KEY, last_inbound_at bigint NOT NULL, last_inbound_uuid text NOT NULL,
+  last_outbound_at bigint, closed_at bigint, closed_reason text)`);
+      await pool.query(`INSERT INTO "${other}_conversations" VALUES ($1, $2, 'm-old', NULL, NULL, NULL)`, [
+        key('7', '8'),
+        Date.now() - 1000,
+      ]);
+      const store = postgresStore({ pool, table: other });
+      await store.createTables();
+      const at = Date.now() - 1000;
+      await store.recordAdReferral(key('7', '8'), at);
+      expect((await store.get(key('7', '8')))?.adReferralAt).toBe(at);
+    } finally {
+      await dropPostgresStore(pool, other);
+    }
+  });
+
   it('creates its tables in a named schema', async () => {
     const schema = `vm_schema_${runId()}`;
     try {
@@ -52,7 +72,7 @@ describe('postgresStore on PostgreSQL', () => {
       await store.createTables();
       await store.recordInbound(key('3', '4'), Date.now(), 'm-1');
       const { rows } = await pool.query('SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1', [schema]);
-      expect(rows[0].n).toBe(6);
+      expect(rows[0].n).toBe(7);
       expect(postgresSchemaSql({ schema, table })).toContain(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     } finally {
       await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);

@@ -65,7 +65,7 @@ export async function connectPostgres(options: pg.PoolConfig = {}): Promise<pg.P
 /** Drops every table and the ingest function of a `postgresStore({ table })` (test-owned names only). */
 export async function dropPostgresStore(pool: pg.Pool, table: string): Promise<void> {
   await pool.query(
-    `${['conversations', 'messages', 'pages', 'claims', 'tokens', 'deliveries']
+    `${['conversations', 'messages', 'pages', 'claims', 'tokens', 'deliveries', 'page_tags']
       .map((t) => `DROP TABLE IF EXISTS "${table}_${t}";`)
       .join(' ')} DROP FUNCTION IF EXISTS "${table}_ingest";`,
   );

@@ -40,9 +40,27 @@ describe('sqliteStore', () => {
         'app_conversations',
         'app_deliveries',
         'app_messages',
+        'app_page_tags',
         'app_pages',
         'app_tokens',
       ]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('adds ad_referral_at to a conversations table created before it existed', async () => {
+    const db = new Database(join(dir, 'old.db'));
+    try {
+      db.exec(`CREATE TABLE "app_conversations" (key TEXT PRIMARY KEY, last_inbound_at INTEGER NOT NULL,
+  last_inbound_uuid TEXT NOT NULL, last_outbound_at INTEGER, closed_at INTEGER, closed_reason TEXT)`);
+      const at = Date.now() - 1000;
+      db.prepare(`INSERT INTO "app_conversations" VALUES (?, ?, 'm-old', NULL, NULL, NULL)`).run(key('7', '8'), at);
+      const store = sqliteStore({ database: db, table: 'app' });
+      await store.recordAdReferral(key('7', '8'), at);
+      expect(await store.get(key('7', '8'))).toEqual({ lastInboundAt: at, lastInboundUuid: 'm-old', adReferralAt: at });
+      // A second store on the same database finds the column and adds nothing.
+      expect((await sqliteStore({ database: db, table: 'app' }).get(key('7', '8')))?.adReferralAt).toBe(at);
     } finally {
       db.close();
     }

@@ -129,7 +129,7 @@ describe('messageStatus', () => {
       expect(messageStatus({ ...ids, status }).error).toEqual({
         type: 'https://developer.nexmo.com/api-errors/messages-olympus#1340',
         title: '1340',
-        detail: 'Outside of the allowed window',
+        detail: 'Outside of the allowed window - This message is sent outside of allowed response window.',
         instance: expect.any(String),
       });
     }
@@ -137,7 +137,7 @@ describe('messageStatus', () => {
 
   it('takes any error code, with Vonage text for the known ones', () => {
     expect(messageStatus({ status: 'rejected', error: 1370 }).error?.detail).toBe(
-      'Expired access token: re-authenticate your Facebook Page with Vonage',
+      'Expired access Token - Please reauthenticate your Facebook Page with Vonage.',
     );
     expect(messageStatus({ status: 'rejected', error: '1021' }).error?.title).toBe('1021');
     expect(messageStatus({ status: 'rejected', error: { code: 1999, detail: 'Odd', instance: 'i-1' } }).error).toEqual({
@@ -156,7 +156,7 @@ describe('messageStatus', () => {
       from: { type: 'messenger', id: '1029' },
       timestamp: '2026-03-02T09:00:00.000Z',
       status: 'rejected',
-      error: { code: 1430, reason: 'Invalid recipient' },
+      error: { code: 1430, reason: 'Invalid recipient - The `to` parameter is invalid for the given channel.' },
     });
     expect(parseWebhook(body)).toMatchObject({ kind: 'status', status: 'rejected', error: { code: '1430' } });
   });
@@ -170,7 +170,10 @@ describe('messageStatus', () => {
     });
     expect(parseWebhook(body)).toMatchObject({
       status: 'rejected',
-      error: { code: '1340', detail: 'Outside of the allowed window' },
+      error: {
+        code: '1340',
+        detail: 'Outside of the allowed window - This message is sent outside of allowed response window.',
+      },
       usage: { currency: 'EUR', price: '0.0333' },
     });
   });

@@ -206,13 +206,13 @@ describe('createSandbox: Messenger rules enforced by the platform itself', () =>
     expect(rejection(statuses)).toEqual({
       type: 'https://developer.nexmo.com/api-errors/messages-olympus#1340',
       title: '1340',
-      detail: 'Outside of the allowed window',
+      detail: 'Outside of the allowed window - This message is sent outside of allowed response window.',
       instance: expect.any(String),
     });
     expect(sandbox.requests.at(-1)?.verdict).toEqual({
       delivered: false,
       code: 1340,
-      detail: 'Outside of the allowed window',
+      detail: 'Outside of the allowed window - This message is sent outside of allowed response window.',
     });
   });
 
@@ -267,7 +267,10 @@ describe('createSandbox: Messenger rules enforced by the platform itself', () =>
       });
       await strict.settled();
       const status = receiver.received.find((w) => w.path === '/strict')?.json;
-      expect(status).toMatchObject({ status: 'rejected', error: { title: '1021', detail: 'Invalid tag' } });
+      expect(status).toMatchObject({
+        status: 'rejected',
+        error: { title: '1021', detail: 'Invalid tag - The tag value is invalid.' },
+      });
     } finally {
       await strict.close();
     }
@@ -295,7 +298,7 @@ describe('createSandbox: Messenger rules enforced by the platform itself', () =>
     sandbox.unlinkPage(PAGE);
     expect(rejection((await sendAndSettle(text())).statuses)).toMatchObject({
       title: '1370',
-      detail: 'Expired access token: re-authenticate your Facebook Page with Vonage',
+      detail: 'Expired access Token - Please reauthenticate your Facebook Page with Vonage.',
     });
     sandbox.linkPage(PAGE);
     expect((await sendAndSettle(text())).statuses.map((s) => s.status)).toContain('delivered');

@@ -8,23 +8,35 @@
  *
  * @module
  */
+import { PLATFORM_ERRORS, type PlatformErrorCode } from '../../webhooks/platform.js';
 
-/** Messages error codes that concern Messenger, with Vonage's text for each. */
-export const MESSAGES_ERRORS = Object.freeze({
-  1000: 'Throttled - You have exceeded the submission capacity allowed on this account. Please wait and retry',
-  1020: 'Invalid params',
-  1021: 'Invalid tag',
-  1300: 'Not part of the provider network',
-  1331: 'Provider error',
-  1340: 'Outside of the allowed window',
-  1370: 'Expired access token: re-authenticate your Facebook Page with Vonage',
-  1380: 'Invalid resource',
-  1420: 'Invalid sender',
-  1430: 'Invalid recipient',
-} as const);
+/**
+ * Messages error codes that concern Messenger, with Vonage's text for each (from the
+ * SDK's one table of codes, `PLATFORM_ERRORS`).
+ *
+ * @example
+ * ```ts
+ * MESSAGES_ERRORS[1340] // 'Outside of the allowed window - This message is sent outside of allowed response window.'
+ * ```
+ */
+export const MESSAGES_ERRORS: Readonly<Record<MessagesErrorCode, string>> = Object.freeze(
+  Object.fromEntries(Object.entries(PLATFORM_ERRORS).map(([code, row]) => [code, row.vonage])),
+) as Readonly<Record<MessagesErrorCode, string>>;
 
-/** A code from {@link MESSAGES_ERRORS}. */
-export type MessagesErrorCode = keyof typeof MESSAGES_ERRORS;
+/**
+ * A code from {@link MESSAGES_ERRORS}, as a number.
+ *
+ * @example
+ * ```ts
+ * const code: MessagesErrorCode = 1370
+ * const body = messageStatus({ status: 'rejected', error: code })
+ * ```
+ */
+export type MessagesErrorCode = PlatformErrorCode extends infer K
+  ? K extends `${infer N extends number}`
+    ? N
+    : never
+  : never;
 
 /**
  * The `type` URL Vonage puts in a status webhook's `error` for a code.
@@ -43,7 +55,7 @@ export function messagesErrorType(code: number | string): string {
  *
  * @example
  * ```ts
- * messagesErrorDetail(1370) // 'Expired access token: re-authenticate your Facebook Page with Vonage'
+ * messagesErrorDetail(1370) // 'Expired access Token - Please reauthenticate your Facebook Page with Vonage.'
  * ```
  */
 export function messagesErrorDetail(code: number | string): string {
