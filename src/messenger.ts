@@ -59,11 +59,6 @@ export type { RetryOptions } from './send/transport.js';
 
 /**
  * Vonage's production host, the default `apiHost`. Regional and sandbox hosts: docs/sending.md.
- *
- * @example
- * ```ts
- * createMessenger({ ..., apiHost: 'https://messages-sandbox.nexmo.com' }) // instead of DEFAULT_API_HOST
- * ```
  */
 export const DEFAULT_API_HOST = 'https://api.nexmo.com';
 
@@ -71,17 +66,6 @@ export { MAX_CLIENT_REF_CHARS, MAX_TEXT_CHARS } from './send/schemas.js';
 
 /**
  * Options of {@link createMessenger}. Either `applicationId` + `privateKey` (JWT) or `apiKey` + `apiSecret` (Basic).
- *
- * @example
- * ```ts
- * const options: MessengerOptions = {
- *   applicationId: process.env.VONAGE_APPLICATION_ID!,
- *   privateKey: './private.key',
- *   signatureSecret: process.env.VONAGE_SIGNATURE_SECRET!,
- *   store: redisStore({ client: new Redis() }),
- *   rateLimit: true,
- * }
- * ```
  */
 export interface MessengerOptions {
   /** The Vonage application's ID (JWT auth, recommended). */
@@ -139,11 +123,6 @@ export interface MessengerOptions {
 
 /**
  * Input of {@link Messenger.recordInbound}.
- *
- * @example
- * ```ts
- * await messenger.recordInbound({ from: '25381719828140932', to: '102290129340398', timestamp: new Date(row.sentAt), messageUuid: row.id })
- * ```
  */
 export interface RecordInboundInput {
   /** The user who wrote. */
@@ -158,12 +137,6 @@ export interface RecordInboundInput {
 
 /**
  * A conversation as the store holds it, with `Date`s.
- *
- * @example
- * ```ts
- * const { state } = await messenger.recordInbound(input)
- * console.log(state.lastInboundAt.toISOString(), state.closedReason)
- * ```
  */
 export interface ConversationSnapshot {
   /** The user's latest message: the window starts here. */
@@ -180,12 +153,6 @@ export interface ConversationSnapshot {
 
 /**
  * Result of {@link Messenger.recordInbound}.
- *
- * @example
- * ```ts
- * const { duplicate } = await messenger.recordInbound(input)
- * if (duplicate) console.log('already imported')
- * ```
  */
 export interface RecordInboundOutcome {
   /** True when this `messageUuid` was recorded before; nothing changed then. */
@@ -197,12 +164,6 @@ export interface RecordInboundOutcome {
 /**
  * A Page's link to Vonage as this SDK knows it. `state: 'unknown'` means nothing has been
  * recorded yet (no failure seen): sends are attempted, so `linked` is `true`.
- *
- * @example
- * ```ts
- * const status = await messenger.pageStatus('102290129340398')
- * if (!status.linked) console.log(`unlinked since ${status.since?.toISOString()} (Vonage ${status.errorCode})`)
- * ```
  */
 export interface PageStatus {
   /** The Page asked about. */
@@ -222,22 +183,11 @@ export interface PageStatus {
 /**
  * A listener for errors the platform reports about sends (status webhooks). Its exceptions
  * and rejections are ignored, so that a bug in it cannot fail the webhook.
- *
- * @example
- * ```ts
- * const off = messenger.onPlatformError((e) => { if (e.kind === 'page_unlinked') pageOps(e.message) })
- * ```
  */
 export type PlatformErrorListener = (event: PlatformErrorEvent) => void | Promise<void>;
 
 /**
  * The object returned by {@link createMessenger}.
- *
- * @example
- * ```ts
- * const messenger: Messenger = createMessenger({ applicationId, privateKey, signatureSecret })
- * await messenger.sendText({ from: page, to: user, text: 'Hello!' })
- * ```
  */
 export interface Messenger {
   /** Sends text (1–640 characters). */

@@ -167,11 +167,6 @@ const OptionsSchema = lazySchema(() =>
 
 /**
  * Validates the options of `createMessenger`.
- *
- * @example
- * ```ts
- * const o = parseMessengerOptions({ apiKey, apiSecret, rateLimit: { perSecond: 2.5 } })
- * ```
  */
 export function parseMessengerOptions(options: MessengerOptions): z.infer<typeof OptionsSchema> {
   const parsed = OptionsSchema.safeParse(options, { jitless: true });

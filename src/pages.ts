@@ -14,11 +14,6 @@ import type { PageLinkState } from './vocabulary.js';
 
 /**
  * What `messenger.pageStatus` returns (see `PageStatus` in messenger.ts).
- *
- * @example
- * ```ts
- * const status: PageStatusOf = { pageId: page, state: 'unknown', linked: true }
- * ```
  */
 export interface PageStatusOf {
   pageId: PageId;
@@ -45,12 +40,6 @@ export function pageNotLinkedMessage(pageId: string, page: PageState): string {
 
 /**
  * The Page rules over one store and one list of declared Pages.
- *
- * @example
- * ```ts
- * const rules = createPageRules({ store, pages: new Set(['1029']), now: Date.now })
- * rules.checkDeclared('1029', 'from')
- * ```
  */
 export function createPageRules(deps: {
   store: SessionStore;

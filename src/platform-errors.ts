@@ -21,11 +21,6 @@ import {
 
 /**
  * The store write for `code`, or `undefined` when the code records nothing.
- *
- * @example
- * ```ts
- * statusEffectOf('1340', 'Outside window') // { kind: 'close', reason: 'closed_by_platform' }
- * ```
  */
 export function statusEffectOf(code: string | undefined, detail: string): StatusEffect | undefined {
   if (code === undefined || !Object.hasOwn(EFFECT_BY_CODE, code)) return undefined;
@@ -37,11 +32,6 @@ export function statusEffectOf(code: string | undefined, detail: string): Status
 
 /**
  * What the SDK did, given the effect and whether the store applied it.
- *
- * @example
- * ```ts
- * actionOf({ kind: 'unlink', ifLinked: true, details: {} }, false) // 'none': the Page was never linked
- * ```
  */
 export function actionOf(effect: StatusEffect | undefined, applied: boolean): PlatformErrorAction {
   if (effect === undefined || !applied) return 'none';
@@ -51,11 +41,6 @@ export function actionOf(effect: StatusEffect | undefined, applied: boolean): Pl
 
 /**
  * The Messages API code a synchronous refusal stands for (`undefined` for most answers).
- *
- * @example
- * ```ts
- * codeOfApiError(error) // '1420' for a 422 "Invalid sender"
- * ```
  */
 export function codeOfApiError(error: VonageApiError): string | undefined {
   if (error.status !== 422) return undefined;
@@ -67,11 +52,6 @@ export function codeOfApiError(error: VonageApiError): string | undefined {
  * Records what a synchronous refusal teaches, like its status webhook would. `page` is the
  * Page state read before the send (so `ifLinked` costs no second read). Best effort: the
  * caller gets the API error either way.
- *
- * @example
- * ```ts
- * if (error instanceof VonageApiError) await learnFromApiError(store, error, page, user, pageState, Date.now())
- * ```
  */
 export async function learnFromApiError(
   store: SessionStore,
@@ -99,11 +79,6 @@ export async function learnFromApiError(
 
 /**
  * The event `onPlatformError` listeners get for a failed status.
- *
- * @example
- * ```ts
- * const e = platformErrorEvent(statusEvent, 'page_unlinked')
- * ```
  */
 export function platformErrorEvent(event: StatusEvent, action: PlatformErrorAction): PlatformErrorEvent {
   const code = event.error?.code;
@@ -126,12 +101,6 @@ export function platformErrorEvent(event: StatusEvent, action: PlatformErrorActi
 /**
  * Calls every listener, ignoring what each throws or rejects: a listener's bug must not fail
  * the webhook that reported the error (Vonage would retry an event already recorded).
- *
- * @example
- * ```ts
- * const notify = safeNotifier(() => listeners)
- * notify(event)
- * ```
  */
 export function safeNotifier<E>(listeners: () => Iterable<(event: E) => unknown>): (event: E) => void {
   return (event) => {

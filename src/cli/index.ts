@@ -34,11 +34,6 @@ Exit codes: 0 ok, 1 the check failed, 2 usage error. NO_COLOR turns colours off.
 
 /**
  * Runs one command line; resolves to the exit code.
- *
- * @example
- * ```ts
- * process.exitCode = await main(['doctor', '--json'], io)
- * ```
  */
 export async function main(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;

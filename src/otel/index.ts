@@ -28,11 +28,6 @@ import type { PlatformErrorEvent } from '../webhooks/platform.js';
 
 /**
  * Options of {@link enableOpenTelemetry}.
- *
- * @example
- * ```ts
- * const options: OpenTelemetryOptions = { meterProvider, tracerProvider, pageIds: false }
- * ```
  */
 export interface OpenTelemetryOptions {
   /** Where the instruments are created. Default: the global one (`metrics.getMeterProvider()`). */
@@ -52,11 +47,6 @@ export interface OpenTelemetryOptions {
 
 /**
  * The instrument names, fixed so that dashboards can be shared.
- *
- * @example
- * ```ts
- * console.log(OTEL_INSTRUMENTS.sends) // 'messenger.sends'
- * ```
  */
 export const OTEL_INSTRUMENTS = {
   /** Counter: `messenger.outcome`, `messenger.reason` (unless sent), `messenger.message_type`, `messenger.category`. */

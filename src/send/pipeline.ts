@@ -34,11 +34,6 @@ import type { MessengerMessageType, Transport } from './transport.js';
 
 /**
  * What a successful send resolves to.
- *
- * @example
- * ```ts
- * const { messageUuid, windowExpiresAt } = await messenger.sendText({ from, to, text: 'Hi' })
- * ```
  */
 export interface SendResult {
   /** Vonage's id for the message; status webhooks carry it. */
@@ -71,11 +66,6 @@ const SENDERS = {
 
 /**
  * The typed sends and `canSend`, over one store, policy, limiter and transport.
- *
- * @example
- * ```ts
- * const { sendText } = createSendPipeline({ store, policy, limiter: undefined, transport, now: Date.now, pages })
- * ```
  */
 export function createSendPipeline(deps: {
   store: SessionStore;

@@ -15,11 +15,6 @@ import type { IngestInput, IngestResult, PageState, RecordInboundResult, Session
  * The one rule for "an inbound message proves the Page is linked": record it linked at `at`
  * unless it is known linked already (the store keeps only a later change, so an old message
  * never undoes a newer unlink).
- *
- * @example
- * ```ts
- * if (inboundRelinks(await store.getPage(page))) await store.setPageLinked(page, true, at)
- * ```
  */
 export const inboundRelinks = (page: PageState | null): boolean => page?.linked !== true;
 
@@ -66,11 +61,6 @@ export async function ingestWith(store: SessionStore, input: IngestInput): Promi
 
 /**
  * Applies one {@link StatusEffect} through the single operations; true when it was recorded.
- *
- * @example
- * ```ts
- * await ingestStatusEffect(store, key, page, Date.now(), { kind: 'close', reason: 'user_unavailable' })
- * ```
  */
 export async function ingestStatusEffect(
   store: SessionStore,

@@ -42,12 +42,6 @@ export interface TokenDecision {
 
 /**
  * Result of {@link SessionStore.lease}: who may deliver one webhook event now.
- *
- * @example
- * ```ts
- * const lease: DeliveryLease = await store.lease('{1029}:inbound:2538:aaaa', 60_000, Date.now())
- * if (lease.state === 'held') answer(503, { 'retry-after': Math.ceil(lease.retryAfterMs / 1000) })
- * ```
  */
 export interface DeliveryLease {
   /**
@@ -133,11 +127,6 @@ export interface SessionStore {
 
 /**
  * What a status webhook's error code makes the store record (see docs/webhooks.md).
- *
- * @example
- * ```ts
- * const effect: StatusEffect = { kind: 'unlink', ifLinked: true, details: { errorCode: '1420' } }
- * ```
  */
 export type StatusEffect =
   | { kind: 'close'; reason: ClosedReason }
@@ -149,11 +138,6 @@ export type StatusEffect =
  * written); then for a message, `recordInbound` and mark the Page linked unless it is known
  * linked (a later change wins); for a status, its `effect` and the one-time `dedupe` claim;
  * finally, when `lease` is given, `lease(lease.id, lease.ttlMs, now)`.
- *
- * @example
- * ```ts
- * const result = await store.ingest?.({ now, replay: { id: '{1029}jti:abc', ttlMs: 600_000 }, message: { key, pageId: page, at, messageUuid } })
- * ```
  */
 export interface IngestInput {
   /** The receiving clock, epoch ms. */
@@ -178,11 +162,6 @@ export interface IngestInput {
 
 /**
  * Result of {@link SessionStore.ingest}.
- *
- * @example
- * ```ts
- * const { replayed, duplicate, lease }: IngestResult = await ingestWith(store, input)
- * ```
  */
 export interface IngestResult {
   /** The replay claim was taken before: nothing else was written. */
@@ -199,11 +178,6 @@ export interface IngestResult {
 
 /**
  * Result of {@link SessionStore.readForSend}: what `getPage` and `get` would return.
- *
- * @example
- * ```ts
- * const { page, conversation }: SendState = await store.readForSend!(pageId, key)
- * ```
  */
 export interface SendState {
   page: PageState | null;

@@ -18,11 +18,6 @@ import type { DeliveryLease, SessionStore } from '../store/types.js';
  * 15 s and retries after about 5 s, then with growing waits; a callback that runs longer than
  * the lease may overlap its own redelivery. If a process dies mid-callback, the event is
  * delivered again by the first copy after the lease ends.
- *
- * @example
- * ```ts
- * createMessenger({ ..., webhook: { deliveryLeaseMs: DEFAULT_DELIVERY_LEASE_MS * 5 } }) // callbacks up to ~5 min
- * ```
  */
 export const DEFAULT_DELIVERY_LEASE_MS = 60_000;
 
@@ -56,11 +51,6 @@ export interface DeliveryOptions {
  * Runs `callback` under `lease`: resolves when the event counts as delivered (answer 200),
  * rejects with {@link DeliveryInProgressError}, {@link CallbackTimeoutError} or the
  * callback's own error (answer 503).
- *
- * @example
- * ```ts
- * await deliver(lease, dedupeId, (redelivered) => onMessage(event, { redelivered }), { store, now: Date.now })
- * ```
  */
 export async function deliver(
   lease: DeliveryLease,

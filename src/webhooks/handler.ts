@@ -38,13 +38,6 @@ import type { WebhookClaims } from './verify.js';
 
 /**
  * What a callback learns besides the event.
- *
- * @example
- * ```ts
- * messenger.webhookHandler({
- *   onMessage: (event, context) => { if (context.redelivered) log.warn('retry of', event.messageUuid) },
- * })
- * ```
  */
 export interface WebhookContext {
   /** The incoming request (its body is already read). */
@@ -57,14 +50,6 @@ export interface WebhookContext {
 
 /**
  * What `webhookHandler` calls. Each may be async; the response waits for it.
- *
- * @example
- * ```ts
- * const callbacks: WebhookCallbacks = {
- *   onMessage: (event) => messenger.sendText({ from: event.pageId, to: event.psid, text: 'Hi!' }),
- *   onError: (error, _request, status) => console.warn(status, error),
- * }
- * ```
  *
  * Each event reaches one callback at a time across every process on the store, and none
  * once a callback succeeded: a copy that arrives while a callback runs is answered 503 with
@@ -88,12 +73,6 @@ export interface WebhookCallbacks {
 
 /**
  * The Fetch handler `webhookHandler` returns.
- *
- * @example
- * ```ts
- * const handler: WebhookFetchHandler = messenger.webhookHandler({ onMessage })
- * export const POST = handler // a Next.js route handler
- * ```
  */
 export type WebhookFetchHandler = (request: Request) => Promise<Response>;
 

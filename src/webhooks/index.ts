@@ -51,12 +51,6 @@ export {
 
 /**
  * The webhook layer of a messenger: `receive` and `webhookHandler`.
- *
- * @example
- * ```ts
- * const layer: WebhookLayer = createWebhookLayer({ store, signatureSecret, now: Date.now })
- * const handler = layer.webhookHandler({ onMessage })
- * ```
  */
 export interface WebhookLayer {
   /** Verifies, parses and records one webhook; see `messenger.receive`. */

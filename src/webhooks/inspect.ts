@@ -72,12 +72,6 @@ const skip = (name: string, detail: string): TokenCheck => ({ name, result: 'ski
 
 /**
  * Runs every webhook check on `token` (with or without its `Bearer ` prefix).
- *
- * @example
- * ```ts
- * const report = inspectWebhookToken(token, { signatureSecret, body: rawBody })
- * for (const check of report.checks) console.log(check.name, check.result, check.detail)
- * ```
  */
 export function inspectWebhookToken(token: string, options: InspectOptions): TokenInspection {
   const jwt = token.trim().replace(/^Bearer\s+/i, '');

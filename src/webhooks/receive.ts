@@ -38,11 +38,6 @@ import {
 
 /**
  * What the webhook layer needs from the messenger (or from you, when used alone).
- *
- * @example
- * ```ts
- * const deps: WebhookLayerDeps = { store: memoryStore(), signatureSecret: process.env.VONAGE_SIGNATURE_SECRET, now: Date.now }
- * ```
  */
 export interface WebhookLayerDeps {
   /** Where received messages open windows and replayed tokens are remembered. */
@@ -71,11 +66,6 @@ export interface WebhookLayerDeps {
 
 /**
  * The input of `messenger.receive`: the request's headers and its raw, unparsed body.
- *
- * @example
- * ```ts
- * const input: ReceiveInput = { headers: request.headers, body: await request.text() }
- * ```
  */
 export interface ReceiveInput {
   /** The request headers; `Authorization: Bearer <jwt>` is the one verified. */
@@ -86,11 +76,6 @@ export interface ReceiveInput {
 
 /**
  * What `messenger.receive` resolves to.
- *
- * @example
- * ```ts
- * const { event, duplicate }: ReceiveResult = await messenger.receive({ headers, body })
- * ```
  */
 export interface ReceiveResult {
   /** The verified, parsed event. */
@@ -116,11 +101,6 @@ export function dedupeIdOf(event: MessengerEvent): string | undefined {
 
 /**
  * Default body limit: 1 MiB. Messenger webhooks are a few hundred bytes.
- *
- * @example
- * ```ts
- * createMessenger({ ..., webhook: { maxBodyBytes: DEFAULT_MAX_BODY_BYTES / 4 } })
- * ```
  */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** How long a status event is remembered for dedupe: Vonage retries for 24 h; twice that. */

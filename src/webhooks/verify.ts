@@ -95,11 +95,6 @@ const BASE64URL_SIGNATURE = /^[A-Za-z0-9_-]{43}$/;
 /**
  * Clock-skew leeway for `exp` and `nbf`, seconds: small and fixed. (The `iat` tolerance is a
  * freshness window for replays, not a leeway for a token's own validity period.)
- *
- * @example
- * ```ts
- * const expired = exp <= Date.now() / 1000 - EXP_NBF_LEEWAY_SECONDS
- * ```
  */
 export const EXP_NBF_LEEWAY_SECONDS = 30;
 
