@@ -257,14 +257,7 @@ const parsePage = (value: unknown, operation: string): PageId => {
  *
  * @example
  * ```ts
- * import { createMessenger } from 'vonage-messenger'
- *
- * const messenger = createMessenger({
- *   applicationId: process.env.VONAGE_APPLICATION_ID!,
- *   privateKey: process.env.VONAGE_PRIVATE_KEY!,
- *   signatureSecret: process.env.VONAGE_SIGNATURE_SECRET!,
- *   pages: ['102290129340398'],
- * })
+ * const messenger = createMessenger({ applicationId, privateKey, signatureSecret, pages: ['102290129340398'] })
  * const { messageUuid } = await messenger.sendText({ from: '102290129340398', to: '25381719828140932', text: 'Hello!' })
  * ```
  */

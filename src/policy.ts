@@ -140,7 +140,7 @@ export interface PolicyOverrides {
  *
  * @example
  * ```ts
- * // Follow Meta's FAQ date for the 2026 retirement instead of the changelog's.
+ * // ACCOUNT_UPDATE retires on the date of Meta's FAQ, not of its changelog (docs/rules.md)
  * const policy = definePolicy({ tags: { ACCOUNT_UPDATE: { retiredAt: new Date('2026-01-12') } } })
  * const messenger = createMessenger({ applicationId, privateKey, signatureSecret, policy })
  * ```

@@ -176,17 +176,10 @@ const changed = (result: unknown): number => (result as { meta?: { changes?: num
  *
  * @example
  * ```ts
- * import { createMessenger } from 'vonage-messenger'
- * import { d1Store } from 'vonage-messenger/d1'
- *
+ * // A Worker whose D1 binding is `DB` (the complete Worker, secrets from `env`: docs/deploy.md)
  * export default {
- *   fetch(request: Request, env: { DB: D1DatabaseLike; VONAGE_APPLICATION_ID: string; VONAGE_PRIVATE_KEY: string; VONAGE_SIGNATURE_SECRET: string }) {
- *     const messenger = createMessenger({
- *       applicationId: env.VONAGE_APPLICATION_ID,
- *       privateKey: env.VONAGE_PRIVATE_KEY,
- *       signatureSecret: env.VONAGE_SIGNATURE_SECRET,
- *       store: d1Store({ database: env.DB }),
- *     })
+ *   fetch(request: Request, env: { DB: D1DatabaseLike }) {
+ *     const messenger = createMessenger({ applicationId, privateKey, signatureSecret, store: d1Store({ database: env.DB }) })
  *     return messenger.webhookHandler()(request)
  *   },
  * }

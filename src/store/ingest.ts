@@ -23,7 +23,11 @@ export const inboundRelinks = (page: PageState | null): boolean => page?.linked 
  *
  * @example
  * ```ts
- * const { replayed, lease } = await ingestWith(store, { now, replay: { id, ttlMs }, lease: { id: dedupeId, ttlMs: 60_000 } })
+ * const { replayed, lease } = await ingestWith(store, {
+ *   now: Date.now(),
+ *   replay: { id: 'jti:0b1c2d3e', ttlMs: 600_000 },
+ *   lease: { id: `lease:${messageUuid}`, ttlMs: 60_000 },
+ * })
  * ```
  */
 export async function ingestWith(store: SessionStore, input: IngestInput): Promise<IngestResult> {

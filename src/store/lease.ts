@@ -47,7 +47,7 @@ export function takeLease(
  *
  * @example
  * ```ts
- * settleLease({ state: 'leased', until: t + 60_000, attempt: 2 }, 1, false) // undefined: attempt 2 holds it
+ * settleLease({ state: 'leased', until: Date.now() + 60_000, attempt: 2 }, 1, false) // undefined: attempt 2 holds it
  * ```
  */
 export function settleLease(current: LeaseRecord | undefined, attempt: number, ok: boolean): LeaseRecord | undefined {

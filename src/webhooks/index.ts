@@ -65,8 +65,8 @@ export interface WebhookLayer {
  *
  * @example
  * ```ts
- * const webhooks = createWebhookLayer({ store: memoryStore(), signatureSecret: process.env.VONAGE_SIGNATURE_SECRET, now: Date.now })
- * const { event, duplicate } = await webhooks.receive({ headers: req.headers, body: rawBody })
+ * const webhooks = createWebhookLayer({ store: memoryStore(), signatureSecret, now: Date.now })
+ * const { event, duplicate } = await webhooks.receive({ headers: request.headers, body: rawBody })
  * ```
  */
 export function createWebhookLayer(deps: WebhookLayerDeps): WebhookLayer {
