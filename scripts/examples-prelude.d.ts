@@ -20,6 +20,12 @@ declare global {
   const signatureSecret: string;
   /** Whatever a `catch` caught. */
   const err: unknown;
+  /** Bun's and Deno's globals, only as far as docs/deploy.md uses them (we install neither runtime's types). */
+  const Bun: { serve(options: { port?: number; fetch(request: Request): Response | Promise<Response> }): unknown };
+  const Deno: {
+    env: { get(name: string): string | undefined };
+    serve(options: { port?: number }, handler: (request: Request) => Response | Promise<Response>): unknown;
+  };
   /** The application's own functions that examples call. */
   function alertOps(message: string): void;
   function handOverToAgent(user: Psid, note: string): Promise<void>;

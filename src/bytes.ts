@@ -19,11 +19,6 @@ const decoder = new TextDecoder();
 
 /**
  * Bytes as UTF-8 text (invalid sequences become U+FFFD, as with `Buffer#toString`).
- *
- * @example
- * ```ts
- * utf8Decode(new Uint8Array([104, 105])) // 'hi'
- * ```
  */
 export function utf8Decode(bytes: Uint8Array): string {
   if (NodeBuffer !== undefined)
@@ -33,11 +28,6 @@ export function utf8Decode(bytes: Uint8Array): string {
 
 /**
  * The UTF-8 length of a string, in bytes.
- *
- * @example
- * ```ts
- * utf8Length('é') // 2
- * ```
  */
 export function utf8Length(text: string): number {
   if (NodeBuffer !== undefined) return NodeBuffer.byteLength(text, 'utf8');
@@ -46,11 +36,6 @@ export function utf8Length(text: string): number {
 
 /**
  * The UTF-8 bytes of a string.
- *
- * @example
- * ```ts
- * utf8Encode('hi') // Uint8Array [104, 105]
- * ```
  */
 export function utf8Encode(text: string): Uint8Array {
   return encoder.encode(text);
@@ -58,11 +43,6 @@ export function utf8Encode(text: string): Uint8Array {
 
 /**
  * Joins chunks of a known total length.
- *
- * @example
- * ```ts
- * concatBytes([new Uint8Array([1]), new Uint8Array([2])], 2) // Uint8Array [1, 2]
- * ```
  */
 export function concatBytes(chunks: readonly Uint8Array[], total: number): Uint8Array {
   if (NodeBuffer !== undefined) return NodeBuffer.concat(chunks, total);
@@ -78,11 +58,6 @@ export function concatBytes(chunks: readonly Uint8Array[], total: number): Uint8
 /**
  * base64url (or base64) text to bytes, exactly as `Buffer.from(text, 'base64url')` decodes it:
  * characters outside the alphabet are skipped (a caller checks the decoded length).
- *
- * @example
- * ```ts
- * base64urlDecode('aGk') // Uint8Array [104, 105]
- * ```
  */
 export function base64urlDecode(text: string): Uint8Array {
   if (NodeBuffer !== undefined) return NodeBuffer.from(text, 'base64url');
@@ -102,11 +77,6 @@ export function base64urlDecode(text: string): Uint8Array {
 
 /**
  * Bytes (or a string, as UTF-8) as base64url without padding, or (`standard`) as padded base64.
- *
- * @example
- * ```ts
- * base64urlEncode('hi') // 'aGk'
- * ```
  */
 export function base64urlEncode(data: string | Uint8Array, standard = false): string {
   const bytes = typeof data === 'string' ? encoder.encode(data) : data;

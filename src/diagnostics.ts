@@ -39,16 +39,6 @@ import type { PlatformErrorEvent } from './webhooks/platform.js';
  * The channel names. `send` and `webhook` are `TracingChannel` names (their events are
  * `tracing:<name>:start|end|asyncStart|asyncEnd|error`); `store` and `platformError` are
  * plain channels.
- *
- * @example
- * ```ts
- * import { tracingChannel } from 'node:diagnostics_channel'
- *
- * tracingChannel<unknown, SendTrace>(MESSENGER_CHANNELS.send).subscribe({
- *   start() {}, end() {}, asyncStart() {}, error() {},
- *   asyncEnd: (send) => console.log(send.outcome, send.reason, send.messageType),
- * })
- * ```
  */
 export const MESSENGER_CHANNELS = {
   /** Tracing channel around each send; payload {@link SendTrace}. */
@@ -64,11 +54,6 @@ export const MESSENGER_CHANNELS = {
 /**
  * How a send ended: `sent` (Vonage accepted it), `refused` (a rule refused it before the
  * network) or `failed` (Vonage refused it, the network failed, or the store was down).
- *
- * @example
- * ```ts
- * const outcome: SendOutcome = 'refused'
- * ```
  */
 export type SendOutcome = 'sent' | 'refused' | 'failed';
 
@@ -76,13 +61,6 @@ export type SendOutcome = 'sent' | 'refused' | 'failed';
  * The payload of the `vonage-messenger:send` tracing channel: one object per send, the same
  * object on every event. The fields marked "set at the end" are filled in before `asyncEnd`
  * (and before `error`).
- *
- * @example
- * ```ts
- * const onSendEnd = (send: SendTrace) => {
- *   if (send.outcome === 'refused') console.warn(`refused: ${send.reason}`)
- * }
- * ```
  */
 export interface SendTrace {
   /** `text`, `image`, `audio`, `video` or `file`. */
@@ -117,13 +95,6 @@ export interface SendTrace {
 /**
  * The payload of the `vonage-messenger:webhook` tracing channel, one object per request. The
  * fields marked "set at the end" are filled in before `asyncEnd`.
- *
- * @example
- * ```ts
- * const onWebhookEnd = (webhook: WebhookTrace) => {
- *   if (webhook.status !== 200) console.warn(webhook.status, webhook.verificationFailure)
- * }
- * ```
  */
 export interface WebhookTrace {
   /** `handler`: a request to `webhookHandler`; `receive`: a call of `messenger.receive`. */
@@ -153,21 +124,11 @@ export interface WebhookTrace {
 
 /**
  * The names of `SessionStore` operations, as published on the store channel.
- *
- * @example
- * ```ts
- * const slowest: StoreOperation = 'recordInbound'
- * ```
  */
 export type StoreOperation = keyof SessionStore;
 
 /**
  * The message published on `vonage-messenger:store` after each store operation of a messenger.
- *
- * @example
- * ```ts
- * const onStore = (e: StoreOperationEvent) => { if (e.error !== undefined) console.error(e.operation, e.error) }
- * ```
  */
 export interface StoreOperationEvent {
   /** `get`, `recordInbound`, `claim`, … */

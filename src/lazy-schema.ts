@@ -13,13 +13,6 @@
  * own methods (`parse`, `optional`, `brand`, …), `instanceof z.ZodType`, and inside other
  * schemas (zod reaches a member schema through its `_zod` property). It keeps one
  * identity, so a registry or `.meta()` lookup keyed by it stays consistent.
- *
- * @example
- * ```ts
- * import { z } from 'zod'
- * const OrderSchema = lazySchema(() => z.object({ id: z.string().min(1) }))
- * OrderSchema.parse({ id: 'A-1' }) // built here, once
- * ```
  */
 export function lazySchema<T extends object>(build: () => T): T {
   let schema: T | undefined;

@@ -186,12 +186,6 @@ export interface RecordInboundOutcome {
 /**
  * A Page's link to Vonage as this SDK knows it. `state: 'unknown'` means nothing has been
  * recorded yet (no failure seen): sends are attempted, so `linked` is `true`.
- *
- * @example
- * ```ts
- * const status = await messenger.pageStatus('102290129340398')
- * if (!status.linked) console.log(`unlinked since ${status.since?.toISOString()} (Vonage ${status.errorCode})`)
- * ```
  */
 export interface PageStatus {
   /** The Page asked about. */
@@ -232,12 +226,6 @@ export type PlatformErrorListener = (event: PlatformErrorEvent) => void | Promis
 
 /**
  * The object returned by {@link createMessenger}.
- *
- * @example
- * ```ts
- * const messenger: Messenger = createMessenger({ applicationId, privateKey, signatureSecret })
- * await messenger.sendText({ from: page, to: user, text: 'Hello!' })
- * ```
  */
 export interface Messenger {
   /** Sends text (1–640 characters). */
@@ -326,14 +314,7 @@ const parsePage = (value: unknown, operation: string): PageId => {
  *
  * @example
  * ```ts
- * import { createMessenger } from 'vonage-messenger'
- *
- * const messenger = createMessenger({
- *   applicationId: process.env.VONAGE_APPLICATION_ID!,
- *   privateKey: process.env.VONAGE_PRIVATE_KEY!,
- *   signatureSecret: process.env.VONAGE_SIGNATURE_SECRET!,
- *   pages: ['102290129340398'],
- * })
+ * const messenger = createMessenger({ applicationId, privateKey, signatureSecret, pages: ['102290129340398'] })
  * const { messageUuid } = await messenger.sendText({ from: '102290129340398', to: '25381719828140932', text: 'Hello!' })
  * ```
  */

@@ -55,12 +55,6 @@ export function pageNotLinkedMessage(pageId: string, page: PageState): string {
 
 /**
  * The Page rules over one store and one list of declared Pages.
- *
- * @example
- * ```ts
- * const rules = createPageRules({ store, pages: new Set(['1029']), now: Date.now })
- * rules.checkDeclared('1029', 'from')
- * ```
  */
 export function createPageRules(deps: {
   store: SessionStore;

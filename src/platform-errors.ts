@@ -31,11 +31,6 @@ const HUMAN_AGENT = 'HUMAN_AGENT';
 
 /**
  * The store write for `code`, or `undefined` when the code records nothing.
- *
- * @example
- * ```ts
- * statusEffectOf('1340', 'Outside window') // { kind: 'close', reason: 'closed_by_platform' }
- * ```
  */
 export function statusEffectOf(code: string | undefined, detail: string): StatusEffect | undefined {
   switch (platformErrorRow(code)?.effect) {
@@ -109,11 +104,6 @@ export async function learnTagRefusal(store: SessionStore, event: StatusEvent, a
 
 /**
  * What the SDK did, given the effect and whether the store applied it.
- *
- * @example
- * ```ts
- * actionOf({ kind: 'unlink', ifLinked: true, details: {} }, false) // 'none': the Page was never linked
- * ```
  */
 export function actionOf(effect: StatusEffect | undefined, applied: boolean): PlatformErrorAction {
   if (effect === undefined || !applied) return 'none';

@@ -157,13 +157,6 @@ function json(response: ServerResponse, status: number, body: unknown): void {
 
 /**
  * Starts the sandbox and the page in front of it.
- *
- * @example
- * ```ts
- * const playground = await startPlayground({ signatureSecret: 'secret', port: 0, webhookUrl: 'http://127.0.0.1:3000/webhooks/inbound' })
- * console.log(`chat page: ${playground.url}/`)
- * await playground.close()
- * ```
  */
 export async function startPlayground(options: PlaygroundOptions): Promise<Playground> {
   const { host = '127.0.0.1', port = 0, offer, clientScript, ...sandboxOptions } = options;

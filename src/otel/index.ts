@@ -47,11 +47,6 @@ export interface OpenTelemetryOptions {
 
 /**
  * The instrument names, fixed so that dashboards can be shared.
- *
- * @example
- * ```ts
- * console.log(OTEL_INSTRUMENTS.sends) // 'messenger.sends'
- * ```
  */
 export const OTEL_INSTRUMENTS = {
   /** Counter: `messenger.outcome`, `messenger.reason` (unless sent), `messenger.message_type`, `messenger.category`. */

@@ -103,11 +103,6 @@ export function cachedJwt<T extends string | Promise<string>>(
 /**
  * Basic auth with the account's API key and secret. Vonage accepts it for the Messages API,
  * but then uses the account-level webhook URLs, not the application's (JWT is recommended).
- *
- * @example
- * ```ts
- * const auth = basicAuth('abcd1234', process.env.VONAGE_API_SECRET!)
- * ```
  */
 export function basicAuth(apiKey: string, apiSecret: string): SyncAuthProvider {
   const value = `Basic ${base64urlEncode(`${apiKey}:${apiSecret}`, true)}`;

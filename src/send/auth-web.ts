@@ -34,11 +34,6 @@ const cannotSign = (found: string) =>
 /**
  * Checks the key is PEM text (also with `\n` escapes from an env var) and returns it. There
  * is no file system here, so a path is refused with what to pass instead.
- *
- * @example
- * ```ts
- * const pem = loadPrivateKey(env.VONAGE_PRIVATE_KEY)
- * ```
  */
 export function loadPrivateKey(value: string | Uint8Array): string {
   const text = typeof value === 'string' ? value : utf8Decode(value);
@@ -107,12 +102,6 @@ async function importRs256(pem: string): Promise<CryptoKey> {
 
 /**
  * A cached bearer JWT for application `applicationId`, signed with Web Crypto.
- *
- * @example
- * ```ts
- * const auth = jwtAuth({ applicationId: env.VONAGE_APPLICATION_ID, privateKey: env.VONAGE_PRIVATE_KEY })
- * await fetch(url, { headers: { authorization: await auth.header() } })
- * ```
  */
 export function jwtAuth(options: WebJwtAuthOptions): AuthProvider {
   const pem = loadPrivateKey(options.privateKey);

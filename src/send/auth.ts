@@ -93,11 +93,6 @@ const asKeyInput = (key: string | Uint8Array): string | Buffer =>
 /**
  * Reads the key: PEM text (also with `\n` escapes from an env var), bytes, or a file path.
  * Never echoes it.
- *
- * @example
- * ```ts
- * const pem = loadPrivateKey(process.env.VONAGE_PRIVATE_KEY ?? './private.key')
- * ```
  */
 export function loadPrivateKey(value: string | Uint8Array): string | Uint8Array {
   let key: string | Uint8Array = value;

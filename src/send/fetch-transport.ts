@@ -20,12 +20,6 @@ import {
 
 /**
  * The HTTP client for `POST /v1/messages` on the global `fetch`.
- *
- * @example
- * ```ts
- * const transport = createFetchTransport({ apiHost: 'https://api.nexmo.com', auth })
- * const { messageUuid } = await transport.send({ messageType: 'text', from, to, content: 'hi', category: 'response' })
- * ```
  */
 export function createFetchTransport(options: TransportOptions): Transport {
   const url = messagesUrl(options.apiHost);

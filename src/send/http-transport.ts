@@ -22,12 +22,6 @@ const USER_AGENT = `vonage-messenger node/${process.versions.node}`;
 
 /**
  * The HTTP client for `POST /v1/messages`, on `node:http`/`node:https` (the default transport).
- *
- * @example
- * ```ts
- * const transport = createTransport({ apiHost: 'https://api.nexmo.com', auth })
- * const { messageUuid } = await transport.send({ messageType: 'text', from, to, content: 'hi', category: 'response' })
- * ```
  */
 export function createTransport(options: TransportOptions): Transport {
   const url = messagesUrl(options.apiHost);

@@ -35,11 +35,6 @@ import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
 /**
  * The part of D1's prepared statement the store uses (`D1PreparedStatement`).
- *
- * @example
- * ```ts
- * const statement: D1StatementLike = env.DB.prepare('SELECT 1 AS one').bind()
- * ```
  */
 export interface D1StatementLike {
   /** The statement with its `?1`, `?2`, … values. */
@@ -53,11 +48,6 @@ export interface D1StatementLike {
 /**
  * The part of Cloudflare's `D1Database` binding the store uses, so that this package needs no
  * Cloudflare types (`env.DB` satisfies it).
- *
- * @example
- * ```ts
- * const database: D1DatabaseLike = env.DB
- * ```
  */
 export interface D1DatabaseLike {
   /** A statement to bind and run. */
@@ -68,11 +58,6 @@ export interface D1DatabaseLike {
 
 /**
  * Options of {@link d1Store}.
- *
- * @example
- * ```ts
- * const options: D1StoreOptions = { database: env.DB, table: 'shop' }
- * ```
  */
 export interface D1StoreOptions {
   /** The D1 binding (`env.DB`). The store never closes it. */
@@ -89,22 +74,11 @@ export interface D1StoreOptions {
 
 /**
  * Rows deleted by {@link D1Store.prune}: the same tables as the SQLite store's.
- *
- * @example
- * ```ts
- * const { claims }: D1PruneResult = await store.prune()
- * ```
  */
 export type D1PruneResult = SqlitePruneResult;
 
 /**
  * A D1-backed {@link SessionStore} with its maintenance operation.
- *
- * @example
- * ```ts
- * // in a Cron Trigger: export default { scheduled: (_, env) => d1Store({ database: env.DB }).prune() }
- * const store: D1Store = d1Store({ database: env.DB })
- * ```
  */
 export interface D1Store extends SessionStore {
   /** Always present: every isolate shares one per-Page send limit. */
@@ -202,17 +176,10 @@ const changed = (result: unknown): number => (result as { meta?: { changes?: num
  *
  * @example
  * ```ts
- * import { createMessenger } from 'vonage-messenger'
- * import { d1Store } from 'vonage-messenger/d1'
- *
+ * // A Worker whose D1 binding is `DB` (the complete Worker, secrets from `env`: docs/deploy.md)
  * export default {
- *   fetch(request: Request, env: { DB: D1DatabaseLike; VONAGE_APPLICATION_ID: string; VONAGE_PRIVATE_KEY: string; VONAGE_SIGNATURE_SECRET: string }) {
- *     const messenger = createMessenger({
- *       applicationId: env.VONAGE_APPLICATION_ID,
- *       privateKey: env.VONAGE_PRIVATE_KEY,
- *       signatureSecret: env.VONAGE_SIGNATURE_SECRET,
- *       store: d1Store({ database: env.DB }),
- *     })
+ *   fetch(request: Request, env: { DB: D1DatabaseLike }) {
+ *     const messenger = createMessenger({ applicationId, privateKey, signatureSecret, store: d1Store({ database: env.DB }) })
  *     return messenger.webhookHandler()(request)
  *   },
  * }

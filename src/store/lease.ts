@@ -10,11 +10,6 @@ import type { DeliveryLease } from './types.js';
 /**
  * One event's delivery record: `leased` until `until` by attempt `attempt`, `failed` (the
  * next copy delivers), or `done`.
- *
- * @example
- * ```ts
- * const record: LeaseRecord = { state: 'leased', until: Date.now() + 60_000, attempt: 1 }
- * ```
  */
 export interface LeaseRecord {
   state: 'leased' | 'failed' | 'done';

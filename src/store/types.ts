@@ -161,11 +161,6 @@ export interface SessionStore {
 
 /**
  * What a status webhook's error code makes the store record (see docs/webhooks.md).
- *
- * @example
- * ```ts
- * const effect: StatusEffect = { kind: 'unlink', ifLinked: true, details: { errorCode: '1420' } }
- * ```
  */
 export type StatusEffect =
   | { kind: 'close'; reason: ClosedReason }

@@ -128,15 +128,8 @@ function shuffle<T>(items: T[]): T[] {
  *
  * @example
  * ```ts
- * // test/my-store.test.ts
- * import { describeSessionStore } from 'vonage-messenger/testing/stores'
- * import type { SessionStore } from 'vonage-messenger'
- *
- * declare function myStore(options: { url?: string }): SessionStore // yours, from '../src/my-store.js'
- *
- * describeSessionStore('myStore', () => myStore({ url: process.env.DB_URL }), {
- *   skip: [{ reason: 'our store has no token bucket', tests: ['takeToken allows a burst, then refuses with retryAfterMs, then refills'] }],
- * })
+ * // Your store's factory in place of memoryStore; skipping a test: docs/testing.md
+ * describeSessionStore('memoryStore', () => memoryStore())
  * ```
  */
 export function describeSessionStore(

@@ -109,13 +109,11 @@ export function unauthorizedResponse(): Response {
  * @example
  * ```ts
  * import { setupServer } from 'msw/node'
- * import { afterAll, beforeAll } from 'vitest'
  * import { messengerHandlers } from 'vonage-messenger/testing/msw'
  *
+ * // The server's lifecycle in a test file, and failing a send: docs/testing.md
  * const sent: unknown[] = []
  * const server = setupServer(...messengerHandlers({ onSend: ({ message }) => void sent.push(message) }))
- * beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
- * afterAll(() => server.close())
  * ```
  */
 export function messengerHandlers(options: MessengerHandlersOptions = {}): HttpHandler[] {

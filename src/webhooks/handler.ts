@@ -51,14 +51,6 @@ export interface WebhookContext {
 /**
  * What `webhookHandler` calls. Each may be async; the response waits for it.
  *
- * @example
- * ```ts
- * const callbacks: WebhookCallbacks = {
- *   onMessage: (event) => messenger.sendText({ from: event.pageId, to: event.psid, text: 'Hi!' }),
- *   onError: (error, _request, status) => console.warn(status, error),
- * }
- * ```
- *
  * Each event reaches one callback at a time across every process on the store, and none
  * once a callback succeeded: a copy that arrives while a callback runs is answered 503 with
  * `Retry-After` (Vonage retries it later), a copy after a success is answered 200. After a

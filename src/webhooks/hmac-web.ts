@@ -33,11 +33,6 @@ function keyFor(secret: string): HmacKey {
 
 /**
  * The prepared keys of a list of secrets.
- *
- * @example
- * ```ts
- * const keys = hmacKeys(['new-secret', 'old-secret'])
- * ```
  */
 export function hmacKeys(secrets: readonly string[]): HmacKey[] {
   return secrets.map(keyFor);
@@ -46,11 +41,6 @@ export function hmacKeys(secrets: readonly string[]): HmacKey[] {
 /**
  * Does any key sign `signingInput` to `given` (32 bytes)? `crypto.subtle.verify` compares
  * in constant time, and every key is tried, so timing does not reveal which secret matched.
- *
- * @example
- * ```ts
- * await signatureMatches(keys, `${header}.${payload}`, base64urlDecode(signature))
- * ```
  */
 export async function signatureMatches(
   keys: readonly HmacKey[],
@@ -68,11 +58,6 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'
 
 /**
  * SHA-256 of the exact bytes received (a string is hashed as its UTF-8 bytes), as hex.
- *
- * @example
- * ```ts
- * (await sha256Hex(rawBody)) === claims.payload_hash
- * ```
  */
 export async function sha256Hex(body: string | Uint8Array): Promise<string> {
   const bytes = typeof body === 'string' ? utf8Encode(body) : body;

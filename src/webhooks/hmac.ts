@@ -91,11 +91,6 @@ export function keyFor(secret: string): HmacKey {
 
 /**
  * The prepared keys of a list of secrets.
- *
- * @example
- * ```ts
- * const keys = hmacKeys(['new-secret', 'old-secret'])
- * ```
  */
 export function hmacKeys(secrets: readonly string[]): HmacKey[] {
   return secrets.map(keyFor);
@@ -104,11 +99,6 @@ export function hmacKeys(secrets: readonly string[]): HmacKey[] {
 /**
  * Does any key sign `signingInput` to `given` (32 bytes)? Every key is tried (no early exit),
  * so timing does not reveal which secret matched.
- *
- * @example
- * ```ts
- * signatureMatches(keys, `${header}.${payload}`, base64urlDecode(signature))
- * ```
  */
 export function signatureMatches(keys: readonly HmacKey[], signingInput: string, given: Uint8Array): boolean {
   let ok = false;

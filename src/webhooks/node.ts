@@ -120,7 +120,7 @@ async function send(res: ServerResponse, response: Response, closeConnection: bo
  * @example
  * ```ts
  * import { createServer } from 'node:http'
- * createServer(toNodeHandler(messenger.webhookHandler({ onMessage: (event) => console.log(event.type) }))).listen(3000)
+ * createServer(toNodeHandler(messenger.webhookHandler())).listen(3000)
  * ```
  */
 export function toNodeHandler(handler: (request: Request) => Promise<Response>): NodeHandler {

@@ -47,11 +47,6 @@ import {
 
 /**
  * What the webhook layer needs from the messenger (or from you, when used alone).
- *
- * @example
- * ```ts
- * const deps: WebhookLayerDeps = { store: memoryStore(), signatureSecret: process.env.VONAGE_SIGNATURE_SECRET, now: Date.now }
- * ```
  */
 export interface WebhookLayerDeps {
   /** Where received messages open windows and replayed tokens are remembered. */
@@ -85,11 +80,6 @@ export interface WebhookLayerDeps {
 
 /**
  * The input of `messenger.receive`: the request's headers and its raw, unparsed body.
- *
- * @example
- * ```ts
- * const input: ReceiveInput = { headers: request.headers, body: await request.text() }
- * ```
  */
 export interface ReceiveInput {
   /** The request headers; `Authorization: Bearer <jwt>` is the one verified. */
