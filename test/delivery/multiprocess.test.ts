@@ -3,15 +3,10 @@
  * expires, then the next copy, in another process, delivers with `redelivered: true`, once.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postgresStore } from '../../src/store/postgres.js';
-import { connectPostgres, connectRedis, dropPostgresStore, dropRedisPrefix, runId } from '../stores/services.js';
+import { describe, expect, it } from 'vitest';
+import { useSharedServices } from '../stores/shared-services.js';
 import type { Backend, FromWorker, ToWorker } from './fixtures/delivery-worker.js';
 import { freshInbound } from './webhooks.js';
 
@@ -84,24 +79,7 @@ async function killMidCallback(backend: Backend): Promise<void> {
 }
 
 describe('a process killed mid-callback: a later copy delivers after the lease expires', () => {
-  let redis: Redis;
-  let pool: pg.Pool;
-  const prefix = `vm-kill-${runId()}:`;
-  const table = `vm_kill_${runId()}`;
-  const dir = mkdtempSync(join(tmpdir(), 'vm-kill-'));
-
-  beforeAll(async () => {
-    redis = await connectRedis();
-    pool = await connectPostgres();
-    await postgresStore({ pool, table }).createTables();
-  });
-  afterAll(async () => {
-    await dropRedisPrefix(redis, prefix);
-    redis.disconnect();
-    await dropPostgresStore(pool, table);
-    await pool.end();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { prefix, table, dir } = useSharedServices('kill');
 
   it('through Redis', () => killMidCallback({ kind: 'redis', prefix }), 60_000);
   it('through PostgreSQL', () => killMidCallback({ kind: 'postgres', table }), 60_000);

@@ -5,20 +5,17 @@
  * exactly once.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { conversationKey, pageId, psid } from '../../src/ids.js';
 import { postgresStore } from '../../src/store/postgres.js';
 import { redisStore } from '../../src/store/redis.js';
 import { sqliteStore } from '../../src/store/sqlite.js';
 import type { SessionStore } from '../../src/store/types.js';
 import type { FromWorker, RaceBackend, RaceEvent, ToWorker } from './fixtures/race-worker.js';
-import { connectPostgres, connectRedis, dropPostgresStore, dropRedisPrefix, runId } from './services.js';
+import { runId } from './services.js';
+import { useSharedServices } from './shared-services.js';
 
 const WORKERS = 4;
 const CONVERSATIONS = 12;
@@ -92,35 +89,19 @@ async function expectConsistent(store: SessionStore, events: RaceEvent[], fresh:
 }
 
 describe('a fleet of processes racing the same inbound events', () => {
-  let redis: Redis;
-  let pool: pg.Pool;
-  const prefix = `vm-fleet-${runId()}:`;
-  const table = `vm_fleet_${runId()}`;
-  const dir = mkdtempSync(join(tmpdir(), 'vm-fleet-'));
-
-  beforeAll(async () => {
-    redis = await connectRedis();
-    pool = await connectPostgres();
-    await postgresStore({ pool, table }).createTables();
-  });
-  afterAll(async () => {
-    await dropRedisPrefix(redis, prefix);
-    redis.disconnect();
-    await dropPostgresStore(pool, table);
-    await pool.end();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const s = useSharedServices('fleet');
+  const { prefix, table, dir } = s;
 
   it('through Redis: every conversation holds its latest message, none counted twice', async () => {
     const events = makeEvents();
     const fresh = await race({ kind: 'redis', prefix }, events);
-    await expectConsistent(redisStore({ client: redis, prefix }), events, fresh);
+    await expectConsistent(redisStore({ client: s.redis, prefix }), events, fresh);
   }, 120_000);
 
   it('through PostgreSQL: every conversation holds its latest message, none counted twice', async () => {
     const events = makeEvents();
     const fresh = await race({ kind: 'postgres', table }, events);
-    await expectConsistent(postgresStore({ pool, table }), events, fresh);
+    await expectConsistent(postgresStore({ pool: s.pool, table }), events, fresh);
   }, 120_000);
 
   it('through one SQLite file: every conversation holds its latest message, none counted twice', async () => {
