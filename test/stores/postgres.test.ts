@@ -143,17 +143,23 @@ describe('postgresStore on PostgreSQL', () => {
     expect(await count('tokens', 'bucket = $1', [`bucket-${table}`])).toBe(0);
   });
 
+  /** A pool whose queries all run on `client` and are named in `queries`, to count round trips. */
+  const countingPool = (client: pg.PoolClient): { queries: string[]; spy: pg.Pool } => {
+    const queries: string[] = [];
+    const spy = {
+      query: (config: pg.QueryConfig) => {
+        queries.push(config.name ?? config.text);
+        return client.query(config);
+      },
+      connect: () => pool.connect(),
+    } as unknown as pg.Pool;
+    return { queries, spy };
+  };
+
   it('a verified inbound webhook (claim, dedupe, window, Page, lease) is one query', async () => {
     const client = await pool.connect();
     try {
-      const queries: string[] = [];
-      const spy = {
-        query: (config: pg.QueryConfig) => {
-          queries.push(config.name ?? config.text);
-          return client.query(config);
-        },
-        connect: () => pool.connect(),
-      } as unknown as pg.Pool;
+      const { queries, spy } = countingPool(client);
       const secret = 'round-trip-secret';
       const layer = createWebhookLayer({
         store: postgresStore({ pool: spy, table }),
@@ -188,14 +194,7 @@ describe('postgresStore on PostgreSQL', () => {
     const client = await pool.connect();
     const api = await startFakeApi();
     try {
-      const queries: string[] = [];
-      const spy = {
-        query: (config: pg.QueryConfig) => {
-          queries.push(config.name ?? config.text);
-          return client.query(config);
-        },
-        connect: () => pool.connect(),
-      } as unknown as pg.Pool;
+      const { queries, spy } = countingPool(client);
       const store = postgresStore({ pool: spy, table });
       const messenger = createMessenger({ apiKey: 'k', apiSecret: 's', apiHost: api.url, store });
       await store.recordInbound(key('4201', '4202'), Date.now() - 1000, 'm-1');
