@@ -6,6 +6,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { useRedisCluster } from '../stores/redis-cluster.js';
 import { useSharedServices } from '../stores/shared-services.js';
 import type { Backend, FromWorker, ToWorker } from './fixtures/delivery-worker.js';
 import { freshInbound } from './webhooks.js';
@@ -80,8 +81,10 @@ async function killMidCallback(backend: Backend): Promise<void> {
 
 describe('a process killed mid-callback: a later copy delivers after the lease expires', () => {
   const { prefix, table, dir } = useSharedServices('kill');
+  const cluster = useRedisCluster();
 
   it('through Redis', () => killMidCallback({ kind: 'redis', prefix }), 60_000);
+  it('through Redis Cluster', () => killMidCallback({ kind: 'redis-cluster', port: cluster.port, prefix }), 60_000);
   it('through PostgreSQL', () => killMidCallback({ kind: 'postgres', table }), 60_000);
   it('through one SQLite file', () => killMidCallback({ kind: 'sqlite', file: join(dir, 'kill.db') }), 60_000);
 });

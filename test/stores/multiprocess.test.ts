@@ -14,6 +14,7 @@ import { redisStore } from '../../src/store/redis.js';
 import { sqliteStore } from '../../src/store/sqlite.js';
 import type { SessionStore } from '../../src/store/types.js';
 import type { FromWorker, RaceBackend, RaceEvent, ToWorker } from './fixtures/race-worker.js';
+import { useRedisCluster } from './redis-cluster.js';
 import { runId } from './services.js';
 import { useSharedServices } from './shared-services.js';
 
@@ -91,11 +92,18 @@ async function expectConsistent(store: SessionStore, events: RaceEvent[], fresh:
 describe('a fleet of processes racing the same inbound events', () => {
   const s = useSharedServices('fleet');
   const { prefix, table, dir } = s;
+  const cluster = useRedisCluster();
 
   it('through Redis: every conversation holds its latest message, none counted twice', async () => {
     const events = makeEvents();
     const fresh = await race({ kind: 'redis', prefix }, events);
     await expectConsistent(redisStore({ client: s.redis, prefix }), events, fresh);
+  }, 120_000);
+
+  it('through Redis Cluster: every conversation holds its latest message, none counted twice', async () => {
+    const events = makeEvents();
+    const fresh = await race({ kind: 'redis-cluster', port: cluster.port, prefix }, events);
+    await expectConsistent(redisStore({ client: cluster.client, prefix }), events, fresh);
   }, 120_000);
 
   it('through PostgreSQL: every conversation holds its latest message, none counted twice', async () => {
