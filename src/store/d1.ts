@@ -17,13 +17,10 @@
  * @module
  */
 import { ValidationError } from '../errors.js';
+import { checkedStore } from './checked.js';
 import {
-  assertBucket,
   assertDuration,
-  assertReason,
   assertTablePrefix,
-  assertText,
-  assertTime,
   decodeConversation,
   type PageRow,
   pageFromRow,
@@ -167,15 +164,13 @@ export function d1Store(options: D1StoreOptions): D1Store {
     return db.prepare(query).bind(...values);
   };
 
-  return {
+  return checkedStore<D1Store>({
     async get(key) {
       const row = await (await q(sql.get, key, now() - ttlMs)).first<{ v: string }>();
       return row === null ? null : decodeConversation(row.v);
     },
 
     async recordInbound(key, at, messageUuid): Promise<RecordInboundResult> {
-      assertTime(at, 'at');
-      assertText(messageUuid, 'messageUuid');
       const t = now();
       const liveAfter = t - ttlMs;
       // The read runs in the same transaction: what a duplicate reports is the state it lost to.
@@ -197,13 +192,10 @@ export function d1Store(options: D1StoreOptions): D1Store {
     },
 
     async recordOutbound(key, at) {
-      assertTime(at, 'at');
       await (await q(sql.recordOutbound, key, at, now() - ttlMs)).run();
     },
 
     async markClosed(key, at, reason) {
-      assertTime(at, 'at');
-      assertReason(reason);
       await (await q(sql.markClosed, key, at, reason, now() - ttlMs)).run();
     },
 
@@ -213,23 +205,17 @@ export function d1Store(options: D1StoreOptions): D1Store {
     },
 
     async setPageLinked(pageId, linked, at, details) {
-      assertTime(at, 'at');
       const code = linked ? null : (details?.errorCode ?? null);
       const detail = linked ? null : (details?.errorDetail ?? null);
       await (await q(sql.setPageLinked, pageId, linked ? 1 : 0, at, code, detail)).run();
     },
 
     async claim(id, ttl) {
-      assertText(id, 'id');
-      assertDuration(ttl, 'ttlMs');
       const t = now();
       return (await (await q(sql.claim, id, t + ttl, t)).first()) !== null;
     },
 
     async lease(id, ttl, at): Promise<DeliveryLease> {
-      assertText(id, 'id');
-      assertDuration(ttl, 'ttlMs');
-      assertTime(at, 'now');
       const taken = await (await q(sql.lease, id, at + ttl, at, at + Math.max(ttl, dedupeTtlMs))).first<{
         attempt: number;
       }>();
@@ -243,13 +229,10 @@ export function d1Store(options: D1StoreOptions): D1Store {
     },
 
     async settle(id, attempt, ok, at) {
-      assertText(id, 'id');
-      assertTime(at, 'now');
       await (await q(ok ? sql.settleOk : sql.settleFailed, id, attempt, at, at + dedupeTtlMs)).run();
     },
 
     async takeToken(bucket, ratePerSecond, burst, at) {
-      assertBucket(bucket, ratePerSecond, burst, at);
       // One UPSERT statement: atomic on its own.
       const row = await (await q(sql.takeToken, bucket, ratePerSecond, burst, at)).first<{
         allowed: number;
@@ -284,5 +267,5 @@ export function d1Store(options: D1StoreOptions): D1Store {
       const [conversations, messages, claims, tokens] = results.map(changed) as [number, number, number, number];
       return { conversations, messages, claims, tokens };
     },
-  };
+  });
 }

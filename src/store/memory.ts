@@ -6,6 +6,7 @@
  */
 import { ValidationError } from '../errors.js';
 import type { ConversationKey, PageId } from '../ids.js';
+import { checkedStore } from './checked.js';
 import { type LeaseRecord, settleLease, takeLease } from './lease.js';
 import {
   type ClosedReason,
@@ -270,7 +271,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     return true;
   };
 
-  return {
+  return checkedStore<SessionStore>({
     async get(key) {
       const slot = live(key, now());
       return slot === undefined ? null : stateOf(slot);
@@ -439,5 +440,5 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       freeSlots.length = 0;
       nextSlot = 0;
     },
-  };
+  });
 }

@@ -15,18 +15,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Pool, QueryResultRow } from 'pg';
 import { ValidationError } from '../errors.js';
-import {
-  assertBucket,
-  assertDuration,
-  assertReason,
-  assertText,
-  assertTime,
-  decodeConversation,
-  pageFrom,
-  retryAfter,
-  tagsFrom,
-  toMs,
-} from './shared.js';
+import { checkedStore } from './checked.js';
+import { assertDuration, decodeConversation, pageFrom, retryAfter, tagsFrom, toMs } from './shared.js';
 import { sqlRules, sqlStatements, type TableName } from './sql.js';
 import type { ConversationState, DeliveryLease, FullSessionStore, IngestResult, SessionStore } from './types.js';
 import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
@@ -391,7 +381,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const queryArray = <R extends unknown[]>(op: keyof typeof sql, values: unknown[]) =>
     pool.query<R>({ name: sql[op].name, text: sql[op].text, values, rowMode: 'array' });
 
-  return {
+  return checkedStore<PostgresStore>({
     async get(key) {
       const { rows } = await queryArray<[string, string | null]>('get', [key, now() - ttlMs]);
       const row = rows[0];
@@ -400,13 +390,10 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     },
 
     async recordAdReferral(key, at) {
-      assertTime(at, 'at');
       await query('recordAdReferral', [key, at, now() - ttlMs]);
     },
 
     async setTagAvailability(pageId, tag, available, at, details) {
-      assertText(tag, 'tag');
-      assertTime(at, 'at');
       await query('setTagAvailability', [
         pageId,
         tag,
@@ -425,8 +412,6 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     },
 
     async recordInbound(key, at, messageUuid) {
-      assertTime(at, 'at');
-      assertText(messageUuid, 'messageUuid');
       const t = now();
       const { rows } = await queryArray<[boolean, string]>('recordInbound', [
         key,
@@ -443,13 +428,10 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     },
 
     async recordOutbound(key, at) {
-      assertTime(at, 'at');
       await query('recordOutbound', [key, at, now() - ttlMs]);
     },
 
     async markClosed(key, at, reason) {
-      assertTime(at, 'at');
-      assertReason(reason);
       await query('markClosed', [key, at, reason, now() - ttlMs]);
     },
 
@@ -486,7 +468,6 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     },
 
     async setPageLinked(pageId, linked, at, details) {
-      assertTime(at, 'at');
       await query('setPageLinked', [
         pageId,
         linked,
@@ -497,45 +478,26 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     },
 
     async claim(id, ttl) {
-      assertText(id, 'id');
-      assertDuration(ttl, 'ttlMs');
       const t = now();
       const { rowCount } = await query('claim', [id, t + ttl, t]);
       return rowCount === 1;
     },
 
     async lease(id, ttl, at) {
-      assertText(id, 'id');
-      assertDuration(ttl, 'ttlMs');
-      assertTime(at, 'now');
       const holder = randomUUID();
       const { rows } = await queryArray<LeaseRow>('lease', [id, at, at + ttl, at + Math.max(ttl, dedupeTtlMs), holder]);
       return leaseOf(rows[0], at);
     },
 
     async settle(id, attempt, ok, at) {
-      assertText(id, 'id');
       if (ok) await query('settleOk', [id, attempt, at + dedupeTtlMs]);
       else await query('settleFailed', [id, attempt]);
     },
 
     async ingest(input) {
       const { now: at0, replay, message, status, lease } = input;
-      assertText(replay.id, 'replay.id');
-      assertDuration(replay.ttlMs, 'replay.ttlMs');
-      assertTime(at0, 'now');
       const event = message ?? status;
       const effect = status?.effect;
-      if (message !== undefined) {
-        assertTime(message.at, 'at');
-        assertText(message.messageUuid, 'messageUuid');
-      }
-      if (status !== undefined) {
-        assertTime(status.at, 'at');
-        assertDuration(status.dedupe.ttlMs, 'dedupe.ttlMs');
-        if (effect?.kind === 'close') assertReason(effect.reason);
-      }
-      if (lease !== undefined) assertDuration(lease.ttlMs, 'lease.ttlMs');
       const t = now();
       const details = effect?.kind === 'unlink' ? effect.details : undefined;
       const { rows } = await queryArray<
@@ -577,7 +539,6 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     },
 
     async takeToken(bucket, ratePerSecond, burst, at) {
-      assertBucket(bucket, ratePerSecond, burst, at);
       const { rows } = await query<{ allowed: boolean; tokens: number }>('takeToken', [
         bucket,
         ratePerSecond,
@@ -628,5 +589,5 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         tokens: Number(row?.tokens ?? 0),
       };
     },
-  };
+  });
 }

@@ -24,19 +24,8 @@ import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { ValidationError } from '../errors.js';
 import type { ConversationKey, PageId } from '../ids.js';
-import {
-  assertBucket,
-  assertDuration,
-  assertReason,
-  assertText,
-  assertTime,
-  decodeConversation,
-  pageFrom,
-  retryAfter,
-  type StoredTag,
-  tagsFrom,
-  toMs,
-} from './shared.js';
+import { checkedStore } from './checked.js';
+import { assertDuration, decodeConversation, pageFrom, retryAfter, type StoredTag, tagsFrom, toMs } from './shared.js';
 import type {
   ConversationState,
   DeliveryLease,
@@ -422,7 +411,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     }
   }
 
-  return {
+  return checkedStore<RedisStore>({
     async get(key) {
       // One MGET: both keys share the conversation's hash slot.
       const [value, ad] = await client.mget(convKey(key), adKey(key));
@@ -430,13 +419,10 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     },
 
     async recordAdReferral(key, at) {
-      assertTime(at, 'at');
       await run(RECORD_AD_REFERRAL, [convKey(key), adKey(key)], [String(at), String(at + ttlMs)]);
     },
 
     async setTagAvailability(pageId, tag, available, at, details) {
-      assertText(tag, 'tag');
-      assertTime(at, 'at');
       const value: Record<string, unknown> = { a: available ? 1 : 0, t: at };
       if (!available && details?.errorCode !== undefined) value.e = details.errorCode;
       if (!available && details?.errorDetail !== undefined) value.d = details.errorDetail;
@@ -449,8 +435,6 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     },
 
     async recordInbound(key, at, messageUuid) {
-      assertTime(at, 'at');
-      assertText(messageUuid, 'messageUuid');
       const t = now();
       const reply = (await run(
         RECORD_INBOUND,
@@ -464,13 +448,10 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     },
 
     async recordOutbound(key, at) {
-      assertTime(at, 'at');
       await run(RECORD_OUTBOUND, [convKey(key)], [String(at)]);
     },
 
     async markClosed(key, at, reason) {
-      assertTime(at, 'at');
-      assertReason(reason);
       await run(MARK_CLOSED, [convKey(key)], [String(at), reason]);
     },
 
@@ -488,7 +469,6 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     },
 
     async setPageLinked(pageId, linked, at, details) {
-      assertTime(at, 'at');
       const code = linked ? undefined : details?.errorCode;
       const detail = linked ? undefined : details?.errorDetail;
       await run(
@@ -506,15 +486,10 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     },
 
     async claim(id, ttl) {
-      assertText(id, 'id');
-      assertDuration(ttl, 'ttlMs');
       return (await client.set(`${prefix}k:${id}`, '1', 'PX', ttl, 'NX')) === 'OK';
     },
 
     async lease(id, ttl, at) {
-      assertText(id, 'id');
-      assertDuration(ttl, 'ttlMs');
-      assertTime(at, 'now');
       const reply = (await run(LEASE, [`${prefix}d:${id}`], [String(at), String(at + ttl), leaseKeepMs(ttl)])) as [
         string,
         number,
@@ -524,15 +499,11 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     },
 
     async settle(id, attempt, ok) {
-      assertText(id, 'id');
       await run(SETTLE, [`${prefix}d:${id}`], [String(attempt), ok ? '1' : '0', String(dedupeTtlMs)]);
     },
 
     async ingest(input) {
       const { now: at0, replay, message, status, lease } = input;
-      assertText(replay.id, 'replay.id');
-      assertDuration(replay.ttlMs, 'replay.ttlMs');
-      assertTime(at0, 'now');
       if (message === undefined && status === undefined) {
         // A Dispatch report: only the token, in its own slot.
         const first = (await client.set(`${prefix}k:${replay.id}`, '1', 'PX', replay.ttlMs, 'NX')) === 'OK';
@@ -543,14 +514,11 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       }
       const key = (message ?? status)?.key as ConversationKey;
       const page = (message ?? status)?.pageId as PageId;
-      if (lease !== undefined) assertDuration(lease.ttlMs, 'lease.ttlMs');
       // The INGEST script's ARGV, 1-based in Lua: see the named locals at its top.
       const args = new Array<string>(17).fill('');
       args[1] = String(replay.ttlMs);
       args[2] = String(at0);
       if (message !== undefined) {
-        assertTime(message.at, 'at');
-        assertText(message.messageUuid, 'messageUuid');
         args[0] = 'm';
         args[3] = String(message.at);
         args[4] = message.messageUuid;
@@ -558,13 +526,10 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         args[6] = String(now() + dedupeTtlMs);
         args[7] = dedupeTtl;
       } else if (status !== undefined) {
-        assertTime(status.at, 'at');
-        assertDuration(status.dedupe.ttlMs, 'dedupe.ttlMs');
         args[0] = 's';
         args[3] = String(status.at);
         const effect = status.effect;
         if (effect?.kind === 'close') {
-          assertReason(effect.reason);
           args[8] = 'c';
           args[9] = effect.reason;
         } else if (effect?.kind === 'unlink') {
@@ -607,7 +572,6 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     },
 
     async takeToken(bucket, ratePerSecond, burst, at) {
-      assertBucket(bucket, ratePerSecond, burst, at);
       // Once full again the bucket equals a missing one, so it may expire then.
       const fullAfterMs = Math.ceil((burst * 1000) / ratePerSecond) + 1000;
       const [allowed, tokens] = (await run(
@@ -628,5 +592,5 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     async close() {
       // The client belongs to the caller: it may serve other code, so it stays open.
     },
-  };
+  });
 }

@@ -11,14 +11,11 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { ValidationError } from '../errors.js';
+import { checkedStore } from './checked.js';
 import { type LeaseRecord, settleLease, takeLease } from './lease.js';
 import {
-  assertBucket,
   assertDuration,
-  assertReason,
   assertTablePrefix,
-  assertText,
-  assertTime,
   decodeConversation,
   loadPeer,
   type PageRow,
@@ -282,7 +279,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     return opening;
   };
 
-  return {
+  return checkedStore<SqliteStore>({
     async get(key) {
       const { s } = handle ?? (await open());
       const row = s.getWithAd.get({ key, liveAfter: now() - ttlMs });
@@ -293,14 +290,11 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
 
     async recordAdReferral(key, at) {
-      assertTime(at, 'at');
       const { s } = handle ?? (await open());
       s.adReferral.run({ key, at, liveAfter: now() - ttlMs });
     },
 
     async setTagAvailability(pageId, tag, available, at, details) {
-      assertText(tag, 'tag');
-      assertTime(at, 'at');
       const { s } = handle ?? (await open());
       s.setTag.run({
         page: pageId,
@@ -327,22 +321,17 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
 
     async recordInbound(key, at, messageUuid) {
-      assertTime(at, 'at');
-      assertText(messageUuid, 'messageUuid');
       const h = handle ?? (await open());
       const t = now();
       return h.recordInbound(key, at, messageUuid, t, t - ttlMs, t + dedupeTtlMs);
     },
 
     async recordOutbound(key, at) {
-      assertTime(at, 'at');
       const { s } = handle ?? (await open());
       s.outbound.run({ key, at, liveAfter: now() - ttlMs });
     },
 
     async markClosed(key, at, reason) {
-      assertTime(at, 'at');
-      assertReason(reason);
       const { s } = handle ?? (await open());
       s.close.run({ key, at, reason, liveAfter: now() - ttlMs });
     },
@@ -354,7 +343,6 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
 
     async setPageLinked(pageId, linked, at, details) {
-      assertTime(at, 'at');
       const { s } = handle ?? (await open());
       s.setPage.run({
         page: pageId,
@@ -366,27 +354,20 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
 
     async claim(id, ttl) {
-      assertText(id, 'id');
-      assertDuration(ttl, 'ttlMs');
       const { s } = handle ?? (await open());
       const t = now();
       return s.claim.get({ id, until: t + ttl, now: t }) !== undefined;
     },
 
     async lease(id, ttl, at) {
-      assertText(id, 'id');
-      assertDuration(ttl, 'ttlMs');
-      assertTime(at, 'now');
       return (handle ?? (await open())).lease(id, ttl, at, dedupeTtlMs);
     },
 
     async settle(id, attempt, ok, at) {
-      assertText(id, 'id');
       (handle ?? (await open())).settle(id, attempt, ok, at, dedupeTtlMs);
     },
 
     async takeToken(bucket, ratePerSecond, burst, at) {
-      assertBucket(bucket, ratePerSecond, burst, at);
       const { s } = handle ?? (await open());
       // One UPSERT statement: atomic on its own (SQLite takes the write lock for it).
       const row = s.take.get({ bucket, rate: ratePerSecond, burst, now: at }) as { allowed: number; tokens: number };
@@ -414,5 +395,5 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       const t = now();
       return h.prune(t, t - olderThanMs);
     },
-  };
+  });
 }
