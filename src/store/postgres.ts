@@ -16,10 +16,18 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Pool, QueryResultRow } from 'pg';
 import { ValidationError } from '../errors.js';
 import { checkedStore } from './checked.js';
-import { assertDuration, decodeConversation, pageFrom, retryAfter, tagsFrom, toMs } from './shared.js';
+import {
+  assertDuration,
+  badOption,
+  decodeConversation,
+  pageFrom,
+  retryAfter,
+  storeTimes,
+  tagsFrom,
+  toMs,
+} from './shared.js';
 import { sqlRules, sqlStatements, type TableName } from './sql.js';
 import type { ConversationState, DeliveryLease, FullSessionStore, IngestResult, SessionStore } from './types.js';
-import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
 /** Where the store's tables live. */
 export interface PostgresTableOptions {
@@ -363,16 +371,14 @@ function withAdReferral(state: ConversationState, adReferralAt: string | null): 
 export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const { pool } = options;
   if (pool === undefined || pool === null || typeof pool.query !== 'function') {
-    throw new ValidationError('postgresStore needs a pg Pool: postgresStore({ pool: new pg.Pool(config) })', [
-      { path: 'pool', message: 'must be a pg Pool' },
-    ]);
+    throw badOption(
+      'postgresStore needs a pg Pool: postgresStore({ pool: new pg.Pool(config) })',
+      'pool',
+      'must be a pg Pool',
+    );
   }
   const n = names(options);
-  const ttlMs = options.ttlMs ?? DEFAULT_STORE_TTL_MS;
-  const dedupeTtlMs = options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS;
-  assertDuration(ttlMs, 'ttlMs');
-  assertDuration(dedupeTtlMs, 'dedupeTtlMs');
-  const now = options.now ?? Date.now;
+  const { ttlMs, dedupeTtlMs, now } = storeTimes(options);
   const sql = statements(n);
 
   const query = <R extends QueryResultRow>(op: keyof typeof sql, values: unknown[]) =>

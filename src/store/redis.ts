@@ -22,10 +22,18 @@
  */
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { ValidationError } from '../errors.js';
 import type { ConversationKey, PageId } from '../ids.js';
 import { checkedStore } from './checked.js';
-import { assertDuration, decodeConversation, pageFrom, retryAfter, type StoredTag, tagsFrom, toMs } from './shared.js';
+import {
+  badOption,
+  decodeConversation,
+  pageFrom,
+  retryAfter,
+  type StoredTag,
+  storeTimes,
+  tagsFrom,
+  toMs,
+} from './shared.js';
 import type {
   ConversationState,
   DeliveryLease,
@@ -34,7 +42,6 @@ import type {
   PageState,
   SessionStore,
 } from './types.js';
-import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
@@ -363,22 +370,18 @@ const isNoScript = (error: unknown): boolean =>
 export function redisStore(options: RedisStoreOptions): RedisStore {
   const { client } = options;
   if (client === undefined || client === null || typeof (client as Redis).evalsha !== 'function') {
-    throw new ValidationError('redisStore needs an ioredis client: redisStore({ client: new Redis(url) })', [
-      { path: 'client', message: 'must be an ioredis Redis or Cluster' },
-    ]);
+    throw badOption(
+      'redisStore needs an ioredis client: redisStore({ client: new Redis(url) })',
+      'client',
+      'must be an ioredis Redis or Cluster',
+    );
   }
   const prefix = options.prefix ?? 'vonage-messenger:';
   if (/[{}]/.test(prefix)) {
     // A brace in the prefix would become the hash tag and put every key in one slot.
-    throw new ValidationError('redisStore prefix must not contain { or }', [
-      { path: 'prefix', message: 'must not contain { or }' },
-    ]);
+    throw badOption('redisStore prefix must not contain { or }', 'prefix', 'must not contain { or }');
   }
-  const ttlMs = options.ttlMs ?? DEFAULT_STORE_TTL_MS;
-  const dedupeTtlMs = options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS;
-  assertDuration(ttlMs, 'ttlMs');
-  assertDuration(dedupeTtlMs, 'dedupeTtlMs');
-  const now = options.now ?? Date.now;
+  const { ttlMs, dedupeTtlMs, now } = storeTimes(options);
   const dedupeTtl = String(dedupeTtlMs);
 
   // Every key of one Page shares the hash tag {pageId}, so an inbound webhook's writes (the

@@ -8,6 +8,7 @@
 import { ValidationError } from '../errors.js';
 import { CLOSED_REASONS } from '../vocabulary.js';
 import type { ClosedReason, ConversationState, PageState, TagAvailability } from './types.js';
+import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
 // Each check returns the ValidationError to throw, or undefined: checkedStore (checked.ts)
 // chains them with `??` and rejects with the first, so a valid call allocates nothing.
@@ -61,6 +62,23 @@ export function badBucket(
     return new ValidationError('burst must be an integer >= 1', [{ path: 'burst', message: 'integer >= 1' }]);
   }
   return badTime(now, 'now');
+}
+
+/** A store factory's refusal of one option (`path`): the error the adapters throw at creation. */
+export const badOption = (message: string, path: string, issue: string): ValidationError =>
+  new ValidationError(message, [{ path, message: issue }]);
+
+/** The options every persistent store shares, with their defaults applied and checked. */
+export function storeTimes(options: { ttlMs?: number; dedupeTtlMs?: number; now?: () => number }): {
+  ttlMs: number;
+  dedupeTtlMs: number;
+  now: () => number;
+} {
+  const ttlMs = options.ttlMs ?? DEFAULT_STORE_TTL_MS;
+  const dedupeTtlMs = options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS;
+  assertDuration(ttlMs, 'ttlMs');
+  assertDuration(dedupeTtlMs, 'dedupeTtlMs');
+  return { ttlMs, dedupeTtlMs, now: options.now ?? Date.now };
 }
 
 /** Throws `ValidationError` unless `value` is a positive integer number of milliseconds (an option). */
