@@ -33,7 +33,6 @@ import { messengerStore } from './store/checked.js';
 import { callStore } from './store/guard.js';
 import { memoryStore } from './store/memory.js';
 import type { ClosedReason, ConversationState, SessionStore } from './store/types.js';
-import type { PageLinkState } from './vocabulary.js';
 import {
   createWebhookLayer,
   type PlatformErrorEvent,
