@@ -1,60 +1,90 @@
 /**
- * What the persistent adapters (Redis, PostgreSQL, SQLite) share: input checks that run before
- * any I/O (so bad input changes no stored state), option checks, and lazy loading of optional
- * peer dependencies.
+ * What the store adapters share: the argument checks that checkedStore runs before any I/O
+ * (so bad input changes no stored state), option checks, decoding of stored values, and lazy
+ * loading of optional peer dependencies.
  *
  * @module
  */
 import { ValidationError } from '../errors.js';
 import { CLOSED_REASONS } from '../vocabulary.js';
 import type { ClosedReason, ConversationState, PageState, TagAvailability } from './types.js';
+import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
-/** Throws `ValidationError` unless `value` is an integer number of epoch milliseconds. */
-export function assertTime(value: number, name: string): void {
-  if (!Number.isSafeInteger(value)) {
-    throw new ValidationError(`${name} must be an integer number of epoch milliseconds, got ${String(value)}`, [
-      { path: name, message: 'must be a safe integer (epoch ms)' },
-    ]);
-  }
+// Each check returns the ValidationError to throw, or undefined: checkedStore (checked.ts)
+// chains them with `??` and rejects with the first, so a valid call allocates nothing.
+
+/** The `ValidationError` for `value` unless it is a non-negative integer number of epoch ms. */
+export function badTime(value: number, name: string): ValidationError | undefined {
+  if (Number.isSafeInteger(value) && value >= 0) return undefined;
+  return new ValidationError(
+    `${name} must be a non-negative integer number of epoch milliseconds, got ${String(value)}`,
+    [{ path: name, message: 'must be a non-negative safe integer (epoch ms)' }],
+  );
 }
 
-/** Throws `ValidationError` unless `value` is a positive integer number of milliseconds. */
-export function assertDuration(value: number, name: string): void {
-  if (!(Number.isSafeInteger(value) && value > 0)) {
-    throw new ValidationError(`${name} must be a positive integer number of milliseconds, got ${String(value)}`, [
-      { path: name, message: 'must be a positive integer (ms)' },
-    ]);
-  }
+/** The `ValidationError` for `value` unless it is a positive integer number of milliseconds. */
+export function badDuration(value: number, name: string): ValidationError | undefined {
+  if (Number.isSafeInteger(value) && value > 0) return undefined;
+  return new ValidationError(`${name} must be a positive integer number of milliseconds, got ${String(value)}`, [
+    { path: name, message: 'must be a positive integer (ms)' },
+  ]);
 }
 
-/** Throws `ValidationError` unless `value` is a non-empty string. */
-export function assertText(value: string, name: string): void {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new ValidationError(`${name} must be a non-empty string`, [{ path: name, message: 'must be non-empty' }]);
-  }
+/** The `ValidationError` for `value` unless it is a non-empty string. */
+export function badText(value: string, name: string): ValidationError | undefined {
+  if (typeof value === 'string' && value.length > 0) return undefined;
+  return new ValidationError(`${name} must be a non-empty string`, [{ path: name, message: 'must be non-empty' }]);
 }
 
 const REASONS: readonly ClosedReason[] = CLOSED_REASONS;
 
-/** Throws `ValidationError` unless `reason` is a known {@link ClosedReason}. */
-export function assertReason(reason: ClosedReason): void {
-  if (!REASONS.includes(reason)) {
-    throw new ValidationError(`closed reason must be one of ${REASONS.join(', ')}`, [
-      { path: 'reason', message: 'unknown closed reason' },
-    ]);
-  }
+/** The `ValidationError` for `reason` unless it is a known {@link ClosedReason}. */
+export function badReason(reason: ClosedReason): ValidationError | undefined {
+  if (REASONS.includes(reason)) return undefined;
+  return new ValidationError(`closed reason must be one of ${REASONS.join(', ')}`, [
+    { path: 'reason', message: 'unknown closed reason' },
+  ]);
 }
 
-/** Throws `ValidationError` unless the token-bucket parameters make sense. */
-export function assertBucket(bucket: string, ratePerSecond: number, burst: number, now: number): void {
-  assertText(bucket, 'bucket');
+/** The `ValidationError` for token-bucket parameters that make no sense, or undefined. */
+export function badBucket(
+  bucket: string,
+  ratePerSecond: number,
+  burst: number,
+  now: number,
+): ValidationError | undefined {
+  const text = badText(bucket, 'bucket');
+  if (text !== undefined) return text;
   if (!(Number.isFinite(ratePerSecond) && ratePerSecond > 0)) {
-    throw new ValidationError('ratePerSecond must be a positive number', [{ path: 'ratePerSecond', message: '> 0' }]);
+    return new ValidationError('ratePerSecond must be a positive number', [{ path: 'ratePerSecond', message: '> 0' }]);
   }
   if (!(Number.isSafeInteger(burst) && burst >= 1)) {
-    throw new ValidationError('burst must be an integer >= 1', [{ path: 'burst', message: 'integer >= 1' }]);
+    return new ValidationError('burst must be an integer >= 1', [{ path: 'burst', message: 'integer >= 1' }]);
   }
-  assertTime(now, 'now');
+  return badTime(now, 'now');
+}
+
+/** A store factory's refusal of one option (`path`): the error the adapters throw at creation. */
+export const badOption = (message: string, path: string, issue: string): ValidationError =>
+  new ValidationError(message, [{ path, message: issue }]);
+
+/** The options every persistent store shares, with their defaults applied and checked. */
+export function storeTimes(options: { ttlMs?: number; dedupeTtlMs?: number; now?: () => number }): {
+  ttlMs: number;
+  dedupeTtlMs: number;
+  now: () => number;
+} {
+  const ttlMs = options.ttlMs ?? DEFAULT_STORE_TTL_MS;
+  const dedupeTtlMs = options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS;
+  assertDuration(ttlMs, 'ttlMs');
+  assertDuration(dedupeTtlMs, 'dedupeTtlMs');
+  return { ttlMs, dedupeTtlMs, now: options.now ?? Date.now };
+}
+
+/** Throws `ValidationError` unless `value` is a positive integer number of milliseconds (an option). */
+export function assertDuration(value: number, name: string): void {
+  const bad = badDuration(value, name);
+  if (bad !== undefined) throw bad;
 }
 
 /** Milliseconds until one token is back, given a fractional token count below 1. */
