@@ -46,12 +46,12 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 ) as fc.Arbitrary<Op>;
 
 const query = fc.record({
-  from: fc.integer({ min: -6, max: 60 }).map((i) => i * 50),
+  from: fc.integer({ min: 0, max: 66 }).map((i) => i * 50),
   width: fc.integer({ min: 0, max: 60 }).map((i) => i * 50),
   page: fc.option(fc.constantFrom(...PAGES), { nil: undefined }),
   limit: fc.integer({ min: 1, max: 12 }),
   after: fc.option(
-    fc.record({ at: fc.integer({ min: -6, max: 60 }).map((i) => i * 50), key: fc.nat(KEYS.length - 1) }),
+    fc.record({ at: fc.integer({ min: 0, max: 66 }).map((i) => i * 50), key: fc.nat(KEYS.length - 1) }),
     {
       nil: undefined,
     },
