@@ -16,20 +16,20 @@
  *
  * @module
  */
-import { ValidationError } from '../errors.js';
 import { checkedStore } from './checked.js';
 import {
   assertDuration,
   assertTablePrefix,
+  badOption,
   decodeConversation,
   type PageRow,
   pageFromRow,
   retryAfter,
+  storeTimes,
 } from './shared.js';
 import { sqlStatements, type TableName } from './sql.js';
 import type { SqlitePruneResult } from './sqlite.js';
 import type { DeliveryLease, RecordInboundResult, SessionStore } from './types.js';
-import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
 /**
  * The part of D1's prepared statement the store uses (`D1PreparedStatement`).
@@ -139,15 +139,13 @@ export function d1Store(options: D1StoreOptions): D1Store {
   assertTablePrefix(table, 'd1Store');
   const db = options.database;
   if (db === null || typeof db !== 'object' || typeof db.prepare !== 'function' || typeof db.batch !== 'function') {
-    throw new ValidationError('d1Store needs a D1 database binding (env.DB)', [
-      { path: 'database', message: 'must be a D1Database (prepare, batch)' },
-    ]);
+    throw badOption(
+      'd1Store needs a D1 database binding (env.DB)',
+      'database',
+      'must be a D1Database (prepare, batch)',
+    );
   }
-  const ttlMs = options.ttlMs ?? DEFAULT_STORE_TTL_MS;
-  const dedupeTtlMs = options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS;
-  assertDuration(ttlMs, 'ttlMs');
-  assertDuration(dedupeTtlMs, 'dedupeTtlMs');
-  const now = options.now ?? Date.now;
+  const { ttlMs, dedupeTtlMs, now } = storeTimes(options);
   const sql = statements((suffix) => `"${table}_${suffix}"`);
 
   // The tables are created once per store, on first use; a failure is retried next time.

@@ -20,10 +20,19 @@ import type { Pool, QueryResultRow } from 'pg';
 import { ValidationError } from '../errors.js';
 import type { ConversationKey } from '../ids.js';
 import { checkedStore } from './checked.js';
-import { assertDuration, decodeConversation, pageFrom, retryAfter, tagsFrom, toMs } from './shared.js';
+import {
+  assertDuration,
+  badOption,
+  decodeConversation,
+  pageFrom,
+  retryAfter,
+  storeTimes,
+  tagsFrom,
+  toMs,
+  windowIndexOption,
+} from './shared.js';
 import { sqlRules, sqlStatements, type TableName, windowIndexSql } from './sql.js';
 import type { ConversationState, DeliveryLease, FullSessionStore, IngestResult, SessionStore } from './types.js';
-import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
 /** Where the store's tables live. */
 export interface PostgresTableOptions {
@@ -162,7 +171,7 @@ export function postgresSchemaSql(options: PostgresTableOptions = {}): string {
   closed_reason text
 );
 CREATE INDEX IF NOT EXISTS ${n.index('conv_at_idx')} ON ${n.conversations} (last_inbound_at);
-${options.windowIndex === false ? '' : `${windowIndexSql('postgres', n.table, n.index).page};\n`}CREATE TABLE IF NOT EXISTS ${n.messages} (
+${!windowIndexOption(options, 'postgresSchemaSql') ? '' : `${windowIndexSql('postgres', n.table, n.index).page};\n`}CREATE TABLE IF NOT EXISTS ${n.messages} (
   key text COLLATE "C" NOT NULL,
   uuid text COLLATE "C" NOT NULL,
   expires_at bigint NOT NULL,
@@ -376,16 +385,15 @@ function withAdReferral(state: ConversationState, adReferralAt: string | null): 
 export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const { pool } = options;
   if (pool === undefined || pool === null || typeof pool.query !== 'function') {
-    throw new ValidationError('postgresStore needs a pg Pool: postgresStore({ pool: new pg.Pool(config) })', [
-      { path: 'pool', message: 'must be a pg Pool' },
-    ]);
+    throw badOption(
+      'postgresStore needs a pg Pool: postgresStore({ pool: new pg.Pool(config) })',
+      'pool',
+      'must be a pg Pool',
+    );
   }
   const n = names(options);
-  const ttlMs = options.ttlMs ?? DEFAULT_STORE_TTL_MS;
-  const dedupeTtlMs = options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS;
-  assertDuration(ttlMs, 'ttlMs');
-  assertDuration(dedupeTtlMs, 'dedupeTtlMs');
-  const now = options.now ?? Date.now;
+  const { ttlMs, dedupeTtlMs, now } = storeTimes(options);
+  const windowIndex = windowIndexOption(options, 'postgresStore');
   const sql = statements(n);
 
   const query = <R extends QueryResultRow>(op: keyof typeof sql, values: unknown[]) =>
@@ -619,6 +627,6 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       };
     },
   };
-  if (options.windowIndex === false) delete store.listByLastInbound;
+  if (!windowIndex) delete store.listByLastInbound;
   return checkedStore(store);
 }

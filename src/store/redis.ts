@@ -30,18 +30,19 @@
  */
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { ValidationError } from '../errors.js';
 import type { ConversationKey, PageId } from '../ids.js';
 import { checkedStore } from './checked.js';
 import {
-  assertDuration,
+  badOption,
   decodeConversation,
   listAcrossPages,
   pageFrom,
   retryAfter,
   type StoredTag,
+  storeTimes,
   tagsFrom,
   toMs,
+  windowIndexOption,
 } from './shared.js';
 import type {
   ConversationState,
@@ -52,7 +53,6 @@ import type {
   PageState,
   SessionStore,
 } from './types.js';
-import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
@@ -493,22 +493,18 @@ const isNoScript = (error: unknown): boolean =>
 export function redisStore(options: RedisStoreOptions): RedisStore {
   const { client } = options;
   if (client === undefined || client === null || typeof (client as Redis).evalsha !== 'function') {
-    throw new ValidationError('redisStore needs an ioredis client: redisStore({ client: new Redis(url) })', [
-      { path: 'client', message: 'must be an ioredis Redis or Cluster' },
-    ]);
+    throw badOption(
+      'redisStore needs an ioredis client: redisStore({ client: new Redis(url) })',
+      'client',
+      'must be an ioredis Redis or Cluster',
+    );
   }
   const prefix = options.prefix ?? 'vonage-messenger:';
   if (/[{}]/.test(prefix)) {
     // A brace in the prefix would become the hash tag and put every key in one slot.
-    throw new ValidationError('redisStore prefix must not contain { or }', [
-      { path: 'prefix', message: 'must not contain { or }' },
-    ]);
+    throw badOption('redisStore prefix must not contain { or }', 'prefix', 'must not contain { or }');
   }
-  const ttlMs = options.ttlMs ?? DEFAULT_STORE_TTL_MS;
-  const dedupeTtlMs = options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS;
-  assertDuration(ttlMs, 'ttlMs');
-  assertDuration(dedupeTtlMs, 'dedupeTtlMs');
-  const now = options.now ?? Date.now;
+  const { ttlMs, dedupeTtlMs, now } = storeTimes(options);
   const dedupeTtl = String(dedupeTtlMs);
 
   // Every key of one Page shares the hash tag {pageId}, so an inbound webhook's writes (the
@@ -532,7 +528,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   });
 
   // --- The window index (listByLastInbound): one sorted set per Page, and the Page registry.
-  const windowIndex = options.windowIndex ?? true;
+  const windowIndex = windowIndexOption(options, 'redisStore');
   const indexKey = (pageId: string) => `${prefix}i:{${pageId}}`;
   const registryKey = `${prefix}pages`;
   /** The PSID, the conversation's member in its Page's index; '' tells the scripts there is none. */

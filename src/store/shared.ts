@@ -11,6 +11,8 @@ import { CLOSED_REASONS } from '../vocabulary.js';
 import {
   type ClosedReason,
   type ConversationState,
+  DEFAULT_DEDUPE_TTL_MS,
+  DEFAULT_STORE_TTL_MS,
   type InboundEntry,
   type InboundRange,
   MAX_INBOUND_RANGE_LIMIT,
@@ -70,6 +72,32 @@ export function badBucket(
     return new ValidationError('burst must be an integer >= 1', [{ path: 'burst', message: 'integer >= 1' }]);
   }
   return badTime(now, 'now');
+}
+
+/** A store factory's refusal of one option (`path`): the error the adapters throw at creation. */
+export const badOption = (message: string, path: string, issue: string): ValidationError =>
+  new ValidationError(message, [{ path, message: issue }]);
+
+/** The options every persistent store shares, with their defaults applied and checked. */
+export function storeTimes(options: { ttlMs?: number; dedupeTtlMs?: number; now?: () => number }): {
+  ttlMs: number;
+  dedupeTtlMs: number;
+  now: () => number;
+} {
+  const ttlMs = options.ttlMs ?? DEFAULT_STORE_TTL_MS;
+  const dedupeTtlMs = options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS;
+  assertDuration(ttlMs, 'ttlMs');
+  assertDuration(dedupeTtlMs, 'dedupeTtlMs');
+  return { ttlMs, dedupeTtlMs, now: options.now ?? Date.now };
+}
+
+/** The `windowIndex` option of a persistent store: true unless `false`; anything else is refused. */
+export function windowIndexOption(options: { windowIndex?: boolean }, store: string): boolean {
+  const value = options.windowIndex;
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw badOption(`${store} windowIndex must be true or false`, 'windowIndex', 'must be a boolean');
+  }
+  return value !== false;
 }
 
 /** Throws `ValidationError` unless `value` is a positive integer number of milliseconds (an option). */

@@ -10,23 +10,23 @@
  * @module
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import { ValidationError } from '../errors.js';
 import { checkedStore } from './checked.js';
 import { type LeaseRecord, settleLease, takeLease } from './lease.js';
 import {
   assertDuration,
   assertTablePrefix,
+  badOption,
   decodeConversation,
   loadPeer,
   type PageRow,
   pageFromRow,
   retryAfter,
+  storeTimes,
   tagsFrom,
   toMs,
 } from './shared.js';
 import { sqlStatements } from './sql.js';
 import type { DeliveryLease, FullSessionStore, RecordInboundResult, SessionStore } from './types.js';
-import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
 type Database = BetterSqlite3.Database;
 
@@ -242,16 +242,14 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   assertTablePrefix(table, 'sqliteStore');
   const database = options.database;
   if (typeof database !== 'string' && (database === null || typeof database?.prepare !== 'function')) {
-    throw new ValidationError('sqliteStore needs a better-sqlite3 Database or a file name', [
-      { path: 'database', message: 'must be a better-sqlite3 Database or a file name' },
-    ]);
+    throw badOption(
+      'sqliteStore needs a better-sqlite3 Database or a file name',
+      'database',
+      'must be a better-sqlite3 Database or a file name',
+    );
   }
-  const ttlMs = options.ttlMs ?? DEFAULT_STORE_TTL_MS;
-  const dedupeTtlMs = options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS;
+  const { ttlMs, dedupeTtlMs, now } = storeTimes(options);
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-  assertDuration(ttlMs, 'ttlMs');
-  assertDuration(dedupeTtlMs, 'dedupeTtlMs');
-  const now = options.now ?? Date.now;
   const owned = typeof database === 'string';
 
   // Opened on first use (loading better-sqlite3 lazily); afterwards `handle` is used directly,

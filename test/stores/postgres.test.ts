@@ -138,6 +138,8 @@ describe('postgresStore on PostgreSQL', () => {
     expect(() => postgresStore({ pool, schema: 'a'.repeat(64) })).toThrow(ValidationError);
     expect(() => postgresStore({ pool: {} as pg.Pool })).toThrow(/needs a pg Pool/);
     expect(() => postgresStore({ pool, ttlMs: -1 })).toThrow(ValidationError);
+    expect(() => postgresStore({ pool, windowIndex: 1 as unknown as boolean })).toThrow(ValidationError);
+    expect(() => postgresSchemaSql({ windowIndex: 'off' as unknown as boolean })).toThrow(ValidationError);
   });
 
   it('rejects bad input with ValidationError and writes nothing', async () => {

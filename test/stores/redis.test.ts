@@ -167,6 +167,7 @@ describe('redisStore on Redis', () => {
     expect(() => redisStore({ client, ttlMs: 0 })).toThrow(ValidationError);
     expect(() => redisStore({ client, dedupeTtlMs: Number.NaN })).toThrow(ValidationError);
     expect(() => redisStore({ client: {} as Redis })).toThrow(/needs an ioredis client/);
+    expect(() => redisStore({ client, windowIndex: 'no' as unknown as boolean })).toThrow(ValidationError);
   });
 
   it('keeps Page state without expiry, and token buckets only until they are full again', async () => {
