@@ -271,15 +271,16 @@ export function keyValueStore(table: KeyValueTable, options: KeyValueStoreOption
       if (query === undefined) return [];
       const from = Math.max(range.from, now() - ttlMs);
       // (from, to]: every entry of a time sorts before "time:;" (';' follows the digits).
-      const lower = sortOf(from, ';');
-      const after = range.after === undefined ? lower : sortOf(range.after.at, range.after.key);
+      let after = sortOf(from, ';');
+      const cursor = range.after === undefined ? undefined : sortOf(range.after.at, range.after.key);
+      if (cursor !== undefined && cursor > after) after = cursor;
       const before = sortOf(range.to, ';');
       const item = range.pageId === undefined ? await table.get('pages') : null;
       const pages =
         range.pageId === undefined ? (item === null ? [] : (JSON.parse(item.value) as string[])) : [range.pageId];
       const found: (InboundEntry & { sort: string })[] = [];
       for (const page of pages) {
-        for (const hit of await query(`page:${page}`, after > lower ? after : lower, before, range.limit)) {
+        for (const hit of await query(`page:${page}`, after, before, range.limit)) {
           const key = hit.key.slice('conv:'.length) as ConversationKey;
           const { state } = JSON.parse(hit.value) as ConversationItem;
           if (state !== undefined) found.push({ key, state, sort: sortOf(state.lastInboundAt, key) });

@@ -49,6 +49,7 @@ import type {
   DeliveryLease,
   FullSessionStore,
   InboundEntry,
+  InboundRange,
   IngestResult,
   PageState,
   SessionStore,
@@ -383,21 +384,12 @@ if member ~= '' then redis.call('ZREM', index, member) end
 return 1
 `);
 
-// One Page's part of listByLastInbound: up to `want` open conversations with
-// from < lastInboundAt <= to, strictly after (after_at, after_member), in (score, PSID) order,
-// each as PSID, conversation string, ad referral. The conversation keys are built here from
-// the PSIDs: they carry the Page's hash tag, so they live in the index's slot (Cluster-safe).
-// A member whose conversation is gone (evicted) or closed is dropped from the index on the way.
-// PSIDs are compared byte by byte (Lua's < follows the server's locale).
-const LIST = script(`
-local index = KEYS[1]        -- the Page's window index
-local conv_prefix = ARGV[1]  -- the Page's conversation keys up to the PSID: 'P c:{pageId}:'
-local ad_prefix = ARGV[2]    -- the same for the ad-referral keys: 'P a:{pageId}:'
-local from = ARGV[3]         -- exclusive lower bound on the score, epoch ms
-local to = tonumber(ARGV[4]) -- inclusive upper bound on the score, epoch ms
-local after_at = ARGV[5]     -- resume after this score ('' from the start) ...
-local after_member = ARGV[6] -- ... and, at that score, after this PSID ('' none)
-local want = tonumber(ARGV[7]) -- at most this many entries
+// The reads of the window index, shared by LIST (one Page) and LIST_ALL (every Page).
+// le: byte order of two strings (Lua's < follows the server's locale). start_rank: the first
+// rank with score > from and strictly after (after_at, after_member) ('' after_at: no cursor;
+// '' after_member: every member at after_at comes after it). read_open: the conversation and
+// its ad referral ('' none) when it exists and is open, else nil.
+const LIST_FN = `
 local function le(a, b)
   for k = 1, math.min(#a, #b) do
     local x, y = string.byte(a, k), string.byte(b, k)
@@ -405,16 +397,44 @@ local function le(a, b)
   end
   return #a <= #b
 end
-local start = redis.call('ZCOUNT', index, '-inf', from)
-if after_at ~= '' then
-  local lo = redis.call('ZCOUNT', index, '-inf', '(' .. after_at)
-  local hi = lo + redis.call('ZCOUNT', index, after_at, after_at)
-  while lo < hi do
-    local mid = math.floor((lo + hi) / 2)
-    if le(redis.call('ZRANGE', index, mid, mid)[1], after_member) then lo = mid + 1 else hi = mid end
+local function start_rank(index, from, after_at, after_member)
+  local start = redis.call('ZCOUNT', index, '-inf', from)
+  if after_at ~= '' then
+    local lo = redis.call('ZCOUNT', index, '-inf', '(' .. after_at)
+    local hi = lo + redis.call('ZCOUNT', index, after_at, after_at)
+    while lo < hi do
+      local mid = math.floor((lo + hi) / 2)
+      if le(redis.call('ZRANGE', index, mid, mid)[1], after_member) then lo = mid + 1 else hi = mid end
+    end
+    if lo > start then start = lo end
   end
-  if lo > start then start = lo end
+  return start
 end
+local function read_open(conv, ad)
+  local v = redis.call('GET', conv)
+  if not v then return nil end
+  local i, c = string.match(v, '^([^|]*)|[^|]*|([^|]*)|')
+  if c ~= '' and tonumber(c) >= tonumber(i) then return nil end
+  return v, redis.call('GET', ad) or ''
+end
+`;
+
+// One Page's part of listByLastInbound: up to `want` open conversations with
+// from < lastInboundAt <= to, strictly after (after_at, after_member), in (score, PSID) order,
+// each as PSID, conversation string, ad referral. The conversation keys are built here from
+// the PSIDs: they carry the Page's hash tag, so they live in the index's slot (Cluster-safe).
+// A member whose conversation is gone (evicted) or closed is dropped from the index on the way.
+const LIST = script(`
+local index = KEYS[1]        -- the Page's window index
+local conv_prefix = ARGV[1]  -- the Page's conversation keys up to the PSID: 'P c:{pageId}:'
+local ad_prefix = ARGV[2]    -- the same for the ad-referral keys: 'P a:{pageId}:'
+local from = ARGV[3]         -- exclusive lower bound on the score, epoch ms
+local to = tonumber(ARGV[4]) -- inclusive upper bound on the score, epoch ms
+local after_at = ARGV[5]     -- resume after this score ('' from the start) ...
+local after_member = ARGV[6] -- ... and, at that score, after this PSID
+local want = tonumber(ARGV[7]) -- at most this many entries
+${LIST_FN}
+local start = start_rank(index, from, after_at, after_member)
 local out, n = {}, 0
 while n < want do
   local batch = redis.call('ZRANGE', index, start, start + want - n - 1, 'WITHSCORES')
@@ -423,20 +443,78 @@ while n < want do
   for j = 1, #batch, 2 do
     local member = batch[j]
     if tonumber(batch[j + 1]) > to then return out end
-    local v = redis.call('GET', conv_prefix .. member)
-    local i, c
-    if v then i, c = string.match(v, '^([^|]*)|[^|]*|([^|]*)|') end
-    if v and (c == '' or tonumber(c) < tonumber(i)) then
+    local v, ad = read_open(conv_prefix .. member, ad_prefix .. member)
+    if v then
       n = n + 1
       out[#out + 1] = member
       out[#out + 1] = v
-      out[#out + 1] = redis.call('GET', ad_prefix .. member) or ''
+      out[#out + 1] = ad
     else
       redis.call('ZREM', index, member)
       removed = removed + 1
     end
   end
   start = start + #batch / 2 - removed
+end
+return out
+`);
+
+// listByLastInbound over several Pages in one call, where that is allowed (a standalone
+// server: no slots). A k-way merge: each Page's next entry is its head; the earliest head
+// (time, then key in byte order) is read, and its Page moves on. Reads about `limit` entries
+// plus one head per Page. Each entry: conversation key, conversation string, ad referral.
+const LIST_ALL = script(`
+local indexes = KEYS            -- the Pages' window indexes, 'P i:{pageId}'
+local prefix = ARGV[1]          -- the store's key prefix P
+local from = ARGV[2]            -- exclusive lower bound on lastInboundAt, epoch ms
+local to = tonumber(ARGV[3])    -- inclusive upper bound on lastInboundAt, epoch ms
+local after_at = ARGV[4]        -- resume after this time ('' from the start) ...
+local after_key = ARGV[5]       -- ... and, at that time, after this conversation key
+local limit = tonumber(ARGV[6]) -- at most this many entries
+${LIST_FN}
+local function load_head(h)
+  local r = redis.call('ZRANGE', h.index, h.rank, h.rank, 'WITHSCORES')
+  h.member = nil
+  if r[1] and tonumber(r[2]) <= to then
+    h.member, h.score, h.key = r[1], tonumber(r[2]), h.page .. ':' .. r[1]
+  end
+end
+local heads = {}
+for p = 1, #indexes do
+  local index = indexes[p]
+  local page = string.sub(index, #prefix + 4, -2)
+  -- The cursor, seen from this Page: its own key resumes after the PSID; another Page's
+  -- members at after_at all come after it when its key sorts before this Page's keys.
+  local after_member = ''
+  if after_at ~= '' then
+    local own = page .. ':'
+    if string.sub(after_key, 1, #own) == own then after_member = string.sub(after_key, #own + 1)
+    elseif not le(after_key, own) then after_member = string.char(255) end
+  end
+  local h = { index = index, page = page, conv = prefix .. 'c:{' .. page .. '}:', ad = prefix .. 'a:{' .. page .. '}:' }
+  h.rank = start_rank(index, from, after_at, after_member)
+  load_head(h)
+  if h.member then heads[#heads + 1] = h end
+end
+local out, n = {}, 0
+while n < limit and #heads > 0 do
+  local best, at = heads[1], 1
+  for k = 2, #heads do
+    local h = heads[k]
+    if h.score < best.score or (h.score == best.score and le(h.key, best.key)) then best, at = h, k end
+  end
+  local v, ad = read_open(best.conv .. best.member, best.ad .. best.member)
+  if v then
+    n = n + 1
+    out[#out + 1] = best.key
+    out[#out + 1] = v
+    out[#out + 1] = ad
+    best.rank = best.rank + 1
+  else
+    redis.call('ZREM', best.index, best.member)
+  end
+  load_head(best)
+  if not best.member then table.remove(heads, at) end
 end
 return out
 `);
@@ -459,6 +537,7 @@ export const REDIS_SCRIPTS: Readonly<Record<string, Script>> = {
   setTagAvailability: SET_TAG,
   delete: DELETE,
   listByLastInbound: LIST,
+  listEveryPage: LIST_ALL,
 };
 
 /** The Page hash's fields `l`, `t`, `e`, `d` (as HMGET returns them) as a PageState. */
@@ -473,6 +552,14 @@ function withAdReferral(value: string, ad: string | null | undefined): Conversat
   if (ad !== null && ad !== undefined) state.adReferralAt = toMs(ad, 'adReferralAt');
   return state;
 }
+
+/** Most Pages one LIST_ALL call merges; past it (a script blocks the server), one call per Page. */
+const ONE_SCRIPT_MAX_PAGES = 1000;
+
+const isCrossSlot = (error: unknown): boolean =>
+  error instanceof Error &&
+  typeof error.message === 'string' &&
+  /CROSSSLOT|non local key|cross.slot/i.test(error.message);
 
 const isNoScript = (error: unknown): boolean =>
   error instanceof Error && typeof error.message === 'string' && error.message.startsWith('NOSCRIPT');
@@ -574,6 +661,29 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     for (let i = 0; i < reply.length; i += 3) {
       entries.push({
         key: `${pageId}:${reply[i]}` as ConversationKey,
+        state: withAdReferral(reply[i + 1] as string, reply[i + 2] === '' ? null : reply[i + 2]),
+      });
+    }
+    return entries;
+  };
+  /**
+   * On a standalone server (no slots), every Page in one LIST_ALL call: one round trip, where
+   * a Cluster needs one per Page (listAcrossPages). A CROSSSLOT refusal turns it off.
+   */
+  let oneScript = client.isCluster !== true;
+  const listEveryPage = async (pages: string[], from: number, range: InboundRange): Promise<InboundEntry[]> => {
+    const reply = (await run(LIST_ALL, pages.map(indexKey), [
+      prefix,
+      String(from),
+      String(range.to),
+      range.after === undefined ? '' : String(range.after.at),
+      range.after?.key ?? '',
+      String(range.limit),
+    ])) as string[];
+    const entries: InboundEntry[] = [];
+    for (let i = 0; i < reply.length; i += 3) {
+      entries.push({
+        key: reply[i] as ConversationKey,
         state: withAdReferral(reply[i + 1] as string, reply[i + 2] === '' ? null : reply[i + 2]),
       });
     }
@@ -798,6 +908,15 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       // Past the ttl a conversation has expired (its key too, on the Redis clock): never listed.
       const from = Math.max(range.from, now() - ttlMs);
       const pages = range.pageId === undefined ? await client.smembers(registryKey) : [range.pageId];
+      if (pages.length > 1 && pages.length <= ONE_SCRIPT_MAX_PAGES && oneScript) {
+        try {
+          return await listEveryPage(pages, from, range);
+        } catch (error) {
+          // A proxy in front of several shards (the slots a standalone client cannot see).
+          if (!isCrossSlot(error)) throw error;
+          oneScript = false;
+        }
+      }
       return listAcrossPages(pages, { ...range, from }, (page, pageFrom, after, want) =>
         listPage(page, pageFrom, range.to, after, want),
       );
