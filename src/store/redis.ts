@@ -411,11 +411,12 @@ local function start_rank(index, from, after_at, after_member)
   return start
 end
 local function read_open(conv, ad)
-  local v = redis.call('GET', conv)
+  local both = redis.call('MGET', conv, ad)
+  local v = both[1]
   if not v then return nil end
   local i, c = string.match(v, '^([^|]*)|[^|]*|([^|]*)|')
   if c ~= '' and tonumber(c) >= tonumber(i) then return nil end
-  return v, redis.call('GET', ad) or ''
+  return v, both[2] or ''
 end
 `;
 
@@ -460,26 +461,50 @@ return out
 `);
 
 // listByLastInbound over several Pages in one call, where that is allowed (a standalone
-// server: no slots). A k-way merge: each Page's next entry is its head; the earliest head
-// (time, then key in byte order) is read, and its Page moves on. Reads about `limit` entries
-// plus one head per Page. Each entry: conversation key, conversation string, ad referral.
+// server: no slots). A k-way merge over a binary heap of the Pages' next entries (time, then
+// key in byte order); each Page is read in small batches. Reads about `limit` entries plus
+// a batch per Page. Each entry: conversation key, conversation string, ad referral.
 const LIST_ALL = script(`
 local indexes = KEYS            -- the Pages' window indexes, 'P i:{pageId}'
 local prefix = ARGV[1]          -- the store's key prefix P
 local from = ARGV[2]            -- exclusive lower bound on lastInboundAt, epoch ms
-local to = tonumber(ARGV[3])    -- inclusive upper bound on lastInboundAt, epoch ms
+local to_text = ARGV[3]         -- inclusive upper bound on lastInboundAt, epoch ms
 local after_at = ARGV[4]        -- resume after this time ('' from the start) ...
 local after_key = ARGV[5]       -- ... and, at that time, after this conversation key
 local limit = tonumber(ARGV[6]) -- at most this many entries
+local to = tonumber(to_text)
 ${LIST_FN}
-local function load_head(h)
-  local r = redis.call('ZRANGE', h.index, h.rank, h.rank, 'WITHSCORES')
-  h.member = nil
-  if r[1] and tonumber(r[2]) <= to then
-    h.member, h.score, h.key = r[1], tonumber(r[2]), h.page .. ':' .. r[1]
+local batch = math.max(2, math.ceil(2 * limit / #indexes))
+-- A Page's head: its next entry (member, score, key), read from a buffered batch; nil at the end.
+local function advance(h)
+  if h.pos > #h.buf then
+    -- The first batch of a Page without a cursor was read by score: its rank is known only now.
+    if h.next == nil then h.next = redis.call('ZCOUNT', h.index, '-inf', from) + #h.buf / 2 - h.removed end
+    h.buf = redis.call('ZRANGE', h.index, h.next, h.next + batch - 1, 'WITHSCORES')
+    h.next = h.next + #h.buf / 2
+    h.pos = 1
+    if #h.buf == 0 then h.member = nil return end
+  end
+  local score = tonumber(h.buf[h.pos + 1])
+  if score > to then h.member = nil return end
+  h.member, h.score, h.key = h.buf[h.pos], score, h.page .. ':' .. h.buf[h.pos]
+  h.pos = h.pos + 2
+end
+local function less(a, b)
+  return a.score < b.score or (a.score == b.score and not le(b.key, a.key))
+end
+local heap = {}
+local function sift_down(k)
+  local n = #heap
+  while true do
+    local l, r, m = 2 * k, 2 * k + 1, k
+    if l <= n and less(heap[l], heap[m]) then m = l end
+    if r <= n and less(heap[r], heap[m]) then m = r end
+    if m == k then return end
+    heap[k], heap[m] = heap[m], heap[k]
+    k = m
   end
 end
-local heads = {}
 for p = 1, #indexes do
   local index = indexes[p]
   local page = string.sub(index, #prefix + 4, -2)
@@ -491,30 +516,37 @@ for p = 1, #indexes do
     if string.sub(after_key, 1, #own) == own then after_member = string.sub(after_key, #own + 1)
     elseif not le(after_key, own) then after_member = string.char(255) end
   end
-  local h = { index = index, page = page, conv = prefix .. 'c:{' .. page .. '}:', ad = prefix .. 'a:{' .. page .. '}:' }
-  h.rank = start_rank(index, from, after_at, after_member)
-  load_head(h)
-  if h.member then heads[#heads + 1] = h end
-end
-local out, n = {}, 0
-while n < limit and #heads > 0 do
-  local best, at = heads[1], 1
-  for k = 2, #heads do
-    local h = heads[k]
-    if h.score < best.score or (h.score == best.score and le(h.key, best.key)) then best, at = h, k end
+  local h = { index = index, page = page, buf = {}, pos = 1, removed = 0 }
+  h.conv, h.ad = prefix .. 'c:{' .. page .. '}:', prefix .. 'a:{' .. page .. '}:'
+  if after_at == '' then
+    -- One call: the first batch by score.
+    h.buf = redis.call('ZRANGE', index, '(' .. from, to_text, 'BYSCORE', 'LIMIT', 0, batch, 'WITHSCORES')
+  else
+    h.next = start_rank(index, from, after_at, after_member)
   end
-  local v, ad = read_open(best.conv .. best.member, best.ad .. best.member)
+  advance(h)
+  if h.member then heap[#heap + 1] = h end
+end
+for k = math.floor(#heap / 2), 1, -1 do sift_down(k) end
+local out, n = {}, 0
+while n < limit and #heap > 0 do
+  local h = heap[1]
+  local v, ad = read_open(h.conv .. h.member, h.ad .. h.member)
   if v then
     n = n + 1
-    out[#out + 1] = best.key
+    out[#out + 1] = h.key
     out[#out + 1] = v
     out[#out + 1] = ad
-    best.rank = best.rank + 1
   else
-    redis.call('ZREM', best.index, best.member)
+    redis.call('ZREM', h.index, h.member)
+    if h.next then h.next = h.next - 1 else h.removed = h.removed + 1 end
   end
-  load_head(best)
-  if not best.member then table.remove(heads, at) end
+  advance(h)
+  if not h.member then
+    heap[1] = heap[#heap]
+    heap[#heap] = nil
+  end
+  if #heap > 0 then sift_down(1) end
 end
 return out
 `);
