@@ -11,7 +11,7 @@ import { ValidationError } from './errors.js';
 import { conversationKey, type PageId, PageIdSchema, PsidSchema } from './ids.js';
 import { lazySchema } from './lazy-schema.js';
 import { loadPrivateKey, parseMessengerOptions } from './options.js';
-import { createPageRules } from './pages.js';
+import { createPageRules, type PageStatus } from './pages.js';
 import { safeNotifier } from './platform-errors.js';
 import { definePolicy, MESSENGER_POLICY, type MessengerPolicy, type SendDecision } from './policy.js';
 import { type AuthProvider, basicAuth, jwtAuth } from './send/auth.js';
@@ -33,7 +33,6 @@ import { messengerStore } from './store/checked.js';
 import { callStore } from './store/guard.js';
 import { memoryStore } from './store/memory.js';
 import type { ClosedReason, ConversationState, SessionStore } from './store/types.js';
-import type { PageLinkState } from './vocabulary.js';
 import {
   createWebhookLayer,
   type PlatformErrorEvent,
@@ -44,6 +43,7 @@ import {
   type WebhookLayer,
 } from './webhooks/index.js';
 
+export type { PageStatus, UnavailableTag } from './pages.js';
 export type { RateLimitOptions } from './send/limiter.js';
 export type { SendResult } from './send/pipeline.js';
 export type {
@@ -181,41 +181,6 @@ export interface RecordInboundOutcome {
   duplicate: boolean;
   /** The conversation after the call. */
   state: ConversationSnapshot;
-}
-
-/**
- * A Page's link to Vonage as this SDK knows it. `state: 'unknown'` means nothing has been
- * recorded yet (no failure seen): sends are attempted, so `linked` is `true`.
- */
-export interface PageStatus {
-  /** The Page asked about. */
-  pageId: PageId;
-  /** `unknown`: nothing recorded yet, so sends are attempted. */
-  state: PageLinkState;
-  /** False only when the Page is known to be unlinked (sends fail fast). */
-  linked: boolean;
-  /** When the state last changed. */
-  since?: Date;
-  /** The Vonage error code that unlinked it (`"1370"`, `"1420"`). */
-  errorCode?: string;
-  /** Vonage's text for that error. */
-  errorDetail?: string;
-  /** Tags the platform refused for this Page (1021 to a HUMAN_AGENT send), until `markTagAvailable`. */
-  unavailableTags: UnavailableTag[];
-}
-
-/**
- * A tag the platform refused for a Page.
- */
-export interface UnavailableTag {
-  /** The tag, e.g. `HUMAN_AGENT`. */
-  tag: string;
-  /** When the platform refused it. */
-  since: Date;
-  /** The Vonage error code (`"1021"`). */
-  errorCode?: string;
-  /** Vonage's text for it. */
-  errorDetail?: string;
 }
 
 /**

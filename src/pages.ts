@@ -14,28 +14,37 @@ import type { PageState, SessionStore, TagAvailability } from './store/types.js'
 import type { PageLinkState } from './vocabulary.js';
 
 /**
- * What `messenger.pageStatus` returns (see `PageStatus` in messenger.ts).
- *
- * @example
- * ```ts
- * const status: PageStatusOf = { pageId: page, state: 'unknown', linked: true, unavailableTags: [] }
- * ```
+ * A Page's link to Vonage as this SDK knows it. `state: 'unknown'` means nothing has been
+ * recorded yet (no failure seen): sends are attempted, so `linked` is `true`.
  */
-export interface PageStatusOf {
+export interface PageStatus {
+  /** The Page asked about. */
   pageId: PageId;
+  /** `unknown`: nothing recorded yet, so sends are attempted. */
   state: PageLinkState;
+  /** False only when the Page is known to be unlinked (sends fail fast). */
   linked: boolean;
+  /** When the state last changed. */
   since?: Date;
+  /** The Vonage error code that unlinked it (`"1370"`, `"1420"`). */
   errorCode?: string;
+  /** Vonage's text for that error. */
   errorDetail?: string;
-  unavailableTags: UnavailableTagOf[];
+  /** Tags the platform refused for this Page (1021 to a HUMAN_AGENT send), until `markTagAvailable`. */
+  unavailableTags: UnavailableTag[];
 }
 
-/** A tag the platform refused for a Page (see `UnavailableTag` in messenger.ts). */
-export interface UnavailableTagOf {
+/**
+ * A tag the platform refused for a Page.
+ */
+export interface UnavailableTag {
+  /** The tag, e.g. `HUMAN_AGENT`. */
   tag: string;
+  /** When the platform refused it. */
   since: Date;
+  /** The Vonage error code (`"1021"`). */
   errorCode?: string;
+  /** Vonage's text for it. */
   errorDetail?: string;
 }
 
@@ -109,16 +118,16 @@ export function createPageRules(deps: {
       return (await refusedTags(page)).map(([tag]) => tag);
     },
 
-    async pageStatus(page: PageId): Promise<PageStatusOf> {
+    async pageStatus(page: PageId): Promise<PageStatus> {
       const [state, refused] = await Promise.all([callStore('getPage', () => store.getPage(page)), refusedTags(page)]);
       const unavailableTags = refused.map(([tag, t]) => {
-        const out: UnavailableTagOf = { tag, since: new Date(t.changedAt) };
+        const out: UnavailableTag = { tag, since: new Date(t.changedAt) };
         if (t.errorCode !== undefined) out.errorCode = t.errorCode;
         if (t.errorDetail !== undefined) out.errorDetail = t.errorDetail;
         return out;
       });
       if (state === null) return { pageId: page, state: 'unknown', linked: true, unavailableTags };
-      const status: PageStatusOf = {
+      const status: PageStatus = {
         pageId: page,
         state: state.linked ? 'linked' : 'unlinked',
         linked: state.linked,

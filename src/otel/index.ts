@@ -95,25 +95,25 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => v
   const pageIds = options.pageIds ?? true;
   const linkReplies = options.linkReplies ?? true;
 
-  const sends: Counter = meter.createCounter(OTEL_INSTRUMENTS.sends, {
-    description: 'Sends by outcome (sent, refused before the network, failed) and reason',
-  });
-  const sendDuration: Histogram = meter.createHistogram(OTEL_INSTRUMENTS.sendDuration, {
-    description: 'Duration of a send, from the call to its settlement',
-    unit: 's',
-    advice: { explicitBucketBoundaries: SEND_BUCKETS },
-  });
-  const webhooks: Counter = meter.createCounter(OTEL_INSTRUMENTS.webhooks, {
-    description: 'Webhooks by the HTTP status answered and the event kind',
-  });
-  const platformErrors: Counter = meter.createCounter(OTEL_INSTRUMENTS.platformErrors, {
-    description: 'Refusals the platform reported in status webhooks, by Vonage error code',
-  });
-  const storeDuration: Histogram = meter.createHistogram(OTEL_INSTRUMENTS.storeDuration, {
-    description: 'Duration of a session store operation',
-    unit: 's',
-    advice: { explicitBucketBoundaries: STORE_BUCKETS },
-  });
+  const counter = (name: string, description: string): Counter => meter.createCounter(name, { description });
+  // Durations in seconds, as OpenTelemetry's semantic conventions ask.
+  const seconds = (name: string, description: string, buckets: number[]): Histogram =>
+    meter.createHistogram(name, { description, unit: 's', advice: { explicitBucketBoundaries: buckets } });
+  const sends = counter(
+    OTEL_INSTRUMENTS.sends,
+    'Sends by outcome (sent, refused before the network, failed) and reason',
+  );
+  const sendDuration = seconds(
+    OTEL_INSTRUMENTS.sendDuration,
+    'Duration of a send, from the call to its settlement',
+    SEND_BUCKETS,
+  );
+  const webhooks = counter(OTEL_INSTRUMENTS.webhooks, 'Webhooks by the HTTP status answered and the event kind');
+  const platformErrors = counter(
+    OTEL_INSTRUMENTS.platformErrors,
+    'Refusals the platform reported in status webhooks, by Vonage error code',
+  );
+  const storeDuration = seconds(OTEL_INSTRUMENTS.storeDuration, 'Duration of a session store operation', STORE_BUCKETS);
 
   // The webhook span of the request being handled, through its callbacks' async work.
   const inWebhook = new AsyncLocalStorage<Span>();
