@@ -8,6 +8,7 @@
  *   npm run bench -- --only=send,webhook
  *   npm run bench -- --only=observability   # channels and OpenTelemetry overhead
  *   npm run bench -- --scale      # only the window index at 1,000,000 conversations (long)
+ *   npm run bench -- --scale --only=scale-redis   # one backend of it
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,7 @@ import { type BenchReport, machineInfo, renderTable } from './lib/report.js';
 import { coldStartSection } from './sections/cold-start.js';
 import { memorySection } from './sections/memory.js';
 import { observabilitySection } from './sections/observability.js';
-import { scaleSection } from './sections/scale.js';
+import { scaleSections } from './sections/scale.js';
 import { sendSection } from './sections/send.js';
 import { storesSection } from './sections/stores.js';
 import { webhookSection } from './sections/webhook.js';
@@ -32,7 +33,7 @@ const SECTIONS: Record<string, (ctx: SectionContext) => Promise<void>> = {
 };
 
 /** Run only with --scale: it seeds a million conversations per store and takes minutes. */
-const SCALE_SECTIONS: Record<string, (ctx: SectionContext) => Promise<void>> = { scale: scaleSection };
+const SCALE_SECTIONS: Record<string, (ctx: SectionContext) => Promise<void>> = scaleSections;
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);

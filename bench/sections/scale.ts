@@ -7,7 +7,7 @@
  * conversation including the index.
  *
  * Run only by `npm run bench -- --scale` (add `--quick` for 20,000 conversations, to check
- * the harness). It takes several minutes and about 1.5 GB of Redis and PostgreSQL space,
+ * the harness; `--only=scale-redis` for one backend). It takes several minutes and about 1.5 GB of Redis and PostgreSQL space,
  * removed at the end.
  */
 import { randomUUID } from 'node:crypto';
@@ -450,9 +450,11 @@ async function guarded(ctx: SectionContext, name: string, run: () => Promise<voi
   }
 }
 
-export async function scaleSection(ctx: SectionContext): Promise<void> {
-  const n = ctx.quick ? 20_000 : 1_000_000;
-  await guarded(ctx, 'redis', () => redisScale(ctx, world(n)));
-  await guarded(ctx, 'postgres', () => postgresScale(ctx, world(n)));
-  await guarded(ctx, 'sqlite', () => sqliteScale(ctx, world(n)));
-}
+const size = (ctx: SectionContext) => (ctx.quick ? 20_000 : 1_000_000);
+
+/** One section per backend, so one can be re-run: `npm run bench -- --scale --only=scale-redis`. */
+export const scaleSections: Record<string, (ctx: SectionContext) => Promise<void>> = {
+  'scale-redis': (ctx) => guarded(ctx, 'redis', () => redisScale(ctx, world(size(ctx)))),
+  'scale-postgres': (ctx) => guarded(ctx, 'postgres', () => postgresScale(ctx, world(size(ctx)))),
+  'scale-sqlite': (ctx) => guarded(ctx, 'sqlite', () => sqliteScale(ctx, world(size(ctx)))),
+};

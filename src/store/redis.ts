@@ -104,26 +104,27 @@ function script(lua: string): Script {
 // naming each KEYS/ARGV entry once; the body only uses those names.
 // The window index: a conversation's PSID is in its Page's index (score = lastInboundAt) while
 // it is open, i.e. not closed by the platform since the user's latest message (shared.ts isOpen).
-// \`member\` is '' when the store keeps no index. A new message trims members past the ttl, and
-// the index expires with its newest member. Returns 1 when the index was created (the client
-// then registers the Page), else 0.
+// `member` is '' when the store keeps no index. Two calls on the common path (PTTL, ZADD):
+// members past the ttl are trimmed when a new member joins (the set grows only then), and
+// the set's expiry, which must outlast its newest member, is moved to index_until (an hour
+// past the conversation's) only when it falls short, so about once an hour per Page.
+// Returns 1 when the index was created (the client then registers the Page), else 0.
 const INDEX_FN = `
-local function index_inbound(index, member, at, v, conv_until, live_after)
+local function index_inbound(index, member, at, v, live_after, now, index_until)
   local c = string.match(v, '^[^|]*|[^|]*|([^|]*)|')
   if c ~= '' and tonumber(c) >= tonumber(at) then
     redis.call('ZREM', index, member)
     return 0
   end
-  redis.call('ZREMRANGEBYSCORE', index, '-inf', live_after)
-  local top = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
-  redis.call('ZADD', index, at, member)
-  if top[2] == nil or tonumber(at) >= tonumber(top[2]) then redis.call('PEXPIREAT', index, conv_until) end
-  if top[1] == nil then return 1 end
+  local ttl = redis.call('PTTL', index)
+  if redis.call('ZADD', index, at, member) == 1 then redis.call('ZREMRANGEBYSCORE', index, '-inf', live_after) end
+  if ttl < 0 or tonumber(now) + ttl < tonumber(index_until) - 3600000 then redis.call('PEXPIREAT', index, index_until) end
+  if ttl == -2 then return 1 end
   return 0
 end
 `;
 const RECORD_INBOUND_FN = `
-local function record_inbound(conv, seen, at, uuid, conv_until, now, seen_until, seen_ttl, index, member, live_after)
+local function record_inbound(conv, seen, at, uuid, conv_until, now, seen_until, seen_ttl, index, member, live_after, index_until)
   redis.call('ZREMRANGEBYSCORE', seen, '-inf', now)
   if redis.call('ZADD', seen, 'NX', seen_until, uuid) == 0 then
     return {1, redis.call('GET', conv), 0}
@@ -140,7 +141,7 @@ local function record_inbound(conv, seen, at, uuid, conv_until, now, seen_until,
   redis.call('SET', conv, v, 'PXAT', conv_until)
   local created = 0
   if member ~= '' and tonumber(conv_until) > tonumber(now) then
-    created = index_inbound(index, member, at, v, conv_until, live_after)
+    created = index_inbound(index, member, at, v, live_after, now, index_until)
   end
   return {0, v, created}
 end
@@ -157,8 +158,9 @@ local seen_until = ARGV[5]  -- until when this id is remembered, epoch ms
 local seen_ttl = ARGV[6]    -- ms the id set is kept after this write
 local member = ARGV[7]      -- the PSID in the window index; '' when the store keeps none
 local live_after = ARGV[8]  -- index members at or before this (now - ttl) have expired
+local index_until = ARGV[9] -- the index's expiry when it must move: conv_until plus an hour
 ${INDEX_FN}${RECORD_INBOUND_FN}
-return record_inbound(conv, seen, at, uuid, conv_until, now, seen_until, seen_ttl, index, member, live_after)
+return record_inbound(conv, seen, at, uuid, conv_until, now, seen_until, seen_ttl, index, member, live_after, index_until)
 `);
 
 const RECORD_OUTBOUND = script(`
@@ -296,11 +298,12 @@ local lease_until = ARGV[16]  -- when the delivery lease ends, epoch ms; '' when
 local keep_ms = ARGV[17]      -- ms the delivery record is kept
 local member = ARGV[18]       -- the PSID in the window index; '' when the store keeps none
 local live_after = ARGV[19]   -- a message: index members at or before this have expired
+local index_until = ARGV[20]  -- a message: the index's expiry when it must move
 ${INDEX_FN}${RECORD_INBOUND_FN}${MARK_CLOSED_FN}${SET_PAGE_FN}${LEASE_FN}
 if not redis.call('SET', replay_claim, '1', 'PX', replay_ttl, 'NX') then return {1} end
 local duplicate, state, applied, created = 0, false, 0, 0
 if kind == 'm' then
-  local r = record_inbound(conv, seen, at, uuid, conv_until, now, seen_until, seen_ttl, index, member, live_after)
+  local r = record_inbound(conv, seen, at, uuid, conv_until, now, seen_until, seen_ttl, index, member, live_after, index_until)
   duplicate, state, created = r[1], r[2], r[3]
   if redis.call('HGET', page, 'l') ~= '1' then set_page(page, '1', at, '0', '', '0', '') end
 else
@@ -410,13 +413,22 @@ local function start_rank(index, from, after_at, after_member)
   end
   return start
 end
-local function read_open(conv, ad)
-  local both = redis.call('MGET', conv, ad)
-  local v = both[1]
-  if not v then return nil end
-  local i, c = string.match(v, '^([^|]*)|[^|]*|([^|]*)|')
-  if c ~= '' and tonumber(c) >= tonumber(i) then return nil end
-  return v, both[2] or ''
+-- Reads the conversations and ad referrals of several members in one MGET (keys: conv1,
+-- ad1, conv2, ad2, ...); returns for each its conversation and ad referral ('' none) when it
+-- exists and is open, else false.
+local function read_open(keys)
+  local values = redis.call('MGET', unpack(keys))
+  local out = {}
+  for k = 1, #values, 2 do
+    local v = values[k]
+    local ok = false
+    if v then
+      local i, c = string.match(v, '^([^|]*)|[^|]*|([^|]*)|')
+      ok = c == '' or tonumber(c) < tonumber(i)
+    end
+    if ok then out[#out + 1] = { v, values[k + 1] or '' } else out[#out + 1] = false end
+  end
+  return out
 end
 `;
 
@@ -440,21 +452,27 @@ local out, n = {}, 0
 while n < want do
   local batch = redis.call('ZRANGE', index, start, start + want - n - 1, 'WITHSCORES')
   if #batch == 0 then break end
-  local removed = 0
+  local members, keys = {}, {}
   for j = 1, #batch, 2 do
-    local member = batch[j]
-    if tonumber(batch[j + 1]) > to then return out end
-    local v, ad = read_open(conv_prefix .. member, ad_prefix .. member)
-    if v then
+    if tonumber(batch[j + 1]) > to then break end
+    members[#members + 1] = batch[j]
+    keys[#keys + 1] = conv_prefix .. batch[j]
+    keys[#keys + 1] = ad_prefix .. batch[j]
+  end
+  if #members == 0 then break end
+  local removed = 0
+  for j, found in ipairs(read_open(keys)) do
+    if found then
       n = n + 1
-      out[#out + 1] = member
-      out[#out + 1] = v
-      out[#out + 1] = ad
+      out[#out + 1] = members[j]
+      out[#out + 1] = found[1]
+      out[#out + 1] = found[2]
     else
-      redis.call('ZREM', index, member)
+      redis.call('ZREM', index, members[j])
       removed = removed + 1
     end
   end
+  if #members < #batch / 2 then break end
   start = start + #batch / 2 - removed
 end
 return out
@@ -528,25 +546,38 @@ for p = 1, #indexes do
   if h.member then heap[#heap + 1] = h end
 end
 for k = math.floor(#heap / 2), 1, -1 do sift_down(k) end
-local out, n = {}, 0
-while n < limit and #heap > 0 do
-  local h = heap[1]
-  local v, ad = read_open(h.conv .. h.member, h.ad .. h.member)
-  if v then
-    n = n + 1
-    out[#out + 1] = h.key
-    out[#out + 1] = v
-    out[#out + 1] = ad
-  else
-    redis.call('ZREM', h.index, h.member)
-    if h.next then h.next = h.next - 1 else h.removed = h.removed + 1 end
-  end
+local function pop(h)
   advance(h)
   if not h.member then
     heap[1] = heap[#heap]
     heap[#heap] = nil
   end
   if #heap > 0 then sift_down(1) end
+end
+-- Take the next entries in order, then read them all in one MGET; the rare one found closed
+-- or gone is dropped from its index, and the loop takes more.
+local out, n = {}, 0
+while n < limit and #heap > 0 do
+  local taken, keys = {}, {}
+  while #taken < limit - n and #heap > 0 do
+    local h = heap[1]
+    taken[#taken + 1] = { h = h, member = h.member, key = h.key }
+    keys[#keys + 1] = h.conv .. h.member
+    keys[#keys + 1] = h.ad .. h.member
+    pop(h)
+  end
+  for j, found in ipairs(read_open(keys)) do
+    local t = taken[j]
+    if found then
+      n = n + 1
+      out[#out + 1] = t.key
+      out[#out + 1] = found[1]
+      out[#out + 1] = found[2]
+    else
+      redis.call('ZREM', t.h.index, t.member)
+      if t.h.next then t.h.next = t.h.next - 1 else t.h.removed = t.h.removed + 1 end
+    end
+  end
 end
 return out
 `);
@@ -584,6 +615,9 @@ function withAdReferral(value: string, ad: string | null | undefined): Conversat
   if (ad !== null && ad !== undefined) state.adReferralAt = toMs(ad, 'adReferralAt');
   return state;
 }
+
+/** The window index's expiry headroom past its newest member: moved about once an hour. */
+const HOUR_MS = 3_600_000;
 
 /** Most Pages one LIST_ALL call merges; past it (a script blocks the server), one call per Page. */
 const ONE_SCRIPT_MAX_PAGES = 1000;
@@ -772,6 +806,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
             dedupeTtl,
             memberOf(key),
             String(t - ttlMs),
+            String(at + ttlMs + HOUR_MS),
           ],
         ) as Promise<[number, string | null, number]>,
         2,
@@ -854,7 +889,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       const key = (message ?? status)?.key as ConversationKey;
       const page = (message ?? status)?.pageId as PageId;
       // The INGEST script's ARGV, 1-based in Lua: see the named locals at its top.
-      const args = new Array<string>(19).fill('');
+      const args = new Array<string>(20).fill('');
       args[17] = memberOf(key);
       args[1] = String(replay.ttlMs);
       args[2] = String(at0);
@@ -866,6 +901,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         args[6] = String(now() + dedupeTtlMs);
         args[7] = dedupeTtl;
         args[18] = String(now() - ttlMs);
+        args[19] = String(message.at + ttlMs + HOUR_MS);
       } else if (status !== undefined) {
         args[0] = 's';
         args[3] = String(status.at);

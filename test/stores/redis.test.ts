@@ -200,9 +200,16 @@ describe('the Redis window index (listByLastInbound)', () => {
       '21',
       String(t),
     ]);
+    // Its newest member's expiry (9 h from now) plus the hour of headroom.
     const ttl = await client.pttl(`${prefix}i:{1101}`);
-    expect(ttl).toBeGreaterThan(9 * HOUR - 60_000);
-    expect(ttl).toBeLessThanOrEqual(9 * HOUR);
+    expect(ttl).toBeGreaterThan(10 * HOUR - 60_000);
+    expect(ttl).toBeLessThanOrEqual(10 * HOUR);
+    // A message a minute later is within the headroom: the expiry does not move (one call
+    // fewer per message); two hours later it does.
+    await store.recordInbound(key('1101', '21'), t + 60_000, 'm-3');
+    expect(await client.pttl(`${prefix}i:{1101}`)).toBeLessThanOrEqual(ttl);
+    await store.recordInbound(key('1101', '21'), t + 2 * HOUR, 'm-4');
+    expect(await client.pttl(`${prefix}i:{1101}`)).toBeGreaterThan(12 * HOUR - 60_000);
   });
 
   it('trims members past the ttl on the next write to the Page, and skips them on a read before', async () => {
