@@ -7,6 +7,8 @@
  *   npm run bench -- --quick      # short windows: checks the harness, noisy figures
  *   npm run bench -- --only=send,webhook
  *   npm run bench -- --only=observability   # channels and OpenTelemetry overhead
+ *   npm run bench -- --scale      # only the window index at 1,000,000 conversations (long)
+ *   npm run bench -- --scale --only=scale-redis   # one backend of it
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +18,7 @@ import { type BenchReport, machineInfo, renderTable } from './lib/report.js';
 import { coldStartSection } from './sections/cold-start.js';
 import { memorySection } from './sections/memory.js';
 import { observabilitySection } from './sections/observability.js';
+import { scaleSections } from './sections/scale.js';
 import { sendSection } from './sections/send.js';
 import { storesSection } from './sections/stores.js';
 import { webhookSection } from './sections/webhook.js';
@@ -29,16 +32,21 @@ const SECTIONS: Record<string, (ctx: SectionContext) => Promise<void>> = {
   observability: observabilitySection,
 };
 
+/** Run only with --scale: it seeds a million conversations per store and takes minutes. */
+const SCALE_SECTIONS: Record<string, (ctx: SectionContext) => Promise<void>> = scaleSections;
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
+  const scale = args.includes('--scale');
+  const sections = scale ? SCALE_SECTIONS : SECTIONS;
   const only = args
     .find((a) => a.startsWith('--only='))
     ?.slice('--only='.length)
     .split(',');
-  const unknown = only?.filter((name) => !(name in SECTIONS)) ?? [];
+  const unknown = only?.filter((name) => !(name in sections)) ?? [];
   if (unknown.length > 0)
-    throw new Error(`unknown section(s) ${unknown.join(', ')}; known: ${Object.keys(SECTIONS).join(', ')}`);
+    throw new Error(`unknown section(s) ${unknown.join(', ')}; known: ${Object.keys(sections).join(', ')}`);
 
   const machine = machineInfo();
   const started = performance.now();
@@ -49,7 +57,7 @@ async function main(): Promise<void> {
     pending: [],
     log: (message) => process.stderr.write(`  … ${message}\n`),
   };
-  for (const [name, section] of Object.entries(SECTIONS)) {
+  for (const [name, section] of Object.entries(sections)) {
     if (only !== undefined && !only.includes(name)) continue;
     try {
       await section(ctx);
@@ -67,7 +75,10 @@ async function main(): Promise<void> {
   };
   process.stdout.write(`${renderTable(report)}\n`);
   const out = fileURLToPath(
-    new URL(quick || only ? './results/last-partial.tmp.json' : './results/latest.json', import.meta.url),
+    new URL(
+      quick || only ? './results/last-partial.tmp.json' : scale ? './results/scale.json' : './results/latest.json',
+      import.meta.url,
+    ),
   );
   mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
   writeFileSync(out, `${JSON.stringify({ quick, only: only ?? null, ...report }, null, 2)}\n`);

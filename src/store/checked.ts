@@ -12,7 +12,7 @@
  */
 import { storeObserved, timeStoreOperation } from '../diagnostics.js';
 import { ValidationError } from '../errors.js';
-import { badBucket, badDuration, badReason, badText, badTime } from './shared.js';
+import { badBucket, badDuration, badInboundRange, badReason, badText, badTime } from './shared.js';
 import type { IngestInput, PageLinkDetails, SessionStore, StatusEffect } from './types.js';
 
 /** Checked layers → the store they wrap, so that a store is never checked twice. */
@@ -129,7 +129,15 @@ function storeLayer(s: SessionStore, observed: boolean): SessionStore {
     close: () => (on() ? time('close', () => s.close()) : s.close()),
   };
   // Optional capabilities: present only when the store has them (callers check for them).
-  const { ingest, readForSend, takeToken, recordAdReferral, setTagAvailability, getTagAvailability } = s;
+  const {
+    ingest,
+    readForSend,
+    takeToken,
+    recordAdReferral,
+    setTagAvailability,
+    getTagAvailability,
+    listByLastInbound,
+  } = s;
   if (ingest !== undefined) {
     layer.ingest = (input) => {
       const bad = badIngest(input);
@@ -183,6 +191,15 @@ function storeLayer(s: SessionStore, observed: boolean): SessionStore {
       return on()
         ? time('getTagAvailability', () => getTagAvailability.call(s, page))
         : getTagAvailability.call(s, page);
+    };
+  }
+  if (listByLastInbound !== undefined) {
+    layer.listByLastInbound = (range) => {
+      const bad = badInboundRange(range);
+      if (bad !== undefined) return Promise.reject(bad);
+      return on()
+        ? time('listByLastInbound', () => listByLastInbound.call(s, range))
+        : listByLastInbound.call(s, range);
     };
   }
   UNCHECKED.set(layer, s);

@@ -16,6 +16,7 @@
  *
  * @module
  */
+import type { ConversationKey } from '../ids.js';
 import { checkedStore } from './checked.js';
 import {
   assertDuration,
@@ -26,8 +27,9 @@ import {
   pageFromRow,
   retryAfter,
   storeTimes,
+  windowIndexOption,
 } from './shared.js';
-import { sqlStatements, type TableName } from './sql.js';
+import { sqlStatements, type TableName, windowIndexSql } from './sql.js';
 import type { SqlitePruneResult } from './sqlite.js';
 import type { DeliveryLease, RecordInboundResult, SessionStore } from './types.js';
 
@@ -68,6 +70,12 @@ export interface D1StoreOptions {
   dedupeTtlMs?: number;
   /** The clock used for expiry. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Keep the window index behind `listByLastInbound` (`messenger.expiringSoon`, the window
+   * watcher): two indexes on the conversations table. Default true. False leaves them out;
+   * the store then has no `listByLastInbound`. Indexes created earlier stay.
+   */
+  windowIndex?: boolean;
 }
 
 /**
@@ -86,7 +94,8 @@ export interface D1Store extends SessionStore {
 }
 
 /** The shared SQL in D1's spelling, plus D1's own lease and settle (no interactive transaction). */
-function statements(t: TableName) {
+function statements(t: TableName, windowIndex: boolean) {
+  const index = windowIndexSql('d1', t, t);
   return {
     ...sqlStatements('d1', t),
     schema: [
@@ -96,6 +105,7 @@ function statements(t: TableName) {
       `CREATE TABLE IF NOT EXISTS ${t('claims')} (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)`,
       `CREATE TABLE IF NOT EXISTS ${t('tokens')} (bucket TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at INTEGER NOT NULL, allowed INTEGER NOT NULL)`,
       `CREATE TABLE IF NOT EXISTS ${t('deliveries')} (id TEXT PRIMARY KEY, state TEXT NOT NULL, lease_until INTEGER NOT NULL, attempt INTEGER NOT NULL, expires_at INTEGER NOT NULL)`,
+      ...(windowIndex ? [index.time, index.page] : []),
     ],
     // The lease rule of lease.ts as one UPSERT (D1 has no interactive transaction): ?1 id,
     // ?2 lease until, ?3 now, ?4 record expiry. A new, expired, failed or lapsed record is
@@ -146,7 +156,8 @@ export function d1Store(options: D1StoreOptions): D1Store {
     );
   }
   const { ttlMs, dedupeTtlMs, now } = storeTimes(options);
-  const sql = statements((suffix) => `"${table}_${suffix}"`);
+  const windowIndex = windowIndexOption(options, 'd1Store');
+  const sql = statements((suffix) => `"${table}_${suffix}"`, windowIndex);
 
   // The tables are created once per store, on first use; a failure is retried next time.
   let ready: Promise<void> | undefined;
@@ -162,7 +173,7 @@ export function d1Store(options: D1StoreOptions): D1Store {
     return db.prepare(query).bind(...values);
   };
 
-  return checkedStore<D1Store>({
+  const store: D1Store = {
     async get(key) {
       const row = await (await q(sql.get, key, now() - ttlMs)).first<{ v: string }>();
       return row === null ? null : decodeConversation(row.v);
@@ -246,6 +257,21 @@ export function d1Store(options: D1StoreOptions): D1Store {
       await db.batch([await q(sql.deleteMessages, key), await q(sql.deleteConversation, key)]);
     },
 
+    // The window index: indexes of the conversations table (windowIndexSql), kept by D1 in the
+    // statement that writes the row. A one-statement batch returns the rows (first() would not).
+    async listByLastInbound(range) {
+      const from = Math.max(range.from, now() - ttlMs);
+      const after = range.after ?? { at: from, key: '' };
+      const values = [from, range.to, after.at, after.key, range.limit];
+      const [result] = await db.batch([
+        range.pageId === undefined
+          ? await q(sql.listByLastInbound, ...values)
+          : await q(sql.listPageByLastInbound, ...values, range.pageId),
+      ]);
+      const rows = (result?.results ?? []) as { key: string; v: string }[];
+      return rows.map((row) => ({ key: row.key as ConversationKey, state: decodeConversation(row.v) }));
+    },
+
     async close() {
       // The binding belongs to the Worker; there is no connection to release.
     },
@@ -265,5 +291,7 @@ export function d1Store(options: D1StoreOptions): D1Store {
       const [conversations, messages, claims, tokens] = results.map(changed) as [number, number, number, number];
       return { conversations, messages, claims, tokens };
     },
-  });
+  };
+  if (!windowIndex) delete store.listByLastInbound;
+  return checkedStore(store);
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { compareInbound } from './shared.js';
 import type { ClosedReason, ConversationState } from './types.js';
 
 // Slot arrays grow by chunks of 1024 slots.
@@ -110,6 +111,11 @@ export class ConversationSlots {
     if (current === undefined || at > current) this.adReferrals.set(slot, at);
   }
 
+  /** When the platform last closed the conversation, if it did. */
+  closedAt(slot: number): number | undefined {
+    return this.closed.size > 0 ? this.closed.get(slot)?.at : undefined;
+  }
+
   /** The slot's conversation as a fresh object (a copy: callers may change it). */
   state(slot: number): ConversationState {
     const chunk = slot >>> CHUNK_BITS;
@@ -192,5 +198,38 @@ export class BoundedMap<V> extends Map<string, V> {
   override clear(): void {
     super.clear();
     this.cursor = undefined;
+  }
+}
+
+/**
+ * The first `limit` entries of a scan in `(at, key)` order, without sorting the whole scan:
+ * candidates collect until twice the limit, then are sorted and cut back to the limit; past
+ * the cut, anything not before the current last entry is dropped on arrival. O(n log limit).
+ */
+export class FirstInOrder<T> {
+  private entries: { at: number; key: string; value: T }[] = [];
+  private last: { at: number; key: string } | undefined;
+  constructor(private readonly limit: number) {}
+
+  offer(at: number, key: string, value: T): void {
+    if (this.last !== undefined && at > this.last.at) return; // the common case, without building an entry
+    const entry = { at, key, value };
+    if (this.last !== undefined && compareInbound(entry, this.last) >= 0) return;
+    this.entries.push(entry);
+    if (this.entries.length >= 2 * this.limit) this.cut();
+  }
+
+  /** The first `limit` entries offered, in order. */
+  result(): readonly { at: number; key: string; value: T }[] {
+    this.cut();
+    return this.entries;
+  }
+
+  private cut(): void {
+    this.entries.sort(compareInbound);
+    if (this.entries.length >= this.limit) {
+      this.entries.length = this.limit;
+      this.last = this.entries[this.limit - 1];
+    }
   }
 }

@@ -8,11 +8,14 @@ import { ValidationError } from '../errors.js';
 import type { ConversationKey, PageId } from '../ids.js';
 import { checkedStore } from './checked.js';
 import { type LeaseRecord, settleLease, takeLease } from './lease.js';
-import { BoundedMap, ConversationSlots } from './memory-slots.js';
+import { BoundedMap, ConversationSlots, FirstInOrder } from './memory-slots.js';
+import { isAfter } from './shared.js';
 import {
   type ClosedReason,
   DEFAULT_DEDUPE_TTL_MS,
   DEFAULT_STORE_TTL_MS,
+  type InboundEntry,
+  type InboundRange,
   type PageLinkDetails,
   type PageState,
   type RecordInboundResult,
@@ -37,7 +40,7 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-export { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
+export { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS, MAX_INBOUND_RANGE_LIMIT } from './types.js';
 
 /**
  * A NaN bound (`size > NaN` is false) would silently make the store unbounded, the one thing
@@ -275,6 +278,37 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
         Object.defineProperty(out, tag, { value: { ...state }, enumerable: true, configurable: true, writable: true });
       }
       return out;
+    },
+
+    // The reference reading of the contract: a scan of the (bounded) conversations, so the
+    // index costs no memory and no write time, and is exact by construction (one thread). A
+    // scan of 100 000 conversations takes a few milliseconds; a poll every few seconds is fine.
+    async listByLastInbound(range: InboundRange): Promise<InboundEntry[]> {
+      const t = now();
+      const prefix = range.pageId === undefined ? undefined : `${range.pageId}:`;
+      const first = new FirstInOrder<number>(range.limit);
+      const expired: [string, number][] = [];
+      for (const [key, slot] of conversations) {
+        const at = slots.lastInboundAt(slot);
+        if (at + ttlMs <= t) {
+          expired.push([key, slot]);
+          continue;
+        }
+        if (at <= range.from || at > range.to || !isAfter(at, key, range.after)) continue;
+        if (prefix !== undefined && !key.startsWith(prefix)) continue;
+        // Closed by the platform since the user's latest message: not open (shared.ts isOpen).
+        if ((slots.closedAt(slot) ?? Number.NEGATIVE_INFINITY) >= at) continue;
+        first.offer(at, key, slot);
+      }
+      const found = first
+        .result()
+        .map(({ key, value }) => ({ key: key as ConversationKey, state: slots.state(value) }));
+      // What the scan found expired is dropped now, as live() would on a read.
+      for (const [key, slot] of expired) {
+        conversations.delete(key);
+        release(key, slot, t);
+      }
+      return found;
     },
 
     async delete(key) {

@@ -6,9 +6,19 @@
  * @module
  */
 import { ValidationError } from '../errors.js';
+import type { ConversationKey } from '../ids.js';
 import { CLOSED_REASONS } from '../vocabulary.js';
-import type { ClosedReason, ConversationState, PageState, TagAvailability } from './types.js';
-import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
+import {
+  type ClosedReason,
+  type ConversationState,
+  DEFAULT_DEDUPE_TTL_MS,
+  DEFAULT_STORE_TTL_MS,
+  type InboundEntry,
+  type InboundRange,
+  MAX_INBOUND_RANGE_LIMIT,
+  type PageState,
+  type TagAvailability,
+} from './types.js';
 
 // Each check returns the ValidationError to throw, or undefined: checkedStore (checked.ts)
 // chains them with `??` and rejects with the first, so a valid call allocates nothing.
@@ -81,10 +91,144 @@ export function storeTimes(options: { ttlMs?: number; dedupeTtlMs?: number; now?
   return { ttlMs, dedupeTtlMs, now: options.now ?? Date.now };
 }
 
+/** The `windowIndex` option of a persistent store: true unless `false`; anything else is refused. */
+export function windowIndexOption(options: { windowIndex?: boolean }, store: string): boolean {
+  const value = options.windowIndex;
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw badOption(`${store} windowIndex must be true or false`, 'windowIndex', 'must be a boolean');
+  }
+  return value !== false;
+}
+
 /** Throws `ValidationError` unless `value` is a positive integer number of milliseconds (an option). */
 export function assertDuration(value: number, name: string): void {
   const bad = badDuration(value, name);
   if (bad !== undefined) throw bad;
+}
+
+/**
+ * The `ValidationError` for a malformed {@link InboundRange}, or undefined: epoch-ms bounds, a
+ * limit of 1..{@link MAX_INBOUND_RANGE_LIMIT}, and an `after` position whose key is a
+ * conversation key (of `pageId`, when one is given: a cursor from another Page is foreign).
+ */
+export function badInboundRange(range: InboundRange): ValidationError | undefined {
+  if (typeof range !== 'object' || range === null) {
+    return new ValidationError('range must be an object', [{ path: 'range', message: 'must be an object' }]);
+  }
+  const { from, to, limit, pageId, after } = range;
+  const bad = badTime(from, 'from') ?? badTime(to, 'to');
+  if (bad !== undefined) return bad;
+  if (!(Number.isSafeInteger(limit) && limit >= 1 && limit <= MAX_INBOUND_RANGE_LIMIT)) {
+    const message = `must be an integer from 1 to ${MAX_INBOUND_RANGE_LIMIT}`;
+    return new ValidationError(`limit ${message}, got ${String(limit)}`, [{ path: 'limit', message }]);
+  }
+  if (pageId !== undefined && (badText(pageId, 'pageId') !== undefined || pageId.includes(':'))) {
+    return new ValidationError('pageId must be a Page ID', [{ path: 'pageId', message: 'must be a Page ID' }]);
+  }
+  if (after === undefined) return undefined;
+  if (typeof after !== 'object' || after === null) {
+    return new ValidationError('after must be { at, key }', [{ path: 'after', message: 'must be { at, key }' }]);
+  }
+  const colon = typeof after.key === 'string' ? after.key.indexOf(':') : -1;
+  if (colon <= 0 || colon === after.key.length - 1) {
+    const message = 'must be a conversation key "<pageId>:<psid>"';
+    return new ValidationError(`after.key ${message}`, [{ path: 'after.key', message }]);
+  }
+  if (pageId !== undefined && after.key.slice(0, colon) !== pageId) {
+    const message = 'must be a conversation of range.pageId (a cursor from another Page)';
+    return new ValidationError(`after.key ${message}`, [{ path: 'after.key', message }]);
+  }
+  return badTime(after.at, 'after.at');
+}
+
+/**
+ * Whether a conversation is listed by `listByLastInbound`: the platform has not closed it
+ * since the user's latest message (policy's close rule: `closedAt >= lastInboundAt` holds
+ * until the user writes again). The Lua and SQL indexes keep the same rule in their language.
+ */
+export function isOpen(state: ConversationState): boolean {
+  return state.closedAt === undefined || state.closedAt < state.lastInboundAt;
+}
+
+/**
+ * The order of `listByLastInbound`: `lastInboundAt`, then the key in plain byte order (keys are
+ * ASCII digits and `:`, so JavaScript's code-unit order is byte order, as in Redis and SQL "C").
+ */
+export function compareInbound(a: { at: number; key: string }, b: { at: number; key: string }): number {
+  return a.at - b.at || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+}
+
+/** True when `(at, key)` comes strictly after `after` in `listByLastInbound` order. */
+export function isAfter(at: number, key: string, after: InboundRange['after']): boolean {
+  return after === undefined || at > after.at || (at === after.at && key > after.key);
+}
+
+/**
+ * One Page's part of a listing: up to `want` of its entries with `from < lastInboundAt <= to`,
+ * strictly after `after` (a position of that Page), in `listByLastInbound` order.
+ */
+export type PageLister = (
+  pageId: string,
+  from: number,
+  after: { at: number; key: ConversationKey } | undefined,
+  want: number,
+) => Promise<InboundEntry[]>;
+
+/**
+ * `listByLastInbound` over stores that index each Page on its own (Redis: one sorted set per
+ * Page, for Cluster slots). Asks every Page for a few entries, then asks again, for twice as
+ * many, only the Pages whose last entry still comes before the `limit`-th of the merge: about
+ * 2-3× `limit` entries read in all, instead of `limit` per Page. A conversation read twice (a
+ * newer message moved it between two reads) keeps its newer position.
+ */
+export async function listAcrossPages(
+  pages: readonly string[],
+  range: InboundRange,
+  listPage: PageLister,
+): Promise<InboundEntry[]> {
+  const { limit, after } = range;
+  // The global cursor, seen from one Page: the same Page resumes after its key; another Page
+  // resumes at `after.at` when its keys sort after `after.key`, else after `after.at`
+  // (times are integers, so "at >= t" is "at > t - 1").
+  const cursors = pages.map((page) => {
+    let from = range.from;
+    let pageAfter: InboundRange['after'];
+    if (after !== undefined) {
+      const prefix = `${page}:`;
+      if (after.key.startsWith(prefix)) pageAfter = after;
+      else from = Math.max(from, after.key < prefix ? after.at - 1 : after.at);
+    }
+    return { page, from, after: pageAfter, got: [] as InboundEntry[], exhausted: false };
+  });
+  const position = (e: InboundEntry) => ({ at: e.state.lastInboundAt, key: e.key });
+  let want = pages.length === 1 ? limit : Math.min(limit, Math.max(2, Math.ceil((2 * limit) / pages.length)));
+  let merged: InboundEntry[] = [];
+  for (;;) {
+    const cut = merged.length >= limit ? position(merged[limit - 1] as InboundEntry) : undefined;
+    const needing = cursors.filter((c) => {
+      const last = c.got[c.got.length - 1];
+      return !c.exhausted && (cut === undefined || last === undefined || compareInbound(position(last), cut) < 0);
+    });
+    if (needing.length === 0) break;
+    await Promise.all(
+      needing.map(async (c) => {
+        const last = c.got[c.got.length - 1];
+        const entries = await listPage(c.page, c.from, last === undefined ? c.after : position(last), want);
+        c.got.push(...entries);
+        if (entries.length < want) c.exhausted = true;
+      }),
+    );
+    const newest = new Map<string, InboundEntry>();
+    for (const c of cursors) {
+      for (const e of c.got) {
+        const seen = newest.get(e.key);
+        if (seen === undefined || e.state.lastInboundAt > seen.state.lastInboundAt) newest.set(e.key, e);
+      }
+    }
+    merged = [...newest.values()].sort((a, b) => compareInbound(position(a), position(b)));
+    want = Math.min(limit, want * 2);
+  }
+  return merged.slice(0, limit);
 }
 
 /** Milliseconds until one token is back, given a fractional token count below 1. */

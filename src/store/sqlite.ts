@@ -10,6 +10,7 @@
  * @module
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import type { ConversationKey } from '../ids.js';
 import { checkedStore } from './checked.js';
 import { type LeaseRecord, settleLease, takeLease } from './lease.js';
 import {
@@ -24,8 +25,9 @@ import {
   storeTimes,
   tagsFrom,
   toMs,
+  windowIndexOption,
 } from './shared.js';
-import { sqlStatements } from './sql.js';
+import { sqlStatements, windowIndexSql } from './sql.js';
 import type { DeliveryLease, FullSessionStore, RecordInboundResult, SessionStore } from './types.js';
 
 type Database = BetterSqlite3.Database;
@@ -47,6 +49,13 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** The clock used for expiry. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Keep the window index behind `listByLastInbound` (`messenger.expiringSoon`, the window
+   * watcher): two indexes on the conversations table. Default true. False leaves them out
+   * (saving their bytes and index writes: docs/performance.md); the store then has no
+   * `listByLastInbound`. Indexes created earlier stay.
+   */
+  windowIndex?: boolean;
 }
 
 /** Rows deleted by {@link SqliteStore.prune}. */
@@ -69,8 +78,8 @@ export interface SqliteStore extends FullSessionStore {
   prune(options?: { olderThanMs?: number }): Promise<SqlitePruneResult>;
 }
 
-// No secondary indexes: each would add pages to every write (and WAL checkpoints), while only
-// prune() would use them, and prune() can afford a scan on a single host.
+// No secondary index but the window index (windowIndexSql, added in prepare): each adds pages
+// to every write (and WAL checkpoints), and prune() alone can afford a scan on a single host.
 function schema(t: (suffix: string) => string): string {
   return `CREATE TABLE IF NOT EXISTS ${t('conversations')} (
   key TEXT PRIMARY KEY,
@@ -137,10 +146,14 @@ function addAdReferralColumn(db: Database, conversations: string): void {
 }
 
 /** Prepares every statement once; the returned functions each run one atomic operation. */
-function prepare(db: Database, table: string) {
+function prepare(db: Database, table: string, windowIndex: boolean) {
   const t = (suffix: string) => `"${table}_${suffix}"`;
   db.pragma('journal_mode = WAL');
   db.exec(schema(t));
+  if (windowIndex) {
+    const index = windowIndexSql('sqlite', t, (suffix) => `"${table}_${suffix}"`);
+    db.exec(`${index.time};\n${index.page};`);
+  }
   addAdReferralColumn(db, t('conversations'));
   const sql = sqlStatements('sqlite', t);
   const s = {
@@ -164,6 +177,8 @@ function prepare(db: Database, table: string) {
     pruneClaims: db.prepare(sql.pruneClaims),
     pruneDeliveries: db.prepare(sql.pruneDeliveries),
     pruneTokens: db.prepare(sql.pruneTokens),
+    list: db.prepare<[Record<string, unknown>], [string, string, number | null]>(sql.listByLastInbound).raw(),
+    listPage: db.prepare<[Record<string, unknown>], [string, string, number | null]>(sql.listPageByLastInbound).raw(),
     getDelivery: db.prepare<
       { id: string; now: number },
       { state: LeaseRecord['state']; until: number; attempt: number; expires: number }
@@ -249,6 +264,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     );
   }
   const { ttlMs, dedupeTtlMs, now } = storeTimes(options);
+  const windowIndex = windowIndexOption(options, 'sqliteStore');
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   const owned = typeof database === 'string';
 
@@ -267,7 +283,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       } else {
         db = database;
       }
-      handle = prepare(db, table);
+      handle = prepare(db, table, windowIndex);
       return handle;
     })();
     // A failed open (missing driver, unwritable path) is retried on the next call.
@@ -277,7 +293,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     return opening;
   };
 
-  return checkedStore<SqliteStore>({
+  const store: SqliteStore = {
     async get(key) {
       const { s } = handle ?? (await open());
       const row = s.getWithAd.get({ key, liveAfter: now() - ttlMs });
@@ -378,6 +394,21 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       (handle ?? (await open())).remove(key);
     },
 
+    // The window index: indexes of the conversations table (windowIndexSql), so every write of
+    // a row keeps it in the same transaction, and prune trims it.
+    async listByLastInbound(range) {
+      const { s } = handle ?? (await open());
+      const from = Math.max(range.from, now() - ttlMs);
+      const after = range.after ?? { at: from, key: '' };
+      const values = { from, to: range.to, afterAt: after.at, afterKey: after.key, limit: range.limit };
+      const rows = range.pageId === undefined ? s.list.all(values) : s.listPage.all({ ...values, page: range.pageId });
+      return rows.map(([key, v, ad]) => {
+        const state = decodeConversation(v);
+        if (ad !== null) state.adReferralAt = toMs(ad, 'ad_referral_at');
+        return { key: key as ConversationKey, state };
+      });
+    },
+
     async close() {
       if (!owned || opening === undefined) return;
       const { db } = await opening;
@@ -393,5 +424,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       const t = now();
       return h.prune(t, t - olderThanMs);
     },
-  });
+  };
+  if (!windowIndex) delete store.listByLastInbound;
+  return checkedStore(store);
 }

@@ -71,6 +71,29 @@ export interface DeliveryLease {
   retryAfterMs: number;
 }
 
+/** The most entries one {@link SessionStore.listByLastInbound} call returns. */
+export const MAX_INBOUND_RANGE_LIMIT = 1000;
+
+/** A range query on the conversations' latest inbound time (the window start). */
+export interface InboundRange {
+  /** Exclusive lower bound on lastInboundAt (epoch ms). */
+  from: number;
+  /** Inclusive upper bound on lastInboundAt (epoch ms). */
+  to: number;
+  /** Only this Page's conversations; all Pages when omitted. */
+  pageId?: PageId | undefined;
+  /** At most this many entries (1..1000). */
+  limit: number;
+  /** Resume strictly after this position in (lastInboundAt, key) order. */
+  after?: { at: number; key: ConversationKey } | undefined;
+}
+
+/** One conversation listed by {@link SessionStore.listByLastInbound}. */
+export interface InboundEntry {
+  key: ConversationKey;
+  state: ConversationState;
+}
+
 /**
  * Storage for messaging-window state, Page link state and one-time claims.
  *
@@ -153,6 +176,15 @@ export interface SessionStore {
   ): Promise<void>;
   /** Optional capability: every tag recorded for the Page by `setTagAvailability` (`{}` if none). */
   getTagAvailability?(pageId: PageId): Promise<Record<string, TagAvailability>>;
+  /**
+   * Optional capability: the open conversations whose `lastInboundAt` lies in
+   * `(range.from, range.to]`, ordered by `(lastInboundAt, key)` (the key in plain byte order),
+   * at most `range.limit`, strictly after `range.after`. Open: not expired, and not closed by
+   * the platform since the user's latest message (`closedAt >= lastInboundAt` hides it until
+   * the user writes again). The index behind it changes in the same atomic step as
+   * `recordInbound`, `ingest`, `markClosed` and `delete`. What `messenger.expiringSoon` reads.
+   */
+  listByLastInbound?(range: InboundRange): Promise<InboundEntry[]>;
   /** Forgets a conversation (a user's data deletion request). */
   delete(key: ConversationKey): Promise<void>;
   /** Releases what the store owns (not a client the user passed in). */

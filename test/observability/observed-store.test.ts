@@ -31,6 +31,17 @@ describe('messengerStore (checks and store-channel timing in one layer)', () => 
     expect(events).toEqual([]);
   });
 
+  it('forwards listByLastInbound and publishes it as its own operation', async () => {
+    const store = messengerStore(memoryStore());
+    await store.recordInbound(KEY, Date.now() - 1000, 'm-1');
+    channel(MESSENGER_CHANNELS.store).subscribe(listen);
+    const listed = await store.listByLastInbound?.({ from: 0, to: Date.now(), limit: 10 });
+    expect(listed?.map((e) => e.key)).toEqual([KEY]);
+    expect(events.map((e) => e.operation)).toEqual(['listByLastInbound']);
+    const { listByLastInbound: _, ...without } = memoryStore();
+    expect(messengerStore(without).listByLastInbound).toBeUndefined();
+  });
+
   it('publishes each operation with its duration, and a failure whether thrown or rejected', async () => {
     channel(MESSENGER_CHANNELS.store).subscribe(listen);
     const boom = new Error('down');

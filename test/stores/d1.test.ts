@@ -89,6 +89,28 @@ describe('d1Store', () => {
   it('refuses a bad table name and a value that is not a D1 binding, before any query', () => {
     expect(() => d1Store({ database: proxied, table: 'Robert"); DROP' })).toThrow(ValidationError);
     expect(() => d1Store({ database: {} as D1DatabaseLike })).toThrow(/D1 database binding/);
+    expect(() => d1Store({ database: proxied, windowIndex: 0 as unknown as boolean })).toThrow(ValidationError);
+  });
+
+  it('creates the window index with its tables, unless windowIndex is false', async () => {
+    const indexes = async (table: string) => {
+      const rows = await proxied.batch([
+        proxied
+          .prepare(
+            `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL ORDER BY name`,
+          )
+          .bind(`${table}_conversations`),
+      ]);
+      return ((rows[0]?.results ?? []) as { name: string }[]).map((r) => r.name);
+    };
+    const plain = freshTable();
+    const without = d1Store({ database: proxied, table: plain, windowIndex: false });
+    await without.get(key('1', '2'));
+    expect(without.listByLastInbound).toBeUndefined();
+    expect(await indexes(plain)).toEqual([]);
+    const indexed = freshTable();
+    await d1Store({ database: proxied, table: indexed }).get(key('1', '2'));
+    expect(await indexes(indexed)).toEqual([`${indexed}_conv_at_idx`, `${indexed}_conv_page_open_idx`]);
   });
 
   it('creates its tables on first use and shares state between two stores on one database (two isolates)', async () => {

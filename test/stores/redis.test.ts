@@ -1,9 +1,12 @@
+import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import { conversationKey, pageId, psid } from '../../src/ids.js';
 import { createMessenger } from '../../src/messenger.js';
+import { memoryStore } from '../../src/store/memory.js';
 import { REDIS_SCRIPTS, redisStore } from '../../src/store/redis.js';
+import type { InboundEntry, InboundRange, SessionStore } from '../../src/store/types.js';
 import { describeSessionStore } from '../../src/testing/conformance.js';
 import { signWebhook } from '../../src/testing/sign.js';
 import { createWebhookLayer } from '../../src/webhooks/index.js';
@@ -54,7 +57,12 @@ describe('redisStore on Redis', () => {
     await store.recordInbound(k, Date.now(), 'm-1');
     await store.setPageLinked(pageId('1001'), true, Date.now());
     const keys = await client.keys(`${prefix}*{1001}*`);
-    expect(keys.sort()).toEqual([`${prefix}c:{1001}:2002`, `${prefix}m:{1001}:2002`, `${prefix}p:{1001}`]);
+    expect(keys.sort()).toEqual([
+      `${prefix}c:{1001}:2002`,
+      `${prefix}i:{1001}`,
+      `${prefix}m:{1001}:2002`,
+      `${prefix}p:{1001}`,
+    ]);
   });
 
   it('expires a conversation ttlMs after the last inbound message, and message ids after dedupeTtlMs', async () => {
@@ -162,6 +170,7 @@ describe('redisStore on Redis', () => {
     expect(() => redisStore({ client, ttlMs: 0 })).toThrow(ValidationError);
     expect(() => redisStore({ client, dedupeTtlMs: Number.NaN })).toThrow(ValidationError);
     expect(() => redisStore({ client: {} as Redis })).toThrow(/needs an ioredis client/);
+    expect(() => redisStore({ client, windowIndex: 'no' as unknown as boolean })).toThrow(ValidationError);
   });
 
   it('keeps Page state without expiry, and token buckets only until they are full again', async () => {
@@ -173,6 +182,174 @@ describe('redisStore on Redis', () => {
     const ttl = await client.pttl(`${prefix}t:bucket-1007`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(1500);
+  });
+});
+
+describe('the Redis window index (listByLastInbound)', () => {
+  const at = () => Date.now() - HOUR;
+  const range = (page: string) => ({ from: 0, to: Date.now(), pageId: pageId(page), limit: 100 });
+
+  it('keeps one sorted set per Page (PSID, lastInboundAt) that expires with its newest member', async () => {
+    const store = redisStore({ client, prefix, ttlMs: 10 * HOUR });
+    const t = at();
+    await store.recordInbound(key('1101', '21'), t, 'm-1');
+    await store.recordInbound(key('1101', '22'), t - HOUR, 'm-2');
+    expect(await client.zrange(`${prefix}i:{1101}`, 0, -1, 'WITHSCORES')).toEqual([
+      '22',
+      String(t - HOUR),
+      '21',
+      String(t),
+    ]);
+    // Its newest member's expiry (9 h from now) plus the hour of headroom.
+    const ttl = await client.pttl(`${prefix}i:{1101}`);
+    expect(ttl).toBeGreaterThan(10 * HOUR - 60_000);
+    expect(ttl).toBeLessThanOrEqual(10 * HOUR);
+    // A message a minute later is within the headroom: the expiry does not move (one call
+    // fewer per message); two hours later it does.
+    await store.recordInbound(key('1101', '21'), t + 60_000, 'm-3');
+    expect(await client.pttl(`${prefix}i:{1101}`)).toBeLessThanOrEqual(ttl);
+    await store.recordInbound(key('1101', '21'), t + 2 * HOUR, 'm-4');
+    expect(await client.pttl(`${prefix}i:{1101}`)).toBeGreaterThan(12 * HOUR - 60_000);
+  });
+
+  it('trims members past the ttl on the next write to the Page, and skips them on a read before', async () => {
+    let clock = Date.now();
+    const store = redisStore({ client, prefix, ttlMs: 2 * HOUR, now: () => clock });
+    const t = Date.now() - HOUR;
+    await store.recordInbound(key('1102', '31'), t, 'm-1');
+    clock += 2 * HOUR; // as the store sees it, 31 expired
+    expect(await store.listByLastInbound?.({ ...range('1102'), to: clock })).toEqual([]);
+    await store.recordInbound(key('1102', '32'), clock - 1000, 'm-2');
+    expect(await client.zrange(`${prefix}i:{1102}`, 0, -1)).toEqual(['32']);
+  });
+
+  it('drops a member whose conversation is gone (evicted) while listing', async () => {
+    const store = redisStore({ client, prefix });
+    await store.recordInbound(key('1103', '41'), at(), 'm-1');
+    await store.recordInbound(key('1103', '42'), at() + 1, 'm-2');
+    await client.del(tagged('c', key('1103', '41')));
+    expect((await store.listByLastInbound?.(range('1103')))?.map((e) => e.key)).toEqual([key('1103', '42')]);
+    expect(await client.zrange(`${prefix}i:{1103}`, 0, -1)).toEqual(['42']);
+  });
+
+  it('registers a Page once per process, beside the first write, and again when its index is created', async () => {
+    const registry = `${prefix}pages`;
+    const counted = counting(client);
+    const store = redisStore({ client: counted.client, prefix });
+    await store.recordInbound(key('1104', '51'), at(), 'm-1');
+    expect(counted.calls).toEqual(['evalsha', 'sadd']);
+    counted.calls.length = 0;
+    await store.recordInbound(key('1104', '52'), at(), 'm-2');
+    expect(counted.calls).toEqual(['evalsha']);
+    expect(await client.sismember(registry, '1104')).toBe(1);
+    // The registration was lost (or the index expired): the script reports a new index.
+    await client.srem(registry, '1104');
+    await client.del(`${prefix}i:{1104}`);
+    counted.calls.length = 0;
+    await store.recordInbound(key('1104', '53'), at(), 'm-3');
+    expect(counted.calls).toEqual(['evalsha', 'sadd']);
+    expect(await client.sismember(registry, '1104')).toBe(1);
+  });
+
+  it('lists every registered Page in one script on a standalone server', async () => {
+    const store = redisStore({ client, prefix: `${prefix}all:` });
+    const t = at();
+    const keys = Array.from({ length: 40 }, (_, i) => key(String(1200 + (i % 10)), String(60 + i)));
+    await Promise.all(keys.map((k, i) => store.recordInbound(k, t + i, `m-${i}`)));
+    const counted = counting(client);
+    const watched = redisStore({ client: counted.client, prefix: `${prefix}all:` });
+    const listed = await watched.listByLastInbound?.({ from: t - 1, to: t + 100, limit: 5 });
+    expect(listed?.map((e) => e.key)).toEqual(keys.slice(0, 5));
+    expect(counted.calls.filter((c) => c === 'smembers' || c === 'evalsha')).toEqual(['smembers', 'evalsha']);
+  });
+
+  it('lists what the memory store lists, in one script or (after a CROSSSLOT refusal) one call per Page', async () => {
+    // Page IDs of different lengths: key byte order differs from (Page, PSID) order. Four
+    // times and small pages, so that pages often end inside a tie across Pages.
+    const pages = ['1', '12', '2', '100'];
+    const psids = ['3', '30', '4', '55', '6'];
+    const event = fc.record({
+      page: fc.constantFrom(...pages),
+      user: fc.constantFrom(...psids),
+      at: fc.integer({ min: 0, max: 3 }),
+      close: fc.option(fc.integer({ min: -1, max: 1 }), { nil: undefined, freq: 4 }),
+    });
+    const query = fc.record({
+      from: fc.integer({ min: -1, max: 2 }),
+      to: fc.integer({ min: 1, max: 4 }),
+      limit: fc.integer({ min: 1, max: 3 }),
+      page: fc.option(fc.constantFrom(...pages), { nil: undefined }),
+    });
+    // A client whose multi-Page script is refused, as a proxy over several shards would.
+    const refusing = new Proxy(client, {
+      get(obj, prop, receiver) {
+        const value = Reflect.get(obj, prop, receiver);
+        if (prop !== 'evalsha' || typeof value !== 'function') return value;
+        return (sha: string, ...rest: unknown[]) =>
+          sha === REDIS_SCRIPTS.listEveryPage?.sha
+            ? Promise.reject(new Error("CROSSSLOT Keys in request don't hash to the same slot"))
+            : (value as (...a: unknown[]) => unknown).call(obj, sha, ...rest);
+      },
+    });
+    let round = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(event, { maxLength: 25 }),
+        fc.array(query, { minLength: 1, maxLength: 3 }),
+        async (events, queries) => {
+          const p = `${prefix}diff${++round}:`;
+          const base = Date.now() - HOUR;
+          const stores = [redisStore({ client, prefix: p }), redisStore({ client: refusing, prefix: p })];
+          const reference = memoryStore();
+          for (const [n, e] of events.entries()) {
+            for (const s of [stores[0], reference]) {
+              await s?.recordInbound(key(e.page, e.user), base + e.at * 10, `m-${n}`);
+              if (e.close !== undefined)
+                await s?.markClosed(key(e.page, e.user), base + (e.at + e.close) * 10, 'closed_by_platform');
+            }
+          }
+          for (const q of queries) {
+            const range = {
+              from: base + q.from * 10,
+              to: base + q.to * 10,
+              limit: q.limit,
+              pageId: q.page === undefined ? undefined : pageId(q.page),
+            };
+            const pagedOf = async (s: SessionStore) => {
+              const all: InboundEntry[] = [];
+              let after: InboundRange['after'];
+              for (let i = 0; i < 30; i++) {
+                const entries = (await s.listByLastInbound?.({ ...range, after })) ?? [];
+                all.push(...entries);
+                const last = entries[entries.length - 1];
+                if (last === undefined || entries.length < range.limit) break;
+                after = { at: last.state.lastInboundAt, key: last.key };
+              }
+              return all;
+            };
+            const want = await pagedOf(reference);
+            for (const s of stores) expect(await pagedOf(s)).toEqual(want);
+          }
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it('keeps no index, registry or listByLastInbound with windowIndex: false', async () => {
+    const counted = counting(client);
+    const store = redisStore({ client: counted.client, prefix: `${prefix}noidx:`, windowIndex: false });
+    const k = key('1105', '71');
+    await store.recordInbound(k, at(), 'm-1');
+    expect((await client.keys(`${prefix}noidx:*`)).sort()).toEqual([
+      `${prefix}noidx:c:{1105}:71`,
+      `${prefix}noidx:m:{1105}:71`,
+    ]);
+    await store.markClosed(k, at() + 1, 'closed_by_platform');
+    await store.delete(k);
+    expect(counted.calls).not.toContain('sadd');
+    expect(await client.keys(`${prefix}noidx:*`)).toEqual([]);
+    expect(store.listByLastInbound).toBeUndefined();
   });
 });
 

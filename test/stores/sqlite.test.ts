@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import { conversationKey, pageId, psid } from '../../src/ids.js';
 import { loadPeer } from '../../src/store/shared.js';
+import { sqlStatements } from '../../src/store/sql.js';
 import { sqliteStore } from '../../src/store/sqlite.js';
 import { describeSessionStore } from '../../src/testing/conformance.js';
 
@@ -144,6 +145,36 @@ describe('sqliteStore', () => {
     await store.recordInbound(k, clock, 'm-2');
     expect(await store.get(k)).toEqual({ lastInboundAt: clock, lastInboundUuid: 'm-2' });
     db.close();
+  });
+
+  it('keeps the window index (two indexes) unless windowIndex is false, and both listings use one', async () => {
+    const db = new Database(join(dir, 'window.db'));
+    try {
+      const indexes = () =>
+        db
+          .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+          .pluck()
+          .all();
+      const without = sqliteStore({ database: db, table: 'plain', windowIndex: false });
+      await without.get(key('1', '2'));
+      expect(without.listByLastInbound).toBeUndefined();
+      expect(indexes()).toEqual([]);
+      expect(() => sqliteStore({ database: db, windowIndex: 'yes' as unknown as boolean })).toThrow(ValidationError);
+      const store = sqliteStore({ database: db, table: 'win' });
+      await store.recordInbound(key('7', '8'), Date.now() - 1000, 'm-1');
+      expect(indexes()).toEqual(['win_conv_at_idx', 'win_conv_page_open_idx']);
+      const sql = sqlStatements('sqlite', (suffix) => `"win_${suffix}"`);
+      const plan = (text: string, values: Record<string, unknown>) =>
+        (db.prepare(`EXPLAIN QUERY PLAN ${text}`).all(values) as { detail: string }[]).map((r) => r.detail).join('\n');
+      const values = { from: 1, to: 2, afterAt: 1, afterKey: '', limit: 10 };
+      expect(plan(sql.listPageByLastInbound, { ...values, page: '7' })).toContain('win_conv_page_open_idx');
+      expect(plan(sql.listByLastInbound, values)).toContain('win_conv_at_idx');
+      expect(
+        (await store.listByLastInbound?.({ from: 0, to: Date.now(), pageId: pageId('7'), limit: 5 }))?.length,
+      ).toBe(1);
+    } finally {
+      db.close();
+    }
   });
 
   it('says what to install when the driver is missing', async () => {
