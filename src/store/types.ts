@@ -56,6 +56,24 @@ export interface TokenDecision {
 }
 
 /**
+ * A range of conversations by the time of the user's last message, for
+ * {@link SessionStore.listByLastInbound}.
+ */
+export interface InboundRange {
+  from: number; // exclusive lower bound on lastInboundAt (epoch ms)
+  to: number; // inclusive upper bound on lastInboundAt
+  pageId?: PageId | undefined; // only this Page; all Pages when omitted
+  limit: number; // 1..1000
+  after?: { at: number; key: ConversationKey } | undefined; // resume strictly after (lastInboundAt, key)
+}
+
+/** One conversation listed by {@link SessionStore.listByLastInbound}. */
+export interface InboundEntry {
+  key: ConversationKey;
+  state: ConversationState;
+}
+
+/**
  * Result of {@link SessionStore.lease}: who may deliver one webhook event now.
  */
 export interface DeliveryLease {
@@ -153,6 +171,11 @@ export interface SessionStore {
   ): Promise<void>;
   /** Optional capability: every tag recorded for the Page by `setTagAvailability` (`{}` if none). */
   getTagAvailability?(pageId: PageId): Promise<Record<string, TagAvailability>>;
+  /**
+   * Optional capability: the open conversations whose `lastInboundAt` is in `range`, ordered by
+   * (`lastInboundAt`, key); closed ones (`closedAt >= lastInboundAt`) are not listed.
+   */
+  listByLastInbound?(range: InboundRange): Promise<InboundEntry[]>;
   /** Forgets a conversation (a user's data deletion request). */
   delete(key: ConversationKey): Promise<void>;
   /** Releases what the store owns (not a client the user passed in). */
