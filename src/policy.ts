@@ -385,9 +385,10 @@ export function closingWindowSpans(policy: MessengerPolicy, now: number): Partia
 
 /**
  * When each window of `CLOSING_WINDOWS` of this conversation closes (epoch ms, margin
- * included), under the rules in force at `now`. None for a conversation the platform closed;
- * no `standard` while a Click-to-Messenger ad keeps replies allowed longer (replies do not stop
- * then); `human_agent` no later than a scheduled retirement of the tag.
+ * included), under the rules in force at `now`, as `evaluateSend` judges it. No `standard`
+ * once the platform closed the conversation, or while a Click-to-Messenger ad keeps replies
+ * allowed longer (replies do not stop then); none at all for a user the platform reported
+ * unreachable; `human_agent` no later than a scheduled retirement of the tag.
  *
  * @example
  * ```ts
@@ -400,10 +401,11 @@ export function closingWindowEnds(
   policy: MessengerPolicy,
   now: number,
 ): Partial<Record<ClosingWindow, number>> {
-  if (isClosed(state)) return {};
+  const closed = isClosed(state);
+  if (closed && state.closedReason === 'user_unavailable') return {};
   const spans = closingWindowSpans(policy, now);
   const out: Partial<Record<ClosingWindow, number>> = {};
-  if (spans.standard !== undefined && untaggedWindow(state, policy).window === 'standard') {
+  if (!closed && spans.standard !== undefined && untaggedWindow(state, policy).window === 'standard') {
     out.standard = state.lastInboundAt + spans.standard;
   }
   if (spans.human_agent !== undefined) {

@@ -104,8 +104,8 @@ export interface WindowWatcher {
   /** Stops polling and resolves once a poll in progress has ended. */
   stop(): Promise<void>;
   /**
-   * Polls now (after a poll in progress), for a scheduler of your own (a cron trigger);
-   * failures go to `onError`. Does nothing once stopped.
+   * Polls now (after a poll in progress; joins one not yet begun, such as the first), for a
+   * scheduler of your own (a cron trigger); failures go to `onError`. Does nothing once stopped.
    */
   poll(): Promise<void>;
 }
@@ -396,6 +396,8 @@ export function createWindows(deps: WindowsDeps) {
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let last: Promise<void> = Promise.resolve();
+    /** A poll asked for but not begun: a second ask joins it (a cron trigger's poll() right after start). */
+    let queued: Promise<void> | undefined;
 
     const fire = async (c: ClosingConversation): Promise<void> => {
       // Right before calling: a window that closed meanwhile is never announced.
@@ -454,8 +456,14 @@ export function createWindows(deps: WindowsDeps) {
     };
 
     const poll = (): Promise<void> => {
-      last = last.then(() => (stopped ? undefined : runPoll()));
-      return last;
+      if (queued !== undefined) return queued;
+      const run = last.then(() => {
+        queued = undefined;
+        return stopped ? undefined : runPoll();
+      });
+      queued = run;
+      last = run;
+      return run;
     };
     const tick = () => {
       timer = undefined;

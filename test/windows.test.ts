@@ -523,6 +523,17 @@ describe('messenger.watchWindows', () => {
     expect(state.lists).toBe(1);
   });
 
+  it('runs one poll for poll() right after start (a cron trigger), and one more for each poll() after that', async () => {
+    const { store, state } = flaky(mem());
+    const m = messenger({ store });
+    const w = m.watchWindows({ before: 2 * HOUR, windows: ['standard'], onClosing() {} });
+    await w.poll();
+    expect(state.lists).toBe(1);
+    await Promise.all([w.poll(), w.poll()]);
+    expect(state.lists).toBe(2);
+    await w.stop();
+  });
+
   it('polls on its timer: one list per `every`', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const { store, state } = flaky(mem());
