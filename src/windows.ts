@@ -59,7 +59,9 @@ export interface ExpiringSoonInput {
 
 /** One window of one conversation that closes soon. */
 export interface ClosingConversation {
+  /** The Page the user wrote to. */
   pageId: PageId;
+  /** The user. */
   psid: Psid;
   /** Which window closes: `standard` (replies) or `human_agent` (the HUMAN_AGENT tag). */
   window: ClosingWindow;
