@@ -7,11 +7,14 @@
 import { ValidationError } from '../errors.js';
 import type { ConversationKey, PageId } from '../ids.js';
 import { type LeaseRecord, settleLease, takeLease } from './lease.js';
+import { assertInboundRange, compareInbound, isAfter } from './shared.js';
 import {
   type ClosedReason,
   type ConversationState,
   DEFAULT_DEDUPE_TTL_MS,
   DEFAULT_STORE_TTL_MS,
+  type InboundEntry,
+  type InboundRange,
   type PageLinkDetails,
   type PageState,
   type RecordInboundResult,
@@ -36,7 +39,7 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-export { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
+export { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS, MAX_INBOUND_RANGE_LIMIT } from './types.js';
 
 // Slot arrays grow by chunks of 1024 slots.
 const CHUNK_BITS = 10;
@@ -95,6 +98,38 @@ class BoundedMap<V> extends Map<string, V> {
   override clear(): void {
     super.clear();
     this.cursor = undefined;
+  }
+}
+
+/**
+ * The first `limit` entries of a scan in `(at, key)` order, without sorting the whole scan:
+ * candidates collect until twice the limit, then are sorted and cut back to the limit; past
+ * the cut, anything not before the current last entry is dropped on arrival. O(n log limit).
+ */
+class FirstInOrder<T> {
+  private entries: { at: number; key: string; value: T }[] = [];
+  private last: { at: number; key: string } | undefined;
+  constructor(private readonly limit: number) {}
+
+  offer(at: number, key: string, value: T): void {
+    if (this.last !== undefined && at > this.last.at) return; // the common case, without building an entry
+    const entry = { at, key, value };
+    if (this.last !== undefined && compareInbound(entry, this.last) >= 0) return;
+    this.entries.push(entry);
+    if (this.entries.length >= 2 * this.limit) this.cut();
+  }
+
+  result(): readonly { at: number; key: string; value: T }[] {
+    this.cut();
+    return this.entries;
+  }
+
+  private cut(): void {
+    this.entries.sort(compareInbound);
+    if (this.entries.length >= this.limit) {
+      this.entries.length = this.limit;
+      this.last = this.entries[this.limit - 1];
+    }
   }
 }
 
@@ -412,6 +447,36 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
         Object.defineProperty(out, tag, { value: { ...state }, enumerable: true, configurable: true, writable: true });
       }
       return out;
+    },
+
+    // The reference reading of the contract: a scan of the (bounded) conversations, so the
+    // index costs no memory and no write time, and is exact by construction (one thread). A
+    // scan of 100 000 conversations takes a few milliseconds; a poll every few seconds is fine.
+    async listByLastInbound(range: InboundRange): Promise<InboundEntry[]> {
+      assertInboundRange(range);
+      const t = now();
+      const prefix = range.pageId === undefined ? undefined : `${range.pageId}:`;
+      const first = new FirstInOrder<number>(range.limit);
+      const expired: [string, number][] = [];
+      for (const [key, slot] of conversations) {
+        const at = times[slot >>> CHUNK_BITS]![(slot & CHUNK_MASK) * FIELDS + AT]!;
+        if (at + ttlMs <= t) {
+          expired.push([key, slot]);
+          continue;
+        }
+        if (at <= range.from || at > range.to || !isAfter(at, key, range.after)) continue;
+        if (prefix !== undefined && !key.startsWith(prefix)) continue;
+        // Closed by the platform since the user's latest message: not open (see isOpen).
+        if (closed.size > 0 && (closed.get(slot)?.at ?? Number.NEGATIVE_INFINITY) >= at) continue;
+        first.offer(at, key, slot);
+      }
+      const found = first.result().map(({ key, value }) => ({ key: key as ConversationKey, state: stateOf(value) }));
+      // What the scan found expired is dropped now, as live() would on a read.
+      for (const [key, slot] of expired) {
+        conversations.delete(key);
+        release(key, slot, t);
+      }
+      return found;
     },
 
     async delete(key) {

@@ -70,7 +70,7 @@ export function observeStore(store: SessionStore): SessionStore {
     observed.getTagAvailability = (page) =>
       on() ? time('getTagAvailability', () => getTagAvailability.call(s, page)) : getTagAvailability.call(s, page);
   }
-  const listByLastInbound = s.listByLastInbound;
+  const { listByLastInbound } = s;
   if (listByLastInbound !== undefined) {
     observed.listByLastInbound = (range) =>
       on() ? time('listByLastInbound', () => listByLastInbound.call(s, range)) : listByLastInbound.call(s, range);

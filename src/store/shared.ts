@@ -7,7 +7,14 @@
  */
 import { ValidationError } from '../errors.js';
 import { CLOSED_REASONS } from '../vocabulary.js';
-import type { ClosedReason, ConversationState, PageState, TagAvailability } from './types.js';
+import {
+  type ClosedReason,
+  type ConversationState,
+  type InboundRange,
+  MAX_INBOUND_RANGE_LIMIT,
+  type PageState,
+  type TagAvailability,
+} from './types.js';
 
 /** Throws `ValidationError` unless `value` is an integer number of epoch milliseconds. */
 export function assertTime(value: number, name: string): void {
@@ -55,6 +62,71 @@ export function assertBucket(bucket: string, ratePerSecond: number, burst: numbe
     throw new ValidationError('burst must be an integer >= 1', [{ path: 'burst', message: 'integer >= 1' }]);
   }
   assertTime(now, 'now');
+}
+
+/**
+ * Throws `ValidationError` unless `range` is a well-formed {@link InboundRange}: integer
+ * bounds, a limit of 1..{@link MAX_INBOUND_RANGE_LIMIT}, and an `after` position whose key is
+ * a conversation key (of `pageId`, when one is given: a cursor from another Page is foreign).
+ */
+export function assertInboundRange(range: InboundRange): void {
+  const issues: { path: string; message: string }[] = [];
+  const time = (value: unknown, path: string) => {
+    if (!Number.isSafeInteger(value)) issues.push({ path, message: 'must be a safe integer (epoch ms)' });
+  };
+  if (typeof range !== 'object' || range === null) {
+    throw new ValidationError('range must be an object', [{ path: '', message: 'must be an object' }]);
+  }
+  time(range.from, 'from');
+  time(range.to, 'to');
+  const { limit, pageId, after } = range;
+  if (!(Number.isSafeInteger(limit) && limit >= 1 && limit <= MAX_INBOUND_RANGE_LIMIT)) {
+    issues.push({ path: 'limit', message: `must be an integer from 1 to ${MAX_INBOUND_RANGE_LIMIT}` });
+  }
+  if (pageId !== undefined && !(typeof pageId === 'string' && pageId.length > 0 && !pageId.includes(':'))) {
+    issues.push({ path: 'pageId', message: 'must be a Page ID' });
+  }
+  if (after !== undefined) {
+    if (typeof after !== 'object' || after === null) {
+      issues.push({ path: 'after', message: 'must be { at, key }' });
+    } else {
+      time(after.at, 'after.at');
+      const colon = typeof after.key === 'string' ? after.key.indexOf(':') : -1;
+      if (colon <= 0 || colon === after.key.length - 1) {
+        issues.push({ path: 'after.key', message: 'must be a conversation key "<pageId>:<psid>"' });
+      } else if (typeof pageId === 'string' && after.key.slice(0, colon) !== pageId) {
+        issues.push({ path: 'after.key', message: 'must be a conversation of range.pageId' });
+      }
+    }
+  }
+  if (issues.length > 0) {
+    throw new ValidationError(
+      `Invalid inbound range: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
+      issues,
+    );
+  }
+}
+
+/**
+ * Whether a conversation is listed by `listByLastInbound`: the platform has not closed it
+ * since the user's latest message (policy's close rule: `closedAt >= lastInboundAt` holds
+ * until the user writes again). The Lua and SQL indexes keep the same rule in their language.
+ */
+export function isOpen(state: ConversationState): boolean {
+  return state.closedAt === undefined || state.closedAt < state.lastInboundAt;
+}
+
+/**
+ * The order of `listByLastInbound`: `lastInboundAt`, then the key in plain byte order (keys are
+ * ASCII digits and `:`, so JavaScript's code-unit order is byte order, as in Redis and SQL "C").
+ */
+export function compareInbound(a: { at: number; key: string }, b: { at: number; key: string }): number {
+  return a.at - b.at || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+}
+
+/** True when `(at, key)` comes strictly after `after` in `listByLastInbound` order. */
+export function isAfter(at: number, key: string, after: InboundRange['after']): boolean {
+  return after === undefined || at > after.at || (at === after.at && key > after.key);
 }
 
 /** Milliseconds until one token is back, given a fractional token count below 1. */

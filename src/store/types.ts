@@ -56,24 +56,6 @@ export interface TokenDecision {
 }
 
 /**
- * A range of conversations by the time of the user's last message, for
- * {@link SessionStore.listByLastInbound}.
- */
-export interface InboundRange {
-  from: number; // exclusive lower bound on lastInboundAt (epoch ms)
-  to: number; // inclusive upper bound on lastInboundAt
-  pageId?: PageId | undefined; // only this Page; all Pages when omitted
-  limit: number; // 1..1000
-  after?: { at: number; key: ConversationKey } | undefined; // resume strictly after (lastInboundAt, key)
-}
-
-/** One conversation listed by {@link SessionStore.listByLastInbound}. */
-export interface InboundEntry {
-  key: ConversationKey;
-  state: ConversationState;
-}
-
-/**
  * Result of {@link SessionStore.lease}: who may deliver one webhook event now.
  */
 export interface DeliveryLease {
@@ -87,6 +69,29 @@ export interface DeliveryLease {
   attempt: number;
   /** For `held`: milliseconds until the lease expires (0 otherwise). */
   retryAfterMs: number;
+}
+
+/** The most entries one {@link SessionStore.listByLastInbound} call returns. */
+export const MAX_INBOUND_RANGE_LIMIT = 1000;
+
+/** A range query on the conversations' latest inbound time (the window start). */
+export interface InboundRange {
+  /** Exclusive lower bound on lastInboundAt (epoch ms). */
+  from: number;
+  /** Inclusive upper bound on lastInboundAt (epoch ms). */
+  to: number;
+  /** Only this Page's conversations; all Pages when omitted. */
+  pageId?: PageId | undefined;
+  /** At most this many entries (1..1000). */
+  limit: number;
+  /** Resume strictly after this position in (lastInboundAt, key) order. */
+  after?: { at: number; key: ConversationKey } | undefined;
+}
+
+/** One conversation listed by {@link SessionStore.listByLastInbound}. */
+export interface InboundEntry {
+  key: ConversationKey;
+  state: ConversationState;
 }
 
 /**
@@ -172,8 +177,12 @@ export interface SessionStore {
   /** Optional capability: every tag recorded for the Page by `setTagAvailability` (`{}` if none). */
   getTagAvailability?(pageId: PageId): Promise<Record<string, TagAvailability>>;
   /**
-   * Optional capability: the open conversations whose `lastInboundAt` is in `range`, ordered by
-   * (`lastInboundAt`, key); closed ones (`closedAt >= lastInboundAt`) are not listed.
+   * Optional capability: the open conversations whose `lastInboundAt` lies in
+   * `(range.from, range.to]`, ordered by `(lastInboundAt, key)` (the key in plain byte order),
+   * at most `range.limit`, strictly after `range.after`. Open: not expired, and not closed by
+   * the platform since the user's latest message (`closedAt >= lastInboundAt` hides it until
+   * the user writes again). The index behind it changes in the same atomic step as
+   * `recordInbound`, `ingest`, `markClosed` and `delete`. What `messenger.expiringSoon` reads.
    */
   listByLastInbound?(range: InboundRange): Promise<InboundEntry[]>;
   /** Forgets a conversation (a user's data deletion request). */

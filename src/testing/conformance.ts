@@ -8,10 +8,17 @@
  *
  * @module
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, type TestContext } from 'vitest';
 import { type ConversationKey, conversationKey, type PageId, pageId, psid } from '../ids.js';
 import { ingestWith } from '../store/ingest.js';
-import { type ConversationState, DEFAULT_STORE_TTL_MS, type IngestInput, type SessionStore } from '../store/types.js';
+import {
+  type ConversationState,
+  DEFAULT_STORE_TTL_MS,
+  type InboundEntry,
+  type InboundRange,
+  type IngestInput,
+  type SessionStore,
+} from '../store/types.js';
 
 /** A reasoned exemption: the named tests are reported as skipped with `reason`. */
 export interface ConformanceSkip {
@@ -89,6 +96,15 @@ export const SESSION_STORE_TESTS = [
   'setTagAvailability ignores an older change and drops the details when available again',
   'values round-trip exactly: odd uuids and details, big timestamps',
   'returned states are copies, not live views',
+  'listByLastInbound lists open conversations within (from, to] in (lastInboundAt, key) order',
+  'listByLastInbound returns at most limit entries, the first in order',
+  'listByLastInbound pages with after, losing and repeating nothing under concurrent writes',
+  'listByLastInbound: a newer message moves a conversation later, an older one does not',
+  'listByLastInbound: markClosed hides a conversation until the user writes again',
+  'listByLastInbound: ingest lists a message and hides a conversation a status closed',
+  'listByLastInbound: delete removes the conversation',
+  'listByLastInbound: an expired conversation is no longer listed',
+  'listByLastInbound filters by pageId, and lists every Page without one',
 ] as const;
 
 /** One conformance test name. */
@@ -162,7 +178,7 @@ export function describeSessionStore(
     });
 
     // Generous: the concurrency tests send hundreds of operations to a possibly remote backend.
-    const test = (title: SessionStoreTestName, body: () => Promise<void>) => {
+    const test = (title: SessionStoreTestName, body: (ctx: TestContext) => Promise<void>) => {
       const reason = skipped.get(title);
       if (reason === undefined) it(title, body, 60_000);
       else it(`${title} (skipped: ${reason})`, (ctx) => ctx.skip(reason));
@@ -817,6 +833,265 @@ export function describeSessionStore(
         expect((await t.get(page)).HUMAN_AGENT?.available).toBe(false);
         await t.set(page, 'HUMAN_AGENT', true, at + 1);
         expect(await t.get(page)).toEqual({ HUMAN_AGENT: { available: true, changedAt: at + 1 } });
+      });
+    });
+
+    describe('listByLastInbound (optional capability)', () => {
+      // A store without it is valid (messenger.expiringSoon then refuses); each test is then
+      // reported as skipped with this reason. Other runs may share the backend, so a test that
+      // lists every Page keeps only its own keys, and times start at a random offset.
+      type List = (range: InboundRange) => Promise<InboundEntry[]>;
+      const listTest = (title: SessionStoreTestName, body: (list: List) => Promise<void>) =>
+        test(title, async (ctx) => {
+          const list = store.listByLastInbound?.bind(store);
+          if (list === undefined) {
+            ctx.skip('the store has no listByLastInbound (an optional capability)');
+            return;
+          }
+          await body(list);
+        });
+      /** A time base an hour or two ago, random to the millisecond. */
+      const freshBase = () => now() - HOUR - Math.floor(Math.random() * HOUR);
+      /** What the store should list for `entries`, in order, each state read back with get(). */
+      const expected = async (entries: { at: number; key: ConversationKey }[]) =>
+        Promise.all(
+          [...entries]
+            .sort((a, b) => a.at - b.at || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+            .map(async (e) => ({ key: e.key, state: await store.get(e.key) })),
+        );
+      const keysOf = (entries: InboundEntry[]) => entries.map((e) => e.key);
+      const expectStrictlyOrdered = (entries: InboundEntry[]) => {
+        for (let i = 1; i < entries.length; i++) {
+          const a = entries[i - 1] as InboundEntry;
+          const b = entries[i] as InboundEntry;
+          const before =
+            a.state.lastInboundAt < b.state.lastInboundAt ||
+            (a.state.lastInboundAt === b.state.lastInboundAt && a.key < b.key);
+          expect(before, `${a.key}@${a.state.lastInboundAt} before ${b.key}@${b.state.lastInboundAt}`).toBe(true);
+        }
+      };
+
+      listTest(
+        'listByLastInbound lists open conversations within (from, to] in (lastInboundAt, key) order',
+        async (list) => {
+          const page = freshPage();
+          const base = freshBase();
+          // Two share a time (the key decides), one sits on each bound, one just past `to`.
+          const offsets = [10, 20, 20, 30, 0, 40, 41, 25];
+          const entries = offsets.map((offset) => ({ at: base + offset, key: freshKey(page) }));
+          await Promise.all(shuffle([...entries]).map((e) => store.recordInbound(e.key, e.at, freshUuid())));
+          await store.recordOutbound((entries[1] as { key: ConversationKey }).key, base + 50);
+          const inside = entries.filter((e) => e.at > base && e.at <= base + 40);
+          expect(await list({ from: base, to: base + 40, pageId: page, limit: 100 })).toEqual(await expected(inside));
+          expect(await list({ from: base + 41, to: base + 100, pageId: page, limit: 100 })).toEqual([]);
+          expect(await list({ from: base + 40, to: base, pageId: page, limit: 100 })).toEqual([]);
+        },
+      );
+
+      listTest('listByLastInbound returns at most limit entries, the first in order', async (list) => {
+        const page = freshPage();
+        const base = freshBase();
+        const entries = Array.from({ length: 12 }, (_, i) => ({ at: base + 1 + (i % 5), key: freshKey(page) }));
+        await Promise.all(entries.map((e) => store.recordInbound(e.key, e.at, freshUuid())));
+        const all = await expected(entries);
+        const range = { from: base, to: base + 100, pageId: page };
+        expect(await list({ ...range, limit: 5 })).toEqual(all.slice(0, 5));
+        expect(await list({ ...range, limit: 1 })).toEqual(all.slice(0, 1));
+        expect(await list({ ...range, limit: 1000 })).toEqual(all);
+        const fifth = all[4] as InboundEntry;
+        const after = { at: fifth.state.lastInboundAt, key: fifth.key };
+        expect(await list({ ...range, limit: 4, after })).toEqual(all.slice(5, 9));
+      });
+
+      listTest(
+        'listByLastInbound pages with after, losing and repeating nothing under concurrent writes',
+        async (list) => {
+          const page = freshPage();
+          const base = freshBase();
+          // Stable conversations (many sharing a time) are present throughout and never change.
+          const stable = Array.from({ length: 40 }, (_, i) => ({
+            at: base + 1 + Math.floor(i / 3),
+            key: freshKey(page),
+          }));
+          const movers = Array.from({ length: 10 }, (_, i) => ({ at: base + 2 + i, key: freshKey(page) }));
+          await Promise.all([...stable, ...movers].map((e) => store.recordInbound(e.key, e.at, freshUuid())));
+          const range = { from: base, to: base + 10_000, pageId: page, limit: 7 };
+          const seen: InboundEntry[] = [];
+          let after: InboundRange['after'];
+          for (let round = 0; round < 100; round++) {
+            // While the page is read: a mover gets a newer message, a newcomer arrives, each at a
+            // random time inside the range (before or after the cursor).
+            const mover = movers[round % movers.length] as { key: ConversationKey };
+            const [entries] = await Promise.all([
+              list({ ...range, after }),
+              store.recordInbound(mover.key, base + 20 + Math.floor(Math.random() * 5000), freshUuid()),
+              store.recordInbound(freshKey(page), base + 1 + Math.floor(Math.random() * 5000), freshUuid()),
+            ]);
+            expect(entries.length).toBeLessThanOrEqual(7);
+            seen.push(...entries);
+            if (entries.length < 7) break;
+            const last = entries[entries.length - 1] as InboundEntry;
+            after = { at: last.state.lastInboundAt, key: last.key };
+          }
+          expect(seen.length).toBeLessThan(100 * 7);
+          expectStrictlyOrdered(seen);
+          for (const e of stable) {
+            expect(
+              keysOf(seen).filter((key) => key === e.key),
+              e.key,
+            ).toHaveLength(1);
+            expect(seen.find((s) => s.key === e.key)?.state.lastInboundAt).toBe(e.at);
+          }
+        },
+      );
+
+      listTest('listByLastInbound: a newer message moves a conversation later, an older one does not', async (list) => {
+        const page = freshPage();
+        const base = freshBase();
+        const [a, b] = [freshKey(page), freshKey(page)];
+        await store.recordInbound(a, base + 10, 'a-1');
+        await store.recordInbound(b, base + 20, 'b-1');
+        const range = { from: base, to: base + 100, pageId: page, limit: 10 };
+        expect(keysOf(await list(range))).toEqual([a, b]);
+        await store.recordInbound(a, base + 30, 'a-2');
+        const moved = await list(range);
+        expect(keysOf(moved)).toEqual([b, a]);
+        expect(moved[1]?.state).toEqual({ lastInboundAt: base + 30, lastInboundUuid: 'a-2' });
+        // Out of order: an older message never moves it back.
+        await store.recordInbound(a, base + 5, 'a-0');
+        expect(await list(range)).toEqual(moved);
+        // Moved out of the range: no longer listed there.
+        await store.recordInbound(b, base + 200, 'b-2');
+        expect(keysOf(await list(range))).toEqual([a]);
+      });
+
+      listTest('listByLastInbound: markClosed hides a conversation until the user writes again', async (list) => {
+        const page = freshPage();
+        const base = freshBase();
+        const [a, b] = [freshKey(page), freshKey(page)];
+        await store.recordInbound(a, base + 10, 'a-1');
+        await store.recordInbound(b, base + 20, 'b-1');
+        const range = { from: base, to: base + 100, pageId: page, limit: 10 };
+        // Closed at the very time of the user's message: that message is refused too.
+        await store.markClosed(a, base + 10, 'closed_by_platform');
+        await store.markClosed(b, base + 25, 'user_unavailable');
+        expect(await list(range)).toEqual([]);
+        await store.recordInbound(a, base + 30, 'a-2');
+        const relisted = await list(range);
+        expect(relisted).toEqual([
+          {
+            key: a,
+            state: {
+              lastInboundAt: base + 30,
+              lastInboundUuid: 'a-2',
+              closedAt: base + 10,
+              closedReason: 'closed_by_platform',
+            },
+          },
+        ]);
+        // A close older than the user's latest message (a late status) does not hide it.
+        await store.markClosed(a, base + 29, 'closed_by_platform');
+        expect(keysOf(await list(range))).toEqual([a]);
+        // An older message than the close does not re-open it.
+        await store.recordInbound(b, base + 22, 'b-0');
+        expect(keysOf(await list(range))).toEqual([a]);
+      });
+
+      listTest('listByLastInbound: ingest lists a message and hides a conversation a status closed', async (list) => {
+        const page = freshPage();
+        const key = freshKey(page);
+        const base = freshBase();
+        const replay = () => ({ id: `{${page}}jti:${freshUuid()}`, ttlMs: 600_000 });
+        const range = { from: base, to: base + 100, pageId: page, limit: 10 };
+        const message = (at: number): IngestInput => ({
+          now: now(),
+          replay: replay(),
+          message: { key, pageId: page, at, messageUuid: freshUuid() },
+        });
+        await ingestWith(store, message(base + 10));
+        expect(keysOf(await list(range))).toEqual([key]);
+        await ingestWith(store, {
+          now: now(),
+          replay: replay(),
+          status: {
+            key,
+            pageId: page,
+            at: base + 15,
+            effect: { kind: 'close', reason: 'closed_by_platform' },
+            dedupe: { id: `{${page}}:status:${freshUuid()}:rejected`, ttlMs: 600_000 },
+          },
+        });
+        expect(await list(range)).toEqual([]);
+        await ingestWith(store, message(base + 20));
+        expect(await list(range)).toEqual([{ key, state: await store.get(key) }]);
+      });
+
+      listTest('listByLastInbound: delete removes the conversation', async (list) => {
+        const page = freshPage();
+        const base = freshBase();
+        const [a, b] = [freshKey(page), freshKey(page)];
+        await store.recordInbound(a, base + 10, 'a-1');
+        await store.recordInbound(b, base + 20, 'b-1');
+        await store.delete(a);
+        const range = { from: base, to: base + 100, pageId: page, limit: 10 };
+        expect(keysOf(await list(range))).toEqual([b]);
+        await store.delete(b);
+        expect(await list(range)).toEqual([]);
+        expect(
+          await list({ from: base, to: base + 100, limit: 1000 }).then((all) =>
+            keysOf(all).filter((k) => k === a || k === b),
+          ),
+        ).toEqual([]);
+      });
+
+      listTest('listByLastInbound: an expired conversation is no longer listed', async (list) => {
+        const page = freshPage();
+        const [soon, ancient, live] = [freshKey(page), freshKey(page), freshKey(page)];
+        // Alive for `margin` more: long enough to see it listed, then wait it out.
+        const margin = Math.max(1000, shortTtlMs * 3);
+        const t = now();
+        await store.recordInbound(soon, t - ttlMs + margin, 'soon');
+        await store.recordInbound(ancient, t - ttlMs - HOUR, 'ancient');
+        await store.recordInbound(live, t - 1000, 'live');
+        const range = { from: t - ttlMs - 2 * HOUR, to: t, pageId: page, limit: 10 };
+        expect(keysOf(await list(range))).toEqual([soon, live]);
+        await sleep(t + margin + 50 - now());
+        expect(keysOf(await list(range))).toEqual([live]);
+        // A new message brings it back, at its new time.
+        await store.recordInbound(soon, now() - 500, 'again');
+        expect(keysOf(await list({ ...range, to: now() }))).toEqual([live, soon]);
+      });
+
+      listTest('listByLastInbound filters by pageId, and lists every Page without one', async (list) => {
+        const [pageA, pageB] = [freshPage(), freshPage()];
+        const base = freshBase();
+        const entries = Array.from({ length: 16 }, (_, i) => ({
+          at: base + 1 + Math.floor(i / 2),
+          key: freshKey(i % 3 === 0 ? pageA : pageB),
+        }));
+        await Promise.all(entries.map((e) => store.recordInbound(e.key, e.at, freshUuid())));
+        const all = await expected(entries);
+        const mine = new Set(entries.map((e) => e.key as string));
+        const onlyMine = (listed: InboundEntry[]) => listed.filter((e) => mine.has(e.key));
+        const range = { from: base, to: base + 100 };
+        const ofA = await list({ ...range, pageId: pageA, limit: 100 });
+        expect(ofA).toEqual(all.filter((e) => e.key.startsWith(`${pageA}:`)));
+        expect(await list({ ...range, pageId: freshPage(), limit: 100 })).toEqual([]);
+        expect(onlyMine(await list({ ...range, limit: 1000 }))).toEqual(all);
+        // Paged across Pages, three at a time: the same entries, in the same order.
+        const paged: InboundEntry[] = [];
+        let after: InboundRange['after'];
+        for (let round = 0; round < 100; round++) {
+          const entries3 = await list({ ...range, limit: 3, after });
+          expect(entries3.length).toBeLessThanOrEqual(3);
+          expectStrictlyOrdered(entries3);
+          paged.push(...entries3);
+          if (entries3.length < 3) break;
+          const last = entries3[2] as InboundEntry;
+          after = { at: last.state.lastInboundAt, key: last.key };
+        }
+        expectStrictlyOrdered(paged);
+        expect(onlyMine(paged)).toEqual(all);
       });
     });
 

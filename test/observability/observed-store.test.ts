@@ -28,6 +28,17 @@ describe('observeStore', () => {
     expect(events).toEqual([]);
   });
 
+  it('forwards listByLastInbound and publishes it as its own operation', async () => {
+    const store = observeStore(memoryStore());
+    await store.recordInbound(KEY, Date.now() - 1000, 'm-1');
+    channel(MESSENGER_CHANNELS.store).subscribe(listen);
+    const listed = await store.listByLastInbound?.({ from: 0, to: Date.now(), limit: 10 });
+    expect(listed?.map((e) => e.key)).toEqual([KEY]);
+    expect(events.map((e) => e.operation)).toEqual(['listByLastInbound']);
+    const { listByLastInbound: _, ...without } = memoryStore();
+    expect(observeStore(without).listByLastInbound).toBeUndefined();
+  });
+
   it('publishes each operation with its duration, and a failure whether thrown or rejected', async () => {
     channel(MESSENGER_CHANNELS.store).subscribe(listen);
     const boom = new Error('down');
