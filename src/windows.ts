@@ -20,11 +20,11 @@ import type { PageRules } from './pages.js';
 import { closingWindowEnds, closingWindowSpans, type MessengerPolicy } from './policy.js';
 import { type PageIdInput, parseInput } from './send/schemas.js';
 import { callStore } from './store/guard.js';
-import type { InboundEntry, InboundRange, SessionStore } from './store/types.js';
+import { type InboundEntry, type InboundRange, MAX_INBOUND_RANGE_LIMIT, type SessionStore } from './store/types.js';
 import { CLOSING_WINDOWS, type ClosingWindow } from './vocabulary.js';
 
-/** The largest `limit` of one `expiringSoon` page (the store's own maximum). */
-export const MAX_EXPIRING_SOON_LIMIT = 1000;
+/** The largest `limit` of one `expiringSoon` page: the store's own maximum per call. */
+export const MAX_EXPIRING_SOON_LIMIT = MAX_INBOUND_RANGE_LIMIT;
 const DEFAULT_LIMIT = 100;
 const DAY = 24 * 60 * 60 * 1000;
 // Every window lasts at most days, so a year already lists every open one; the bound keeps

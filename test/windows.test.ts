@@ -42,33 +42,7 @@ afterEach(async () => {
 
 const now = () => sandbox.now().getTime();
 /** A memory store on the sandbox's clock. */
-const mem = (): SessionStore => listing(memoryStore({ now, ttlMs: 30 * DAY }));
-
-// TEMPORARY until wip-windows-store lands listByLastInbound in memoryStore.
-function listing(inner: SessionStore): SessionStore {
-  const keys = new Set<ReturnType<typeof conversationKey>>();
-  return {
-    ...inner,
-    recordInbound: (key, at, uuid) => {
-      keys.add(key);
-      return inner.recordInbound(key, at, uuid);
-    },
-    async listByLastInbound(range) {
-      const out = [];
-      for (const key of keys) {
-        const state = await inner.get(key);
-        if (state === null || (state.closedAt !== undefined && state.closedAt >= state.lastInboundAt)) continue;
-        if (range.pageId !== undefined && !key.startsWith(`${range.pageId}:`)) continue;
-        if (state.lastInboundAt <= range.from || state.lastInboundAt > range.to) continue;
-        const a = range.after;
-        if (a && (state.lastInboundAt < a.at || (state.lastInboundAt === a.at && key <= a.key))) continue;
-        out.push({ key, state });
-      }
-      out.sort((x, y) => x.state.lastInboundAt - y.state.lastInboundAt || (x.key < y.key ? -1 : 1));
-      return out.slice(0, range.limit);
-    },
-  };
-}
+const mem = (): SessionStore => memoryStore({ now, ttlMs: 30 * DAY });
 
 function messenger(options: Partial<MessengerOptions> = {}): Messenger {
   const m = createMessenger({ apiKey: 'key', apiSecret: 'secret', apiHost: sandbox.url, now: sandbox.now, ...options });
