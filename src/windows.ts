@@ -222,8 +222,11 @@ function decodeCursor(text: string, query: Fingerprint): CursorState {
   if (JSON.stringify(parsed.data.q) !== JSON.stringify(query)) {
     throw badCursor('belongs to another query: pass the same within, pageId and windows as for the first page');
   }
-  for (const kind of Object.keys(parsed.data.p)) {
+  for (const [kind, position] of Object.entries(parsed.data.p)) {
     if (!query[2].includes(kind as ClosingWindow)) throw badCursor('names a window the query does not list');
+    if (query[1] !== null && Array.isArray(position) && !position[1].startsWith(`${query[1]}:`)) {
+      throw badCursor("holds a position outside the query's Page");
+    }
   }
   return parsed.data;
 }
@@ -286,7 +289,7 @@ export function createWindows(deps: WindowsDeps) {
     const missing = windows.filter((w) => spans[w] === undefined);
     if (missing.length > 0) {
       throw new ValidationError(
-        `Invalid input: the policy has no ${missing.join(', ')} window now (its tag is removed, without a limit, or retired)`,
+        `Invalid windows: the policy has no ${missing.join(', ')} window now (its tag is removed, without a limit, or retired)`,
         [{ path: 'windows', message: `the policy has no ${missing.join(', ')} window` }],
       );
     }

@@ -257,6 +257,9 @@ describe('messenger.expiringSoon', () => {
     const { cursor } = await m.expiringSoon({ within: 2 * HOUR, limit: 1 });
     expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
     const foreign = Buffer.from(JSON.stringify({ v: 1, q: [1, null, ['standard']], u: 1, p: { standard: 'x' } }));
+    const elsewhere = Buffer.from(
+      JSON.stringify({ v: 1, q: [HOUR, PAGE, ['standard']], u: now(), p: { standard: [1, `${OTHER_PAGE}:1`] } }),
+    );
     const cases: Record<string, Parameters<Messenger['expiringSoon']>[0]> = {
       'another within': { within: 3 * HOUR, cursor },
       'another Page': { within: 2 * HOUR, pageId: PAGE, cursor },
@@ -266,6 +269,12 @@ describe('messenger.expiringSoon', () => {
       'foreign JSON': { within: 2 * HOUR, cursor: foreign.toString('base64url') },
       'from another API': { within: 2 * HOUR, cursor: Buffer.from('{"page":2}').toString('base64url') },
       empty: { within: 2 * HOUR, cursor: '' },
+      "another Page's position": {
+        within: HOUR,
+        pageId: PAGE,
+        windows: ['standard'],
+        cursor: elsewhere.toString('base64url'),
+      },
     };
     for (const [name, input] of Object.entries(cases)) {
       const error = await rejection(() => m.expiringSoon(input));
