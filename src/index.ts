@@ -17,6 +17,7 @@ export * from './errors.js';
 export * from './ids.js';
 export * from './messenger.js';
 export * from './policy.js';
+export { checkedStore } from './store/checked.js';
 export { ingestWith } from './store/ingest.js';
 export { type LeaseRecord, settleLease, takeLease } from './store/lease.js';
 export * from './store/memory.js';

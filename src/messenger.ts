@@ -29,9 +29,9 @@ import {
 } from './send/schemas.js';
 import type { RetryOptions, Transport } from './send/transport.js';
 import { DEFAULT_TRANSPORT, transportFor } from './send/transports.js';
+import { messengerStore } from './store/checked.js';
 import { callStore } from './store/guard.js';
 import { memoryStore } from './store/memory.js';
-import { observeStore } from './store/observed.js';
 import type { ClosedReason, ConversationState, SessionStore } from './store/types.js';
 import type { PageLinkState } from './vocabulary.js';
 import {
@@ -351,7 +351,7 @@ export function createMessenger(options: MessengerOptions): Messenger {
   const nowMs: () => number = userNow ? () => userNow().getTime() : Date.now;
   const ownsStore = o.store === undefined;
   // The default store expires conversations on the messenger's clock, so that moving `now` moves both.
-  const store: SessionStore = observeStore(o.store ?? memoryStore({ now: nowMs }));
+  const store: SessionStore = messengerStore(o.store ?? memoryStore({ now: nowMs }));
   const basePolicy = o.policy ?? MESSENGER_POLICY;
   const policy =
     o.safetyMarginMs === undefined ? basePolicy : definePolicy({ safetyMarginMs: o.safetyMarginMs }, basePolicy);

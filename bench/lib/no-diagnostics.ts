@@ -1,11 +1,9 @@
 /**
- * The bench's stand-in for src/diagnostics.ts and src/store/observed.ts: the SDK as it was
+ * The bench's stand-in for src/diagnostics.ts: the SDK as it was
  * before the diagnostics channels, with each insertion point left as a pass-through (the
  * baseline of the "channels present, unsubscribed" rows). Bundled in place of the real
  * modules by bench/lib/variants.ts; never part of the package.
  */
-import type { SessionStore } from '../../src/store/types.js';
-
 // Re-exported by src/index.ts; its value plays no part in the bench.
 export const MESSENGER_CHANNELS = {};
 
@@ -20,5 +18,4 @@ export const noteRefused = (): void => {};
 export const publishPlatformError = (): void => {};
 export const storeObserved = (): boolean => false;
 export const timeStoreOperation = <T>(_operation: string, run: () => Promise<T>): Promise<T> => run();
-export const observeStore = (store: SessionStore): SessionStore => store;
 export const messengerChannels = {};

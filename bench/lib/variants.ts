@@ -1,6 +1,7 @@
 /**
  * Two builds of the SDK for side-by-side rows in one process: `channels` (src/ as it is) and
- * `none` (src/diagnostics.ts and src/store/observed.ts swapped for bench/lib/no-diagnostics.ts).
+ * `none` (src/diagnostics.ts swapped for bench/lib/no-diagnostics.ts: the store layer of
+ * src/store/checked.ts then never times, but still checks, so only the channels differ).
  * Both are bundled by esbuild with the same options, so that only the channels differ.
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -40,7 +41,7 @@ async function build(name: string, stubbed: boolean): Promise<string> {
           {
             name: 'no-diagnostics',
             setup(b) {
-              b.onResolve({ filter: /(^|\/)(diagnostics|observed)\.js$/ }, (args) =>
+              b.onResolve({ filter: /(^|\/)diagnostics\.js$/ }, (args) =>
                 args.importer.startsWith(`${ROOT}src`) ? { path: STUB } : undefined,
               );
             },

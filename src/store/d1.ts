@@ -17,18 +17,16 @@
  * @module
  */
 import { ValidationError } from '../errors.js';
+import { checkedStore } from './checked.js';
 import {
-  assertBucket,
   assertDuration,
-  assertReason,
   assertTablePrefix,
-  assertText,
-  assertTime,
   decodeConversation,
   type PageRow,
   pageFromRow,
   retryAfter,
 } from './shared.js';
+import { sqlStatements, type TableName } from './sql.js';
 import type { SqlitePruneResult } from './sqlite.js';
 import type { DeliveryLease, RecordInboundResult, SessionStore } from './types.js';
 import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
@@ -87,13 +85,10 @@ export interface D1Store extends SessionStore {
   prune(options?: { olderThanMs?: number }): Promise<D1PruneResult>;
 }
 
-function statements(t: (suffix: string) => string) {
-  // One text value in the format of decodeConversation: the cheapest row to read.
-  const encoded = `last_inbound_at || '|' || coalesce(last_outbound_at, '') || '|' || coalesce(closed_at, '') || '|' || coalesce(closed_reason, '') || '|' || last_inbound_uuid AS v`;
-  const expired = 'c.last_inbound_at <= ?4';
-  // R = refilled tokens: min(burst, tokens + elapsed * rate); a clock behind adds nothing.
-  const r = 'min(?3, b.tokens + max(?4 - b.updated_at, 0) * ?2 / 1000.0)';
+/** The shared SQL in D1's spelling, plus D1's own lease and settle (no interactive transaction). */
+function statements(t: TableName) {
   return {
+    ...sqlStatements('d1', t),
     schema: [
       `CREATE TABLE IF NOT EXISTS ${t('conversations')} (key TEXT PRIMARY KEY, last_inbound_at INTEGER NOT NULL, last_inbound_uuid TEXT NOT NULL, last_outbound_at INTEGER, closed_at INTEGER, closed_reason TEXT)`,
       `CREATE TABLE IF NOT EXISTS ${t('messages')} (key TEXT NOT NULL, uuid TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (key, uuid)) WITHOUT ROWID`,
@@ -102,45 +97,6 @@ function statements(t: (suffix: string) => string) {
       `CREATE TABLE IF NOT EXISTS ${t('tokens')} (bucket TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at INTEGER NOT NULL, allowed INTEGER NOT NULL)`,
       `CREATE TABLE IF NOT EXISTS ${t('deliveries')} (id TEXT PRIMARY KEY, state TEXT NOT NULL, lease_until INTEGER NOT NULL, attempt INTEGER NOT NULL, expires_at INTEGER NOT NULL)`,
     ],
-    // ?1 key, ?2 liveAfter
-    get: `SELECT ${encoded} FROM ${t('conversations')} WHERE key = ?1 AND last_inbound_at > ?2`,
-    // ?1 key, ?2 uuid, ?3 until, ?4 now
-    see: `INSERT INTO ${t('messages')} AS m (key, uuid, expires_at) VALUES (?1, ?2, ?3)
-ON CONFLICT (key, uuid) DO UPDATE SET expires_at = excluded.expires_at WHERE m.expires_at <= ?4 RETURNING 1 AS seen`,
-    // ?1 key, ?2 at, ?3 uuid, ?4 liveAfter. Runs right after `see` in one batch: changes() is
-    // 1 only when that statement recorded the uuid, so a duplicate leaves the row alone.
-    upsert: `INSERT INTO ${t('conversations')} AS c (key, last_inbound_at, last_inbound_uuid)
-SELECT ?1, ?2, ?3 WHERE changes() = 1
-ON CONFLICT (key) DO UPDATE SET
-  last_inbound_at = CASE WHEN ${expired} THEN excluded.last_inbound_at ELSE max(c.last_inbound_at, excluded.last_inbound_at) END,
-  last_inbound_uuid = CASE WHEN ${expired} OR excluded.last_inbound_at > c.last_inbound_at THEN excluded.last_inbound_uuid ELSE c.last_inbound_uuid END,
-  last_outbound_at = CASE WHEN ${expired} THEN NULL ELSE c.last_outbound_at END,
-  closed_at = CASE WHEN ${expired} THEN NULL ELSE c.closed_at END,
-  closed_reason = CASE WHEN ${expired} THEN NULL ELSE c.closed_reason END
-RETURNING ${encoded}`,
-    // ?1 key, ?2 at, ?3 liveAfter
-    outbound: `UPDATE ${t('conversations')} SET last_outbound_at = ?2
-WHERE key = ?1 AND last_inbound_at > ?3 AND (last_outbound_at IS NULL OR last_outbound_at < ?2)`,
-    // ?1 key, ?2 at, ?3 reason, ?4 liveAfter
-    close: `UPDATE ${t('conversations')} SET closed_at = ?2, closed_reason = ?3
-WHERE key = ?1 AND last_inbound_at > ?4 AND (closed_at IS NULL OR closed_at <= ?2)`,
-    // ?1 page
-    getPage: `SELECT linked, changed_at, error_code, error_detail FROM ${t('pages')} WHERE page_id = ?1`,
-    // ?1 page, ?2 linked, ?3 at, ?4 code, ?5 detail
-    setPage: `INSERT INTO ${t('pages')} AS p (page_id, linked, changed_at, error_code, error_detail) VALUES (?1, ?2, ?3, ?4, ?5)
-ON CONFLICT (page_id) DO UPDATE SET linked = excluded.linked, changed_at = excluded.changed_at,
-  error_code = excluded.error_code, error_detail = excluded.error_detail
-WHERE p.changed_at <= excluded.changed_at`,
-    // ?1 id, ?2 until, ?3 now
-    claim: `INSERT INTO ${t('claims')} AS k (id, expires_at) VALUES (?1, ?2)
-ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at WHERE k.expires_at <= ?3 RETURNING 1 AS claimed`,
-    // ?1 bucket, ?2 rate, ?3 burst, ?4 now
-    take: `INSERT INTO ${t('tokens')} AS b (bucket, tokens, updated_at, allowed) VALUES (?1, ?3 - 1, ?4, 1)
-ON CONFLICT (bucket) DO UPDATE SET
-  tokens = CASE WHEN ${r} >= 1 THEN ${r} - 1 ELSE ${r} END,
-  allowed = ${r} >= 1,
-  updated_at = max(b.updated_at, ?4)
-RETURNING allowed, tokens`,
     // The lease rule of lease.ts as one UPSERT (D1 has no interactive transaction): ?1 id,
     // ?2 lease until, ?3 now, ?4 record expiry. A new, expired, failed or lapsed record is
     // taken (RETURNING a row); a held or done one is left alone (no row), then read.
@@ -158,13 +114,6 @@ ON CONFLICT (id) DO UPDATE SET state = 'done', lease_until = 0,
     // ?1 id, ?2 attempt, ?3 now, ?4 keep until: a failure counts only from the lease's holder.
     settleFailed: `UPDATE ${t('deliveries')} SET state = 'failed', expires_at = max(expires_at, ?4)
 WHERE id = ?1 AND state = 'leased' AND attempt = ?2 AND expires_at > ?3`,
-    pruneDeliveries: `DELETE FROM ${t('deliveries')} WHERE expires_at <= ?1`,
-    deleteMessages: `DELETE FROM ${t('messages')} WHERE key = ?1`,
-    deleteConversation: `DELETE FROM ${t('conversations')} WHERE key = ?1`,
-    pruneConversations: `DELETE FROM ${t('conversations')} WHERE last_inbound_at <= ?1`,
-    pruneMessages: `DELETE FROM ${t('messages')} WHERE expires_at <= ?1`,
-    pruneClaims: `DELETE FROM ${t('claims')} WHERE expires_at <= ?1`,
-    pruneTokens: `DELETE FROM ${t('tokens')} WHERE updated_at <= ?1`,
   };
 }
 
@@ -215,21 +164,19 @@ export function d1Store(options: D1StoreOptions): D1Store {
     return db.prepare(query).bind(...values);
   };
 
-  return {
+  return checkedStore<D1Store>({
     async get(key) {
       const row = await (await q(sql.get, key, now() - ttlMs)).first<{ v: string }>();
       return row === null ? null : decodeConversation(row.v);
     },
 
     async recordInbound(key, at, messageUuid): Promise<RecordInboundResult> {
-      assertTime(at, 'at');
-      assertText(messageUuid, 'messageUuid');
       const t = now();
       const liveAfter = t - ttlMs;
       // The read runs in the same transaction: what a duplicate reports is the state it lost to.
       const [see, upserted, read] = await db.batch([
         await q(sql.see, key, messageUuid, t + dedupeTtlMs, t),
-        await q(sql.upsert, key, at, messageUuid, liveAfter),
+        await q(sql.upsertConversation, key, at, messageUuid, liveAfter),
         await q(sql.get, key, liveAfter),
       ]);
       if ((see?.results?.length ?? 0) === 0) {
@@ -245,14 +192,11 @@ export function d1Store(options: D1StoreOptions): D1Store {
     },
 
     async recordOutbound(key, at) {
-      assertTime(at, 'at');
-      await (await q(sql.outbound, key, at, now() - ttlMs)).run();
+      await (await q(sql.recordOutbound, key, at, now() - ttlMs)).run();
     },
 
     async markClosed(key, at, reason) {
-      assertTime(at, 'at');
-      assertReason(reason);
-      await (await q(sql.close, key, at, reason, now() - ttlMs)).run();
+      await (await q(sql.markClosed, key, at, reason, now() - ttlMs)).run();
     },
 
     async getPage(pageId) {
@@ -261,23 +205,17 @@ export function d1Store(options: D1StoreOptions): D1Store {
     },
 
     async setPageLinked(pageId, linked, at, details) {
-      assertTime(at, 'at');
       const code = linked ? null : (details?.errorCode ?? null);
       const detail = linked ? null : (details?.errorDetail ?? null);
-      await (await q(sql.setPage, pageId, linked ? 1 : 0, at, code, detail)).run();
+      await (await q(sql.setPageLinked, pageId, linked ? 1 : 0, at, code, detail)).run();
     },
 
     async claim(id, ttl) {
-      assertText(id, 'id');
-      assertDuration(ttl, 'ttlMs');
       const t = now();
       return (await (await q(sql.claim, id, t + ttl, t)).first()) !== null;
     },
 
     async lease(id, ttl, at): Promise<DeliveryLease> {
-      assertText(id, 'id');
-      assertDuration(ttl, 'ttlMs');
-      assertTime(at, 'now');
       const taken = await (await q(sql.lease, id, at + ttl, at, at + Math.max(ttl, dedupeTtlMs))).first<{
         attempt: number;
       }>();
@@ -291,15 +229,12 @@ export function d1Store(options: D1StoreOptions): D1Store {
     },
 
     async settle(id, attempt, ok, at) {
-      assertText(id, 'id');
-      assertTime(at, 'now');
       await (await q(ok ? sql.settleOk : sql.settleFailed, id, attempt, at, at + dedupeTtlMs)).run();
     },
 
     async takeToken(bucket, ratePerSecond, burst, at) {
-      assertBucket(bucket, ratePerSecond, burst, at);
       // One UPSERT statement: atomic on its own.
-      const row = await (await q(sql.take, bucket, ratePerSecond, burst, at)).first<{
+      const row = await (await q(sql.takeToken, bucket, ratePerSecond, burst, at)).first<{
         allowed: number;
         tokens: number;
       }>();
@@ -332,5 +267,5 @@ export function d1Store(options: D1StoreOptions): D1Store {
       const [conversations, messages, claims, tokens] = results.map(changed) as [number, number, number, number];
       return { conversations, messages, claims, tokens };
     },
-  };
+  });
 }

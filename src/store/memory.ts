@@ -6,8 +6,9 @@
  */
 import { ValidationError } from '../errors.js';
 import type { ConversationKey, PageId } from '../ids.js';
+import { checkedStore } from './checked.js';
 import { type LeaseRecord, settleLease, takeLease } from './lease.js';
-import { assertInboundRange, compareInbound, isAfter } from './shared.js';
+import { compareInbound, isAfter } from './shared.js';
 import {
   type ClosedReason,
   type ConversationState,
@@ -305,7 +306,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     return true;
   };
 
-  return {
+  return checkedStore<SessionStore>({
     async get(key) {
       const slot = live(key, now());
       return slot === undefined ? null : stateOf(slot);
@@ -453,7 +454,6 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     // index costs no memory and no write time, and is exact by construction (one thread). A
     // scan of 100 000 conversations takes a few milliseconds; a poll every few seconds is fine.
     async listByLastInbound(range: InboundRange): Promise<InboundEntry[]> {
-      assertInboundRange(range);
       const t = now();
       const prefix = range.pageId === undefined ? undefined : `${range.pageId}:`;
       const first = new FirstInOrder<number>(range.limit);
@@ -504,5 +504,5 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       freeSlots.length = 0;
       nextSlot = 0;
     },
-  };
+  });
 }

@@ -15,18 +15,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Pool, QueryResultRow } from 'pg';
 import { ValidationError } from '../errors.js';
-import {
-  assertBucket,
-  assertDuration,
-  assertReason,
-  assertText,
-  assertTime,
-  decodeConversation,
-  pageFrom,
-  retryAfter,
-  tagsFrom,
-  toMs,
-} from './shared.js';
+import { checkedStore } from './checked.js';
+import { assertDuration, decodeConversation, pageFrom, retryAfter, tagsFrom, toMs } from './shared.js';
+import { sqlRules, sqlStatements, type TableName } from './sql.js';
 import type { ConversationState, DeliveryLease, FullSessionStore, IngestResult, SessionStore } from './types.js';
 import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
@@ -99,6 +90,8 @@ function identifier(value: string, name: string, max: number): string {
 
 interface Names {
   schema: string;
+  /** The qualified name of the table with this suffix. */
+  table: TableName;
   conversations: string;
   messages: string;
   pages: string;
@@ -122,6 +115,7 @@ function names(options: PostgresTableOptions): Names {
   const t = (suffix: string) => `${s}."${table}_${suffix}"`;
   return {
     schema: s,
+    table: t,
     conversations: t('conversations'),
     messages: t('messages'),
     pages: t('pages'),
@@ -205,30 +199,19 @@ ${ingestFunctionSql(n)}`;
 }
 
 /**
- * The statements shared by the single operations and the ingest function, over placeholders
- * (`$1::text` in a statement, `p_key` in the function): each rule is written once.
+ * The shared rules, plus PostgreSQL's own: the lease in one UPSERT (the pool gives no
+ * interactive transaction per call) and recordInbound as one statement (dedupe, then upsert).
+ * Placeholders are the caller's (`$1::text` in a statement, `p_key` in the ingest function).
  */
-const sqlOf = (n: Names) => ({
-  claim: (
-    id: string,
-    until: string,
-    now: string,
-  ) => `INSERT INTO ${n.claims} AS k (id, expires_at) VALUES (${id}, ${until})
-ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE k.expires_at <= ${now}`,
-  setPage: (page: string, linked: string, at: string, code: string, detail: string, extra = '') =>
-    `INSERT INTO ${n.pages} AS p (page_id, linked, changed_at, error_code, error_detail)
-VALUES (${page}, ${linked}, ${at}, ${code}, ${detail})
-ON CONFLICT (page_id) DO UPDATE SET linked = EXCLUDED.linked, changed_at = EXCLUDED.changed_at,
-  error_code = EXCLUDED.error_code, error_detail = EXCLUDED.error_detail
-WHERE p.changed_at <= EXCLUDED.changed_at${extra}`,
-  markClosed: (key: string, at: string, reason: string, liveAfter: string) =>
-    `UPDATE ${n.conversations} SET closed_at = ${at}, closed_reason = ${reason}
-WHERE key = ${key} AND last_inbound_at > ${liveAfter} AND (closed_at IS NULL OR closed_at <= ${at})`,
-  // A copy may take the lease when there is no live record, the last attempt failed, or its
-  // lease ran out; `holder` tells the caller whether it was this call that took it.
-  lease: (id: string, now: string, until: string, expires: string, holder: string) => {
-    const free = `(d.expires_at <= ${now} OR d.state = 'f' OR (d.state = 'l' AND d.lease_until <= ${now}))`;
-    return `INSERT INTO ${n.deliveries} AS d (id, state, lease_until, attempt, expires_at, holder)
+const sqlOf = (n: Names) => {
+  const q = sqlRules('postgres', n.table);
+  return {
+    ...q,
+    // A copy may take the lease when there is no live record, the last attempt failed, or its
+    // lease ran out; `holder` tells the caller whether it was this call that took it.
+    lease: (id: string, now: string, until: string, expires: string, holder: string) => {
+      const free = `(d.expires_at <= ${now} OR d.state = 'f' OR (d.state = 'l' AND d.lease_until <= ${now}))`;
+      return `INSERT INTO ${n.deliveries} AS d (id, state, lease_until, attempt, expires_at, holder)
 VALUES (${id}, 'l', ${until}, 1, ${expires}, ${holder})
 ON CONFLICT (id) DO UPDATE SET
   state = CASE WHEN ${free} THEN 'l' ELSE d.state END,
@@ -237,37 +220,19 @@ ON CONFLICT (id) DO UPDATE SET
   expires_at = CASE WHEN ${free} THEN GREATEST(d.expires_at, EXCLUDED.expires_at) ELSE d.expires_at END,
   holder = CASE WHEN ${free} THEN EXCLUDED.holder ELSE d.holder END
 RETURNING d.state::text, d.attempt, d.lease_until, d.holder = ${holder}`;
-  },
-  recordInbound: (key: string, at: string, uuid: string, now: string, until: string, liveAfter: string) => {
-    // One text column in the format of decodeConversation: one value to parse per row.
-    const encoded = (c: string) =>
-      `${c}last_inbound_at || '|' || coalesce(${c}last_outbound_at::text, '') || '|' || coalesce(${c}closed_at::text, '') || '|' || coalesce(${c}closed_reason, '') || '|' || ${c}last_inbound_uuid`;
-    // A row with last_inbound_at at or before liveAfter has expired and counts as absent.
-    const expired = `c.last_inbound_at <= ${liveAfter}`;
-    return `WITH seen AS (
-  INSERT INTO ${n.messages} AS m (key, uuid, expires_at) VALUES (${key}, ${uuid}, ${until})
-  ON CONFLICT (key, uuid) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE m.expires_at <= ${now}
-  RETURNING 1
+    },
+    recordInbound: (key: string, at: string, uuid: string, now: string, until: string, liveAfter: string) =>
+      `WITH seen AS (
+${q.see(key, uuid, until, now)}
 ), up AS (
-  INSERT INTO ${n.conversations} AS c (key, last_inbound_at, last_inbound_uuid)
-  SELECT ${key}, ${at}, ${uuid} FROM seen
-  ON CONFLICT (key) DO UPDATE SET
-    last_inbound_at = CASE WHEN ${expired} THEN EXCLUDED.last_inbound_at
-      ELSE GREATEST(c.last_inbound_at, EXCLUDED.last_inbound_at) END,
-    last_inbound_uuid = CASE WHEN ${expired} OR EXCLUDED.last_inbound_at > c.last_inbound_at
-      THEN EXCLUDED.last_inbound_uuid ELSE c.last_inbound_uuid END,
-    last_outbound_at = CASE WHEN ${expired} THEN NULL ELSE c.last_outbound_at END,
-    closed_at = CASE WHEN ${expired} THEN NULL ELSE c.closed_at END,
-    closed_reason = CASE WHEN ${expired} THEN NULL ELSE c.closed_reason END,
-    ad_referral_at = CASE WHEN ${expired} THEN NULL ELSE c.ad_referral_at END
-  RETURNING false AS duplicate, ${encoded('c.')} AS state
+${q.upsertConversation(`SELECT ${key}, ${at}, ${uuid} FROM seen`, liveAfter, `false AS duplicate, ${q.encoded('c.')} AS state`)}
 )
 SELECT duplicate, state FROM up
 UNION ALL
-SELECT true, ${encoded('c.')} FROM ${n.conversations} c
-WHERE c.key = ${key} AND c.last_inbound_at > ${liveAfter} AND NOT EXISTS (SELECT 1 FROM seen)`;
-  },
-});
+SELECT true, ${q.encoded('c.')} FROM ${n.conversations} c
+WHERE c.key = ${key} AND c.last_inbound_at > ${liveAfter} AND NOT EXISTS (SELECT 1 FROM seen)`,
+  };
+};
 
 /**
  * `T_ingest(...)`: everything one verified webhook writes (SessionStore.ingest), so that it
@@ -322,54 +287,36 @@ $fn$;
 /** The statements of one store, named after a hash of their text (pg prepares per name). */
 function statements(n: Names) {
   const q = sqlOf(n);
+  const shared = sqlStatements('postgres', n.table);
   const texts = {
-    get: `SELECT last_inbound_at || '|' || coalesce(last_outbound_at::text, '') || '|' || coalesce(closed_at::text, '') || '|' || coalesce(closed_reason, '') || '|' || last_inbound_uuid, ad_referral_at FROM ${n.conversations} WHERE key = $1::text AND last_inbound_at > $2::bigint`,
-    recordAdReferral: `UPDATE ${n.conversations} SET ad_referral_at = $2::bigint
-WHERE key = $1::text AND last_inbound_at > $3::bigint AND (ad_referral_at IS NULL OR ad_referral_at < $2::bigint)`,
-    setTagAvailability: `INSERT INTO ${n.pageTags} AS g (page_id, tag, available, changed_at, error_code, error_detail)
-VALUES ($1::text, $2::text, $3::boolean, $4::bigint, $5::text, $6::text)
-ON CONFLICT (page_id, tag) DO UPDATE SET available = EXCLUDED.available, changed_at = EXCLUDED.changed_at,
-  error_code = EXCLUDED.error_code, error_detail = EXCLUDED.error_detail
-WHERE g.changed_at <= EXCLUDED.changed_at`,
-    getTagAvailability: `SELECT tag, available, changed_at, error_code, error_detail FROM ${n.pageTags} WHERE page_id = $1::text`,
+    get: shared.get,
+    recordAdReferral: shared.recordAdReferral,
+    setTagAvailability: shared.setTagAvailability,
+    getTagAvailability: shared.getTagAvailability,
     recordInbound: q.recordInbound('$1::text', '$2::bigint', '$3::text', '$4::bigint', '$5::bigint', '$6::bigint'),
-    recordOutbound: `UPDATE ${n.conversations} SET last_outbound_at = $2::bigint
-WHERE key = $1::text AND last_inbound_at > $3::bigint AND (last_outbound_at IS NULL OR last_outbound_at < $2::bigint)`,
-    markClosed: q.markClosed('$1::text', '$2::bigint', '$3::text', '$4::bigint'),
-    getPage: `SELECT linked, changed_at, error_code, error_detail FROM ${n.pages} WHERE page_id = $1::text`,
+    recordOutbound: shared.recordOutbound,
+    markClosed: shared.markClosed,
+    getPage: shared.getPage,
     readForSend: `SELECT p.linked, p.changed_at, p.error_code, p.error_detail,
-  (SELECT last_inbound_at || '|' || coalesce(last_outbound_at::text, '') || '|' || coalesce(closed_at::text, '') || '|' || coalesce(closed_reason, '') || '|' || last_inbound_uuid
-   FROM ${n.conversations} WHERE key = $2::text AND last_inbound_at > $3::bigint),
+  (SELECT ${q.encoded('')} FROM ${n.conversations} WHERE key = $2::text AND last_inbound_at > $3::bigint),
   (SELECT ad_referral_at FROM ${n.conversations} WHERE key = $2::text AND last_inbound_at > $3::bigint)
 FROM (SELECT 1) AS one LEFT JOIN ${n.pages} p ON p.page_id = $1::text`,
-    setPageLinked: q.setPage('$1::text', '$2::boolean', '$3::bigint', '$4::text', '$5::text'),
-    claim: `${q.claim('$1::text', '$2::bigint', '$3::bigint')}
-RETURNING 1`,
+    setPageLinked: shared.setPageLinked,
+    claim: shared.claim,
     lease: q.lease('$1::text', '$2::bigint', '$3::bigint', '$4::bigint', '$5::text'),
     settleOk: `INSERT INTO ${n.deliveries} AS d (id, state, lease_until, attempt, expires_at, holder)
 VALUES ($1::text, 'd', 0, $2::integer, $3::bigint, '')
 ON CONFLICT (id) DO UPDATE SET state = 'd', expires_at = GREATEST(d.expires_at, EXCLUDED.expires_at)`,
     settleFailed: `UPDATE ${n.deliveries} SET state = 'f' WHERE id = $1::text AND state = 'l' AND attempt = $2::integer`,
     ingest: `SELECT * FROM ${n.ingest}(${Array.from({ length: 20 }, (_, i) => `$${i + 1}`).join(', ')})`,
-    // R = the refilled token count: LEAST(burst, tokens + elapsed * rate); a clock behind the
-    // stored one adds nothing.
-    takeToken: (() => {
-      const r = 'LEAST($3::float8, b.tokens + GREATEST($4::bigint - b.updated_at, 0) * $2::float8 / 1000.0)';
-      return `INSERT INTO ${n.tokens} AS b (bucket, tokens, updated_at, allowed)
-VALUES ($1::text, $3::float8 - 1, $4::bigint, true)
-ON CONFLICT (bucket) DO UPDATE SET
-  tokens = CASE WHEN ${r} >= 1 THEN ${r} - 1 ELSE ${r} END,
-  allowed = ${r} >= 1,
-  updated_at = GREATEST(b.updated_at, $4::bigint)
-RETURNING allowed, tokens`;
-    })(),
-    delete: `WITH gone AS (DELETE FROM ${n.messages} WHERE key = $1::text)
-DELETE FROM ${n.conversations} WHERE key = $1::text`,
-    prune: `WITH c AS (DELETE FROM ${n.conversations} WHERE last_inbound_at <= $2::bigint RETURNING 1),
-m AS (DELETE FROM ${n.messages} WHERE expires_at <= $1::bigint RETURNING 1),
-k AS (DELETE FROM ${n.claims} WHERE expires_at <= $1::bigint RETURNING 1),
-d AS (DELETE FROM ${n.deliveries} WHERE expires_at <= $1::bigint RETURNING 1),
-t AS (DELETE FROM ${n.tokens} WHERE updated_at <= $2::bigint RETURNING 1)
+    takeToken: shared.takeToken,
+    delete: `WITH gone AS (${q.deleteMessages('$1::text')})
+${q.deleteConversation('$1::text')}`,
+    prune: `WITH c AS (${q.pruneConversations('$2::bigint')} RETURNING 1),
+m AS (${q.pruneMessages('$1::bigint')} RETURNING 1),
+k AS (${q.pruneClaims('$1::bigint')} RETURNING 1),
+d AS (${q.pruneDeliveries('$1::bigint')} RETURNING 1),
+t AS (${q.pruneTokens('$2::bigint')} RETURNING 1)
 SELECT (SELECT count(*) FROM c) AS conversations, (SELECT count(*) FROM m) AS messages,
   (SELECT count(*) FROM k) + (SELECT count(*) FROM d) AS claims, (SELECT count(*) FROM t) AS tokens`,
   };
@@ -434,7 +381,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const queryArray = <R extends unknown[]>(op: keyof typeof sql, values: unknown[]) =>
     pool.query<R>({ name: sql[op].name, text: sql[op].text, values, rowMode: 'array' });
 
-  return {
+  return checkedStore<PostgresStore>({
     async get(key) {
       const { rows } = await queryArray<[string, string | null]>('get', [key, now() - ttlMs]);
       const row = rows[0];
@@ -443,13 +390,10 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     },
 
     async recordAdReferral(key, at) {
-      assertTime(at, 'at');
       await query('recordAdReferral', [key, at, now() - ttlMs]);
     },
 
     async setTagAvailability(pageId, tag, available, at, details) {
-      assertText(tag, 'tag');
-      assertTime(at, 'at');
       await query('setTagAvailability', [
         pageId,
         tag,
@@ -468,8 +412,6 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     },
 
     async recordInbound(key, at, messageUuid) {
-      assertTime(at, 'at');
-      assertText(messageUuid, 'messageUuid');
       const t = now();
       const { rows } = await queryArray<[boolean, string]>('recordInbound', [
         key,
@@ -486,13 +428,10 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     },
 
     async recordOutbound(key, at) {
-      assertTime(at, 'at');
       await query('recordOutbound', [key, at, now() - ttlMs]);
     },
 
     async markClosed(key, at, reason) {
-      assertTime(at, 'at');
-      assertReason(reason);
       await query('markClosed', [key, at, reason, now() - ttlMs]);
     },
 
@@ -529,7 +468,6 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     },
 
     async setPageLinked(pageId, linked, at, details) {
-      assertTime(at, 'at');
       await query('setPageLinked', [
         pageId,
         linked,
@@ -540,45 +478,26 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     },
 
     async claim(id, ttl) {
-      assertText(id, 'id');
-      assertDuration(ttl, 'ttlMs');
       const t = now();
       const { rowCount } = await query('claim', [id, t + ttl, t]);
       return rowCount === 1;
     },
 
     async lease(id, ttl, at) {
-      assertText(id, 'id');
-      assertDuration(ttl, 'ttlMs');
-      assertTime(at, 'now');
       const holder = randomUUID();
       const { rows } = await queryArray<LeaseRow>('lease', [id, at, at + ttl, at + Math.max(ttl, dedupeTtlMs), holder]);
       return leaseOf(rows[0], at);
     },
 
     async settle(id, attempt, ok, at) {
-      assertText(id, 'id');
       if (ok) await query('settleOk', [id, attempt, at + dedupeTtlMs]);
       else await query('settleFailed', [id, attempt]);
     },
 
     async ingest(input) {
       const { now: at0, replay, message, status, lease } = input;
-      assertText(replay.id, 'replay.id');
-      assertDuration(replay.ttlMs, 'replay.ttlMs');
-      assertTime(at0, 'now');
       const event = message ?? status;
       const effect = status?.effect;
-      if (message !== undefined) {
-        assertTime(message.at, 'at');
-        assertText(message.messageUuid, 'messageUuid');
-      }
-      if (status !== undefined) {
-        assertTime(status.at, 'at');
-        assertDuration(status.dedupe.ttlMs, 'dedupe.ttlMs');
-        if (effect?.kind === 'close') assertReason(effect.reason);
-      }
-      if (lease !== undefined) assertDuration(lease.ttlMs, 'lease.ttlMs');
       const t = now();
       const details = effect?.kind === 'unlink' ? effect.details : undefined;
       const { rows } = await queryArray<
@@ -620,7 +539,6 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     },
 
     async takeToken(bucket, ratePerSecond, burst, at) {
-      assertBucket(bucket, ratePerSecond, burst, at);
       const { rows } = await query<{ allowed: boolean; tokens: number }>('takeToken', [
         bucket,
         ratePerSecond,
@@ -671,5 +589,5 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         tokens: Number(row?.tokens ?? 0),
       };
     },
-  };
+  });
 }

@@ -1,7 +1,7 @@
 /**
- * What the persistent adapters (Redis, PostgreSQL, SQLite) share: input checks that run before
- * any I/O (so bad input changes no stored state), option checks, and lazy loading of optional
- * peer dependencies.
+ * What the store adapters share: the argument checks that checkedStore runs before any I/O
+ * (so bad input changes no stored state), option checks, decoding of stored values, and lazy
+ * loading of optional peer dependencies.
  *
  * @module
  */
@@ -16,95 +16,99 @@ import {
   type TagAvailability,
 } from './types.js';
 
-/** Throws `ValidationError` unless `value` is an integer number of epoch milliseconds. */
-export function assertTime(value: number, name: string): void {
-  if (!Number.isSafeInteger(value)) {
-    throw new ValidationError(`${name} must be an integer number of epoch milliseconds, got ${String(value)}`, [
-      { path: name, message: 'must be a safe integer (epoch ms)' },
-    ]);
-  }
+// Each check returns the ValidationError to throw, or undefined: checkedStore (checked.ts)
+// chains them with `??` and rejects with the first, so a valid call allocates nothing.
+
+/** The `ValidationError` for `value` unless it is a non-negative integer number of epoch ms. */
+export function badTime(value: number, name: string): ValidationError | undefined {
+  if (Number.isSafeInteger(value) && value >= 0) return undefined;
+  return new ValidationError(
+    `${name} must be a non-negative integer number of epoch milliseconds, got ${String(value)}`,
+    [{ path: name, message: 'must be a non-negative safe integer (epoch ms)' }],
+  );
 }
 
-/** Throws `ValidationError` unless `value` is a positive integer number of milliseconds. */
-export function assertDuration(value: number, name: string): void {
-  if (!(Number.isSafeInteger(value) && value > 0)) {
-    throw new ValidationError(`${name} must be a positive integer number of milliseconds, got ${String(value)}`, [
-      { path: name, message: 'must be a positive integer (ms)' },
-    ]);
-  }
+/** The `ValidationError` for `value` unless it is a positive integer number of milliseconds. */
+export function badDuration(value: number, name: string): ValidationError | undefined {
+  if (Number.isSafeInteger(value) && value > 0) return undefined;
+  return new ValidationError(`${name} must be a positive integer number of milliseconds, got ${String(value)}`, [
+    { path: name, message: 'must be a positive integer (ms)' },
+  ]);
 }
 
-/** Throws `ValidationError` unless `value` is a non-empty string. */
-export function assertText(value: string, name: string): void {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new ValidationError(`${name} must be a non-empty string`, [{ path: name, message: 'must be non-empty' }]);
-  }
+/** The `ValidationError` for `value` unless it is a non-empty string. */
+export function badText(value: string, name: string): ValidationError | undefined {
+  if (typeof value === 'string' && value.length > 0) return undefined;
+  return new ValidationError(`${name} must be a non-empty string`, [{ path: name, message: 'must be non-empty' }]);
 }
 
 const REASONS: readonly ClosedReason[] = CLOSED_REASONS;
 
-/** Throws `ValidationError` unless `reason` is a known {@link ClosedReason}. */
-export function assertReason(reason: ClosedReason): void {
-  if (!REASONS.includes(reason)) {
-    throw new ValidationError(`closed reason must be one of ${REASONS.join(', ')}`, [
-      { path: 'reason', message: 'unknown closed reason' },
-    ]);
-  }
+/** The `ValidationError` for `reason` unless it is a known {@link ClosedReason}. */
+export function badReason(reason: ClosedReason): ValidationError | undefined {
+  if (REASONS.includes(reason)) return undefined;
+  return new ValidationError(`closed reason must be one of ${REASONS.join(', ')}`, [
+    { path: 'reason', message: 'unknown closed reason' },
+  ]);
 }
 
-/** Throws `ValidationError` unless the token-bucket parameters make sense. */
-export function assertBucket(bucket: string, ratePerSecond: number, burst: number, now: number): void {
-  assertText(bucket, 'bucket');
+/** The `ValidationError` for token-bucket parameters that make no sense, or undefined. */
+export function badBucket(
+  bucket: string,
+  ratePerSecond: number,
+  burst: number,
+  now: number,
+): ValidationError | undefined {
+  const text = badText(bucket, 'bucket');
+  if (text !== undefined) return text;
   if (!(Number.isFinite(ratePerSecond) && ratePerSecond > 0)) {
-    throw new ValidationError('ratePerSecond must be a positive number', [{ path: 'ratePerSecond', message: '> 0' }]);
+    return new ValidationError('ratePerSecond must be a positive number', [{ path: 'ratePerSecond', message: '> 0' }]);
   }
   if (!(Number.isSafeInteger(burst) && burst >= 1)) {
-    throw new ValidationError('burst must be an integer >= 1', [{ path: 'burst', message: 'integer >= 1' }]);
+    return new ValidationError('burst must be an integer >= 1', [{ path: 'burst', message: 'integer >= 1' }]);
   }
-  assertTime(now, 'now');
+  return badTime(now, 'now');
+}
+
+/** Throws `ValidationError` unless `value` is a positive integer number of milliseconds (an option). */
+export function assertDuration(value: number, name: string): void {
+  const bad = badDuration(value, name);
+  if (bad !== undefined) throw bad;
 }
 
 /**
- * Throws `ValidationError` unless `range` is a well-formed {@link InboundRange}: integer
- * bounds, a limit of 1..{@link MAX_INBOUND_RANGE_LIMIT}, and an `after` position whose key is
- * a conversation key (of `pageId`, when one is given: a cursor from another Page is foreign).
+ * The `ValidationError` for a malformed {@link InboundRange}, or undefined: epoch-ms bounds, a
+ * limit of 1..{@link MAX_INBOUND_RANGE_LIMIT}, and an `after` position whose key is a
+ * conversation key (of `pageId`, when one is given: a cursor from another Page is foreign).
  */
-export function assertInboundRange(range: InboundRange): void {
-  const issues: { path: string; message: string }[] = [];
-  const time = (value: unknown, path: string) => {
-    if (!Number.isSafeInteger(value)) issues.push({ path, message: 'must be a safe integer (epoch ms)' });
-  };
+export function badInboundRange(range: InboundRange): ValidationError | undefined {
   if (typeof range !== 'object' || range === null) {
-    throw new ValidationError('range must be an object', [{ path: '', message: 'must be an object' }]);
+    return new ValidationError('range must be an object', [{ path: 'range', message: 'must be an object' }]);
   }
-  time(range.from, 'from');
-  time(range.to, 'to');
-  const { limit, pageId, after } = range;
+  const { from, to, limit, pageId, after } = range;
+  const bad = badTime(from, 'from') ?? badTime(to, 'to');
+  if (bad !== undefined) return bad;
   if (!(Number.isSafeInteger(limit) && limit >= 1 && limit <= MAX_INBOUND_RANGE_LIMIT)) {
-    issues.push({ path: 'limit', message: `must be an integer from 1 to ${MAX_INBOUND_RANGE_LIMIT}` });
+    const message = `must be an integer from 1 to ${MAX_INBOUND_RANGE_LIMIT}`;
+    return new ValidationError(`limit ${message}, got ${String(limit)}`, [{ path: 'limit', message }]);
   }
-  if (pageId !== undefined && !(typeof pageId === 'string' && pageId.length > 0 && !pageId.includes(':'))) {
-    issues.push({ path: 'pageId', message: 'must be a Page ID' });
+  if (pageId !== undefined && (badText(pageId, 'pageId') !== undefined || pageId.includes(':'))) {
+    return new ValidationError('pageId must be a Page ID', [{ path: 'pageId', message: 'must be a Page ID' }]);
   }
-  if (after !== undefined) {
-    if (typeof after !== 'object' || after === null) {
-      issues.push({ path: 'after', message: 'must be { at, key }' });
-    } else {
-      time(after.at, 'after.at');
-      const colon = typeof after.key === 'string' ? after.key.indexOf(':') : -1;
-      if (colon <= 0 || colon === after.key.length - 1) {
-        issues.push({ path: 'after.key', message: 'must be a conversation key "<pageId>:<psid>"' });
-      } else if (typeof pageId === 'string' && after.key.slice(0, colon) !== pageId) {
-        issues.push({ path: 'after.key', message: 'must be a conversation of range.pageId' });
-      }
-    }
+  if (after === undefined) return undefined;
+  if (typeof after !== 'object' || after === null) {
+    return new ValidationError('after must be { at, key }', [{ path: 'after', message: 'must be { at, key }' }]);
   }
-  if (issues.length > 0) {
-    throw new ValidationError(
-      `Invalid inbound range: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
-      issues,
-    );
+  const colon = typeof after.key === 'string' ? after.key.indexOf(':') : -1;
+  if (colon <= 0 || colon === after.key.length - 1) {
+    const message = 'must be a conversation key "<pageId>:<psid>"';
+    return new ValidationError(`after.key ${message}`, [{ path: 'after.key', message }]);
   }
+  if (pageId !== undefined && after.key.slice(0, colon) !== pageId) {
+    const message = 'must be a conversation of range.pageId (a cursor from another Page)';
+    return new ValidationError(`after.key ${message}`, [{ path: 'after.key', message }]);
+  }
+  return badTime(after.at, 'after.at');
 }
 
 /**

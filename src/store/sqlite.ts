@@ -11,14 +11,11 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { ValidationError } from '../errors.js';
+import { checkedStore } from './checked.js';
 import { type LeaseRecord, settleLease, takeLease } from './lease.js';
 import {
-  assertBucket,
   assertDuration,
-  assertReason,
   assertTablePrefix,
-  assertText,
-  assertTime,
   decodeConversation,
   loadPeer,
   type PageRow,
@@ -27,7 +24,8 @@ import {
   tagsFrom,
   toMs,
 } from './shared.js';
-import type { DeliveryLease, FullSessionStore, PageState, RecordInboundResult, SessionStore } from './types.js';
+import { sqlStatements } from './sql.js';
+import type { DeliveryLease, FullSessionStore, RecordInboundResult, SessionStore } from './types.js';
 import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
 type Database = BetterSqlite3.Database;
@@ -144,76 +142,28 @@ function prepare(db: Database, table: string) {
   db.pragma('journal_mode = WAL');
   db.exec(schema(t));
   addAdReferralColumn(db, t('conversations'));
-  // One text value in the format of decodeConversation (pluck()ed): the cheapest row to read.
-  const encoded = (c: string) =>
-    `${c}last_inbound_at || '|' || coalesce(${c}last_outbound_at, '') || '|' || coalesce(${c}closed_at, '') || '|' || coalesce(${c}closed_reason, '') || '|' || ${c}last_inbound_uuid`;
-  const expired = 'c.last_inbound_at <= @liveAfter';
+  const sql = sqlStatements('sqlite', t);
   const s = {
-    get: db
-      .prepare<[string, number], string>(
-        `SELECT ${encoded('')} FROM ${t('conversations')} WHERE key = ? AND last_inbound_at > ?`,
-      )
-      .pluck(),
-    getWithAd: db
-      .prepare<[string, number], [string, number | null]>(
-        `SELECT ${encoded('')}, ad_referral_at FROM ${t('conversations')} WHERE key = ? AND last_inbound_at > ?`,
-      )
-      .raw(),
-    adReferral: db.prepare(`UPDATE ${t('conversations')} SET ad_referral_at = @at
-WHERE key = @key AND last_inbound_at > @liveAfter AND (ad_referral_at IS NULL OR ad_referral_at < @at)`),
-    setTag:
-      db.prepare(`INSERT INTO ${t('page_tags')} AS g (page_id, tag, available, changed_at, error_code, error_detail)
-VALUES (@page, @tag, @available, @at, @code, @detail)
-ON CONFLICT (page_id, tag) DO UPDATE SET available = excluded.available, changed_at = excluded.changed_at,
-  error_code = excluded.error_code, error_detail = excluded.error_detail
-WHERE g.changed_at <= excluded.changed_at`),
-    getTags: db.prepare(
-      `SELECT tag, available, changed_at, error_code, error_detail FROM ${t('page_tags')} WHERE page_id = @page`,
-    ),
-    see: db.prepare(`INSERT INTO ${t('messages')} AS m (key, uuid, expires_at) VALUES (@key, @uuid, @until)
-ON CONFLICT (key, uuid) DO UPDATE SET expires_at = excluded.expires_at WHERE m.expires_at <= @now RETURNING 1`),
-    upsert: db
-      .prepare(`INSERT INTO ${t('conversations')} AS c (key, last_inbound_at, last_inbound_uuid)
-VALUES (@key, @at, @uuid)
-ON CONFLICT (key) DO UPDATE SET
-  last_inbound_at = CASE WHEN ${expired} THEN excluded.last_inbound_at
-    ELSE max(c.last_inbound_at, excluded.last_inbound_at) END,
-  last_inbound_uuid = CASE WHEN ${expired} OR excluded.last_inbound_at > c.last_inbound_at
-    THEN excluded.last_inbound_uuid ELSE c.last_inbound_uuid END,
-  last_outbound_at = CASE WHEN ${expired} THEN NULL ELSE c.last_outbound_at END,
-  closed_at = CASE WHEN ${expired} THEN NULL ELSE c.closed_at END,
-  closed_reason = CASE WHEN ${expired} THEN NULL ELSE c.closed_reason END
-RETURNING ${encoded('')}`)
-      .pluck(),
-    outbound: db.prepare(`UPDATE ${t('conversations')} SET last_outbound_at = @at
-WHERE key = @key AND last_inbound_at > @liveAfter AND (last_outbound_at IS NULL OR last_outbound_at < @at)`),
-    close: db.prepare(`UPDATE ${t('conversations')} SET closed_at = @at, closed_reason = @reason
-WHERE key = @key AND last_inbound_at > @liveAfter AND (closed_at IS NULL OR closed_at <= @at)`),
-    getPage: db.prepare(`SELECT linked, changed_at, error_code, error_detail FROM ${t('pages')} WHERE page_id = @page`),
-    setPage: db.prepare(`INSERT INTO ${t('pages')} AS p (page_id, linked, changed_at, error_code, error_detail)
-VALUES (@page, @linked, @at, @code, @detail)
-ON CONFLICT (page_id) DO UPDATE SET linked = excluded.linked, changed_at = excluded.changed_at,
-  error_code = excluded.error_code, error_detail = excluded.error_detail
-WHERE p.changed_at <= excluded.changed_at`),
-    claim: db.prepare(`INSERT INTO ${t('claims')} AS k (id, expires_at) VALUES (@id, @until)
-ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at WHERE k.expires_at <= @now RETURNING 1`),
-    take: (() => {
-      // R = refilled tokens: min(burst, tokens + elapsed * rate); a clock behind adds nothing.
-      const r = 'min(@burst, b.tokens + max(@now - b.updated_at, 0) * @rate / 1000.0)';
-      return db.prepare(`INSERT INTO ${t('tokens')} AS b (bucket, tokens, updated_at, allowed)
-VALUES (@bucket, @burst - 1, @now, 1)
-ON CONFLICT (bucket) DO UPDATE SET
-  tokens = CASE WHEN ${r} >= 1 THEN ${r} - 1 ELSE ${r} END,
-  allowed = ${r} >= 1,
-  updated_at = max(b.updated_at, @now)
-RETURNING allowed, tokens`);
-    })(),
-    deleteMessages: db.prepare(`DELETE FROM ${t('messages')} WHERE key = @key`),
-    deleteConversation: db.prepare(`DELETE FROM ${t('conversations')} WHERE key = @key`),
-    pruneConversations: db.prepare(`DELETE FROM ${t('conversations')} WHERE last_inbound_at <= @before`),
-    pruneMessages: db.prepare(`DELETE FROM ${t('messages')} WHERE expires_at <= @now`),
-    pruneClaims: db.prepare(`DELETE FROM ${t('claims')} WHERE expires_at <= @now`),
-    pruneDeliveries: db.prepare(`DELETE FROM ${t('deliveries')} WHERE expires_at <= @now`),
+    get: db.prepare<[{ key: string; liveAfter: number }], string>(sql.getEncoded).pluck(),
+    getWithAd: db.prepare<[{ key: string; liveAfter: number }], [string, number | null]>(sql.get).raw(),
+    adReferral: db.prepare(sql.recordAdReferral),
+    setTag: db.prepare(sql.setTagAvailability),
+    getTags: db.prepare(sql.getTagAvailability),
+    see: db.prepare(sql.see),
+    upsert: db.prepare(sql.upsertConversation).pluck(),
+    outbound: db.prepare(sql.recordOutbound),
+    close: db.prepare(sql.markClosed),
+    getPage: db.prepare(sql.getPage),
+    setPage: db.prepare(sql.setPageLinked),
+    claim: db.prepare(sql.claim),
+    take: db.prepare(sql.takeToken),
+    deleteMessages: db.prepare(sql.deleteMessages),
+    deleteConversation: db.prepare(sql.deleteConversation),
+    pruneConversations: db.prepare(sql.pruneConversations),
+    pruneMessages: db.prepare(sql.pruneMessages),
+    pruneClaims: db.prepare(sql.pruneClaims),
+    pruneDeliveries: db.prepare(sql.pruneDeliveries),
+    pruneTokens: db.prepare(sql.pruneTokens),
     getDelivery: db.prepare<
       { id: string; now: number },
       { state: LeaseRecord['state']; until: number; attempt: number; expires: number }
@@ -224,7 +174,6 @@ RETURNING allowed, tokens`);
 VALUES (@id, @state, @until, @attempt, @expires)
 ON CONFLICT (id) DO UPDATE SET state = excluded.state, lease_until = excluded.lease_until,
   attempt = excluded.attempt, expires_at = excluded.expires_at`),
-    pruneTokens: db.prepare(`DELETE FROM ${t('tokens')} WHERE updated_at <= @before`),
   };
   // Built once: better-sqlite3 compiles a wrapper per transaction() call. Each write runs as an
   // IMMEDIATE transaction (write lock up front), so two processes never both read the old
@@ -232,7 +181,7 @@ ON CONFLICT (id) DO UPDATE SET state = excluded.state, lease_until = excluded.le
   const recordInbound = db.transaction(
     (key: string, at: number, uuid: string, t: number, liveAfter: number, until: number): RecordInboundResult => {
       if (s.see.get({ key, uuid, until, now: t }) === undefined) {
-        const value = s.get.get(key, liveAfter);
+        const value = s.get.get({ key, liveAfter });
         return {
           duplicate: true,
           state: value === undefined ? { lastInboundAt: at, lastInboundUuid: uuid } : decodeConversation(value),
@@ -330,10 +279,10 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     return opening;
   };
 
-  return {
+  return checkedStore<SqliteStore>({
     async get(key) {
       const { s } = handle ?? (await open());
-      const row = s.getWithAd.get(key, now() - ttlMs);
+      const row = s.getWithAd.get({ key, liveAfter: now() - ttlMs });
       if (row === undefined) return null;
       const state = decodeConversation(row[0]);
       if (row[1] !== null) state.adReferralAt = toMs(row[1], 'ad_referral_at');
@@ -341,14 +290,11 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
 
     async recordAdReferral(key, at) {
-      assertTime(at, 'at');
       const { s } = handle ?? (await open());
       s.adReferral.run({ key, at, liveAfter: now() - ttlMs });
     },
 
     async setTagAvailability(pageId, tag, available, at, details) {
-      assertText(tag, 'tag');
-      assertTime(at, 'at');
       const { s } = handle ?? (await open());
       s.setTag.run({
         page: pageId,
@@ -375,22 +321,17 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
 
     async recordInbound(key, at, messageUuid) {
-      assertTime(at, 'at');
-      assertText(messageUuid, 'messageUuid');
       const h = handle ?? (await open());
       const t = now();
       return h.recordInbound(key, at, messageUuid, t, t - ttlMs, t + dedupeTtlMs);
     },
 
     async recordOutbound(key, at) {
-      assertTime(at, 'at');
       const { s } = handle ?? (await open());
       s.outbound.run({ key, at, liveAfter: now() - ttlMs });
     },
 
     async markClosed(key, at, reason) {
-      assertTime(at, 'at');
-      assertReason(reason);
       const { s } = handle ?? (await open());
       s.close.run({ key, at, reason, liveAfter: now() - ttlMs });
     },
@@ -402,7 +343,6 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
 
     async setPageLinked(pageId, linked, at, details) {
-      assertTime(at, 'at');
       const { s } = handle ?? (await open());
       s.setPage.run({
         page: pageId,
@@ -414,27 +354,20 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
 
     async claim(id, ttl) {
-      assertText(id, 'id');
-      assertDuration(ttl, 'ttlMs');
       const { s } = handle ?? (await open());
       const t = now();
       return s.claim.get({ id, until: t + ttl, now: t }) !== undefined;
     },
 
     async lease(id, ttl, at) {
-      assertText(id, 'id');
-      assertDuration(ttl, 'ttlMs');
-      assertTime(at, 'now');
       return (handle ?? (await open())).lease(id, ttl, at, dedupeTtlMs);
     },
 
     async settle(id, attempt, ok, at) {
-      assertText(id, 'id');
       (handle ?? (await open())).settle(id, attempt, ok, at, dedupeTtlMs);
     },
 
     async takeToken(bucket, ratePerSecond, burst, at) {
-      assertBucket(bucket, ratePerSecond, burst, at);
       const { s } = handle ?? (await open());
       // One UPSERT statement: atomic on its own (SQLite takes the write lock for it).
       const row = s.take.get({ bucket, rate: ratePerSecond, burst, now: at }) as { allowed: number; tokens: number };
@@ -462,5 +395,5 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       const t = now();
       return h.prune(t, t - olderThanMs);
     },
-  };
+  });
 }

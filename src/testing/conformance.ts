@@ -9,9 +9,12 @@
  * @module
  */
 import { afterEach, beforeEach, describe, expect, it, type TestContext } from 'vitest';
+import { ValidationError } from '../errors.js';
 import { type ConversationKey, conversationKey, type PageId, pageId, psid } from '../ids.js';
+import { checkedStore } from '../store/checked.js';
 import { ingestWith } from '../store/ingest.js';
 import {
+  type ClosedReason,
   type ConversationState,
   DEFAULT_STORE_TTL_MS,
   type InboundEntry,
@@ -28,10 +31,32 @@ export interface ConformanceSkip {
   tests: readonly SessionStoreTestName[];
 }
 
+/** The optional capabilities whose tests the suite gates on the store having them. */
+export type OptionalCapability =
+  | 'readForSend'
+  | 'takeToken'
+  | 'recordAdReferral'
+  | 'setTagAvailability'
+  | 'getTagAvailability'
+  | 'listByLastInbound';
+
+/** Optional capabilities a store lacks on purpose, with why. */
+export interface ConformanceAbsence {
+  /** Why the store does without them (shown in the test titles). Must not be empty. */
+  reason: string;
+  capabilities: readonly OptionalCapability[];
+}
+
 /** Options of {@link describeSessionStore}. */
 export interface ConformanceOptions {
   /** Tests that do not apply to this store, each group with its written reason. */
   skip?: readonly ConformanceSkip[];
+  /**
+   * Optional capabilities the store lacks by design. Their tests then check that each is
+   * absent (not half there) instead of being skipped. An undeclared missing capability
+   * skips its tests, with the reason in the report.
+   */
+  lacks?: readonly ConformanceAbsence[];
   /**
    * The conversation lifetime the store was created with (its `ttlMs`). Default 8 days, the
    * default of every store in this package. A conversation whose user last wrote longer ago
@@ -96,6 +121,7 @@ export const SESSION_STORE_TESTS = [
   'setTagAvailability ignores an older change and drops the details when available again',
   'values round-trip exactly: odd uuids and details, big timestamps',
   'returned states are copies, not live views',
+  'bad input is refused with ValidationError and stores nothing',
   'listByLastInbound lists open conversations within (from, to] in (lastInboundAt, key) order',
   'listByLastInbound returns at most limit entries, the first in order',
   'listByLastInbound pages with after, losing and repeating nothing under concurrent writes',
@@ -167,11 +193,19 @@ export function describeSessionStore(
       skipped.set(test, group.reason);
     }
   }
+  const lacking = new Map<OptionalCapability, string>();
+  for (const group of options.lacks ?? []) {
+    if (typeof group.reason !== 'string' || group.reason.trim() === '') {
+      throw new Error('describeSessionStore: every declared absence needs a written reason');
+    }
+    for (const capability of group.capabilities) lacking.set(capability, group.reason);
+  }
 
   describe(`SessionStore conformance: ${name}`, () => {
     let store: SessionStore;
     beforeEach(async () => {
-      store = await factory();
+      // As the SDK runs it: createMessenger checks every call's arguments (checkedStore).
+      store = checkedStore(await factory());
     });
     afterEach(async () => {
       await store?.close();
@@ -183,7 +217,40 @@ export function describeSessionStore(
       if (reason === undefined) it(title, body, 60_000);
       else it(`${title} (skipped: ${reason})`, (ctx) => ctx.skip(reason));
     };
+    /**
+     * A test of optional capabilities: run when the store has them all, skipped with the reason
+     * when it has none, failed when it has only some. Declared absent (`lacks`): checks absence.
+     */
+    const capabilityTest = (
+      title: SessionStoreTestName,
+      capabilities: readonly OptionalCapability[],
+      body: () => Promise<void>,
+    ) => {
+      const declared = capabilities.map((c) => lacking.get(c)).find((r) => r !== undefined);
+      if (declared !== undefined && !skipped.has(title)) {
+        it(`${title} (absent by design: ${declared})`, () => {
+          for (const c of capabilities) expect(store[c], `${c} is declared absent`).toBeUndefined();
+        });
+        return;
+      }
+      test(title, async (ctx) => {
+        const missing = capabilities.filter((c) => store[c] === undefined);
+        if (missing.length === capabilities.length) {
+          const reason = `the store has no ${missing.join(' or ')} (optional capability)`;
+          Object.assign(ctx.task.meta, { skipReason: reason });
+          ctx.skip(reason);
+        }
+        expect(missing, `${capabilities.join(' and ')} come together`).toEqual([]);
+        await body();
+      });
+    };
     const now = () => Date.now();
+    /** An optional method of the store, bound; capabilityTest has checked that it is there. */
+    const capability = <K extends OptionalCapability>(name: K): NonNullable<SessionStore[K]> => {
+      const method = store[name];
+      if (method === undefined) throw new Error(`the store has no ${name}`);
+      return (method as (...args: never[]) => unknown).bind(store) as NonNullable<SessionStore[K]>;
+    };
 
     describe('inbound messages', () => {
       test('get returns null for a conversation never recorded', async () => {
@@ -669,12 +736,8 @@ export function describeSessionStore(
     });
 
     describe('readForSend (optional capability)', () => {
-      test('readForSend, when present, returns what getPage and get return', async () => {
-        const read = store.readForSend?.bind(store);
-        if (read === undefined) {
-          expect(store.readForSend).toBeUndefined();
-          return;
-        }
+      capabilityTest('readForSend, when present, returns what getPage and get return', ['readForSend'], async () => {
+        const read = capability('readForSend');
         const page = freshPage();
         const key = freshKey(page);
         expect(await read(page, key)).toEqual({ page: null, conversation: null });
@@ -690,89 +753,82 @@ export function describeSessionStore(
     describe('takeToken (optional capability)', () => {
       // A store without takeToken is valid: the SDK then limits sends per process. These tests
       // check the capability when the store offers it, and that it is absent, not half-there.
-      test('takeToken allows a burst, then refuses with retryAfterMs, then refills', async () => {
-        const take = store.takeToken?.bind(store);
-        if (take === undefined) {
-          expect(store.takeToken).toBeUndefined();
-          return;
-        }
-        const bucket = `page-${freshId()}`;
-        const t = now();
-        for (let i = 0; i < 3; i++) expect(await take(bucket, 2, 3, t)).toEqual({ allowed: true, retryAfterMs: 0 });
-        const refused = await take(bucket, 2, 3, t);
-        expect(refused.allowed).toBe(false);
-        expect(refused.retryAfterMs).toBeGreaterThan(0);
-        expect(refused.retryAfterMs).toBeLessThanOrEqual(500);
-        // A caller whose clock is behind never gets tokens from the past.
-        expect((await take(bucket, 2, 3, t - 10_000)).allowed).toBe(false);
-        expect((await take(bucket, 2, 3, t + 500)).allowed).toBe(true);
-        expect((await take(bucket, 2, 3, t + 500)).allowed).toBe(false);
-        // After a long pause the bucket is full again, but never above its burst.
-        const later = t + 60_000;
-        const afterPause = await Promise.all([0, 1, 2, 3].map(() => take(bucket, 2, 3, later)));
-        expect(afterPause.filter((d) => d.allowed)).toHaveLength(3);
-      });
+      capabilityTest(
+        'takeToken allows a burst, then refuses with retryAfterMs, then refills',
+        ['takeToken'],
+        async () => {
+          const take = capability('takeToken');
+          const bucket = `page-${freshId()}`;
+          const t = now();
+          for (let i = 0; i < 3; i++) expect(await take(bucket, 2, 3, t)).toEqual({ allowed: true, retryAfterMs: 0 });
+          const refused = await take(bucket, 2, 3, t);
+          expect(refused.allowed).toBe(false);
+          expect(refused.retryAfterMs).toBeGreaterThan(0);
+          expect(refused.retryAfterMs).toBeLessThanOrEqual(500);
+          // A caller whose clock is behind never gets tokens from the past.
+          expect((await take(bucket, 2, 3, t - 10_000)).allowed).toBe(false);
+          expect((await take(bucket, 2, 3, t + 500)).allowed).toBe(true);
+          expect((await take(bucket, 2, 3, t + 500)).allowed).toBe(false);
+          // After a long pause the bucket is full again, but never above its burst.
+          const later = t + 60_000;
+          const afterPause = await Promise.all([0, 1, 2, 3].map(() => take(bucket, 2, 3, later)));
+          expect(afterPause.filter((d) => d.allowed)).toHaveLength(3);
+        },
+      );
 
-      test('takeToken buckets are independent and concurrent takes never exceed the burst', async () => {
-        const take = store.takeToken?.bind(store);
-        if (take === undefined) {
-          expect(store.takeToken).toBeUndefined();
-          return;
-        }
-        const a = `page-${freshId()}`;
-        const b = `page-${freshId()}`;
-        const t = now();
-        const results = await Promise.all(Array.from({ length: 50 }, () => take(a, 1, 5, t)));
-        expect(results.filter((d) => d.allowed)).toHaveLength(5);
-        for (const d of results.filter((r) => !r.allowed)) expect(d.retryAfterMs).toBeGreaterThan(0);
-        expect((await take(b, 1, 5, t)).allowed).toBe(true);
-      });
+      capabilityTest(
+        'takeToken buckets are independent and concurrent takes never exceed the burst',
+        ['takeToken'],
+        async () => {
+          const take = capability('takeToken');
+          const a = `page-${freshId()}`;
+          const b = `page-${freshId()}`;
+          const t = now();
+          const results = await Promise.all(Array.from({ length: 50 }, () => take(a, 1, 5, t)));
+          expect(results.filter((d) => d.allowed)).toHaveLength(5);
+          for (const d of results.filter((r) => !r.allowed)) expect(d.retryAfterMs).toBeGreaterThan(0);
+          expect((await take(b, 1, 5, t)).allowed).toBe(true);
+        },
+      );
     });
 
     describe('ad referrals and tag availability (optional capabilities)', () => {
       // Optional in the type, like takeToken: a store without them is valid (the SDK then
       // refuses recordAdReferral and keeps offering every tag). Absent means absent, not half-there.
-      const adReferral = () => store.recordAdReferral?.bind(store);
-      const tags = () => {
-        const set = store.setTagAvailability?.bind(store);
-        const get = store.getTagAvailability?.bind(store);
-        if (set === undefined || get === undefined) {
-          expect(store.setTagAvailability).toBeUndefined();
-          expect(store.getTagAvailability).toBeUndefined();
-          return undefined;
-        }
-        return { set, get };
-      };
+      const TAGS = ['setTagAvailability', 'getTagAvailability'] as const;
+      const tags = () => ({ set: capability('setTagAvailability'), get: capability('getTagAvailability') });
 
-      test('recordAdReferral keeps the latest ad message and get returns it', async () => {
-        const record = adReferral();
-        if (record === undefined) return expect(store.recordAdReferral).toBeUndefined();
-        const key = freshKey();
-        const t = now() - HOUR;
-        await store.recordInbound(key, t + 2000, 'm-1');
-        await record(key, t + 2000);
-        expect(await store.get(key)).toEqual({
-          lastInboundAt: t + 2000,
-          lastInboundUuid: 'm-1',
-          adReferralAt: t + 2000,
-        });
-        await record(key, t + 1000);
-        expect((await store.get(key))?.adReferralAt).toBe(t + 2000);
-        await record(key, t + 3000);
-        expect((await store.get(key))?.adReferralAt).toBe(t + 3000);
-        await store.markClosed(key, t + 4000, 'closed_by_platform');
-        expect(await store.get(key)).toEqual({
-          lastInboundAt: t + 2000,
-          lastInboundUuid: 'm-1',
-          adReferralAt: t + 3000,
-          closedAt: t + 4000,
-          closedReason: 'closed_by_platform',
-        });
-      });
+      capabilityTest(
+        'recordAdReferral keeps the latest ad message and get returns it',
+        ['recordAdReferral'],
+        async () => {
+          const record = capability('recordAdReferral');
+          const key = freshKey();
+          const t = now() - HOUR;
+          await store.recordInbound(key, t + 2000, 'm-1');
+          await record(key, t + 2000);
+          expect(await store.get(key)).toEqual({
+            lastInboundAt: t + 2000,
+            lastInboundUuid: 'm-1',
+            adReferralAt: t + 2000,
+          });
+          await record(key, t + 1000);
+          expect((await store.get(key))?.adReferralAt).toBe(t + 2000);
+          await record(key, t + 3000);
+          expect((await store.get(key))?.adReferralAt).toBe(t + 3000);
+          await store.markClosed(key, t + 4000, 'closed_by_platform');
+          expect(await store.get(key)).toEqual({
+            lastInboundAt: t + 2000,
+            lastInboundUuid: 'm-1',
+            adReferralAt: t + 3000,
+            closedAt: t + 4000,
+            closedReason: 'closed_by_platform',
+          });
+        },
+      );
 
-      test('recordAdReferral does nothing for an unknown conversation', async () => {
-        const record = adReferral();
-        if (record === undefined) return expect(store.recordAdReferral).toBeUndefined();
+      capabilityTest('recordAdReferral does nothing for an unknown conversation', ['recordAdReferral'], async () => {
+        const record = capability('recordAdReferral');
         const key = freshKey();
         await record(key, now() - 1000);
         expect(await store.get(key)).toBeNull();
@@ -783,25 +839,27 @@ export function describeSessionStore(
         expect(await store.get(old)).toBeNull();
       });
 
-      test('later user messages never move adReferralAt, and delete forgets it', async () => {
-        const record = adReferral();
-        if (record === undefined) return expect(store.recordAdReferral).toBeUndefined();
-        const key = freshKey();
-        const t = now() - HOUR;
-        await store.recordInbound(key, t, 'from-ad');
-        await record(key, t);
-        const later = await store.recordInbound(key, t + 5000, 'm-2');
-        expect(later.duplicate).toBe(false);
-        expect(await store.get(key)).toEqual({ lastInboundAt: t + 5000, lastInboundUuid: 'm-2', adReferralAt: t });
-        await store.delete(key);
-        expect(await store.get(key)).toBeNull();
-        await store.recordInbound(key, t + 6000, 'm-3');
-        expect(await store.get(key)).toEqual({ lastInboundAt: t + 6000, lastInboundUuid: 'm-3' });
-      });
+      capabilityTest(
+        'later user messages never move adReferralAt, and delete forgets it',
+        ['recordAdReferral'],
+        async () => {
+          const record = capability('recordAdReferral');
+          const key = freshKey();
+          const t = now() - HOUR;
+          await store.recordInbound(key, t, 'from-ad');
+          await record(key, t);
+          const later = await store.recordInbound(key, t + 5000, 'm-2');
+          expect(later.duplicate).toBe(false);
+          expect(await store.get(key)).toEqual({ lastInboundAt: t + 5000, lastInboundUuid: 'm-2', adReferralAt: t });
+          await store.delete(key);
+          expect(await store.get(key)).toBeNull();
+          await store.recordInbound(key, t + 6000, 'm-3');
+          expect(await store.get(key)).toEqual({ lastInboundAt: t + 6000, lastInboundUuid: 'm-3' });
+        },
+      );
 
-      test('setTagAvailability stores a refused tag per Page with its details', async () => {
+      capabilityTest('setTagAvailability stores a refused tag per Page with its details', TAGS, async () => {
         const t = tags();
-        if (t === undefined) return;
         const page = freshPage();
         const other = freshPage();
         expect(await t.get(page)).toEqual({});
@@ -823,33 +881,29 @@ export function describeSessionStore(
         expect((await t.get(page)).HUMAN_AGENT?.available).toBe(false);
       });
 
-      test('setTagAvailability ignores an older change and drops the details when available again', async () => {
-        const t = tags();
-        if (t === undefined) return;
-        const page = freshPage();
-        const at = now() - 1000;
-        await t.set(page, 'HUMAN_AGENT', false, at, { errorCode: '1021', errorDetail: 'Invalid tag' });
-        await t.set(page, 'HUMAN_AGENT', true, at - 1);
-        expect((await t.get(page)).HUMAN_AGENT?.available).toBe(false);
-        await t.set(page, 'HUMAN_AGENT', true, at + 1);
-        expect(await t.get(page)).toEqual({ HUMAN_AGENT: { available: true, changedAt: at + 1 } });
-      });
+      capabilityTest(
+        'setTagAvailability ignores an older change and drops the details when available again',
+        TAGS,
+        async () => {
+          const t = tags();
+          const page = freshPage();
+          const at = now() - 1000;
+          await t.set(page, 'HUMAN_AGENT', false, at, { errorCode: '1021', errorDetail: 'Invalid tag' });
+          await t.set(page, 'HUMAN_AGENT', true, at - 1);
+          expect((await t.get(page)).HUMAN_AGENT?.available).toBe(false);
+          await t.set(page, 'HUMAN_AGENT', true, at + 1);
+          expect(await t.get(page)).toEqual({ HUMAN_AGENT: { available: true, changedAt: at + 1 } });
+        },
+      );
     });
 
     describe('listByLastInbound (optional capability)', () => {
-      // A store without it is valid (messenger.expiringSoon then refuses); each test is then
-      // reported as skipped with this reason. Other runs may share the backend, so a test that
-      // lists every Page keeps only its own keys, and times start at a random offset.
+      // A store without it is valid (messenger.expiringSoon then refuses). Other runs may share
+      // the backend, so a test that lists every Page keeps only its own keys, and times start
+      // at a random offset.
       type List = (range: InboundRange) => Promise<InboundEntry[]>;
       const listTest = (title: SessionStoreTestName, body: (list: List) => Promise<void>) =>
-        test(title, async (ctx) => {
-          const list = store.listByLastInbound?.bind(store);
-          if (list === undefined) {
-            ctx.skip('the store has no listByLastInbound (an optional capability)');
-            return;
-          }
-          await body(list);
-        });
+        capabilityTest(title, ['listByLastInbound'], () => body(capability('listByLastInbound')));
       /** A time base an hour or two ago, random to the millisecond. */
       const freshBase = () => now() - HOUR - Math.floor(Math.random() * HOUR);
       /** What the store should list for `entries`, in order, each state read back with get(). */
@@ -1137,6 +1191,56 @@ export function describeSessionStore(
         const p = await store.getPage(page);
         if (p !== null) p.linked = false;
         expect((await store.getPage(page))?.linked).toBe(true);
+      });
+    });
+
+    describe('input checks (checkedStore)', () => {
+      test('bad input is refused with ValidationError and stores nothing', async () => {
+        const key = freshKey();
+        const page = freshPage();
+        const id = `{${page}}:${freshUuid()}`;
+        const t = now() - 1000;
+        const calls: (() => Promise<unknown> | undefined)[] = [
+          () => store.recordInbound(key, Number.NaN, 'm-1'),
+          () => store.recordInbound(key, t + 0.5, 'm-1'),
+          () => store.recordInbound(key, -1, 'm-1'),
+          () => store.recordInbound(key, t, ''),
+          () => store.recordInbound('' as ConversationKey, t, 'm-1'),
+          () => store.markClosed(key, t, 'gone' as ClosedReason),
+          () => store.setPageLinked(page, false, Number.POSITIVE_INFINITY),
+          () => store.setPageLinked(page, 'no' as unknown as boolean, t),
+          () => store.claim('', 60_000),
+          () => store.claim(id, 0),
+          () => store.claim(id, 1.5),
+          () => store.lease(id, -5, t),
+          () => store.settle(id, 0, true, t),
+          () => store.ingest?.({ now: t, replay: { id, ttlMs: Number.NaN } }),
+          () => store.takeToken?.(`page-${freshId()}`, 0, 1, t),
+          () => store.takeToken?.(`page-${freshId()}`, 1, 0.5, t),
+          () => store.recordAdReferral?.(key, Number.NaN),
+          () => store.setTagAvailability?.(page, '', false, t),
+          () => store.listByLastInbound?.({ from: t - 1000, to: t, limit: 0 }),
+          () => store.listByLastInbound?.({ from: t - 1000, to: t, limit: 1001 }),
+          () => store.listByLastInbound?.({ from: Number.NaN, to: t, limit: 10 }),
+          () => store.listByLastInbound?.({ from: t - 1000, to: t, pageId: '' as PageId, limit: 10 }),
+          () =>
+            store.listByLastInbound?.({
+              from: t - 1000,
+              to: t,
+              limit: 10,
+              after: { at: t, key: 'x' as ConversationKey },
+            }),
+          // A cursor from another Page is foreign.
+          () => store.listByLastInbound?.({ from: t - 1000, to: t, pageId: page, limit: 10, after: { at: t, key } }),
+        ];
+        for (const call of calls) {
+          const pending = call();
+          if (pending !== undefined) await expect(pending).rejects.toBeInstanceOf(ValidationError);
+        }
+        expect(await store.get(key)).toBeNull();
+        expect(await store.getPage(page)).toBeNull();
+        expect(await store.claim(id, 60_000)).toBe(true);
+        expect((await store.lease(id, 60_000, now())).attempt).toBe(1);
       });
     });
   });

@@ -19,6 +19,12 @@ describe('describeSessionStore options', () => {
     ).toThrow(/no test named "claim expires"/);
   });
 
+  it('refuses a declared absent capability without a written reason', () => {
+    expect(() =>
+      describeSessionStore('x', () => memoryStore(), { lacks: [{ reason: '', capabilities: ['takeToken'] }] }),
+    ).toThrow(/declared absence needs a written reason/);
+  });
+
   it('names every test uniquely', () => {
     expect(new Set(SESSION_STORE_TESTS).size).toBe(SESSION_STORE_TESTS.length);
   });

@@ -75,6 +75,12 @@ const freshTable = () => `vm_${process.pid}_${++tables}`;
 // claim-expiry test gets a ttl that two round trips cannot outlast.
 describeSessionStore('d1Store (miniflare D1)', () => d1Store({ database: binding(), table: freshTable() }), {
   shortTtlMs: 1000,
+  lacks: [
+    {
+      reason: 'not built for D1 yet (no ad-referral column, no tag table, no one-batch send read)',
+      capabilities: ['readForSend', 'recordAdReferral', 'setTagAvailability', 'getTagAvailability'],
+    },
+  ],
 });
 
 const key = (page: string, user: string) => conversationKey(pageId(page), psid(user));

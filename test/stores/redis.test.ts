@@ -146,6 +146,17 @@ describe('redisStore on Redis', () => {
     expect(await client.exists(tagged('c', k))).toBe(0);
   });
 
+  it('names every KEYS and ARGV entry once, with a comment, before any script body uses it', () => {
+    for (const [name, { lua }] of Object.entries(REDIS_SCRIPTS)) {
+      const lines = lua.split('\n');
+      const naming = /^local \w+ = (?:tonumber\()?(KEYS|ARGV)\[\d+\]\)? +-- \S/;
+      const header = lines.filter((line) => naming.test(line));
+      const positional = lines.filter((line) => /(KEYS|ARGV)\[/.test(line));
+      expect(positional, name).toEqual(header);
+      expect(header.length, name).toBeGreaterThan(0);
+    }
+  });
+
   it('refuses options that would break Cluster slots or expiry', () => {
     expect(() => redisStore({ client, prefix: 'app:{x}:' })).toThrow(ValidationError);
     expect(() => redisStore({ client, ttlMs: 0 })).toThrow(ValidationError);

@@ -131,6 +131,19 @@ describe('sqliteStore', () => {
     db.close();
   });
 
+  it('forgets the ad referral of an expired conversation when the user writes again (as PostgreSQL and memory do)', async () => {
+    let clock = Date.now();
+    const db = new Database(':memory:');
+    const store = sqliteStore({ database: db, ttlMs: 10 * HOUR, now: () => clock });
+    const k = key('7', '8');
+    await store.recordInbound(k, clock, 'm-1');
+    await store.recordAdReferral(k, clock + 1);
+    clock += 11 * HOUR;
+    await store.recordInbound(k, clock, 'm-2');
+    expect(await store.get(k)).toEqual({ lastInboundAt: clock, lastInboundUuid: 'm-2' });
+    db.close();
+  });
+
   it('says what to install when the driver is missing', async () => {
     await expect(loadPeer('vonage-messenger-no-such-driver', 'vonage-messenger/sqlite')).rejects.toThrow(
       'vonage-messenger/sqlite needs vonage-messenger-no-such-driver: npm install vonage-messenger-no-such-driver',
