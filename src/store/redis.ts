@@ -15,6 +15,14 @@
  * - `P k:<id>` one-time claims (`SET NX PX`); `P d:<id>` delivery leases (the SDK's ids for
  *   a webhook start with `{pageId}`, so they share the Page's slot)
  * - `P t:<bucket>` token buckets; expire once full again
+ * - `P i:{pageId}` the Page's window index (behind `listByLastInbound`): a sorted set of the
+ *   PSIDs of its open conversations, score = `lastInboundAt`, changed by the same scripts as
+ *   the conversation; it expires with its newest member, and members past `ttlMs` are trimmed
+ *   by every write to the Page and skipped by every read
+ * - `P pages` the set of Page IDs that have an index, so a query over every Page knows where
+ *   to look: added to when a process first sees a Page (or a Page's index is created), not
+ *   per message, so no key is written by the whole fleet's traffic; it only grows (a Page ID
+ *   is a few bytes, and an entry without an index costs one empty read)
  *
  * Changed in 0.2: conversations were tagged `{pageId:psid}`; see the CHANGELOG.
  *
@@ -25,11 +33,21 @@ import type { Cluster, Redis } from 'ioredis';
 import { ValidationError } from '../errors.js';
 import type { ConversationKey, PageId } from '../ids.js';
 import { checkedStore } from './checked.js';
-import { assertDuration, decodeConversation, pageFrom, retryAfter, type StoredTag, tagsFrom, toMs } from './shared.js';
+import {
+  assertDuration,
+  decodeConversation,
+  listAcrossPages,
+  pageFrom,
+  retryAfter,
+  type StoredTag,
+  tagsFrom,
+  toMs,
+} from './shared.js';
 import type {
   ConversationState,
   DeliveryLease,
   FullSessionStore,
+  InboundEntry,
   IngestResult,
   PageState,
   SessionStore,
@@ -55,11 +73,17 @@ export interface RedisStoreOptions {
   dedupeTtlMs?: number;
   /** Clock for dedupe bookkeeping. Default `Date.now`. Key expiry runs on the Redis clock. */
   now?: () => number;
+  /**
+   * Keep the window index behind `listByLastInbound` (`messenger.expiringSoon`, the window
+   * watcher). Default true. False saves its bytes and writes (docs/performance.md); the store
+   * then has no `listByLastInbound`.
+   */
+  windowIndex?: boolean;
 }
 
 /**
  * A Redis-backed {@link SessionStore}; it always has `takeToken`, so a fleet shares one
- * per-Page send limit.
+ * per-Page send limit, and `listByLastInbound` unless `windowIndex: false`.
  */
 export type RedisStore = FullSessionStore;
 
@@ -77,36 +101,63 @@ function script(lua: string): Script {
 // big ones, so the scripts compare with tonumber() and only ever store the caller's strings.
 // Each rule is one Lua function, shared by its own script and by INGEST. Every script opens by
 // naming each KEYS/ARGV entry once; the body only uses those names.
+// The window index: a conversation's PSID is in its Page's index (score = lastInboundAt) while
+// it is open, i.e. not closed by the platform since the user's latest message (shared.ts isOpen).
+// \`member\` is '' when the store keeps no index. A new message trims members past the ttl, and
+// the index expires with its newest member. Returns 1 when the index was created (the client
+// then registers the Page), else 0.
+const INDEX_FN = `
+local function index_inbound(index, member, at, v, conv_until, live_after)
+  local c = string.match(v, '^[^|]*|[^|]*|([^|]*)|')
+  if c ~= '' and tonumber(c) >= tonumber(at) then
+    redis.call('ZREM', index, member)
+    return 0
+  end
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', live_after)
+  local top = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
+  redis.call('ZADD', index, at, member)
+  if top[2] == nil or tonumber(at) >= tonumber(top[2]) then redis.call('PEXPIREAT', index, conv_until) end
+  if top[1] == nil then return 1 end
+  return 0
+end
+`;
 const RECORD_INBOUND_FN = `
-local function record_inbound(conv, seen, at, uuid, conv_until, now, seen_until, seen_ttl)
+local function record_inbound(conv, seen, at, uuid, conv_until, now, seen_until, seen_ttl, index, member, live_after)
   redis.call('ZREMRANGEBYSCORE', seen, '-inf', now)
   if redis.call('ZADD', seen, 'NX', seen_until, uuid) == 0 then
-    return {1, redis.call('GET', conv)}
+    return {1, redis.call('GET', conv), 0}
   end
   redis.call('PEXPIRE', seen, seen_ttl)
   local v = redis.call('GET', conv)
   if v then
     local i, o, c, r = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
-    if tonumber(at) <= tonumber(i) then return {0, v} end
+    if tonumber(at) <= tonumber(i) then return {0, v, 0} end
     v = at .. '|' .. o .. '|' .. c .. '|' .. r .. '|' .. uuid
   else
     v = at .. '||||' .. uuid
   end
   redis.call('SET', conv, v, 'PXAT', conv_until)
-  return {0, v}
+  local created = 0
+  if member ~= '' and tonumber(conv_until) > tonumber(now) then
+    created = index_inbound(index, member, at, v, conv_until, live_after)
+  end
+  return {0, v, created}
 end
 `;
 const RECORD_INBOUND = script(`
 local conv = KEYS[1]        -- the conversation string
 local seen = KEYS[2]        -- sorted set of its message ids (score = remembered until)
+local index = KEYS[3]       -- the Page's window index
 local at = ARGV[1]          -- the message's time, epoch ms
 local uuid = ARGV[2]        -- its message_uuid
 local conv_until = ARGV[3]  -- when the conversation expires, epoch ms
 local now = ARGV[4]         -- the store's clock, epoch ms (older ids are dropped)
 local seen_until = ARGV[5]  -- until when this id is remembered, epoch ms
 local seen_ttl = ARGV[6]    -- ms the id set is kept after this write
-${RECORD_INBOUND_FN}
-return record_inbound(conv, seen, at, uuid, conv_until, now, seen_until, seen_ttl)
+local member = ARGV[7]      -- the PSID in the window index; '' when the store keeps none
+local live_after = ARGV[8]  -- index members at or before this (now - ttl) have expired
+${INDEX_FN}${RECORD_INBOUND_FN}
+return record_inbound(conv, seen, at, uuid, conv_until, now, seen_until, seen_ttl, index, member, live_after)
 `);
 
 const RECORD_OUTBOUND = script(`
@@ -121,21 +172,25 @@ return 1
 `);
 
 const MARK_CLOSED_FN = `
-local function mark_closed(conv, at, reason)
+local function mark_closed(conv, at, reason, index, member)
   local v = redis.call('GET', conv)
   if not v then return 0 end
   local head, c, r, u = string.match(v, '^([^|]*|[^|]*)|([^|]*)|([^|]*)|(.*)$')
   if c ~= '' and tonumber(at) < tonumber(c) then return 0 end
   redis.call('SET', conv, head .. '|' .. at .. '|' .. reason .. '|' .. u, 'KEEPTTL')
+  -- Closed since the user's latest message: no longer open, so out of the window index.
+  if member ~= '' and tonumber(at) >= tonumber(string.match(head, '^[^|]*')) then redis.call('ZREM', index, member) end
   return 1
 end
 `;
 const MARK_CLOSED = script(`
 local conv = KEYS[1]    -- the conversation string
+local index = KEYS[2]   -- the Page's window index
 local at = ARGV[1]      -- when it closed, epoch ms
 local reason = ARGV[2]  -- a ClosedReason
+local member = ARGV[3]  -- the PSID in the window index; '' when the store keeps none
 ${MARK_CLOSED_FN}
-return mark_closed(conv, at, reason)
+return mark_closed(conv, at, reason, index, member)
 `);
 
 const SET_PAGE_FN = `
@@ -220,6 +275,7 @@ local seen = KEYS[3]          -- its message-id set
 local page = KEYS[4]          -- the Page hash
 local status_claim = KEYS[5]  -- a status's dedupe claim
 local delivery = KEYS[6]      -- the delivery record
+local index = KEYS[7]         -- the Page's window index
 local kind = ARGV[1]          -- 'm' a message, 's' a status
 local replay_ttl = ARGV[2]    -- ms the token's jti is remembered
 local now = ARGV[3]           -- the receiving clock, epoch ms
@@ -237,16 +293,18 @@ local detail = ARGV[14]       -- ... its Vonage error detail
 local status_ttl = ARGV[15]   -- a status: ms its dedupe claim lasts
 local lease_until = ARGV[16]  -- when the delivery lease ends, epoch ms; '' when no callback runs
 local keep_ms = ARGV[17]      -- ms the delivery record is kept
-${RECORD_INBOUND_FN}${MARK_CLOSED_FN}${SET_PAGE_FN}${LEASE_FN}
+local member = ARGV[18]       -- the PSID in the window index; '' when the store keeps none
+local live_after = ARGV[19]   -- a message: index members at or before this have expired
+${INDEX_FN}${RECORD_INBOUND_FN}${MARK_CLOSED_FN}${SET_PAGE_FN}${LEASE_FN}
 if not redis.call('SET', replay_claim, '1', 'PX', replay_ttl, 'NX') then return {1} end
-local duplicate, state, applied = 0, false, 0
+local duplicate, state, applied, created = 0, false, 0, 0
 if kind == 'm' then
-  local r = record_inbound(conv, seen, at, uuid, conv_until, now, seen_until, seen_ttl)
-  duplicate, state = r[1], r[2]
+  local r = record_inbound(conv, seen, at, uuid, conv_until, now, seen_until, seen_ttl, index, member, live_after)
+  duplicate, state, created = r[1], r[2], r[3]
   if redis.call('HGET', page, 'l') ~= '1' then set_page(page, '1', at, '0', '', '0', '') end
 else
   if effect == 'c' then
-    mark_closed(conv, at, reason)
+    mark_closed(conv, at, reason, index, member)
     applied = 1
   elseif effect == 'u' or (effect == 'U' and redis.call('HGET', page, 'l') == '1') then
     set_page(page, '0', at, has_code, code, has_detail, detail)
@@ -256,7 +314,7 @@ else
 end
 local l = false
 if lease_until ~= '' then l = lease(delivery, now, lease_until, keep_ms) end
-return {0, duplicate, state, applied, l}
+return {0, duplicate, state, applied, l, created}
 `);
 
 const TAKE_TOKEN = script(`
@@ -313,6 +371,76 @@ redis.call('HSET', tags, tag, value)
 return 1
 `);
 
+// A deletion forgets the conversation, its message ids, its ad referral and its index entry.
+const DELETE = script(`
+local conv = KEYS[1]    -- the conversation string
+local seen = KEYS[2]    -- its message-id set
+local referral = KEYS[3]  -- its latest ad referral
+local index = KEYS[4]   -- the Page's window index
+local member = ARGV[1]  -- the PSID in the window index; '' when the store keeps none
+redis.call('DEL', conv, seen, referral)
+if member ~= '' then redis.call('ZREM', index, member) end
+return 1
+`);
+
+// One Page's part of listByLastInbound: up to `want` open conversations with
+// from < lastInboundAt <= to, strictly after (after_at, after_member), in (score, PSID) order,
+// each as PSID, conversation string, ad referral. The conversation keys are built here from
+// the PSIDs: they carry the Page's hash tag, so they live in the index's slot (Cluster-safe).
+// A member whose conversation is gone (evicted) or closed is dropped from the index on the way.
+// PSIDs are compared byte by byte (Lua's < follows the server's locale).
+const LIST = script(`
+local index = KEYS[1]        -- the Page's window index
+local conv_prefix = ARGV[1]  -- the Page's conversation keys up to the PSID: 'P c:{pageId}:'
+local ad_prefix = ARGV[2]    -- the same for the ad-referral keys: 'P a:{pageId}:'
+local from = ARGV[3]         -- exclusive lower bound on the score, epoch ms
+local to = tonumber(ARGV[4]) -- inclusive upper bound on the score, epoch ms
+local after_at = ARGV[5]     -- resume after this score ('' from the start) ...
+local after_member = ARGV[6] -- ... and, at that score, after this PSID ('' none)
+local want = tonumber(ARGV[7]) -- at most this many entries
+local function le(a, b)
+  for k = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, k), string.byte(b, k)
+    if x ~= y then return x < y end
+  end
+  return #a <= #b
+end
+local start = redis.call('ZCOUNT', index, '-inf', from)
+if after_at ~= '' then
+  local lo = redis.call('ZCOUNT', index, '-inf', '(' .. after_at)
+  local hi = lo + redis.call('ZCOUNT', index, after_at, after_at)
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    if le(redis.call('ZRANGE', index, mid, mid)[1], after_member) then lo = mid + 1 else hi = mid end
+  end
+  if lo > start then start = lo end
+end
+local out, n = {}, 0
+while n < want do
+  local batch = redis.call('ZRANGE', index, start, start + want - n - 1, 'WITHSCORES')
+  if #batch == 0 then break end
+  local removed = 0
+  for j = 1, #batch, 2 do
+    local member = batch[j]
+    if tonumber(batch[j + 1]) > to then return out end
+    local v = redis.call('GET', conv_prefix .. member)
+    local i, c
+    if v then i, c = string.match(v, '^([^|]*)|[^|]*|([^|]*)|') end
+    if v and (c == '' or tonumber(c) < tonumber(i)) then
+      n = n + 1
+      out[#out + 1] = member
+      out[#out + 1] = v
+      out[#out + 1] = redis.call('GET', ad_prefix .. member) or ''
+    else
+      redis.call('ZREM', index, member)
+      removed = removed + 1
+    end
+  end
+  start = start + #batch / 2 - removed
+end
+return out
+`);
+
 /**
  * The scripts, for tests and for preloading with `SCRIPT LOAD` on every Cluster master.
  * Each entry is `{ lua, sha }` (`sha` = the SHA-1 that EVALSHA uses).
@@ -329,6 +457,8 @@ export const REDIS_SCRIPTS: Readonly<Record<string, Script>> = {
   readForSend: READ_FOR_SEND,
   recordAdReferral: RECORD_AD_REFERRAL,
   setTagAvailability: SET_TAG,
+  delete: DELETE,
+  listByLastInbound: LIST,
 };
 
 /** The Page hash's fields `l`, `t`, `e`, `d` (as HMGET returns them) as a PageState. */
@@ -401,6 +531,60 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     retryAfterMs: Number(reply[2]),
   });
 
+  // --- The window index (listByLastInbound): one sorted set per Page, and the Page registry.
+  const windowIndex = options.windowIndex ?? true;
+  const indexKey = (pageId: string) => `${prefix}i:{${pageId}}`;
+  const registryKey = `${prefix}pages`;
+  /** The PSID, the conversation's member in its Page's index; '' tells the scripts there is none. */
+  const memberOf = (key: ConversationKey) => (windowIndex ? key.slice(key.indexOf(':') + 1) : '');
+  /** Pages this process has put in the registry. */
+  const registered = new Set<string>();
+  /**
+   * Runs a script that may add to a Page's index, and puts the Page in the registry the first
+   * time this process sees it (beside the script, so it costs no extra wait) and whenever the
+   * script reports that it created the index (`reply[createdAt] === 1`: after it expired, or
+   * when another process's registration was lost).
+   */
+  async function indexing<T extends unknown[]>(pageId: string, reply: Promise<T>, createdAt: number): Promise<T> {
+    if (!windowIndex) return reply;
+    const first = !registered.has(pageId);
+    const [result] = await Promise.all([reply, first ? client.sadd(registryKey, pageId) : undefined]);
+    if (first) registered.add(pageId);
+    else if (result[createdAt] === 1) await client.sadd(registryKey, pageId);
+    return result;
+  }
+  /** One Page's part of a listing: the LIST script, decoded. */
+  const listPage = async (
+    pageId: string,
+    from: number,
+    to: number,
+    after: { at: number; key: ConversationKey } | undefined,
+    want: number,
+  ): Promise<InboundEntry[]> => {
+    const reply = (await run(
+      LIST,
+      [indexKey(pageId)],
+      [
+        `${prefix}c:{${pageId}}:`,
+        `${prefix}a:{${pageId}}:`,
+        String(from),
+        String(to),
+        after === undefined ? '' : String(after.at),
+        after === undefined ? '' : after.key.slice(after.key.indexOf(':') + 1),
+        String(want),
+      ],
+    )) as string[];
+    const entries: InboundEntry[] = [];
+    for (let i = 0; i < reply.length; i += 3) {
+      entries.push({
+        key: `${pageId}:${reply[i]}` as ConversationKey,
+        state: withAdReferral(reply[i + 1] as string, reply[i + 2] === '' ? null : reply[i + 2]),
+      });
+    }
+    return entries;
+  };
+  // --- end of the window index
+
   async function run(s: Script, keys: string[], args: string[]): Promise<unknown> {
     try {
       return await client.evalsha(s.sha, keys.length, ...keys, ...args);
@@ -411,7 +595,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     }
   }
 
-  return checkedStore<RedisStore>({
+  const store: RedisStore = {
     async get(key) {
       // One MGET: both keys share the conversation's hash slot.
       const [value, ad] = await client.mget(convKey(key), adKey(key));
@@ -436,11 +620,24 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
 
     async recordInbound(key, at, messageUuid) {
       const t = now();
-      const reply = (await run(
-        RECORD_INBOUND,
-        [convKey(key), seenKey(key)],
-        [String(at), messageUuid, String(at + ttlMs), String(t), String(t + dedupeTtlMs), dedupeTtl],
-      )) as [number, string | null];
+      const reply = await indexing(
+        key.slice(0, key.indexOf(':')),
+        run(
+          RECORD_INBOUND,
+          [convKey(key), seenKey(key), indexKey(key.slice(0, key.indexOf(':')))],
+          [
+            String(at),
+            messageUuid,
+            String(at + ttlMs),
+            String(t),
+            String(t + dedupeTtlMs),
+            dedupeTtl,
+            memberOf(key),
+            String(t - ttlMs),
+          ],
+        ) as Promise<[number, string | null, number]>,
+        2,
+      );
       // A duplicate of a message whose conversation is gone (expired) reports the message itself.
       const state =
         reply[1] === null ? { lastInboundAt: at, lastInboundUuid: messageUuid } : decodeConversation(reply[1]);
@@ -452,7 +649,11 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     },
 
     async markClosed(key, at, reason) {
-      await run(MARK_CLOSED, [convKey(key)], [String(at), reason]);
+      await run(
+        MARK_CLOSED,
+        [convKey(key), indexKey(key.slice(0, key.indexOf(':')))],
+        [String(at), reason, memberOf(key)],
+      );
     },
 
     async getPage(pageId: PageId) {
@@ -515,7 +716,8 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       const key = (message ?? status)?.key as ConversationKey;
       const page = (message ?? status)?.pageId as PageId;
       // The INGEST script's ARGV, 1-based in Lua: see the named locals at its top.
-      const args = new Array<string>(17).fill('');
+      const args = new Array<string>(19).fill('');
+      args[17] = memberOf(key);
       args[1] = String(replay.ttlMs);
       args[2] = String(at0);
       if (message !== undefined) {
@@ -525,6 +727,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         args[5] = String(message.at + ttlMs);
         args[6] = String(now() + dedupeTtlMs);
         args[7] = dedupeTtl;
+        args[18] = String(now() - ttlMs);
       } else if (status !== undefined) {
         args[0] = 's';
         args[3] = String(status.at);
@@ -546,7 +749,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         args[15] = String(at0 + lease.ttlMs);
         args[16] = leaseKeepMs(lease.ttlMs);
       }
-      const reply = (await run(
+      const script = run(
         INGEST,
         [
           `${prefix}k:${replay.id}`,
@@ -555,9 +758,11 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
           pageKey(page),
           `${prefix}k:${status?.dedupe.id ?? replay.id}`,
           `${prefix}d:${lease?.id ?? replay.id}`,
+          indexKey(page),
         ],
         args,
-      )) as [number, number?, (string | null)?, number?, ([string, number, number] | null)?];
+      ) as Promise<[number, number?, (string | null)?, number?, ([string, number, number] | null)?, number?]>;
+      const reply = message === undefined ? await script : await indexing(page, script, 5);
       if (reply[0] === 1) return { replayed: true, duplicate: false, applied: false };
       const result: IngestResult = { replayed: false, duplicate: reply[1] === 1, applied: reply[3] === 1 };
       if (message !== undefined) {
@@ -585,12 +790,27 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     },
 
     async delete(key) {
-      // The keys share the {pageId} hash slot, so one DEL works on Cluster too.
-      await client.del(convKey(key), seenKey(key), adKey(key));
+      // The keys share the {pageId} hash slot, so one script works on Cluster too.
+      await run(
+        DELETE,
+        [convKey(key), seenKey(key), adKey(key), indexKey(key.slice(0, key.indexOf(':')))],
+        [memberOf(key)],
+      );
+    },
+
+    async listByLastInbound(range) {
+      // Past the ttl a conversation has expired (its key too, on the Redis clock): never listed.
+      const from = Math.max(range.from, now() - ttlMs);
+      const pages = range.pageId === undefined ? await client.smembers(registryKey) : [range.pageId];
+      return listAcrossPages(pages, { ...range, from }, (page, pageFrom, after, want) =>
+        listPage(page, pageFrom, range.to, after, want),
+      );
     },
 
     async close() {
       // The client belongs to the caller: it may serve other code, so it stays open.
     },
-  });
+  };
+  if (!windowIndex) delete store.listByLastInbound;
+  return checkedStore(store);
 }

@@ -7,9 +7,11 @@
  */
 import { ValidationError } from '../errors.js';
 import { CLOSED_REASONS } from '../vocabulary.js';
+import type { ConversationKey } from '../ids.js';
 import {
   type ClosedReason,
   type ConversationState,
+  type InboundEntry,
   type InboundRange,
   MAX_INBOUND_RANGE_LIMIT,
   type PageState,
@@ -131,6 +133,74 @@ export function compareInbound(a: { at: number; key: string }, b: { at: number; 
 /** True when `(at, key)` comes strictly after `after` in `listByLastInbound` order. */
 export function isAfter(at: number, key: string, after: InboundRange['after']): boolean {
   return after === undefined || at > after.at || (at === after.at && key > after.key);
+}
+
+/**
+ * One Page's part of a listing: up to `want` of its entries with `from < lastInboundAt <= to`,
+ * strictly after `after` (a position of that Page), in `listByLastInbound` order.
+ */
+export type PageLister = (
+  pageId: string,
+  from: number,
+  after: { at: number; key: ConversationKey } | undefined,
+  want: number,
+) => Promise<InboundEntry[]>;
+
+/**
+ * `listByLastInbound` over stores that index each Page on its own (Redis: one sorted set per
+ * Page, for Cluster slots). Asks every Page for a few entries, then asks again, for twice as
+ * many, only the Pages whose last entry still comes before the `limit`-th of the merge: about
+ * 2-3× `limit` entries read in all, instead of `limit` per Page. A conversation read twice (a
+ * newer message moved it between two reads) keeps its newer position.
+ */
+export async function listAcrossPages(
+  pages: readonly string[],
+  range: InboundRange,
+  listPage: PageLister,
+): Promise<InboundEntry[]> {
+  const { limit, after } = range;
+  // The global cursor, seen from one Page: the same Page resumes after its key; another Page
+  // resumes at `after.at` when its keys sort after `after.key`, else after `after.at`
+  // (times are integers, so "at >= t" is "at > t - 1").
+  const cursors = pages.map((page) => {
+    let from = range.from;
+    let pageAfter: InboundRange['after'];
+    if (after !== undefined) {
+      const prefix = `${page}:`;
+      if (after.key.startsWith(prefix)) pageAfter = after;
+      else from = Math.max(from, after.key < prefix ? after.at - 1 : after.at);
+    }
+    return { page, from, after: pageAfter, got: [] as InboundEntry[], exhausted: false };
+  });
+  const position = (e: InboundEntry) => ({ at: e.state.lastInboundAt, key: e.key });
+  let want = pages.length === 1 ? limit : Math.min(limit, Math.max(2, Math.ceil((2 * limit) / pages.length)));
+  let merged: InboundEntry[] = [];
+  for (;;) {
+    const cut = merged.length >= limit ? position(merged[limit - 1] as InboundEntry) : undefined;
+    const needing = cursors.filter((c) => {
+      const last = c.got[c.got.length - 1];
+      return !c.exhausted && (cut === undefined || last === undefined || compareInbound(position(last), cut) < 0);
+    });
+    if (needing.length === 0) break;
+    await Promise.all(
+      needing.map(async (c) => {
+        const last = c.got[c.got.length - 1];
+        const entries = await listPage(c.page, c.from, last === undefined ? c.after : position(last), want);
+        c.got.push(...entries);
+        if (entries.length < want) c.exhausted = true;
+      }),
+    );
+    const newest = new Map<string, InboundEntry>();
+    for (const c of cursors) {
+      for (const e of c.got) {
+        const seen = newest.get(e.key);
+        if (seen === undefined || e.state.lastInboundAt > seen.state.lastInboundAt) newest.set(e.key, e);
+      }
+    }
+    merged = [...newest.values()].sort((a, b) => compareInbound(position(a), position(b)));
+    want = Math.min(limit, want * 2);
+  }
+  return merged.slice(0, limit);
 }
 
 /** Milliseconds until one token is back, given a fractional token count below 1. */

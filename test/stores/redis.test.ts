@@ -54,7 +54,12 @@ describe('redisStore on Redis', () => {
     await store.recordInbound(k, Date.now(), 'm-1');
     await store.setPageLinked(pageId('1001'), true, Date.now());
     const keys = await client.keys(`${prefix}*{1001}*`);
-    expect(keys.sort()).toEqual([`${prefix}c:{1001}:2002`, `${prefix}m:{1001}:2002`, `${prefix}p:{1001}`]);
+    expect(keys.sort()).toEqual([
+      `${prefix}c:{1001}:2002`,
+      `${prefix}i:{1001}`,
+      `${prefix}m:{1001}:2002`,
+      `${prefix}p:{1001}`,
+    ]);
   });
 
   it('expires a conversation ttlMs after the last inbound message, and message ids after dedupeTtlMs', async () => {
@@ -173,6 +178,95 @@ describe('redisStore on Redis', () => {
     const ttl = await client.pttl(`${prefix}t:bucket-1007`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(1500);
+  });
+});
+
+describe('the Redis window index (listByLastInbound)', () => {
+  const at = () => Date.now() - HOUR;
+  const range = (page: string) => ({ from: 0, to: Date.now(), pageId: pageId(page), limit: 100 });
+
+  it('keeps one sorted set per Page (PSID, lastInboundAt) that expires with its newest member', async () => {
+    const store = redisStore({ client, prefix, ttlMs: 10 * HOUR });
+    const t = at();
+    await store.recordInbound(key('1101', '21'), t, 'm-1');
+    await store.recordInbound(key('1101', '22'), t - HOUR, 'm-2');
+    expect(await client.zrange(`${prefix}i:{1101}`, 0, -1, 'WITHSCORES')).toEqual([
+      '22',
+      String(t - HOUR),
+      '21',
+      String(t),
+    ]);
+    const ttl = await client.pttl(`${prefix}i:{1101}`);
+    expect(ttl).toBeGreaterThan(9 * HOUR - 60_000);
+    expect(ttl).toBeLessThanOrEqual(9 * HOUR);
+  });
+
+  it('trims members past the ttl on the next write to the Page, and skips them on a read before', async () => {
+    let clock = Date.now();
+    const store = redisStore({ client, prefix, ttlMs: 2 * HOUR, now: () => clock });
+    const t = Date.now() - HOUR;
+    await store.recordInbound(key('1102', '31'), t, 'm-1');
+    clock += 2 * HOUR; // as the store sees it, 31 expired
+    expect(await store.listByLastInbound?.({ ...range('1102'), to: clock })).toEqual([]);
+    await store.recordInbound(key('1102', '32'), clock - 1000, 'm-2');
+    expect(await client.zrange(`${prefix}i:{1102}`, 0, -1)).toEqual(['32']);
+  });
+
+  it('drops a member whose conversation is gone (evicted) while listing', async () => {
+    const store = redisStore({ client, prefix });
+    await store.recordInbound(key('1103', '41'), at(), 'm-1');
+    await store.recordInbound(key('1103', '42'), at() + 1, 'm-2');
+    await client.del(tagged('c', key('1103', '41')));
+    expect((await store.listByLastInbound?.(range('1103')))?.map((e) => e.key)).toEqual([key('1103', '42')]);
+    expect(await client.zrange(`${prefix}i:{1103}`, 0, -1)).toEqual(['42']);
+  });
+
+  it('registers a Page once per process, beside the first write, and again when its index is created', async () => {
+    const registry = `${prefix}pages`;
+    const counted = counting(client);
+    const store = redisStore({ client: counted.client, prefix });
+    await store.recordInbound(key('1104', '51'), at(), 'm-1');
+    expect(counted.calls).toEqual(['evalsha', 'sadd']);
+    counted.calls.length = 0;
+    await store.recordInbound(key('1104', '52'), at(), 'm-2');
+    expect(counted.calls).toEqual(['evalsha']);
+    expect(await client.sismember(registry, '1104')).toBe(1);
+    // The registration was lost (or the index expired): the script reports a new index.
+    await client.srem(registry, '1104');
+    await client.del(`${prefix}i:{1104}`);
+    counted.calls.length = 0;
+    await store.recordInbound(key('1104', '53'), at(), 'm-3');
+    expect(counted.calls).toEqual(['evalsha', 'sadd']);
+    expect(await client.sismember(registry, '1104')).toBe(1);
+  });
+
+  it('lists every registered Page when no pageId is given, reading a few entries per Page', async () => {
+    const store = redisStore({ client, prefix: `${prefix}all:` });
+    const t = at();
+    const keys = Array.from({ length: 40 }, (_, i) => key(String(1200 + (i % 10)), String(60 + i)));
+    await Promise.all(keys.map((k, i) => store.recordInbound(k, t + i, `m-${i}`)));
+    const counted = counting(client);
+    const watched = redisStore({ client: counted.client, prefix: `${prefix}all:` });
+    const listed = await watched.listByLastInbound?.({ from: t - 1, to: t + 100, limit: 5 });
+    expect(listed?.map((e) => e.key)).toEqual(keys.slice(0, 5));
+    // SMEMBERS, then one script per Page (two entries each), then more only where needed.
+    expect(counted.calls.filter((c) => c === 'evalsha').length).toBeLessThan(20);
+  });
+
+  it('keeps no index, registry or listByLastInbound with windowIndex: false', async () => {
+    const counted = counting(client);
+    const store = redisStore({ client: counted.client, prefix: `${prefix}noidx:`, windowIndex: false });
+    const k = key('1105', '71');
+    await store.recordInbound(k, at(), 'm-1');
+    expect((await client.keys(`${prefix}noidx:*`)).sort()).toEqual([
+      `${prefix}noidx:c:{1105}:71`,
+      `${prefix}noidx:m:{1105}:71`,
+    ]);
+    await store.markClosed(k, at() + 1, 'closed_by_platform');
+    await store.delete(k);
+    expect(counted.calls).not.toContain('sadd');
+    expect(await client.keys(`${prefix}noidx:*`)).toEqual([]);
+    expect(store.listByLastInbound).toBeUndefined();
   });
 });
 
