@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { conversationKey, pageId, psid } from '../src/ids.js';
 import { type MemoryStoreOptions, memoryStore } from '../src/store/memory.js';
+import { ConversationSlots } from '../src/store/memory-slots.js';
 
 const page = pageId('102290129340398');
 const key = (n: number) => conversationKey(page, psid(String(5000 + n)));
@@ -78,5 +79,45 @@ describe('memoryStore: message ids outlive their place in the conversation', () 
       expect(await store.get(key(n))).toEqual({ lastInboundAt: 9_000 + n, lastInboundUuid: `u-${n}` });
       expect((await store.recordInbound(key(n), 9_000 + n, `u-${n}`)).duplicate).toBe(true);
     }
+  });
+});
+
+describe('ConversationSlots: the packing behind the memory store', () => {
+  it('keeps each slot apart across chunk boundaries, and reuses a released slot with nothing carried over', () => {
+    const slots = new ConversationSlots();
+    const taken = Array.from({ length: 2_100 }, () => slots.allocate());
+    expect(taken[2_099]).toBe(2_099);
+    for (const slot of [0, 1023, 1024, 2099]) {
+      slots.setLatest(slot, 1_000 + slot, `u-${slot}`, 5_000 + slot, slot + 1);
+      expect(slots.recordOutbound(slot, 2_000 + slot)).toBe(true);
+    }
+    expect(slots.markClosed(1024, 3_000, 'user_unavailable')).toBe(true);
+    slots.recordAdReferral(1024, 1_500);
+    expect(slots.state(1023)).toEqual({ lastInboundAt: 2_023, lastInboundUuid: 'u-1023', lastOutboundAt: 3_023 });
+    expect(slots.state(1024)).toEqual({
+      lastInboundAt: 2_024,
+      lastInboundUuid: 'u-1024',
+      lastOutboundAt: 3_024,
+      closedAt: 3_000,
+      closedReason: 'user_unavailable',
+      adReferralAt: 1_500,
+    });
+    expect([slots.seenUntil(2099), slots.seenSeq(2099)]).toEqual([7_099, 2_100]);
+    slots.release(1024);
+    expect(slots.allocate()).toBe(1024);
+    slots.setLatest(1024, 9, 'new', 10, 11);
+    expect(slots.state(1024)).toEqual({ lastInboundAt: 9, lastInboundUuid: 'new' });
+  });
+
+  it('moves markers only forward: an older send or close changes nothing', () => {
+    const slots = new ConversationSlots();
+    const slot = slots.allocate();
+    slots.setLatest(slot, 100, 'm', 200, 1);
+    expect(slots.recordOutbound(slot, 150)).toBe(true);
+    expect(slots.recordOutbound(slot, 150)).toBe(false);
+    expect(slots.markClosed(slot, 160, 'closed_by_platform')).toBe(true);
+    expect(slots.markClosed(slot, 159, 'user_unavailable')).toBe(false);
+    expect(slots.markClosed(slot, 160, 'user_unavailable')).toBe(true);
+    expect(slots.state(slot)).toMatchObject({ lastOutboundAt: 150, closedAt: 160, closedReason: 'user_unavailable' });
   });
 });

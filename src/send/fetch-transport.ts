@@ -9,58 +9,48 @@
  */
 import {
   type Answer,
-  createSendLoop,
   type Exchange,
-  messagesUrl,
+  jsonPostHeaders,
+  jsonTransport,
   RequestTimeout,
   type Transport,
   type TransportOptions,
-  toWireBody,
 } from './transport.js';
 
 /**
  * The HTTP client for `POST /v1/messages` on the global `fetch`.
  */
 export function createFetchTransport(options: TransportOptions): Transport {
-  const url = messagesUrl(options.apiHost);
-  const timeoutMs = options.timeoutMs ?? 30_000;
-
-  const post: Exchange<string> = async (body, authorization) => {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new RequestTimeout(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    try {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: {
-          authorization,
-          'content-type': 'application/json',
-          accept: 'application/json',
-          'user-agent': 'vonage-messenger fetch',
-        },
-        body,
-        signal: controller.signal,
-      });
-      // The body is read under the same timeout: a server that stalls mid-answer is no answer.
-      const text = await response.text();
-      return {
-        status: response.status,
-        retryAfter: response.headers.get('retry-after'),
-        rateLimitReset: response.headers.get('x-ratelimit-reset'),
-        text,
-      } satisfies Answer;
-    } catch (error) {
-      // An abort rejects with the reason given above on most runtimes, with an AbortError on others.
-      throw controller.signal.aborted && !(error instanceof RequestTimeout) ? controller.signal.reason : error;
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-
-  return {
-    url,
-    send: createSendLoop({ ...options, url, encode: toWireBody, exchange: post }),
-    close() {
-      // Nothing to release: fetch owns its connections.
-    },
-  };
+  return jsonTransport(options, (url, timeoutMs) => {
+    const exchange: Exchange<string> = async (body, authorization) => {
+      const controller = new AbortController();
+      const timer = setTimeout(
+        () => controller.abort(new RequestTimeout(`no answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      try {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: jsonPostHeaders(authorization, 'vonage-messenger fetch'),
+          body,
+          signal: controller.signal,
+        });
+        // The body is read under the same timeout: a server that stalls mid-answer is no answer.
+        const text = await response.text();
+        return {
+          status: response.status,
+          retryAfter: response.headers.get('retry-after'),
+          rateLimitReset: response.headers.get('x-ratelimit-reset'),
+          text,
+        } satisfies Answer;
+      } catch (error) {
+        // An abort rejects with the reason given above on most runtimes, with an AbortError on others.
+        throw controller.signal.aborted && !(error instanceof RequestTimeout) ? controller.signal.reason : error;
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    // Nothing to release on close: fetch owns its connections.
+    return { exchange, close: () => {} };
+  });
 }

@@ -118,6 +118,27 @@ export class RequestTimeout extends Error {
 export const messagesUrl = (apiHost: string): string => `${apiHost.replace(/\/+$/, '')}/v1/messages`;
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** The headers of every `POST /v1/messages` of the JSON transports (each adds what its client needs). */
+export const jsonPostHeaders = (authorization: string, userAgent: string) => ({
+  authorization,
+  'content-type': 'application/json',
+  accept: 'application/json',
+  'user-agent': userAgent,
+});
+
+/**
+ * A transport that POSTs the wire JSON body through `connect`'s exchange: the endpoint, the
+ * timeout default and the send loop (retries, errors) are those of every JSON transport.
+ */
+export function jsonTransport(
+  options: TransportOptions,
+  connect: (url: string, timeoutMs: number) => { exchange: Exchange<string>; close(): void },
+): Transport {
+  const url = messagesUrl(options.apiHost);
+  const { exchange, close } = connect(url, options.timeoutMs ?? 30_000);
+  return { url, send: createSendLoop({ ...options, url, encode: toWireBody, exchange }), close };
+}
+
 /** The wire body: flat snake_case JSON, exactly what Vonage documents for `channel: "messenger"`. */
 export function toWireBody(message: OutboundMessage): string {
   const body: Record<string, unknown> = {

@@ -8,10 +8,10 @@ import { ValidationError } from '../errors.js';
 import type { ConversationKey, PageId } from '../ids.js';
 import { checkedStore } from './checked.js';
 import { type LeaseRecord, settleLease, takeLease } from './lease.js';
-import { compareInbound, isAfter } from './shared.js';
+import { BoundedMap, ConversationSlots, FirstInOrder } from './memory-slots.js';
+import { isAfter } from './shared.js';
 import {
   type ClosedReason,
-  type ConversationState,
   DEFAULT_DEDUPE_TTL_MS,
   DEFAULT_STORE_TTL_MS,
   type InboundEntry,
@@ -41,98 +41,6 @@ export interface MemoryStoreOptions {
 }
 
 export { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS, MAX_INBOUND_RANGE_LIMIT } from './types.js';
-
-// Slot arrays grow by chunks of 1024 slots.
-const CHUNK_BITS = 10;
-const CHUNK_SIZE = 1 << CHUNK_BITS;
-const CHUNK_MASK = CHUNK_SIZE - 1;
-// The numbers of one slot, at times[chunk][i * FIELDS + field].
-const FIELDS = 4;
-const AT = 0;
-const SEEN_UNTIL = 1;
-const SEEN_SEQ = 2;
-const OUT = 3;
-
-/** A Map that remembers insertion order and drops the oldest entry past `max`. */
-class BoundedMap<V> extends Map<string, V> {
-  constructor(
-    private readonly max: number,
-    /** Told about each entry dropped for room (not about explicit deletes). */
-    private readonly onEvict?: (key: string, value: V) => void,
-  ) {
-    super();
-  }
-  /**
-   * One live iterator over the keys, reused for every eviction. A Map keeps deleted slots
-   * until it rehashes and a fresh `keys()` iterator walks all of them, so a new iterator per
-   * eviction made each insert cost O(deleted slots) once the map was full. A live iterator
-   * skips entries deleted behind it and visits entries added after it; since everything it
-   * passed was evicted, its next key is always the oldest live one.
-   */
-  private cursor: Iterator<string> | undefined;
-
-  /** Adds a key known to be absent (one hash lookup fewer than `touch`). */
-  add(key: string, value: V): void {
-    this.set(key, value);
-    if (this.size > this.max) this.evictOldest();
-  }
-
-  /** Sets and moves the key to the newest position. */
-  touch(key: string, value: V): void {
-    this.delete(key);
-    this.set(key, value);
-    if (this.size > this.max) this.evictOldest();
-  }
-
-  private evictOldest(): void {
-    let next = this.cursor?.next();
-    if (next === undefined || next.done === true) {
-      this.cursor = this.keys();
-      next = this.cursor.next();
-    }
-    if (next.done !== true) {
-      if (this.onEvict !== undefined) this.onEvict(next.value, this.get(next.value) as V);
-      this.delete(next.value);
-    }
-  }
-
-  override clear(): void {
-    super.clear();
-    this.cursor = undefined;
-  }
-}
-
-/**
- * The first `limit` entries of a scan in `(at, key)` order, without sorting the whole scan:
- * candidates collect until twice the limit, then are sorted and cut back to the limit; past
- * the cut, anything not before the current last entry is dropped on arrival. O(n log limit).
- */
-class FirstInOrder<T> {
-  private entries: { at: number; key: string; value: T }[] = [];
-  private last: { at: number; key: string } | undefined;
-  constructor(private readonly limit: number) {}
-
-  offer(at: number, key: string, value: T): void {
-    if (this.last !== undefined && at > this.last.at) return; // the common case, without building an entry
-    const entry = { at, key, value };
-    if (this.last !== undefined && compareInbound(entry, this.last) >= 0) return;
-    this.entries.push(entry);
-    if (this.entries.length >= 2 * this.limit) this.cut();
-  }
-
-  result(): readonly { at: number; key: string; value: T }[] {
-    this.cut();
-    return this.entries;
-  }
-
-  private cut(): void {
-    this.entries.sort(compareInbound);
-    if (this.entries.length >= this.limit) {
-      this.entries.length = this.limit;
-      this.last = this.entries[this.limit - 1];
-    }
-  }
-}
 
 /**
  * A NaN bound (`size > NaN` is false) would silently make the store unbounded, the one thing
@@ -186,58 +94,24 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     return record !== undefined && record.expires > t ? record : undefined;
   };
 
-  // Conversations live in slots rather than one object each: a slot's numbers sit unboxed,
-  // side by side, in a double array (FIELDS per slot, one cache line for two slots), and its
-  // message id in a parallel array. An object with epoch-ms fields costs its header plus a
-  // 16-byte heap number per timestamp. The Map holds the slot index, a small integer that
-  // needs no allocation. Arrays grow in fixed chunks, so growth never over-allocates by more
-  // than one chunk. Per slot: AT = lastInboundAt; SEEN_UNTIL = when the latest message id
-  // stops counting as seen (the latest id of a conversation is remembered here, beside it,
-  // instead of as a separate claims entry: most conversations only ever need that one);
-  // SEEN_SEQ = claimSeq when it was recorded (it still takes its turn in the maxClaims bound:
-  // it counts as remembered while fewer than maxClaims ids were remembered after it);
-  // OUT = lastOutboundAt, NaN before the first send.
-  const times: number[][] = [];
-  const inboundUuid: string[][] = [];
+  // How a conversation is packed into a slot: memory-slots.ts. The latest message id of a
+  // conversation is remembered in its slot; every other id is a claims entry. Both count in
+  // the maxClaims bound: an id counts as seen while fewer than maxClaims ids were remembered
+  // after it (claimSeq numbers them).
+  const slots = new ConversationSlots();
   let claimSeq = 0;
-  const closed = new Map<number, { at: number; reason: ClosedReason }>(); // rare: only platform refusals
-  const adReferrals = new Map<number, number>(); // rare: only conversations an app marked as from an ad
   const tagAvailability = new Map<string, Map<string, TagAvailability>>();
-  const freeSlots: number[] = [];
-  let nextSlot = 0;
 
-  const allocate = (): number => {
-    const free = freeSlots.pop();
-    if (free !== undefined) return free;
-    const slot = nextSlot++;
-    if ((slot & CHUNK_MASK) === 0) {
-      times.push(new Array<number>(CHUNK_SIZE * FIELDS).fill(Number.NaN));
-      inboundUuid.push(new Array<string>(CHUNK_SIZE).fill(''));
-    }
-    return slot;
-  };
+  /** The latest id of a conversation is still seen (within its dedupe time and the bound). */
+  const stillSeen = (slot: number, t: number): boolean =>
+    slots.seenUntil(slot) > t && claimSeq - slots.seenSeq(slot) < maxClaims;
 
-  const stateOf = (slot: number): ConversationState => {
-    const chunk = slot >>> CHUNK_BITS;
-    const i = slot & CHUNK_MASK;
-    const state: ConversationState = {
-      lastInboundAt: times[chunk]![i * FIELDS + AT]!,
-      lastInboundUuid: inboundUuid[chunk]![i]!,
-    };
-    const out = times[chunk]![i * FIELDS + OUT]!;
-    if (!Number.isNaN(out)) state.lastOutboundAt = out;
-    if (closed.size > 0) {
-      const close = closed.get(slot);
-      if (close !== undefined) {
-        state.closedAt = close.at;
-        state.closedReason = close.reason;
-      }
-    }
-    if (adReferrals.size > 0) {
-      const ad = adReferrals.get(slot);
-      if (ad !== undefined) state.adReferralAt = ad;
-    }
-    return state;
+  /** Moves a conversation's latest id, if still seen, into the claims map. */
+  const retire = (key: string, slot: number, t: number): void => {
+    if (!stillSeen(slot, t)) return;
+    const id = `msg:${key}:${slots.latestUuid(slot)}`;
+    id.charCodeAt(0); // flattened, as conversation keys are: the map keeps one flat string
+    claims.touch(id, slots.seenUntil(slot));
   };
 
   /**
@@ -246,22 +120,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
    * expired) is still a duplicate, as when every id lived in the claims map.
    */
   const release = (key: string, slot: number, t: number): void => {
-    const chunk = slot >>> CHUNK_BITS;
-    const i = slot & CHUNK_MASK;
-    retire(key, chunk, i, t);
-    forget(slot);
-  };
-
-  /** The latest id of a conversation is still seen (within its dedupe time and the bound). */
-  const stillSeen = (chunk: number, i: number, t: number): boolean =>
-    times[chunk]![i * FIELDS + SEEN_UNTIL]! > t && claimSeq - times[chunk]![i * FIELDS + SEEN_SEQ]! < maxClaims;
-
-  /** Moves a conversation's latest id, if still seen, into the claims map. */
-  const retire = (key: string, chunk: number, i: number, t: number): void => {
-    if (!stillSeen(chunk, i, t)) return;
-    const id = `msg:${key}:${inboundUuid[chunk]![i]!}`;
-    id.charCodeAt(0); // flattened, as conversation keys are: the map keeps one flat string
-    claims.touch(id, times[chunk]![i * FIELDS + SEEN_UNTIL]!);
+    retire(key, slot, t);
+    slots.release(slot);
   };
 
   /** Remembers an id in the claims map: one more id in the maxClaims bound. */
@@ -272,25 +132,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   };
 
   /** Records the latest id of a conversation in its slot: one more id in the maxClaims bound. */
-  const setLatest = (chunk: number, i: number, at: number, uuid: string, t: number): void => {
+  const setLatest = (slot: number, at: number, uuid: string, t: number): void => {
     claimSeq += 1;
-    times[chunk]![i * FIELDS + AT] = at;
-    inboundUuid[chunk]![i] = uuid;
-    times[chunk]![i * FIELDS + SEEN_UNTIL] = t + dedupeTtlMs;
-    times[chunk]![i * FIELDS + SEEN_SEQ] = claimSeq;
+    slots.setLatest(slot, at, uuid, t + dedupeTtlMs, claimSeq);
   };
 
-  const forget = (slot: number): void => {
-    inboundUuid[slot >>> CHUNK_BITS]![slot & CHUNK_MASK] = '';
-    times[slot >>> CHUNK_BITS]![(slot & CHUNK_MASK) * FIELDS + OUT] = Number.NaN;
-    if (closed.size > 0) closed.delete(slot);
-    if (adReferrals.size > 0) adReferrals.delete(slot);
-    freeSlots.push(slot);
-  };
-
+  /** The conversation's slot, unless it expired (then it is dropped). */
   const live = (key: string, t: number): number | undefined => {
     const slot = conversations.get(key);
-    if (slot !== undefined && times[slot >>> CHUNK_BITS]![(slot & CHUNK_MASK) * FIELDS + AT]! + ttlMs <= t) {
+    if (slot !== undefined && slots.lastInboundAt(slot) + ttlMs <= t) {
       conversations.delete(key);
       release(key, slot, t);
       return undefined;
@@ -309,20 +159,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   return checkedStore<SessionStore>({
     async get(key) {
       const slot = live(key, now());
-      return slot === undefined ? null : stateOf(slot);
+      return slot === undefined ? null : slots.state(slot);
     },
 
     async recordInbound(key, at, messageUuid): Promise<RecordInboundResult> {
       const t = now();
       const slot = live(key, t);
-      let chunk = 0;
-      let i = 0;
-      if (slot !== undefined) {
-        chunk = slot >>> CHUNK_BITS;
-        i = slot & CHUNK_MASK;
-        if (inboundUuid[chunk]![i] === messageUuid && stillSeen(chunk, i, t)) {
-          return { state: stateOf(slot), duplicate: true };
-        }
+      if (slot !== undefined && slots.latestUuid(slot) === messageUuid && stillSeen(slot, t)) {
+        return { state: slots.state(slot), duplicate: true };
       }
       const id = `msg:${key}:${messageUuid}`;
       // Whether an (expired) entry for this id is still in the claims map.
@@ -332,17 +176,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
         present = until !== undefined;
         if (until !== undefined && until > t) {
           return {
-            state: slot === undefined ? { lastInboundAt: at, lastInboundUuid: messageUuid } : stateOf(slot),
+            state: slot === undefined ? { lastInboundAt: at, lastInboundUuid: messageUuid } : slots.state(slot),
             duplicate: true,
           };
         }
       }
       if (slot === undefined) {
         if (at + ttlMs > t) {
-          const fresh = allocate();
-          chunk = fresh >>> CHUNK_BITS;
-          i = fresh & CHUNK_MASK;
-          setLatest(chunk, i, at, messageUuid, t);
+          const fresh = slots.allocate();
+          setLatest(fresh, at, messageUuid, t);
           // A key built by concatenation (conversationKey) is a tree of string pieces; reading a
           // character flattens it in place, and the collector then keeps only the flat string
           // (about 17 bytes less per conversation kept).
@@ -355,35 +197,25 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
         }
         return { state: { lastInboundAt: at, lastInboundUuid: messageUuid }, duplicate: false };
       }
-      if (at > times[chunk]![i * FIELDS + AT]!) {
+      if (at > slots.lastInboundAt(slot)) {
         // The message id it replaces stays seen, now in the claims map.
-        retire(key, chunk, i, t);
-        setLatest(chunk, i, at, messageUuid, t);
+        retire(key, slot, t);
+        setLatest(slot, at, messageUuid, t);
       } else {
         remember(id, t + dedupeTtlMs, present);
       }
       conversations.touch(key, slot);
-      return { state: stateOf(slot), duplicate: false };
+      return { state: slots.state(slot), duplicate: false };
     },
 
     async recordOutbound(key, at) {
       const slot = live(key, now());
-      if (slot === undefined) return;
-      const out = times[slot >>> CHUNK_BITS]![(slot & CHUNK_MASK) * FIELDS + OUT]!;
-      if (Number.isNaN(out) || at > out) {
-        times[slot >>> CHUNK_BITS]![(slot & CHUNK_MASK) * FIELDS + OUT] = at;
-        conversations.touch(key, slot);
-      }
+      if (slot !== undefined && slots.recordOutbound(slot, at)) conversations.touch(key, slot);
     },
 
     async markClosed(key: ConversationKey, at: number, reason: ClosedReason) {
       const slot = live(key, now());
-      if (slot === undefined) return;
-      const current = closed.get(slot);
-      if (current === undefined || at >= current.at) {
-        closed.set(slot, { at, reason });
-        conversations.touch(key, slot);
-      }
+      if (slot !== undefined && slots.markClosed(slot, at, reason)) conversations.touch(key, slot);
     },
 
     async getPage(pageId: PageId) {
@@ -423,9 +255,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
 
     async recordAdReferral(key, at) {
       const slot = live(key, now());
-      if (slot === undefined) return;
-      const current = adReferrals.get(slot);
-      if (current === undefined || at > current) adReferrals.set(slot, at);
+      if (slot !== undefined) slots.recordAdReferral(slot, at);
     },
 
     async setTagAvailability(pageId, tag, available, at, details) {
@@ -459,18 +289,20 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       const first = new FirstInOrder<number>(range.limit);
       const expired: [string, number][] = [];
       for (const [key, slot] of conversations) {
-        const at = times[slot >>> CHUNK_BITS]![(slot & CHUNK_MASK) * FIELDS + AT]!;
+        const at = slots.lastInboundAt(slot);
         if (at + ttlMs <= t) {
           expired.push([key, slot]);
           continue;
         }
         if (at <= range.from || at > range.to || !isAfter(at, key, range.after)) continue;
         if (prefix !== undefined && !key.startsWith(prefix)) continue;
-        // Closed by the platform since the user's latest message: not open (see isOpen).
-        if (closed.size > 0 && (closed.get(slot)?.at ?? Number.NEGATIVE_INFINITY) >= at) continue;
+        // Closed by the platform since the user's latest message: not open (shared.ts isOpen).
+        if ((slots.closedAt(slot) ?? Number.NEGATIVE_INFINITY) >= at) continue;
         first.offer(at, key, slot);
       }
-      const found = first.result().map(({ key, value }) => ({ key: key as ConversationKey, state: stateOf(value) }));
+      const found = first
+        .result()
+        .map(({ key, value }) => ({ key: key as ConversationKey, state: slots.state(value) }));
       // What the scan found expired is dropped now, as live() would on a read.
       for (const [key, slot] of expired) {
         conversations.delete(key);
@@ -483,7 +315,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       const slot = conversations.get(key);
       if (slot !== undefined) {
         conversations.delete(key);
-        forget(slot);
+        slots.release(slot);
       }
       // A deletion request covers the message ids seen in the conversation too. Rare, so a
       // scan of the bounded claims map is fine.
@@ -496,13 +328,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       claims.clear();
       deliveries.clear();
       pages.clear();
-      closed.clear();
-      adReferrals.clear();
+      slots.clear();
       tagAvailability.clear();
-      times.length = 0;
-      inboundUuid.length = 0;
-      freeSlots.length = 0;
-      nextSlot = 0;
     },
   });
 }

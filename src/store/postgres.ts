@@ -8,16 +8,20 @@
  * by the migration printed by {@link postgresSchemaSql} (also in docs/stores.md):
  * `T_conversations`, `T_messages` (message ids, for dedupe), `T_pages`, `T_claims`, `T_tokens`,
  * `T_page_tags` (tags the platform refused for a Page).
- * Times are `bigint` epoch milliseconds.
+ * Times are `bigint` epoch milliseconds. `listByLastInbound` reads the partial index
+ * `T_conv_page_open_idx` (one Page) and `T_conv_at_idx` (every Page); an existing table gets
+ * the first from `createTables()`, or without a write lock from the `CREATE INDEX
+ * CONCURRENTLY` in docs/stores.md.
  *
  * @module
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Pool, QueryResultRow } from 'pg';
 import { ValidationError } from '../errors.js';
+import type { ConversationKey } from '../ids.js';
 import { checkedStore } from './checked.js';
 import { assertDuration, decodeConversation, pageFrom, retryAfter, tagsFrom, toMs } from './shared.js';
-import { sqlRules, sqlStatements, type TableName } from './sql.js';
+import { sqlRules, sqlStatements, type TableName, windowIndexSql } from './sql.js';
 import type { ConversationState, DeliveryLease, FullSessionStore, IngestResult, SessionStore } from './types.js';
 import { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS } from './types.js';
 
@@ -30,6 +34,13 @@ export interface PostgresTableOptions {
   table?: string;
   /** Schema of the tables. Same character rules, at most 63 characters. Default `"public"`. */
   schema?: string;
+  /**
+   * Keep the window index behind `listByLastInbound` (`messenger.expiringSoon`, the window
+   * watcher): a partial index on each Page's open conversations. Default true. False leaves
+   * it out of the schema, saving its bytes and index writes (docs/performance.md); the store
+   * then has no `listByLastInbound`.
+   */
+  windowIndex?: boolean;
 }
 
 /** Options of {@link postgresStore}. */
@@ -151,7 +162,7 @@ export function postgresSchemaSql(options: PostgresTableOptions = {}): string {
   closed_reason text
 );
 CREATE INDEX IF NOT EXISTS ${n.index('conv_at_idx')} ON ${n.conversations} (last_inbound_at);
-CREATE TABLE IF NOT EXISTS ${n.messages} (
+${options.windowIndex === false ? '' : `${windowIndexSql('postgres', n.table, n.index).page};\n`}CREATE TABLE IF NOT EXISTS ${n.messages} (
   key text COLLATE "C" NOT NULL,
   uuid text COLLATE "C" NOT NULL,
   expires_at bigint NOT NULL,
@@ -310,6 +321,8 @@ ON CONFLICT (id) DO UPDATE SET state = 'd', expires_at = GREATEST(d.expires_at, 
     settleFailed: `UPDATE ${n.deliveries} SET state = 'f' WHERE id = $1::text AND state = 'l' AND attempt = $2::integer`,
     ingest: `SELECT * FROM ${n.ingest}(${Array.from({ length: 20 }, (_, i) => `$${i + 1}`).join(', ')})`,
     takeToken: shared.takeToken,
+    listByLastInbound: shared.listByLastInbound,
+    listPageByLastInbound: shared.listPageByLastInbound,
     delete: `WITH gone AS (${q.deleteMessages('$1::text')})
 ${q.deleteConversation('$1::text')}`,
     prune: `WITH c AS (${q.pruneConversations('$2::bigint')} RETURNING 1),
@@ -381,7 +394,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const queryArray = <R extends unknown[]>(op: keyof typeof sql, values: unknown[]) =>
     pool.query<R>({ name: sql[op].name, text: sql[op].text, values, rowMode: 'array' });
 
-  return checkedStore<PostgresStore>({
+  const store: PostgresStore = {
     async get(key) {
       const { rows } = await queryArray<[string, string | null]>('get', [key, now() - ttlMs]);
       const row = rows[0];
@@ -556,6 +569,22 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       await query('delete', [key]);
     },
 
+    // The window index: the conversations table's own indexes (windowIndexSql), kept by
+    // PostgreSQL in every statement that writes a row, and trimmed by prune.
+    async listByLastInbound(range) {
+      const from = Math.max(range.from, now() - ttlMs);
+      const after = range.after ?? { at: from, key: '' };
+      const values: unknown[] = [from, range.to, after.at, after.key, range.limit];
+      const { rows } =
+        range.pageId === undefined
+          ? await queryArray<[string, string, string | null]>('listByLastInbound', values)
+          : await queryArray<[string, string, string | null]>('listPageByLastInbound', [...values, range.pageId]);
+      return rows.map(([key, v, ad]) => ({
+        key: key as ConversationKey,
+        state: withAdReferral(decodeConversation(v), ad),
+      }));
+    },
+
     async close() {
       // The pool belongs to the caller: it may serve other code, so it stays open.
     },
@@ -589,5 +618,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         tokens: Number(row?.tokens ?? 0),
       };
     },
-  });
+  };
+  if (options.windowIndex === false) delete store.listByLastInbound;
+  return checkedStore(store);
 }

@@ -6,8 +6,8 @@
  * @module
  */
 import { ValidationError } from '../errors.js';
-import { CLOSED_REASONS } from '../vocabulary.js';
 import type { ConversationKey } from '../ids.js';
+import { CLOSED_REASONS } from '../vocabulary.js';
 import {
   type ClosedReason,
   type ConversationState,

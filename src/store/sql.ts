@@ -32,6 +32,8 @@ interface Spelling {
   true: string;
   /** Whether the conversations table has `ad_referral_at` (D1's does not). */
   adReferral: boolean;
+  /** The Page ID of a conversation row (the key up to its `:`), as the window index spells it. */
+  pageOf: string;
 }
 
 const SPELLINGS: Record<SqlDialect, Spelling> = {
@@ -42,6 +44,7 @@ const SPELLINGS: Record<SqlDialect, Spelling> = {
     text: (column) => `${column}::text`,
     true: 'true',
     adReferral: true,
+    pageOf: `split_part(key, ':', 1)`,
   },
   sqlite: {
     param: (_i, name) => `@${name}`,
@@ -50,6 +53,7 @@ const SPELLINGS: Record<SqlDialect, Spelling> = {
     text: (column) => column,
     true: '1',
     adReferral: true,
+    pageOf: `substr(key, 1, instr(key, ':') - 1)`,
   },
   d1: {
     param: (i) => `?${i}`,
@@ -58,8 +62,35 @@ const SPELLINGS: Record<SqlDialect, Spelling> = {
     text: (column) => column,
     true: '1',
     adReferral: false,
+    pageOf: `substr(key, 1, instr(key, ':') - 1)`,
   },
 };
+
+/**
+ * A row listed by `listByLastInbound`: not closed by the platform since the user's latest
+ * message (shared.ts isOpen). The Page index's WHERE and the query's use this same text, so
+ * PostgreSQL and SQLite can prove the partial index applies.
+ */
+const OPEN = '(closed_at IS NULL OR closed_at < last_inbound_at)';
+
+/**
+ * The window index behind `listByLastInbound`: `page` holds one Page's open conversations by
+ * `lastInboundAt`, `(pageOf(key), last_inbound_at) WHERE open`; listing every Page reads
+ * `time`, `(last_inbound_at)`, and skips the rare closed rows (PostgreSQL's tables always had
+ * it, for prune). Ties on the time are ordered by key from the rows (an incremental sort):
+ * leaving the key out of both keeps each entry small (docs/performance.md has the bytes).
+ * `index(suffix)` names an index in the dialect's scope.
+ */
+export function windowIndexSql(
+  dialect: SqlDialect,
+  t: TableName,
+  index: (suffix: string) => string,
+): { time: string; page: string } {
+  return {
+    time: `CREATE INDEX IF NOT EXISTS ${index('conv_at_idx')} ON ${t('conversations')} (last_inbound_at)`,
+    page: `CREATE INDEX IF NOT EXISTS ${index('conv_page_open_idx')} ON ${t('conversations')} (${SPELLINGS[dialect].pageOf}, last_inbound_at) WHERE ${OPEN}`,
+  };
+}
 
 /**
  * The shared rules over caller-chosen placeholders (`$1::text` in a statement, `p_key` inside
@@ -142,6 +173,24 @@ ON CONFLICT (bucket) DO UPDATE SET
   updated_at = ${d.greatest}(b.updated_at, ${now})
 RETURNING allowed, tokens`;
     },
+    /**
+     * Open conversations with from < last_inbound_at <= to, after (afterAt, afterKey), in
+     * (last_inbound_at, key) order: key, v (and ad_referral_at where the table has it). With
+     * `page`, that Page's only. `afterAt` is `from` when there is no cursor (every row is after
+     * it); the redundant `>= afterAt` lets the index scan start at the cursor.
+     */
+    listByLastInbound: (
+      from: string,
+      to: string,
+      afterAt: string,
+      afterKey: string,
+      limit: string,
+      page: string | undefined,
+    ) =>
+      `SELECT key, ${encoded('')} AS v${d.adReferral ? ', ad_referral_at' : ''} FROM ${t('conversations')}
+WHERE ${page === undefined ? '' : `${d.pageOf} = ${page} AND `}last_inbound_at > ${from} AND last_inbound_at <= ${to} AND ${OPEN}
+  AND last_inbound_at >= ${afterAt} AND (last_inbound_at > ${afterAt} OR key > ${afterKey})
+ORDER BY last_inbound_at, key LIMIT ${limit}`,
     deleteMessages: (key: string) => `DELETE FROM ${t('messages')} WHERE key = ${key}`,
     deleteConversation: (key: string) => `DELETE FROM ${t('conversations')} WHERE key = ${key}`,
     pruneConversations: (before: string) => `DELETE FROM ${t('conversations')} WHERE last_inbound_at <= ${before}`,
@@ -187,6 +236,8 @@ export function sqlStatements(dialect: SqlDialect, t: TableName) {
   const claim = p('id:text', 'until:bigint', 'now:bigint');
   const take = p('bucket:text', 'rate:float8', 'burst:float8', 'now:bigint');
   const key = p('key:text');
+  const list = p('from:bigint', 'to:bigint', 'afterAt:bigint', 'afterKey:text', 'limit:bigint');
+  const listPage = p('from:bigint', 'to:bigint', 'afterAt:bigint', 'afterKey:text', 'limit:bigint', 'page:text');
   const now = p('now:bigint');
   const before = p('before:bigint');
   return {
@@ -225,6 +276,17 @@ export function sqlStatements(dialect: SqlDialect, t: TableName) {
     claim: `${q.claim(claim.id, claim.until, claim.now)}\nRETURNING 1 AS claimed`,
     /** bucket, rate, burst, now → allowed, tokens */
     takeToken: q.takeToken(take.bucket, take.rate, take.burst, take.now),
+    /** from, to, afterAt, afterKey, limit → key, v (, ad_referral_at) */
+    listByLastInbound: q.listByLastInbound(list.from, list.to, list.afterAt, list.afterKey, list.limit, undefined),
+    /** from, to, afterAt, afterKey, limit, page → key, v (, ad_referral_at) */
+    listPageByLastInbound: q.listByLastInbound(
+      listPage.from,
+      listPage.to,
+      listPage.afterAt,
+      listPage.afterKey,
+      listPage.limit,
+      listPage.page,
+    ),
     /** key */
     deleteMessages: q.deleteMessages(key.key),
     /** key */
