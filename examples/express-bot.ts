@@ -1,6 +1,7 @@
 /**
  * An Express bot: replies to every message; POST /agent/reply sends a person's answer later, as a plain reply in the
- * 24-hour window, with the HUMAN_AGENT tag after it (7 days), or not at all (409 and the reason). Run it:
+ * 24-hour window, with the HUMAN_AGENT tag after it (7 days), or not at all (409 and the reason); GET /windows?within=2h
+ * lists the conversations whose window closes within 2 hours, for an agent dashboard. Run it:
  *   VONAGE_APPLICATION_ID=… VONAGE_PRIVATE_KEY=./private.key VONAGE_SIGNATURE_SECRET=… npx tsx examples/express-bot.ts
  * Against the local sandbox (`npx vonage-messenger sandbox`), add the VONAGE_API_HOST it prints.
  */
@@ -8,7 +9,15 @@ import type { Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import express from 'express';
 // In your app: from 'vonage-messenger'.
-import { createMessenger, isMessengerError, type MessengerOptions, toNodeHandler } from '../src/index.js';
+import {
+  type ClosingWindow,
+  createMessenger,
+  isMessengerError,
+  isValidationError,
+  type MessengerOptions,
+  toNodeHandler,
+} from '../src/index.js';
+import { durationMs } from './duration.js';
 
 export async function start(options: MessengerOptions & { port?: number; host?: string }) {
   const { port = 3000, host = '127.0.0.1', ...config } = options;
@@ -37,6 +46,26 @@ export async function start(options: MessengerOptions & { port?: number; host?: 
     } catch (error) {
       const status = isMessengerError(error) && error.code === 'VALIDATION_ERROR' ? 400 : 502;
       res.status(status).json({ error: String(error) });
+    }
+  });
+
+  // For an agent dashboard: who must be answered soon, earliest first. ?within=2h[&pageId=…][&windows=standard]
+  // [&limit=50][&cursor=…]; the JSON's `cursor` fetches the next page.
+  app.get('/windows', async (req, res) => {
+    const q = (name: string) => (typeof req.query[name] === 'string' ? req.query[name] : undefined);
+    try {
+      const page = await messenger.expiringSoon({
+        within: durationMs(q('within')),
+        pageId: q('pageId'),
+        windows: q('windows')?.split(',') as ClosingWindow[] | undefined,
+        limit: q('limit') === undefined ? undefined : Number(q('limit')),
+        cursor: q('cursor'),
+      });
+      res.json(page);
+    } catch (error) {
+      // Bad input: the ValidationError's message; otherwise the store is down (StoreError): try again.
+      if (isValidationError(error)) res.status(400).json({ error: error.message });
+      else res.status(503).json({ error: String(error) });
     }
   });
 

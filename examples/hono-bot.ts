@@ -1,6 +1,7 @@
 /**
  * A Hono bot (Node server): replies to every message; POST /agent/reply sends a person's answer later, as a plain
- * reply in the 24-hour window, with the HUMAN_AGENT tag after it (7 days), or not at all (409 and the reason). Run it:
+ * reply in the 24-hour window, with the HUMAN_AGENT tag after it (7 days), or not at all (409 and the reason);
+ * GET /windows?within=2h lists the conversations whose window closes within 2 hours, for an agent dashboard. Run it:
  *   VONAGE_APPLICATION_ID=… VONAGE_PRIVATE_KEY=./private.key VONAGE_SIGNATURE_SECRET=… npx tsx examples/hono-bot.ts
  */
 import type { Server } from 'node:http';
@@ -8,7 +9,14 @@ import { pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 // In your app: from 'vonage-messenger'.
-import { createMessenger, isMessengerError, type MessengerOptions } from '../src/index.js';
+import {
+  type ClosingWindow,
+  createMessenger,
+  isMessengerError,
+  isValidationError,
+  type MessengerOptions,
+} from '../src/index.js';
+import { durationMs } from './duration.js';
 
 export async function start(options: MessengerOptions & { port?: number; host?: string }) {
   const { port = 3000, host = '127.0.0.1', ...config } = options;
@@ -35,6 +43,24 @@ export async function start(options: MessengerOptions & { port?: number; host?: 
     } catch (error) {
       const status = isMessengerError(error) && error.code === 'VALIDATION_ERROR' ? 400 : 502;
       return c.json({ error: String(error) }, status);
+    }
+  });
+
+  // For an agent dashboard, as in the Express example: ?within=2h[&pageId=…][&windows=…][&limit=…][&cursor=…].
+  app.get('/windows', async (c) => {
+    const { within, pageId, windows, limit, cursor } = c.req.query();
+    try {
+      const page = await messenger.expiringSoon({
+        within: durationMs(within),
+        pageId,
+        windows: windows?.split(',') as ClosingWindow[] | undefined,
+        limit: limit === undefined ? undefined : Number(limit),
+        cursor,
+      });
+      return c.json(page);
+    } catch (error) {
+      if (isValidationError(error)) return c.json({ error: error.message }, 400);
+      return c.json({ error: String(error) }, 503);
     }
   });
 

@@ -35,6 +35,7 @@ export const ERROR_CODES = [
   'STORE_ERROR',
   'NETWORK_ERROR',
   'MISSING_DEPENDENCY',
+  'MISSING_STORE_CAPABILITY',
 ] as const;
 /** One of {@link ERROR_CODES}. */
 export type MessengerErrorCode = (typeof ERROR_CODES)[number];
@@ -255,6 +256,23 @@ export class MissingDependencyError extends MessengerError {
   }
 }
 
+/**
+ * The operation needs an optional capability of the `SessionStore` that the store passed to
+ * `createMessenger` does not have (every store of this package has them all; a custom store
+ * may not). Nothing was read or written.
+ */
+export class StoreCapabilityError extends MessengerError {
+  override readonly name = 'StoreCapabilityError' as const;
+  static override readonly json = ['capability'];
+  /** The missing method of the store, e.g. `listByLastInbound`. */
+  readonly capability: string;
+
+  constructor(message: string, capability: string) {
+    super(message, { code: 'MISSING_STORE_CAPABILITY' });
+    this.capability = capability;
+  }
+}
+
 /** A guard that recognizes errors by brand and `code`, so it also works across realms and copies. */
 function guard<T extends MessengerError>(...codes: MessengerErrorCode[]): (value: unknown) => value is T {
   return (value: unknown): value is T =>
@@ -286,3 +304,5 @@ export const isStoreError = guard<StoreError>('STORE_ERROR');
 export const isNetworkError = guard<NetworkError>('NETWORK_ERROR');
 /** True for a {@link MissingDependencyError}. */
 export const isMissingDependencyError = guard<MissingDependencyError>('MISSING_DEPENDENCY');
+/** True for a {@link StoreCapabilityError}. */
+export const isStoreCapabilityError = guard<StoreCapabilityError>('MISSING_STORE_CAPABILITY');

@@ -42,6 +42,13 @@ import {
   type WebhookFetchHandler,
   type WebhookLayer,
 } from './webhooks/index.js';
+import {
+  createWindows,
+  type ExpiringSoonInput,
+  type ExpiringSoonResult,
+  type WatchWindowsInput,
+  type WindowWatcher,
+} from './windows.js';
 
 export type { PageStatus, UnavailableTag } from './pages.js';
 export type { RateLimitOptions } from './send/limiter.js';
@@ -56,6 +63,14 @@ export type {
   SendTextInput,
 } from './send/schemas.js';
 export type { RetryOptions } from './send/transport.js';
+export {
+  type ClosingConversation,
+  type ExpiringSoonInput,
+  type ExpiringSoonResult,
+  MAX_EXPIRING_SOON_LIMIT,
+  type WatchWindowsInput,
+  type WindowWatcher,
+} from './windows.js';
 
 /**
  * Vonage's production host, the default `apiHost`. Regional and sandbox hosts: docs/sending.md.
@@ -217,6 +232,18 @@ export interface Messenger {
    * not say which messages came from an ad: your app must know it (docs/rules.md).
    */
   recordAdReferral(input: RecordAdReferralInput): Promise<ConversationSnapshot>;
+  /**
+   * The open conversations whose window (`standard`, `human_agent`) closes after now and at
+   * most `within` ms from now, earliest first, a page at a time (`cursor`). Conversations the
+   * platform closed are excluded. Needs a store with `listByLastInbound` (every store of this
+   * package; otherwise `StoreCapabilityError`). See docs/rules.md, "Answer in time".
+   */
+  expiringSoon(input: ExpiringSoonInput): Promise<ExpiringSoonResult>;
+  /**
+   * Polls `expiringSoon({ within: before })` every `every` ms and calls `onClosing` once per
+   * conversation and window end across every process sharing the store (a store claim each).
+   */
+  watchWindows(input: WatchWindowsInput): WindowWatcher;
   /** The Page's link state. */
   pageStatus(pageId: PageIdInput): Promise<PageStatus>;
   /** Marks the Page linked again (after you re-linked it in the Dashboard). */
@@ -229,7 +256,7 @@ export interface Messenger {
   receive(input: ReceiveInput): Promise<ReceiveResult>;
   /** A Fetch handler `(Request) => Promise<Response>` for the inbound and status URLs. */
   webhookHandler(callbacks?: WebhookCallbacks): WebhookFetchHandler;
-  /** Closes kept-alive connections, and the store if the messenger created it. */
+  /** Stops running `watchWindows`, closes kept-alive connections, and the store if the messenger created it. */
   close(): Promise<void>;
 }
 
@@ -323,6 +350,7 @@ export function createMessenger(options: MessengerOptions): Messenger {
       ? undefined
       : createLimiter(o.rateLimit === true ? {} : o.rateLimit, { store });
   const sends = createSendPipeline({ store, policy, limiter, transport, now: nowMs, pages });
+  const windows = createWindows({ store, policy, pages, now: nowMs });
 
   const listeners = new Set<PlatformErrorListener>();
   let layer: WebhookLayer | undefined;
@@ -392,6 +420,9 @@ export function createMessenger(options: MessengerOptions): Messenger {
       return { duplicate: recorded.duplicate, state: snapshot(recorded.state) };
     },
 
+    expiringSoon: windows.expiringSoon,
+    watchWindows: windows.watchWindows,
+
     pageStatus: async (value) => pages.pageStatus(parsePage(value, 'pageStatus')),
     markPageLinked: async (value) => pages.markPageLinked(parsePage(value, 'markPageLinked')),
 
@@ -415,6 +446,8 @@ export function createMessenger(options: MessengerOptions): Messenger {
     webhookHandler: (callbacks) => webhooks().webhookHandler(callbacks),
 
     async close() {
+      // Watchers first: a poll in progress still needs the store.
+      await windows.stopAll();
       transport.close();
       if (ownsStore) await callStore('close', () => store.close());
     },

@@ -10,6 +10,7 @@
  */
 import { ValidationError } from './errors.js';
 import {
+  type ClosingWindow,
   type ConversationState,
   MESSAGING_CATEGORIES,
   type MessagingCategory,
@@ -359,6 +360,59 @@ function untaggedWindow(state: ConversationState, policy: MessengerPolicy): { en
   if (state.adReferralAt === undefined) return { end: standard, window: 'standard' };
   const ad = closesAt(state.adReferralAt, adReferralWindowOf(policy), policy);
   return ad > standard ? { end: ad, window: 'ad_referral' } : { end: standard, window: 'standard' };
+}
+
+/**
+ * How long after the user's last message each window of `CLOSING_WINDOWS` closes, margin
+ * included, under the rules in force at `now`: a conversation's window closes at
+ * `lastInboundAt + span`. A window the policy lacks at `now` (HUMAN_AGENT removed, without a
+ * limit, or retired) is absent. `messenger.expiringSoon` scans `lastInboundAt` by these spans.
+ *
+ * @example
+ * ```ts
+ * closingWindowSpans(MESSENGER_POLICY, Date.now()) // { standard: 86_340_000, human_agent: 604_740_000 }
+ * ```
+ */
+export function closingWindowSpans(policy: MessengerPolicy, now: number): Partial<Record<ClosingWindow, number>> {
+  // A span is the end of a window opened at instant 0.
+  const spans: Partial<Record<ClosingWindow, number>> = { standard: closesAt(0, policy.standardWindowMs, policy) };
+  const rule = ruleFor(policy, 'HUMAN_AGENT');
+  if (rule !== undefined && rule.windowMs !== null && !(rule.retiredAt && rule.retiredAt.getTime() <= now)) {
+    spans.human_agent = closesAt(0, rule.windowMs, policy);
+  }
+  return spans;
+}
+
+/**
+ * When each window of `CLOSING_WINDOWS` of this conversation closes (epoch ms, margin
+ * included), under the rules in force at `now`, as `evaluateSend` judges it. No `standard`
+ * once the platform closed the conversation, or while a Click-to-Messenger ad keeps replies
+ * allowed longer (replies do not stop then); none at all for a user the platform reported
+ * unreachable; `human_agent` no later than a scheduled retirement of the tag.
+ *
+ * @example
+ * ```ts
+ * const ends = closingWindowEnds({ lastInboundAt: Date.now(), lastInboundUuid: 'm1' }, MESSENGER_POLICY, Date.now())
+ * if (ends.standard !== undefined) console.log('replies allowed until', new Date(ends.standard))
+ * ```
+ */
+export function closingWindowEnds(
+  state: ConversationState,
+  policy: MessengerPolicy,
+  now: number,
+): Partial<Record<ClosingWindow, number>> {
+  const closed = isClosed(state);
+  if (closed && state.closedReason === 'user_unavailable') return {};
+  const spans = closingWindowSpans(policy, now);
+  const out: Partial<Record<ClosingWindow, number>> = {};
+  if (!closed && spans.standard !== undefined && untaggedWindow(state, policy).window === 'standard') {
+    out.standard = state.lastInboundAt + spans.standard;
+  }
+  if (spans.human_agent !== undefined) {
+    const retiredAt = ruleFor(policy, 'HUMAN_AGENT')?.retiredAt?.getTime() ?? Number.POSITIVE_INFINITY;
+    out.human_agent = Math.min(state.lastInboundAt + spans.human_agent, retiredAt);
+  }
+  return out;
 }
 
 /** Sends allowed at `now`, best first: the standard window, then tags that still work. */

@@ -53,6 +53,16 @@ export const SEND_WINDOWS = ['standard', 'ad_referral', 'tag'] as const;
 /** One of {@link SEND_WINDOWS}. */
 export type SendWindow = (typeof SEND_WINDOWS)[number];
 
+/**
+ * The windows `messenger.expiringSoon` and `messenger.watchWindows` list: `standard` (replies,
+ * 24 h after the user's last message) and `human_agent` (the HUMAN_AGENT tag, 7 days). The
+ * Click-to-Messenger ad window is not listed: stores index `lastInboundAt` only (docs/rules.md,
+ * "Answer in time").
+ */
+export const CLOSING_WINDOWS = ['standard', 'human_agent'] as const;
+/** One of {@link CLOSING_WINDOWS}. */
+export type ClosingWindow = (typeof CLOSING_WINDOWS)[number];
+
 /** A Page's link to Vonage as this SDK knows it; `unknown` until something was recorded. */
 export const PAGE_LINK_STATES = ['linked', 'unlinked', 'unknown'] as const;
 /** One of {@link PAGE_LINK_STATES}. */

@@ -41,18 +41,22 @@ describe('npm run demo', () => {
       '✓ webhook verified (HS256 JWT, body hash, fresh iat, unseen jti) and recorded: HTTP 200',
       '✓ the 24-hour window is open until Day 2 08:59',
       'allowed, sent (202), status webhooks: submitted → delivered → read',
+      '[Day 2 06:59] The bot lists the conversations whose window closes within 2 hours',
+      '✓ listed: user 25381719828140932, standard window, closes Day 2 08:59, in 2 hours',
+      '[Day 2 06:59] A support agent answers in time',
+      '✓ allowed as a plain reply (category response, no tag needed), sent and delivered',
       '[Day 2 10:00] 25 hours later, the bot tries a follow-up',
-      '✓ blocked before the network: WindowClosedError (window_closed); sandbox requests 1 → 1',
+      '✓ blocked before the network: WindowClosedError (window_closed); sandbox requests 2 → 2',
       '✓ allowed (category message_tag, tag HUMAN_AGENT), sent and delivered',
       '[Day 9 09:00] 8 days after the user wrote',
-      '✓ blocked before the network: WindowClosedError (tag_window_closed); sandbox requests 2 → 2',
-      '✓ blocked before the network: WindowClosedError (retired_tag); sandbox requests 2 → 2',
+      '✓ blocked before the network: WindowClosedError (tag_window_closed); sandbox requests 3 → 3',
+      '✓ blocked before the network: WindowClosedError (retired_tag); sandbox requests 3 → 3',
       "✓ the window opens again: the bot's reply is allowed and delivered",
       '✓ rejected with HTTP 401; the bot never saw it and the store is unchanged',
       '✓ the first send is accepted (202), then rejected by status webhook: 1370',
-      '✓ the next send fails fast: PageNotLinkedError (1370); sandbox requests 4 → 4',
+      '✓ the next send fails fast: PageNotLinkedError (1370); sandbox requests 5 → 5',
       '✓ sends work again: allowed, sent and delivered',
-      '✓ All 9 steps behaved as narrated.',
+      '✓ All 10 steps behaved as narrated.',
     ];
     let from = 0;
     for (const line of expected) {
@@ -78,16 +82,17 @@ describe('npm run demo', () => {
 describe('the demo timeline', () => {
   it('stops at the first step that does not behave as narrated, says which, and resolves false', async () => {
     let out = '';
-    // A messenger whose window never closes lets the 25-hour follow-up through: step 2 must fail.
+    // A messenger whose window lasts 26 hours lets the 25-hour follow-up through: step 3 must fail.
     const ok = await runTimeline({
       narrator: createNarrator({ color: false, write: (text) => (out += text) }),
-      policy: definePolicy({ standardWindowMs: 365 * 24 * 60 * 60 * 1000 }),
+      policy: definePolicy({ standardWindowMs: 26 * 60 * 60 * 1000 }),
     });
     expect(ok).toBe(false);
+    expect(out).toContain('✓ listed: user 25381719828140932, standard window, closes Day 2 10:59, in 2 hours');
     expect(out).toContain(
-      '✗ Step 2 (25 hours later a reply is blocked) did not behave as narrated: expected canSend to refuse a reply 25 hours after the user wrote',
+      '✗ Step 3 (25 hours later a reply is blocked) did not behave as narrated: expected canSend to refuse a reply 25 hours after the user wrote',
     );
-    expect(out).not.toContain('All 9 steps');
+    expect(out).not.toContain('All 10 steps');
   });
 
   it('colors its output only for a terminal without NO_COLOR', () => {

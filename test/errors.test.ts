@@ -11,6 +11,7 @@ import {
   isNetworkError,
   isPageNotLinkedError,
   isRateLimitError,
+  isStoreCapabilityError,
   isStoreError,
   isValidationError,
   isVonageApiError,
@@ -22,6 +23,7 @@ import {
   NetworkError,
   PageNotLinkedError,
   RateLimitError,
+  StoreCapabilityError,
   StoreError,
   ValidationError,
   VonageApiError,
@@ -163,6 +165,13 @@ const cases: Record<string, Case> = {
     code: 'MISSING_DEPENDENCY',
     fields: [...BASE_FIELDS, 'packages'],
     guards: [isMissingDependencyError],
+  },
+  StoreCapabilityError: {
+    make: () => new StoreCapabilityError('the store has no listByLastInbound', 'listByLastInbound'),
+    cls: StoreCapabilityError,
+    code: 'MISSING_STORE_CAPABILITY',
+    fields: [...BASE_FIELDS, 'capability'],
+    guards: [isStoreCapabilityError],
   },
 };
 

@@ -102,6 +102,56 @@ for (const [name, start] of examples) {
       expect(sandbox.requests).toHaveLength(before);
     });
 
+    const windows = async (query: string) => {
+      const response = await fetch(`${bot.url}/windows${query}`);
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+
+    it('lists the conversations whose window closes within ?within=2h, as JSON for a dashboard, a page at a time', async () => {
+      expect(await sandbox.userSays({ page: PAGE, psid: USER, text: 'Hello?' })).toBe(200);
+      await sandbox.settled();
+      expect(await windows('?within=2h')).toEqual({ status: 200, body: { conversations: [] } });
+      sandbox.advance(22 * HOUR + 30 * 60_000); // 1 h 29 min before the window closes
+      expect(await windows('?within=2h')).toEqual({
+        status: 200,
+        body: {
+          conversations: [
+            {
+              pageId: PAGE,
+              psid: USER,
+              window: 'standard',
+              closesAt: '2026-06-02T08:59:00.000Z',
+              lastInboundAt: '2026-06-01T09:00:00.000Z',
+            },
+          ],
+        },
+      });
+      const first = await windows('?within=7d&limit=1');
+      expect(first.body.conversations).toMatchObject([{ window: 'standard' }]);
+      expect(first.body.cursor).toEqual(expect.any(String));
+      const next = await windows(`?within=7d&limit=1&cursor=${first.body.cursor}`);
+      expect(next.body.conversations).toMatchObject([{ window: 'human_agent', closesAt: '2026-06-08T08:59:00.000Z' }]);
+      expect((await windows(`?within=7d&windows=human_agent&pageId=${PAGE}`)).body.conversations).toHaveLength(1);
+    });
+
+    it("answers 400 with the ValidationError's message to a bad duration, limit, window or cursor", async () => {
+      const cases: [string, string][] = [
+        ['', 'within must be a duration such as 30m, 2h or 1d'],
+        ['?within=2%20hours', 'within must be a duration such as 30m, 2h or 1d'],
+        ['?within=-2h', 'within must be a duration such as 30m, 2h or 1d'],
+        ['?within=0m', 'within must be positive'],
+        ['?within=2h&limit=5000', 'limit must be at most 1000'],
+        ['?within=2h&windows=promo', 'windows may hold only standard, human_agent'],
+        ['?within=2h&cursor=forged', 'cursor is not a cursor of expiringSoon'],
+        ['?within=2h&pageId=abc', 'Page ID must contain only the digits 0-9'],
+      ];
+      for (const [query, message] of cases) {
+        const answer = await windows(query);
+        expect(answer.status, query).toBe(400);
+        expect(answer.body.error, query).toContain(message);
+      }
+    });
+
     it('answers 400 to an agent reply without a valid PSID', async () => {
       const before = sandbox.requests.length;
       expect((await agentReply({ pageId: PAGE, psid: 'not-a-psid', text: 'hi' })).status).toBe(400);

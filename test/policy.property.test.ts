@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  closingWindowEnds,
+  closingWindowSpans,
   definePolicy,
   evaluateSend,
   MESSENGER_POLICY,
@@ -200,6 +202,49 @@ describe('evaluateSend properties', () => {
         expect(evaluateSend(s, i, t, p)).toEqual(evaluateSend(s, i, new Date(t), p));
       }),
       { numRuns: 100 },
+    );
+  });
+});
+
+describe('closingWindowEnds (what expiringSoon lists) agrees with evaluateSend', () => {
+  const withAd: fc.Arbitrary<ConversationState> = fc
+    .tuple(conversation, fc.option(fc.integer({ min: 0, max: 3 * DAY }), { nil: undefined }))
+    .map(([s, adBefore]) => (adBefore === undefined ? s : { ...s, adReferralAt: s.lastInboundAt - adBefore }));
+  const policies = fc.oneof(policy, fc.constant(definePolicy({ tags: { HUMAN_AGENT: null } })));
+
+  it('standard ends exactly when a plain reply stops being allowed, and is absent when another rule decides', () => {
+    fc.assert(
+      fc.property(withAd, policies, offset, (s, p, o) => {
+        const now = s.lastInboundAt + o;
+        const end = closingWindowEnds(s, p, now).standard;
+        const reply = evaluateSend(s, {}, now, p);
+        if (end === undefined) {
+          // Closed by the platform, or an ad window decides instead.
+          if (reply.allowed) expect(reply.window).toBe('ad_referral');
+          return;
+        }
+        expect(end).toBe(s.lastInboundAt + (closingWindowSpans(p, now).standard as number));
+        expect(reply.allowed).toBe(now < end);
+        if (reply.allowed) expect([reply.window, reply.expiresAt.getTime()]).toEqual(['standard', end]);
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it('human_agent ends exactly when HUMAN_AGENT stops being allowed, and only where the policy has it', () => {
+    fc.assert(
+      fc.property(withAd, policies, offset, (s, p, o) => {
+        const now = s.lastInboundAt + o;
+        const end = closingWindowEnds(s, p, now).human_agent;
+        const tagged = evaluateSend(s, { tag: 'HUMAN_AGENT' }, now, p);
+        if (end === undefined) {
+          expect(tagged.allowed).toBe(false);
+          return;
+        }
+        expect(tagged.allowed).toBe(now < end);
+        if (tagged.allowed) expect(tagged.expiresAt.getTime()).toBe(end);
+      }),
+      { numRuns: NUM_RUNS },
     );
   });
 });

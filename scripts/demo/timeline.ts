@@ -119,6 +119,7 @@ export async function runTimeline(options: TimelineOptions): Promise<boolean> {
 
   const steps: [string, (w: World) => Promise<void>][] = [
     ['the user writes first', userWritesFirst],
+    ['2 hours before the window closes, an agent answers in time', agentAnswersInTime],
     ['25 hours later a reply is blocked', replyBlockedAfter25Hours],
     ['a HUMAN_AGENT reply is allowed', humanAgentAllowed],
     ['8 days later HUMAN_AGENT is blocked too', humanAgentBlockedAfter8Days],
@@ -201,8 +202,30 @@ async function userWritesFirst(w: World): Promise<void> {
   w.say.ok(`the bot replies "${reply.text}": allowed, sent (202), status webhooks: ${statuses.join(' → ')}`);
 }
 
+async function agentAnswersInTime(w: World): Promise<void> {
+  const opened = w.bot.replies[0]?.result?.windowExpiresAt;
+  expect(opened, 'expected the first reply to say when the window closes');
+  w.sandbox.advance(opened.getTime() - 2 * HOUR - w.sandbox.now().getTime());
+  w.say.scene(dayTime(w.sandbox.now()), 'The bot lists the conversations whose window closes within 2 hours');
+  const { conversations } = await w.messenger.expiringSoon({ within: 2 * HOUR });
+  const listed = conversations.find((c) => c.pageId === PAGE && c.psid === USER);
+  expect(listed, `expected expiringSoon to list the conversation, got ${conversations.length} conversations`);
+  expect(listed.window === 'standard', `expected the standard window, got ${listed.window}`);
+  expect(
+    listed.closesAt.getTime() === opened.getTime(),
+    `expected it to close at ${opened.toISOString()}, got ${listed.closesAt.toISOString()}`,
+  );
+  w.say.ok(`listed: user ${listed.psid}, ${listed.window} window, closes ${dayTime(listed.closesAt)}, in 2 hours`);
+  const text = 'Hi, this is Alex from support: your order ships this afternoon.';
+  w.say.scene(dayTime(w.sandbox.now()), `A support agent answers in time: "${text}"`);
+  const result = await sendDelivered(w, () => w.messenger.sendText({ from: PAGE, to: USER, text }), 'agent answer');
+  expect(result.category === 'response', `expected a plain reply (category response), got ${result.category}`);
+  w.say.ok(`allowed as a plain reply (category ${result.category}, no tag needed), sent and delivered`);
+}
+
 async function replyBlockedAfter25Hours(w: World): Promise<void> {
-  w.sandbox.advance(25 * HOUR);
+  // 25 hours after the user wrote, wherever the previous steps left the clock.
+  w.sandbox.advance(START.getTime() + 25 * HOUR - w.sandbox.now().getTime());
   w.say.scene(dayTime(w.sandbox.now()), '25 hours later, the bot tries a follow-up: "Your order has shipped!"');
   const decision = await w.messenger.canSend({ from: PAGE, to: USER });
   expect(!decision.allowed, 'expected canSend to refuse a reply 25 hours after the user wrote');
