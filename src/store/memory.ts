@@ -296,7 +296,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
         }
         if (at <= range.from || at > range.to || !isAfter(at, key, range.after)) continue;
         if (prefix !== undefined && !key.startsWith(prefix)) continue;
-        // Closed by the platform since the user's latest message: not open (shared.ts isOpen).
+        // Closed by the platform since the user's latest message: not open (the listByLastInbound contract, types.ts).
         if ((slots.closedAt(slot) ?? Number.NEGATIVE_INFINITY) >= at) continue;
         first.offer(at, key, slot);
       }

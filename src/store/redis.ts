@@ -103,7 +103,7 @@ function script(lua: string): Script {
 // Each rule is one Lua function, shared by its own script and by INGEST. Every script opens by
 // naming each KEYS/ARGV entry once; the body only uses those names.
 // The window index: a conversation's PSID is in its Page's index (score = lastInboundAt) while
-// it is open, i.e. not closed by the platform since the user's latest message (shared.ts isOpen).
+// it is open, i.e. not closed by the platform since the user's latest message (the listByLastInbound contract, types.ts).
 // `member` is '' when the store keeps no index. Two calls on the common path (PTTL, ZADD):
 // members past the ttl are trimmed when a new member joins (the set grows only then), and
 // the set's expiry, which must outlast its newest member, is moved to index_until (an hour

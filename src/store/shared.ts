@@ -142,15 +142,6 @@ export function badInboundRange(range: InboundRange): ValidationError | undefine
 }
 
 /**
- * Whether a conversation is listed by `listByLastInbound`: the platform has not closed it
- * since the user's latest message (policy's close rule: `closedAt >= lastInboundAt` holds
- * until the user writes again). The Lua and SQL indexes keep the same rule in their language.
- */
-export function isOpen(state: ConversationState): boolean {
-  return state.closedAt === undefined || state.closedAt < state.lastInboundAt;
-}
-
-/**
  * The order of `listByLastInbound`: `lastInboundAt`, then the key in plain byte order (keys are
  * ASCII digits and `:`, so JavaScript's code-unit order is byte order, as in Redis and SQL "C").
  */

@@ -68,7 +68,7 @@ const SPELLINGS: Record<SqlDialect, Spelling> = {
 
 /**
  * A row listed by `listByLastInbound`: not closed by the platform since the user's latest
- * message (shared.ts isOpen). The Page index's WHERE and the query's use this same text, so
+ * message (the listByLastInbound contract, types.ts). The Page index's WHERE and the query's use this same text, so
  * PostgreSQL and SQLite can prove the partial index applies.
  */
 const OPEN = '(closed_at IS NULL OR closed_at < last_inbound_at)';
