@@ -278,25 +278,26 @@ export function createSendLoop<Body>(
     return Math.round(step / 2 + random() * (step / 2));
   };
 
-  async function attempt(body: Body): Promise<Answer> {
-    // Outside the try: a signing failure is not a network failure. A header is at hand
-    // except while an asynchronous signer (Web Crypto) signs a token.
-    const header = auth.header();
-    const authorization = typeof header === 'string' ? header : await header;
-    try {
-      return await exchange(body, authorization);
-    } catch (error) {
-      throw new NetworkError(
-        `The request to ${url} failed before Vonage answered (${networkReason(error)}). The message may or may not have been sent; it was not retried.`,
-        { cause: error },
-      );
-    }
-  }
+  const noAnswer = (error: unknown) =>
+    new NetworkError(
+      `The request to ${url} failed before Vonage answered (${networkReason(error)}). The message may or may not have been sent; it was not retried.`,
+      { cause: error },
+    );
 
   return async (message) => {
     const body = encode(message);
     for (let tries = 0; ; tries++) {
-      const answer = await attempt(body);
+      // Outside the try: a signing failure is not a network failure. A header is at hand
+      // except while an asynchronous signer (Web Crypto) signs a token. (Inlined rather than
+      // an `attempt` function: one async frame and its promise fewer per send.)
+      const header = auth.header();
+      const authorization = typeof header === 'string' ? header : await header;
+      let answer: Answer;
+      try {
+        answer = await exchange(body, authorization);
+      } catch (error) {
+        throw noAnswer(error);
+      }
       const { status } = answer;
       if (status >= 200 && status < 300) return { messageUuid: acceptedUuid(answer) };
 
