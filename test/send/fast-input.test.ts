@@ -56,7 +56,13 @@ describe('fastSendParams (the send path before zod)', () => {
     );
     const content = fc.oneof(
       fc.string({ maxLength: 700 }),
-      fc.constantFrom('https://example.com/a.png', 'https://a', 'https://', 'http://example.com', 'https://ex ample.com'),
+      fc.constantFrom(
+        'https://example.com/a.png',
+        'https://a',
+        'https://',
+        'http://example.com',
+        'https://ex ample.com',
+      ),
       fc.string({ unit: 'grapheme', maxLength: 700 }),
       fc.integer(),
     );
@@ -67,13 +73,15 @@ describe('fastSendParams (the send path before zod)', () => {
       other: fc.boolean(),
     };
     // Mostly the common shape (so the fast path is taken), sometimes with other keys.
-    const sends = fc.constantFrom(...cases).chain((c) =>
-      fc.tuple(
-        fc.constant(c),
-        fc.record({ from: id, to: id, [c.rule.field]: content }),
-        fc.option(fc.record(optional, { requiredKeys: [] }), { freq: 2 }),
-      ),
-    );
+    const sends = fc
+      .constantFrom(...cases)
+      .chain((c) =>
+        fc.tuple(
+          fc.constant(c),
+          fc.record({ from: id, to: id, [c.rule.field]: content }),
+          fc.option(fc.record(optional, { requiredKeys: [] }), { freq: 2 }),
+        ),
+      );
     let taken = 0;
     fc.assert(
       fc.property(sends, ([{ rule, schema }, required, extra]) => {
