@@ -62,7 +62,7 @@ export interface TransportOptions {
   apiHost: string;
   auth: AuthProvider;
   retry?: RetryOptions | false;
-  /** Abort a request when its socket is silent this long. Default 30 000 ms. */
+  /** Abort a request that has no complete answer this long after it was sent. Default 30 000 ms. */
   timeoutMs?: number;
   /** Injected for tests. */
   sleep?: (ms: number) => Promise<void>;

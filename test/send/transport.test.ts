@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -369,6 +370,46 @@ describe.each(FACTORIES)('the %s transport', (_name, create) => {
         expect(text).not.toContain(encoded);
       }
     });
+  });
+});
+
+describe('the node:http transport, between sends', () => {
+  it("closes an idle kept-alive connection before the server's Keep-Alive timeout", async () => {
+    const server = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(202, { 'content-type': 'application/json' });
+        res.end('{"message_uuid":"m-1"}');
+      });
+    });
+    server.keepAliveTimeout = 2_000; // answers carry `Keep-Alive: timeout=2`
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const closed = new Promise<number>((resolve) => {
+      server.on('connection', (socket) => socket.on('end', () => resolve(performance.now())));
+    });
+    const t = createTransport({ apiHost: `http://127.0.0.1:${port}`, auth: basicAuth('abcd1234', 'secret-xyz') });
+    try {
+      await t.send(message);
+      const idleFrom = performance.now();
+      // The client ends it (the server would only after 2 s), within a second less the margin.
+      expect((await closed) - idleFrom).toBeLessThan(1_500);
+    } finally {
+      t.close();
+      server.close();
+    }
+  });
+
+  it('keeps nothing alive that would hold the process open', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const t = createTransport({ apiHost: api.url, auth: basicAuth('abcd1234', 'secret-xyz') });
+    try {
+      await t.send(message);
+      expect(timers()).toBe(before);
+    } finally {
+      t.close();
+    }
   });
 });
 
