@@ -118,8 +118,8 @@ export class RequestTimeout extends Error {
 export const messagesUrl = (apiHost: string): string => `${apiHost.replace(/\/+$/, '')}/v1/messages`;
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** The wire body: flat snake_case JSON, exactly what Vonage documents for `channel: "messenger"`. */
-export function toWireBody(message: OutboundMessage): string {
+/** The wire body as an object: flat snake_case, exactly what Vonage documents for `channel: "messenger"`. */
+export function wireObject(message: OutboundMessage): Record<string, unknown> {
   const body: Record<string, unknown> = {
     channel: 'messenger',
     message_type: message.messageType,
@@ -132,7 +132,40 @@ export function toWireBody(message: OutboundMessage): string {
     message.tag === undefined ? { category: message.category } : { category: message.category, tag: message.tag };
   if (message.clientRef !== undefined) body.client_ref = message.clientRef;
   if (message.webhookUrl !== undefined) body.webhook_url = message.webhookUrl;
-  return JSON.stringify(body);
+  return body;
+}
+
+// Strings that JSON writes as they are, between quotes: no escape can be needed.
+const PLAIN_DIGITS = /^[0-9]+$/;
+const PLAIN_WORD = /^[A-Za-z_]+$/;
+
+/**
+ * The wire body, `JSON.stringify(wireObject(message))` to the byte. Hand-tuned: the IDs,
+ * type, category and tag the pipeline sends need no escaping, so they are written as they
+ * are and only the free text is stringified (a few hundred nanoseconds instead of about two
+ * microseconds for the object); anything else takes `JSON.stringify` of the object.
+ */
+export function toWireBody(message: OutboundMessage): string {
+  const { messageType, to, from, content, category, tag, clientRef, webhookUrl } = message;
+  if (
+    !PLAIN_DIGITS.test(to) ||
+    !PLAIN_DIGITS.test(from) ||
+    !PLAIN_WORD.test(messageType) ||
+    !PLAIN_WORD.test(category) ||
+    (tag !== undefined && !PLAIN_WORD.test(tag))
+  ) {
+    return JSON.stringify(wireObject(message));
+  }
+  const value = JSON.stringify(content);
+  let json = `{"channel":"messenger","message_type":"${messageType}","to":"${to}","from":"${from}",`;
+  json += messageType === 'text' ? `"text":${value}` : `"${messageType}":{"url":${value}}`;
+  json +=
+    tag === undefined
+      ? `,"messenger":{"category":"${category}"}`
+      : `,"messenger":{"category":"${category}","tag":"${tag}"}`;
+  if (clientRef !== undefined) json += `,"client_ref":${JSON.stringify(clientRef)}`;
+  if (webhookUrl !== undefined) json += `,"webhook_url":${JSON.stringify(webhookUrl)}`;
+  return `${json}}`;
 }
 
 /**

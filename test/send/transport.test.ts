@@ -1,6 +1,7 @@
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { inspect } from 'node:util';
+import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { NetworkError, RateLimitError, VonageApiError } from '../../src/errors.js';
 import { basicAuth } from '../../src/send/auth.js';
@@ -13,6 +14,7 @@ import {
   type TransportOptions,
   toProblem,
   toWireBody,
+  wireObject,
 } from '../../src/send/transport.js';
 import { type FakeApi, PROBLEMS, startFakeApi } from './fake-api.js';
 
@@ -109,6 +111,41 @@ describe('wire body', () => {
       client_ref: 'order-1',
       webhook_url: 'https://example.com/status',
     });
+  });
+});
+
+describe('toWireBody (hand-written JSON)', () => {
+  it('is JSON.stringify of the wire object to the byte, for any message', () => {
+    const id = fc.oneof(fc.stringMatching(/^[0-9]{1,20}$/), fc.string({ maxLength: 12 }));
+    const word = fc.oneof(
+      fc.constantFrom('text', 'image', 'response', 'message_tag', 'HUMAN_AGENT'),
+      fc.string({ maxLength: 12 }),
+    );
+    const text = fc.oneof(
+      fc.string(),
+      fc.string({ unit: 'binary' }),
+      fc.constantFrom('"quoted"', 'back\\slash', '\u2028'),
+    );
+    const message = fc.record(
+      {
+        messageType: fc.constantFrom('text', 'image', 'audio', 'video', 'file'),
+        from: id,
+        to: id,
+        content: text,
+        category: word,
+        tag: word,
+        clientRef: text,
+        webhookUrl: text,
+      },
+      { requiredKeys: ['messageType', 'from', 'to', 'content', 'category'] },
+    );
+    fc.assert(
+      fc.property(message, (m) => {
+        const outbound = m as OutboundMessage;
+        expect(toWireBody(outbound)).toBe(JSON.stringify(wireObject(outbound)));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
