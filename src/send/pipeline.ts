@@ -10,7 +10,7 @@
 import type * as z from 'zod';
 import { traceSend } from '../diagnostics.js';
 import { WindowClosedError } from '../errors.js';
-import { conversationKey, type PageId, type Psid } from '../ids.js';
+import { type ConversationKey, conversationKey, type PageId, type Psid } from '../ids.js';
 import type { PageRules } from '../pages.js';
 import { learnFromApiError, markTaggedSend } from '../platform-errors.js';
 import {
@@ -104,8 +104,10 @@ export function createSendPipeline(deps: {
    * a store error.
    */
   const readForSend = store.readForSend?.bind(store);
-  const readState = (page: PageId, user: Psid): Promise<readonly [PageState | null, ConversationState | null]> => {
-    const key = conversationKey(page, user);
+  const readState = (
+    page: PageId,
+    key: ConversationKey,
+  ): Promise<readonly [PageState | null, ConversationState | null]> => {
     if (readForSend === undefined) return readPageAndConversation(store, page, key);
     return callStore('readForSend', () => readForSend(page, key)).then(
       ({ page: pageState, conversation }) => [pageState, conversation] as const,
@@ -141,7 +143,9 @@ export function createSendPipeline(deps: {
   ): Promise<SendResult> {
     const { from, to } = params;
     pages.checkDeclared(from, 'from');
-    const [pageState, conversation] = await readState(from, to);
+    // One key for the read and the write: a store that hashes it does so once.
+    const key = conversationKey(from, to);
+    const [pageState, conversation] = await readState(from, key);
     pages.assertLinked(from, pageState);
     const decided = decide(from, conversation, { category: params.category, tag: params.tag });
     const decision = decided instanceof Promise ? await decided : decided;
@@ -173,7 +177,7 @@ export function createSendPipeline(deps: {
     // The message is out: a failure to record it must not look like a failed send (a retry
     // would duplicate it). lastOutboundAt never affects the window, so losing it is harmless.
     try {
-      await store.recordOutbound(conversationKey(from, to), now());
+      await store.recordOutbound(key, now());
       if (decision.tag !== undefined) await markTaggedSend(store, decision.tag, messageUuid);
     } catch {
       /* see above */
@@ -219,7 +223,7 @@ export function createSendPipeline(deps: {
     async canSend(input: CanSendInput): Promise<SendDecision> {
       const p = parseInput(CanSendSchema, input, 'canSend');
       pages.checkDeclared(p.from, 'from');
-      const [pageState, conversation] = await readState(p.from, p.to);
+      const [pageState, conversation] = await readState(p.from, conversationKey(p.from, p.to));
       pages.assertLinked(p.from, pageState);
       return await decide(p.from, conversation, { category: p.category, tag: p.tag });
     },
