@@ -387,6 +387,12 @@ export function storeObserved(): boolean {
   return storeChannel.hasSubscribers;
 }
 
+/** Publishes one store operation's event (a function of its own, so no closure per call). */
+function publishStoreOperation(operation: StoreOperation, started: number, error: unknown): void {
+  const event: StoreOperationEvent = { operation, durationMs: performance.now() - started, error };
+  storeChannel.publish(event);
+}
+
 /**
  * Runs one store operation and publishes its duration and failure.
  *
@@ -394,24 +400,22 @@ export function storeObserved(): boolean {
  */
 export function timeStoreOperation<T>(operation: StoreOperation, run: () => Promise<T>): Promise<T> {
   const started = performance.now();
-  const done = (error: unknown) => {
-    const event: StoreOperationEvent = { operation, durationMs: performance.now() - started, error };
-    storeChannel.publish(event);
-  };
   let pending: Promise<T>;
   try {
-    pending = Promise.resolve(run());
+    // A store method returns a promise; Promise.resolve only for one that does not.
+    const value = run();
+    pending = value instanceof Promise ? value : Promise.resolve(value);
   } catch (error) {
-    done(error);
+    publishStoreOperation(operation, started, error);
     throw error;
   }
   return pending.then(
     (value) => {
-      done(undefined);
+      publishStoreOperation(operation, started, undefined);
       return value;
     },
     (error: unknown) => {
-      done(error);
+      publishStoreOperation(operation, started, error);
       throw error;
     },
   );
