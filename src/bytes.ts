@@ -75,6 +75,25 @@ export function base64urlDecode(text: string): Uint8Array {
   return out;
 }
 
+const BASE64URL_ONLY = /^[A-Za-z0-9_-]*$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: any code unit past ASCII
+const PAST_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * The UTF-8 text that base64url `text` encodes, exactly as `utf8Decode(base64urlDecode(text))`
+ * gives it. Hand-tuned for a webhook token's claims (ASCII JSON, a few hundred characters,
+ * on every webhook): `atob` decodes them in about half the time of a `Buffer` plus its UTF-8
+ * decode. Anything `atob` could read differently (a character outside the alphabet, a length
+ * `Buffer` would truncate, a byte past ASCII) takes the `Buffer` path.
+ */
+export function base64urlText(text: string): string {
+  if (text.length % 4 !== 1 && BASE64URL_ONLY.test(text)) {
+    const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+    if (!PAST_ASCII.test(binary)) return binary;
+  }
+  return utf8Decode(base64urlDecode(text));
+}
+
 /**
  * Bytes (or a string, as UTF-8) as base64url without padding, or (`standard`) as padded base64.
  */

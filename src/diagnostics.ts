@@ -325,7 +325,11 @@ export function traceWebhookHandler(
 
 /**
  * Wraps `receive` in the webhook channel; `statusFor` is the status `webhookHandler` answers
- * an error with.
+ * an error with. The events are those of `tracePromise` (start, end, then error, asyncStart,
+ * asyncEnd, with `result` or `error` set on the payload), published directly: no callback
+ * runs inside `receive`, so a store bound to `start` (the OpenTelemetry bridge's
+ * `AsyncLocalStorage`) would carry nothing, and entering it would switch on Node 20's promise
+ * hooks for the whole process. One promise per call instead of `tracePromise`'s two.
  *
  * @internal
  */
@@ -334,22 +338,37 @@ export function traceReceive<I, R extends Received>(
   statusFor: (error: unknown) => number,
 ): (input: I) => Promise<R> {
   return (input) => {
-    if (!active(webhookChannel)) return receive(input);
-    const trace: WebhookTrace = { via: 'receive' };
-    return webhookChannel.tracePromise(
-      () =>
-        receive(input).then(
-          (received) => {
-            noteReceived(trace, received);
-            trace.status = 200;
-            return received;
-          },
-          (error: unknown) => {
-            noteRefused(trace, error, statusFor(error));
-            throw error;
-          },
-        ),
-      trace,
+    const channel = webhookChannel;
+    if (!active(channel)) return receive(input);
+    const trace: WebhookTrace & { result?: unknown; error?: unknown } = { via: 'receive' };
+    channel.start.publish(trace);
+    let pending: Promise<R>;
+    try {
+      pending = receive(input);
+    } catch (error) {
+      trace.error = error;
+      channel.error.publish(trace);
+      throw error;
+    } finally {
+      channel.end.publish(trace);
+    }
+    return pending.then(
+      (received) => {
+        noteReceived(trace, received);
+        trace.status = 200;
+        trace.result = received;
+        channel.asyncStart.publish(trace);
+        channel.asyncEnd.publish(trace);
+        return received;
+      },
+      (error: unknown) => {
+        noteRefused(trace, error, statusFor(error));
+        trace.error = error;
+        channel.error.publish(trace);
+        channel.asyncStart.publish(trace);
+        channel.asyncEnd.publish(trace);
+        throw error;
+      },
     );
   };
 }
@@ -368,6 +387,12 @@ export function storeObserved(): boolean {
   return storeChannel.hasSubscribers;
 }
 
+/** Publishes one store operation's event (a function of its own, so no closure per call). */
+function publishStoreOperation(operation: StoreOperation, started: number, error: unknown): void {
+  const event: StoreOperationEvent = { operation, durationMs: performance.now() - started, error };
+  storeChannel.publish(event);
+}
+
 /**
  * Runs one store operation and publishes its duration and failure.
  *
@@ -375,24 +400,22 @@ export function storeObserved(): boolean {
  */
 export function timeStoreOperation<T>(operation: StoreOperation, run: () => Promise<T>): Promise<T> {
   const started = performance.now();
-  const done = (error: unknown) => {
-    const event: StoreOperationEvent = { operation, durationMs: performance.now() - started, error };
-    storeChannel.publish(event);
-  };
   let pending: Promise<T>;
   try {
-    pending = Promise.resolve(run());
+    // A store method returns a promise; Promise.resolve only for one that does not.
+    const value = run();
+    pending = value instanceof Promise ? value : Promise.resolve(value);
   } catch (error) {
-    done(error);
+    publishStoreOperation(operation, started, error);
     throw error;
   }
   return pending.then(
     (value) => {
-      done(undefined);
+      publishStoreOperation(operation, started, undefined);
       return value;
     },
     (error: unknown) => {
-      done(error);
+      publishStoreOperation(operation, started, error);
       throw error;
     },
   );

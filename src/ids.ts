@@ -9,12 +9,10 @@
  */
 import * as z from 'zod';
 import { ValidationError } from './errors.js';
+import { DIGITS, MAX_ID_DIGITS } from './id-syntax.js';
 import { lazySchema } from './lazy-schema.js';
 
-/** Longest accepted ID. Meta's IDs are 64-bit (≤ 20 digits); Vonage accepts ≤ 50 chars. */
-export const MAX_ID_DIGITS = 32;
-
-const DIGITS = /^[0-9]+$/;
+export { MAX_ID_DIGITS } from './id-syntax.js';
 
 // Not generic over the brand: inside a generic function zod's `.pipe()` inference fell back
 // to `$ZodType<any>`, which made `Psid` and `PageId` plain `any` (no type safety at all).

@@ -542,7 +542,9 @@ export function evaluateSend(
     );
   }
   const unavailable = page.unavailableTags ?? [];
-  const alternatives = allowedSends(state, at, policy, unavailable);
+  // Only a refusal lists what is still allowed: an allowed send (the common case) skips the
+  // walk over every tag rule and its Dates.
+  const alternatives = () => allowedSends(state, at, policy, unavailable);
 
   if (isClosed(state) && state.closedReason === 'user_unavailable') {
     return refuse(
@@ -559,20 +561,20 @@ export function evaluateSend(
     return refuse(
       'unknown_tag',
       `"${String(category)}" is not a Messenger category (use "response", "update" or "message_tag").`,
-      alternatives,
+      alternatives(),
     );
   }
 
   if (category !== 'message_tag') {
     if (intent.tag !== undefined) {
-      return refuse('unknown_tag', `A tag needs category "message_tag", not "${category}".`, alternatives);
+      return refuse('unknown_tag', `A tag needs category "message_tag", not "${category}".`, alternatives());
     }
     const { end, window } = untaggedWindow(state, policy);
     if (isClosed(state)) {
       return refuse(
         'closed_by_platform',
         `Vonage refused a send to this user on ${iso(state.closedAt as number)} as outside the messaging window.`,
-        alternatives,
+        alternatives(),
         state.closedAt,
       );
     }
@@ -582,7 +584,7 @@ export function evaluateSend(
         window === 'ad_referral'
           ? `The Click-to-Messenger ad window (${duration(adReferralWindowOf(policy))} after the message from the ad at ${iso(state.adReferralAt as number)}) closed at ${iso(end)}.`
           : `The standard messaging window (${duration(policy.standardWindowMs)}) closed at ${iso(end)} (the user last wrote at ${iso(state.lastInboundAt)}).`,
-        alternatives,
+        alternatives(),
         end,
       );
     }
@@ -599,17 +601,17 @@ export function evaluateSend(
         : `${tag} is not a Messenger message tag this SDK knows (known: ${Object.keys(policy.tags)
             .filter((name) => !policy.tags[name]?.retiredAt || (policy.tags[name]?.retiredAt?.getTime() ?? 0) > at)
             .join(', ')}).`,
-      alternatives,
+      alternatives(),
     );
   }
   if (rule.retiredAt && at >= rule.retiredAt.getTime()) {
-    return refuse('retired_tag', retirementText(tag, rule, policy, at), alternatives, rule.retiredAt.getTime());
+    return refuse('retired_tag', retirementText(tag, rule, policy, at), alternatives(), rule.retiredAt.getTime());
   }
   if (unavailable.includes(tag)) {
     return refuse(
       'tag_unavailable',
       `Vonage refused ${tag} for this Page (error 1021, invalid tag), so it is not sent again. Once the Page may use it, call messenger.markTagAvailable(pageId, '${tag}').`,
-      alternatives,
+      alternatives(),
     );
   }
   const end = Math.min(closesAt(state.lastInboundAt, rule.windowMs, policy), rule.retiredAt?.getTime() ?? Infinity);
@@ -617,7 +619,7 @@ export function evaluateSend(
     return refuse(
       'tag_window_closed',
       `The ${tag} tag may be used until ${iso(end)}, ${rule.windowMs === null ? '' : `${duration(rule.windowMs)} after `}the user's last message at ${iso(state.lastInboundAt)}.`,
-      alternatives,
+      alternatives(),
       end,
     );
   }

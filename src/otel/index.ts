@@ -17,6 +17,7 @@ import {
   type Link,
   type MeterProvider,
   metrics,
+  ProxyTracerProvider,
   type Span,
   SpanKind,
   SpanStatusCode,
@@ -70,8 +71,22 @@ const SEND_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 3
 const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
 interface Started {
-  span: Span;
+  /** `undefined` when no tracer provider is registered: metrics only. */
+  span: Span | undefined;
   at: number;
+}
+
+/** What the global API delegates to while no tracer provider is registered. */
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/**
+ * False while `provider` is the global API's proxy with nothing registered behind it: its
+ * spans would be non-recording no-ops, so none is started (their ids, attributes and context
+ * cost a few microseconds each). Asked per span, so a provider registered later is used.
+ */
+function tracingOn(provider: TracerProvider): () => boolean {
+  if (!(provider instanceof ProxyTracerProvider)) return () => true;
+  return () => provider.getDelegate() !== NOOP_TRACER_PROVIDER;
 }
 
 /**
@@ -91,7 +106,9 @@ interface Started {
  */
 export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => void {
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE);
-  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE);
+  const tracerProvider = options.tracerProvider ?? trace.getTracerProvider();
+  const tracer = tracerProvider.getTracer(SCOPE);
+  const tracing = tracingOn(tracerProvider);
   const pageIds = options.pageIds ?? true;
   const linkReplies = options.linkReplies ?? true;
 
@@ -120,6 +137,10 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => v
   const started = new WeakMap<object, Started>();
 
   const startSend = (send: SendTrace) => {
+    if (!tracing()) {
+      started.set(send, { span: undefined, at: performance.now() });
+      return;
+    }
     const attributes: Attributes = {
       'messenger.message_type': send.messageType,
       'messenger.category': send.category,
@@ -131,9 +152,13 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => v
     // A span of the app's own is the parent and the webhook a link; else the webhook is the parent.
     const parent =
       trace.getSpan(active) === undefined && webhookSpan !== undefined ? trace.setSpan(active, webhookSpan) : active;
-    const links: Link[] =
-      parent === active && webhookSpan !== undefined ? [{ context: webhookSpan.spanContext() }] : [];
-    const span = tracer.startSpan(SPANS.send, { kind: SpanKind.INTERNAL, attributes, links }, parent);
+    const links: Link[] | undefined =
+      parent === active && webhookSpan !== undefined ? [{ context: webhookSpan.spanContext() }] : undefined;
+    const span = tracer.startSpan(
+      SPANS.send,
+      links === undefined ? { kind: SpanKind.INTERNAL, attributes } : { kind: SpanKind.INTERNAL, attributes, links },
+      parent,
+    );
     started.set(send, { span, at: performance.now() });
   };
 
@@ -154,6 +179,7 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => v
       'messenger.message_type': send.messageType,
     });
     const { span } = entry;
+    if (span === undefined) return;
     span.setAttribute('messenger.outcome', outcome);
     if (send.reason !== undefined) span.setAttribute('messenger.reason', send.reason);
     if (send.messageUuid !== undefined) span.setAttribute('messenger.message.uuid', send.messageUuid);
@@ -161,13 +187,21 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => v
     span.end();
   };
 
-  const startWebhook = (webhook: WebhookTrace): Span => {
-    const span = tracer.startSpan(SPANS.webhook, {
-      kind: SpanKind.INTERNAL,
-      attributes: { 'messenger.webhook.via': webhook.via },
-    });
+  const startWebhook = (webhook: WebhookTrace): Span | undefined => {
+    const span = tracing()
+      ? tracer.startSpan(SPANS.webhook, {
+          kind: SpanKind.INTERNAL,
+          attributes: { 'messenger.webhook.via': webhook.via },
+        })
+      : undefined;
     started.set(webhook, { span, at: performance.now() });
     return span;
+  };
+
+  // With linkReplies the store transform starts the span before `start` is published; a
+  // `messenger.receive` call publishes `start` without entering stores (it runs no callback).
+  const ensureWebhookStarted = (webhook: WebhookTrace) => {
+    if (!started.has(webhook)) startWebhook(webhook);
   };
 
   const endWebhook = (webhook: WebhookTrace) => {
@@ -179,6 +213,7 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => v
     if (webhook.eventKind !== undefined) counted['messenger.event.kind'] = webhook.eventKind;
     webhooks.add(1, counted);
     const { span } = entry;
+    if (span === undefined) return;
     span.setAttributes(counted);
     if (webhook.eventType !== undefined) span.setAttribute('messenger.event.type', webhook.eventType);
     if (webhook.duplicate !== undefined) span.setAttribute('messenger.webhook.duplicate', webhook.duplicate);
@@ -225,13 +260,12 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => v
   const webhookSubscribers: { start: (webhook: WebhookTrace) => unknown } & Record<
     'end' | 'asyncStart' | 'asyncEnd' | 'error',
     (webhook: WebhookTrace) => void
-  > = { start: ignore, end: ignore, asyncStart: ignore, asyncEnd: endWebhook, error: ignore };
+  > = { start: ensureWebhookStarted, end: ignore, asyncStart: ignore, asyncEnd: endWebhook, error: ignore };
   const { send, webhook, store, platformError } = messengerChannels;
   send?.subscribe(sendSubscribers);
   // The transform starts the span as the request enters the handler; the store keeps it
   // reachable from the callbacks (a send made there becomes its child).
   if (linkReplies) webhook?.start.bindStore(inWebhook, startWebhook);
-  else webhookSubscribers.start = startWebhook;
   webhook?.subscribe(webhookSubscribers);
   store.subscribe(onStore);
   platformError.subscribe(onPlatformError);

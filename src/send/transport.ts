@@ -62,7 +62,7 @@ export interface TransportOptions {
   apiHost: string;
   auth: AuthProvider;
   retry?: RetryOptions | false;
-  /** Abort a request when its socket is silent this long. Default 30 000 ms. */
+  /** Abort a request that has no complete answer this long after it was sent. Default 30 000 ms. */
   timeoutMs?: number;
   /** Injected for tests. */
   sleep?: (ms: number) => Promise<void>;
@@ -139,8 +139,8 @@ export function jsonTransport(
   return { url, send: createSendLoop({ ...options, url, encode: toWireBody, exchange }), close };
 }
 
-/** The wire body: flat snake_case JSON, exactly what Vonage documents for `channel: "messenger"`. */
-export function toWireBody(message: OutboundMessage): string {
+/** The wire body as an object: flat snake_case, exactly what Vonage documents for `channel: "messenger"`. */
+export function wireObject(message: OutboundMessage): Record<string, unknown> {
   const body: Record<string, unknown> = {
     channel: 'messenger',
     message_type: message.messageType,
@@ -153,7 +153,40 @@ export function toWireBody(message: OutboundMessage): string {
     message.tag === undefined ? { category: message.category } : { category: message.category, tag: message.tag };
   if (message.clientRef !== undefined) body.client_ref = message.clientRef;
   if (message.webhookUrl !== undefined) body.webhook_url = message.webhookUrl;
-  return JSON.stringify(body);
+  return body;
+}
+
+// Strings that JSON writes as they are, between quotes: no escape can be needed.
+const PLAIN_DIGITS = /^[0-9]+$/;
+const PLAIN_WORD = /^[A-Za-z_]+$/;
+
+/**
+ * The wire body, `JSON.stringify(wireObject(message))` to the byte. Hand-tuned: the IDs,
+ * type, category and tag the pipeline sends need no escaping, so they are written as they
+ * are and only the free text is stringified (a few hundred nanoseconds instead of about two
+ * microseconds for the object); anything else takes `JSON.stringify` of the object.
+ */
+export function toWireBody(message: OutboundMessage): string {
+  const { messageType, to, from, content, category, tag, clientRef, webhookUrl } = message;
+  if (
+    !PLAIN_DIGITS.test(to) ||
+    !PLAIN_DIGITS.test(from) ||
+    !PLAIN_WORD.test(messageType) ||
+    !PLAIN_WORD.test(category) ||
+    (tag !== undefined && !PLAIN_WORD.test(tag))
+  ) {
+    return JSON.stringify(wireObject(message));
+  }
+  const value = JSON.stringify(content);
+  let json = `{"channel":"messenger","message_type":"${messageType}","to":"${to}","from":"${from}",`;
+  json += messageType === 'text' ? `"text":${value}` : `"${messageType}":{"url":${value}}`;
+  json +=
+    tag === undefined
+      ? `,"messenger":{"category":"${category}"}`
+      : `,"messenger":{"category":"${category}","tag":"${tag}"}`;
+  if (clientRef !== undefined) json += `,"client_ref":${JSON.stringify(clientRef)}`;
+  if (webhookUrl !== undefined) json += `,"webhook_url":${JSON.stringify(webhookUrl)}`;
+  return `${json}}`;
 }
 
 /**
@@ -299,25 +332,26 @@ export function createSendLoop<Body>(
     return Math.round(step / 2 + random() * (step / 2));
   };
 
-  async function attempt(body: Body): Promise<Answer> {
-    // Outside the try: a signing failure is not a network failure. A header is at hand
-    // except while an asynchronous signer (Web Crypto) signs a token.
-    const header = auth.header();
-    const authorization = typeof header === 'string' ? header : await header;
-    try {
-      return await exchange(body, authorization);
-    } catch (error) {
-      throw new NetworkError(
-        `The request to ${url} failed before Vonage answered (${networkReason(error)}). The message may or may not have been sent; it was not retried.`,
-        { cause: error },
-      );
-    }
-  }
+  const noAnswer = (error: unknown) =>
+    new NetworkError(
+      `The request to ${url} failed before Vonage answered (${networkReason(error)}). The message may or may not have been sent; it was not retried.`,
+      { cause: error },
+    );
 
   return async (message) => {
     const body = encode(message);
     for (let tries = 0; ; tries++) {
-      const answer = await attempt(body);
+      // Outside the try: a signing failure is not a network failure. A header is at hand
+      // except while an asynchronous signer (Web Crypto) signs a token. (Inlined rather than
+      // an `attempt` function: one async frame and its promise fewer per send.)
+      const header = auth.header();
+      const authorization = typeof header === 'string' ? header : await header;
+      let answer: Answer;
+      try {
+        answer = await exchange(body, authorization);
+      } catch (error) {
+        throw noAnswer(error);
+      }
       const { status } = answer;
       if (status >= 200 && status < 300) return { messageUuid: acceptedUuid(answer) };
 

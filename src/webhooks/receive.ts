@@ -277,10 +277,12 @@ export function createReceiver(deps: WebhookLayerDeps) {
     maxBodyBytes,
     store,
     configured: verifier !== undefined,
-    /** The public `messenger.receive`. */
-    receive: async (input: ReceiveInput): Promise<ReceiveResult> => (await process(input)).result,
+    /** The public `messenger.receive` (one `then`, not an async function around `process`). */
+    receive: (input: ReceiveInput): Promise<ReceiveResult> => process(input).then(resultOf),
   };
 }
+
+const resultOf = (received: Received): ReceiveResult => received.result;
 
 /** The receive pipeline built by {@link createReceiver}. */
 export type Receiver = ReturnType<typeof createReceiver>;

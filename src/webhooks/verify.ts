@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { base64urlDecode, utf8Decode } from '../bytes.js';
+import { base64urlDecode, base64urlText } from '../bytes.js';
 import { ValidationError, WebhookVerificationError } from '../errors.js';
 import { callStore } from '../store/guard.js';
 import type { SessionStore } from '../store/types.js';
@@ -172,7 +172,7 @@ const own = (obj: Record<string, unknown>, key: string): unknown => (Object.hasO
 export function decodeJson(segment: string, what: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(utf8Decode(base64urlDecode(segment)));
+    value = JSON.parse(base64urlText(segment));
   } catch {
     return fail(`The token ${what} is not base64url JSON`, 'malformed_token');
   }

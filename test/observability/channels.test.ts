@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { channel, tracingChannel } from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -138,6 +139,54 @@ describe('diagnostics channels over a scripted conversation', () => {
       ['receive', 200, 'message', undefined],
       ['receive', 401, undefined, 'replayed_token'],
     ]);
+  });
+
+  it('publishes receive as tracePromise would, but enters a store bound to start only for the handler', async () => {
+    const rec = record();
+    world = await startWorld();
+    const { messenger, sandbox } = world;
+    const als = new AsyncLocalStorage<string>();
+    const start = tracingChannel<unknown, WebhookTrace>(MESSENGER_CHANNELS.webhook).start;
+    start.bindStore(als, (trace) => trace.via);
+    const during: (string | undefined)[] = [];
+    const onStore = () => during.push(als.getStore());
+    channel(MESSENGER_CHANNELS.store).subscribe(onStore);
+    stop = () => {
+      rec.stop();
+      start.unbindStore(als);
+      channel(MESSENGER_CHANNELS.store).unsubscribe(onStore);
+      als.disable();
+    };
+    const { signWebhook } = await import('../../src/testing/sign.js');
+    const { inboundText } = await import('../../src/testing/builders.js');
+    const good = signWebhook(inboundText({ psid: USER, pageId: PAGE, timestamp: sandbox.now() }), SECRET, {
+      issuedAt: sandbox.now(),
+      applicationId: APP_ID,
+    });
+    const received = await messenger.receive(good);
+    const replayed = await messenger.receive(good).catch((error: unknown) => error);
+    expect(rec.events.map((e) => e.event)).toEqual([
+      'webhook:start',
+      'webhook:end',
+      'webhook:asyncStart',
+      'webhook:asyncEnd',
+      'webhook:start',
+      'webhook:end',
+      'webhook:error',
+      'webhook:asyncStart',
+      'webhook:asyncEnd',
+    ]);
+    const [, , , done, , , failed] = rec.events;
+    expect(done?.snapshot).toMatchObject({ via: 'receive', status: 200, result: received });
+    expect(failed?.snapshot).toMatchObject({ via: 'receive', status: 401, error: replayed });
+    // No callback runs inside receive: the bound store is not entered for it.
+    expect(during.length).toBeGreaterThan(0);
+    expect(during.every((value) => value === undefined)).toBe(true);
+
+    during.length = 0;
+    await sandbox.userSays({ page: PAGE, psid: USER, text: 'hi' });
+    await sandbox.settled();
+    expect(during).toContain('handler');
   });
 
   it('publishes nothing and traces nothing when nobody listens', async () => {

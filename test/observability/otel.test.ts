@@ -206,6 +206,32 @@ describe('enableOpenTelemetry over a scripted conversation', () => {
     expect(otel.exporter.getFinishedSpans()).toEqual([]);
   });
 
+  it('counts without spans while no tracer provider is registered, and traces once one is', async () => {
+    const otel = setUpOtel();
+    disable = enableOpenTelemetry({ meterProvider: otel.meterProvider }); // the global, still empty
+    try {
+      world = await startWorld();
+      await playConversation(world);
+      expect(await otel.counts('messenger.platform_errors')).toHaveLength(1);
+      const sent = (await otel.counts('messenger.sends')).reduce((n, [, value]) => n + value, 0);
+      expect(sent).toBe(5);
+      expect(otel.exporter.getFinishedSpans()).toEqual([]);
+
+      trace.setGlobalTracerProvider(otel.tracerProvider);
+      world.sandbox.advance(60_000); // after the 1340 that closed the conversation
+      await world.messenger.recordInbound({
+        from: USER,
+        to: PAGE,
+        timestamp: world.sandbox.now(),
+        messageUuid: 'after-registration',
+      });
+      await world.messenger.sendText({ from: PAGE, to: USER, text: 'Now traced' });
+      expect(otel.exporter.getFinishedSpans().map((s) => s.name)).toEqual(['messenger.send']);
+    } finally {
+      trace.disable();
+    }
+  });
+
   it('uses the global providers when none is passed', async () => {
     const otel = setUpOtel();
     metrics.setGlobalMeterProvider(otel.meterProvider);

@@ -1,5 +1,7 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { inspect } from 'node:util';
+import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { NetworkError, RateLimitError, VonageApiError } from '../../src/errors.js';
 import { basicAuth } from '../../src/send/auth.js';
@@ -12,6 +14,7 @@ import {
   type TransportOptions,
   toProblem,
   toWireBody,
+  wireObject,
 } from '../../src/send/transport.js';
 import { type FakeApi, PROBLEMS, startFakeApi } from './fake-api.js';
 
@@ -108,6 +111,41 @@ describe('wire body', () => {
       client_ref: 'order-1',
       webhook_url: 'https://example.com/status',
     });
+  });
+});
+
+describe('toWireBody (hand-written JSON)', () => {
+  it('is JSON.stringify of the wire object to the byte, for any message', () => {
+    const id = fc.oneof(fc.stringMatching(/^[0-9]{1,20}$/), fc.string({ maxLength: 12 }));
+    const word = fc.oneof(
+      fc.constantFrom('text', 'image', 'response', 'message_tag', 'HUMAN_AGENT'),
+      fc.string({ maxLength: 12 }),
+    );
+    const text = fc.oneof(
+      fc.string(),
+      fc.string({ unit: 'binary' }),
+      fc.constantFrom('"quoted"', 'back\\slash', '\u2028'),
+    );
+    const message = fc.record(
+      {
+        messageType: fc.constantFrom('text', 'image', 'audio', 'video', 'file'),
+        from: id,
+        to: id,
+        content: text,
+        category: word,
+        tag: word,
+        clientRef: text,
+        webhookUrl: text,
+      },
+      { requiredKeys: ['messageType', 'from', 'to', 'content', 'category'] },
+    );
+    fc.assert(
+      fc.property(message, (m) => {
+        const outbound = m as OutboundMessage;
+        expect(toWireBody(outbound)).toBe(JSON.stringify(wireObject(outbound)));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
@@ -369,6 +407,46 @@ describe.each(FACTORIES)('the %s transport', (_name, create) => {
         expect(text).not.toContain(encoded);
       }
     });
+  });
+});
+
+describe('the node:http transport, between sends', () => {
+  it("closes an idle kept-alive connection before the server's Keep-Alive timeout", async () => {
+    const server = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(202, { 'content-type': 'application/json' });
+        res.end('{"message_uuid":"m-1"}');
+      });
+    });
+    server.keepAliveTimeout = 2_000; // answers carry `Keep-Alive: timeout=2`
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const closed = new Promise<number>((resolve) => {
+      server.on('connection', (socket) => socket.on('end', () => resolve(performance.now())));
+    });
+    const t = createTransport({ apiHost: `http://127.0.0.1:${port}`, auth: basicAuth('abcd1234', 'secret-xyz') });
+    try {
+      await t.send(message);
+      const idleFrom = performance.now();
+      // The client ends it (the server would only after 2 s), within a second less the margin.
+      expect((await closed) - idleFrom).toBeLessThan(1_500);
+    } finally {
+      t.close();
+      server.close();
+    }
+  });
+
+  it('keeps nothing alive that would hold the process open', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const t = createTransport({ apiHost: api.url, auth: basicAuth('abcd1234', 'secret-xyz') });
+    try {
+      await t.send(message);
+      expect(timers()).toBe(before);
+    } finally {
+      t.close();
+    }
   });
 });
 
