@@ -100,6 +100,34 @@ function writeRound(store: SessionStore, w: World, calls: number): () => Promise
   };
 }
 
+/**
+ * The figures every backend measures the same way: the "closes within 2 h" listing for one Page
+ * and for every Page, then `recordInbound` with the index (`store`) against without (`plain`).
+ */
+async function measureIndex(
+  ctx: SectionContext,
+  label: string,
+  w: World,
+  stores: { store: SessionStore; plain: () => SessionStore },
+  calls: number,
+): Promise<{ onePage: Latency; allPages: Latency; withIndexUs: number; withoutIndexUs: number }> {
+  const { store } = stores;
+  ctx.log(`scale: ${label}, listing`);
+  const listings = ctx.quick ? 200 : 1000;
+  const onePage = await latency(
+    (i) => store.listByLastInbound?.(within2h(w.pages[i % PAGES])) ?? Promise.resolve([]),
+    listings,
+  );
+  const allPages = await latency(() => store.listByLastInbound?.(within2h(undefined)) ?? Promise.resolve([]), listings);
+  ctx.log(`scale: ${label}, recordInbound with and without the index`);
+  const [withIndexUs, withoutIndexUs] = await alternate(
+    ROUNDS,
+    writeRound(store, w, calls),
+    writeRound(stores.plain(), w, calls),
+  );
+  return { onePage, allPages, withIndexUs, withoutIndexUs };
+}
+
 /** The rows every store reports for one backend. */
 function report(
   ctx: SectionContext,
@@ -212,24 +240,15 @@ async function redisScale(ctx: SectionContext, w: World): Promise<void> {
     };
     const convBytes = await sample('c');
     const seenBytes = await sample('m');
-    ctx.log('scale: redis, listing');
-    const onePage = await latency(
-      (i) => store.listByLastInbound?.(within2h(w.pages[i % PAGES])) ?? Promise.resolve([]),
-      ctx.quick ? 200 : 1000,
-    );
-    const allPages = await latency(
-      () => store.listByLastInbound?.(within2h(undefined)) ?? Promise.resolve([]),
-      ctx.quick ? 200 : 1000,
-    );
-    ctx.log('scale: redis, recordInbound with and without the index');
     // The same keys and client; without the index the scripts skip it (after the listings,
     // since those writes leave the index behind).
-    const plain = redisStore({ client, prefix, windowIndex: false });
     const calls = ctx.quick ? 500 : 2000;
-    const [withIndexUs, withoutIndexUs] = await alternate(
-      ROUNDS,
-      writeRound(store, w, calls),
-      writeRound(plain, w, calls),
+    const { onePage, allPages, withIndexUs, withoutIndexUs } = await measureIndex(
+      ctx,
+      'redis',
+      w,
+      { store, plain: () => redisStore({ client, prefix, windowIndex: false }) },
+      calls,
     );
     const perConversation = (after - before) / w.n;
     report(ctx, 'redis', w, {
@@ -314,21 +333,13 @@ async function postgresScale(ctx: SectionContext, w: World): Promise<void> {
       const scans = rows.map((r) => r['QUERY PLAN']).filter((line) => /Scan|Sort/.test(line));
       plans.push(`${scope}: ${scans.map((line) => line.trim().replace(/\s+\(cost.*$/, '')).join(' → ')}`);
     }
-    ctx.log('scale: postgres, listing');
-    const onePage = await latency(
-      (i) => store.listByLastInbound?.(within2h(w.pages[i % PAGES])) ?? Promise.resolve([]),
-      ctx.quick ? 200 : 1000,
-    );
-    const allPages = await latency(
-      () => store.listByLastInbound?.(within2h(undefined)) ?? Promise.resolve([]),
-      ctx.quick ? 200 : 1000,
-    );
-    ctx.log('scale: postgres, recordInbound with and without the index');
     const calls = ctx.quick ? 300 : 1000;
-    const [withIndexUs, withoutIndexUs] = await alternate(
-      ROUNDS,
-      writeRound(store, w, calls),
-      writeRound(plain, w, calls),
+    const { onePage, allPages, withIndexUs, withoutIndexUs } = await measureIndex(
+      ctx,
+      'postgres',
+      w,
+      { store, plain: () => plain },
+      calls,
     );
     report(ctx, 'postgres', w, {
       seedMs,
@@ -406,21 +417,13 @@ async function sqliteScale(ctx: SectionContext, w: World): Promise<void> {
       .reduce((a, b) => a + b, 0);
     const windowBytes = (sizes.get('scale_conv_at_idx') ?? 0) + (sizes.get('scale_conv_page_open_idx') ?? 0);
     const messages = (sizes.get('scale_messages') ?? 0) + (sizes.get('sqlite_autoindex_scale_messages_1') ?? 0);
-    ctx.log('scale: sqlite, listing');
-    const onePage = await latency(
-      (i) => store.listByLastInbound?.(within2h(w.pages[i % PAGES])) ?? Promise.resolve([]),
-      ctx.quick ? 200 : 1000,
-    );
-    const allPages = await latency(
-      () => store.listByLastInbound?.(within2h(undefined)) ?? Promise.resolve([]),
-      ctx.quick ? 200 : 1000,
-    );
-    ctx.log('scale: sqlite, recordInbound with and without the index');
     const calls = ctx.quick ? 500 : 2000;
-    const [withIndexUs, withoutIndexUs] = await alternate(
-      ROUNDS,
-      writeRound(store, w, calls),
-      writeRound(plain, w, calls),
+    const { onePage, allPages, withIndexUs, withoutIndexUs } = await measureIndex(
+      ctx,
+      'sqlite',
+      w,
+      { store, plain: () => plain },
+      calls,
     );
     report(ctx, 'sqlite', w, {
       seedMs,
