@@ -444,14 +444,19 @@ describe('answers from Vonage', () => {
 });
 
 describe('store failures fail closed', () => {
-  const failing = (method: keyof SessionStore): SessionStore => ({
-    ...memStore(),
-    [method]: async () => {
-      throw new Error('ECONNREFUSED 127.0.0.1:6379');
-    },
-  });
+  const failing = (method: keyof SessionStore): SessionStore => {
+    // Without its one-call read unless that is what fails, so a failing get or getPage is what the send meets.
+    const { readForSend, ...store } = memStore();
+    return {
+      ...store,
+      ...(method === 'readForSend' && readForSend !== undefined ? { readForSend } : {}),
+      [method]: async () => {
+        throw new Error('ECONNREFUSED 127.0.0.1:6379');
+      },
+    };
+  };
 
-  it.each(['get', 'getPage'] as const)('%s failing: StoreError and zero requests', async (method) => {
+  it.each(['get', 'getPage', 'readForSend'] as const)('%s failing: StoreError and zero requests', async (method) => {
     const m = messenger({ store: failing(method) });
     const error = await rejection(m.sendText({ from: PAGE, to: USER, text: 'x' }));
     expect(error).toBeInstanceOf(StoreError);

@@ -24,6 +24,18 @@ import type { IngestInput, IngestResult, PageState, RecordInboundResult, Session
 export const inboundRelinks = (page: PageState | null): boolean => page?.linked !== true;
 
 /**
+ * The one rule for whether an `unlink` effect is recorded: always, or with `ifLinked` only
+ * while the Page is known linked (an error that proves nothing about a Page never seen linked).
+ *
+ * @example
+ * ```ts
+ * if (unlinkApplies({ kind: 'unlink', ifLinked: true, details: {} }, await store.getPage(page))) await store.setPageLinked(page, false, Date.now())
+ * ```
+ */
+export const unlinkApplies = (effect: Extract<StatusEffect, { kind: 'unlink' }>, page: PageState | null): boolean =>
+  !effect.ifLinked || page?.linked === true;
+
+/**
  * Runs {@link IngestInput} against `store`; failures become `StoreError`.
  *
  * @example
@@ -85,7 +97,7 @@ export async function ingestStatusEffect(
     return true;
   }
   const page = effect.ifLinked ? await callStore('getPage', () => store.getPage(pageId)) : null;
-  if (effect.ifLinked && page?.linked !== true) return false;
+  if (!unlinkApplies(effect, page)) return false;
   await callStore('setPageLinked', () => store.setPageLinked(pageId, false, at, effect.details));
   return true;
 }

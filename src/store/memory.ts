@@ -7,6 +7,7 @@
 import { ValidationError } from '../errors.js';
 import type { ConversationKey, PageId } from '../ids.js';
 import { checkedStore } from './checked.js';
+import { inboundRelinks, unlinkApplies } from './ingest.js';
 import { type LeaseRecord, settleLease, takeLease } from './lease.js';
 import { BoundedMap, ConversationSlots, FirstInOrder } from './memory-slots.js';
 import { isAfter } from './shared.js';
@@ -14,12 +15,16 @@ import {
   type ClosedReason,
   DEFAULT_DEDUPE_TTL_MS,
   DEFAULT_STORE_TTL_MS,
+  type DeliveryLease,
   type InboundEntry,
   type InboundRange,
+  type IngestResult,
   type PageLinkDetails,
   type PageState,
   type RecordInboundResult,
+  type SendState,
   type SessionStore,
+  type StatusEffect,
   type TagAvailability,
 } from './types.js';
 
@@ -156,6 +161,94 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     return true;
   };
 
+  /** `recordInbound`, synchronously: the operation and `ingest` share it. */
+  const recordInboundNow = (key: string, at: number, messageUuid: string): RecordInboundResult => {
+    const t = now();
+    const slot = live(key, t);
+    if (slot !== undefined && slots.latestUuid(slot) === messageUuid && stillSeen(slot, t)) {
+      return { state: slots.state(slot), duplicate: true };
+    }
+    const id = `msg:${key}:${messageUuid}`;
+    // Whether an (expired) entry for this id is still in the claims map.
+    let present = false;
+    if (claims.size > 0) {
+      const until = claims.get(id);
+      present = until !== undefined;
+      if (until !== undefined && until > t) {
+        return {
+          state: slot === undefined ? { lastInboundAt: at, lastInboundUuid: messageUuid } : slots.state(slot),
+          duplicate: true,
+        };
+      }
+    }
+    if (slot === undefined) {
+      if (at + ttlMs > t) {
+        const fresh = slots.allocate();
+        setLatest(fresh, at, messageUuid, t);
+        // A key built by concatenation (conversationKey) is a tree of string pieces; reading a
+        // character flattens it in place, and the collector then keeps only the flat string
+        // (about 17 bytes less per conversation kept).
+        key.charCodeAt(0);
+        // live() found no conversation under this key (or just deleted an expired one).
+        conversations.add(key, fresh);
+      } else {
+        // Not kept as a conversation (already expired), but its id still counts as seen.
+        remember(id, t + dedupeTtlMs, present);
+      }
+      return { state: { lastInboundAt: at, lastInboundUuid: messageUuid }, duplicate: false };
+    }
+    if (at > slots.lastInboundAt(slot)) {
+      // The message id it replaces stays seen, now in the claims map.
+      retire(key, slot, t);
+      setLatest(slot, at, messageUuid, t);
+    } else {
+      remember(id, t + dedupeTtlMs, present);
+    }
+    conversations.touch(key, slot);
+    return { state: slots.state(slot), duplicate: false };
+  };
+
+  const markClosedNow = (key: string, at: number, reason: ClosedReason): void => {
+    const slot = live(key, now());
+    if (slot !== undefined && slots.markClosed(slot, at, reason)) conversations.touch(key, slot);
+  };
+
+  const getPageNow = (pageId: string): PageState | null => {
+    const state = pages.get(pageId);
+    if (state === undefined) return null;
+    const copy: PageState = { linked: state.linked, changedAt: state.changedAt };
+    if (state.errorCode !== undefined) copy.errorCode = state.errorCode;
+    if (state.errorDetail !== undefined) copy.errorDetail = state.errorDetail;
+    return copy;
+  };
+
+  const setPageLinkedNow = (pageId: string, linked: boolean, at: number, details?: PageLinkDetails): void => {
+    const current = pages.get(pageId);
+    if (current !== undefined && at < current.changedAt) return;
+    const next: PageState = { linked, changedAt: at };
+    if (!linked && details?.errorCode !== undefined) next.errorCode = details.errorCode;
+    if (!linked && details?.errorDetail !== undefined) next.errorDetail = details.errorDetail;
+    pages.set(pageId, next);
+  };
+
+  const leaseNow = (id: string, ttl: number, t: number): DeliveryLease => {
+    const { lease, record } = takeLease(liveDelivery(id, t), ttl, t);
+    if (record !== undefined) deliveries.touch(id, { ...record, expires: t + Math.max(ttl, dedupeTtlMs) });
+    return lease;
+  };
+
+  /** One status effect, as `ingestStatusEffect` applies it through the single operations. */
+  const applyEffect = (key: string, pageId: string, at: number, effect: StatusEffect): boolean => {
+    if (effect.kind === 'close') {
+      markClosedNow(key, at, effect.reason);
+      return true;
+    }
+    // The stored state itself, not a copy: only `linked` is read.
+    if (!unlinkApplies(effect, pages.get(pageId) ?? null)) return false;
+    setPageLinkedNow(pageId, false, at, effect.details);
+    return true;
+  };
+
   return checkedStore<SessionStore>({
     async get(key) {
       const slot = live(key, now());
@@ -163,49 +256,33 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     },
 
     async recordInbound(key, at, messageUuid): Promise<RecordInboundResult> {
-      const t = now();
-      const slot = live(key, t);
-      if (slot !== undefined && slots.latestUuid(slot) === messageUuid && stillSeen(slot, t)) {
-        return { state: slots.state(slot), duplicate: true };
+      return recordInboundNow(key, at, messageUuid);
+    },
+
+    // One webhook's writes in one synchronous step, in the order of IngestInput: the composed
+    // path (ingestWith) costs a promise and a store-channel event per operation.
+    async ingest({ now: t, replay, message, status, lease }): Promise<IngestResult> {
+      if (!claimOnce(`claim:${replay.id}`, replay.ttlMs)) return { replayed: true, duplicate: false, applied: false };
+      const result: IngestResult = { replayed: false, duplicate: false, applied: false };
+      if (message !== undefined) {
+        const recorded = recordInboundNow(message.key, message.at, message.messageUuid);
+        if (inboundRelinks(pages.get(message.pageId) ?? null)) setPageLinkedNow(message.pageId, true, message.at);
+        result.duplicate = recorded.duplicate;
+        result.state = recorded.state;
       }
-      const id = `msg:${key}:${messageUuid}`;
-      // Whether an (expired) entry for this id is still in the claims map.
-      let present = false;
-      if (claims.size > 0) {
-        const until = claims.get(id);
-        present = until !== undefined;
-        if (until !== undefined && until > t) {
-          return {
-            state: slot === undefined ? { lastInboundAt: at, lastInboundUuid: messageUuid } : slots.state(slot),
-            duplicate: true,
-          };
+      if (status !== undefined) {
+        if (status.effect !== undefined) {
+          result.applied = applyEffect(status.key, status.pageId, status.at, status.effect);
         }
+        result.duplicate = !claimOnce(`claim:${status.dedupe.id}`, status.dedupe.ttlMs);
       }
-      if (slot === undefined) {
-        if (at + ttlMs > t) {
-          const fresh = slots.allocate();
-          setLatest(fresh, at, messageUuid, t);
-          // A key built by concatenation (conversationKey) is a tree of string pieces; reading a
-          // character flattens it in place, and the collector then keeps only the flat string
-          // (about 17 bytes less per conversation kept).
-          key.charCodeAt(0);
-          // live() found no conversation under this key (or just deleted an expired one).
-          conversations.add(key, fresh);
-        } else {
-          // Not kept as a conversation (already expired), but its id still counts as seen.
-          remember(id, t + dedupeTtlMs, present);
-        }
-        return { state: { lastInboundAt: at, lastInboundUuid: messageUuid }, duplicate: false };
-      }
-      if (at > slots.lastInboundAt(slot)) {
-        // The message id it replaces stays seen, now in the claims map.
-        retire(key, slot, t);
-        setLatest(slot, at, messageUuid, t);
-      } else {
-        remember(id, t + dedupeTtlMs, present);
-      }
-      conversations.touch(key, slot);
-      return { state: slots.state(slot), duplicate: false };
+      if (lease !== undefined) result.lease = leaseNow(lease.id, lease.ttlMs, t);
+      return result;
+    },
+
+    async readForSend(pageId, key): Promise<SendState> {
+      const slot = live(key, now());
+      return { page: getPageNow(pageId), conversation: slot === undefined ? null : slots.state(slot) };
     },
 
     async recordOutbound(key, at) {
@@ -214,26 +291,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     },
 
     async markClosed(key: ConversationKey, at: number, reason: ClosedReason) {
-      const slot = live(key, now());
-      if (slot !== undefined && slots.markClosed(slot, at, reason)) conversations.touch(key, slot);
+      markClosedNow(key, at, reason);
     },
 
     async getPage(pageId: PageId) {
-      const state = pages.get(pageId);
-      if (state === undefined) return null;
-      const copy: PageState = { linked: state.linked, changedAt: state.changedAt };
-      if (state.errorCode !== undefined) copy.errorCode = state.errorCode;
-      if (state.errorDetail !== undefined) copy.errorDetail = state.errorDetail;
-      return copy;
+      return getPageNow(pageId);
     },
 
     async setPageLinked(pageId: PageId, linked: boolean, at: number, details?: PageLinkDetails) {
-      const current = pages.get(pageId);
-      if (current !== undefined && at < current.changedAt) return;
-      const next: PageState = { linked, changedAt: at };
-      if (!linked && details?.errorCode !== undefined) next.errorCode = details.errorCode;
-      if (!linked && details?.errorDetail !== undefined) next.errorDetail = details.errorDetail;
-      pages.set(pageId, next);
+      setPageLinkedNow(pageId, linked, at, details);
     },
 
     async claim(id, ttl) {
@@ -241,9 +307,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     },
 
     async lease(id, ttl, t) {
-      const { lease, record } = takeLease(liveDelivery(id, t), ttl, t);
-      if (record !== undefined) deliveries.touch(id, { ...record, expires: t + Math.max(ttl, dedupeTtlMs) });
-      return lease;
+      return leaseNow(id, ttl, t);
     },
 
     async settle(id, attempt, ok, t) {

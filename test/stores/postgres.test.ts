@@ -12,18 +12,24 @@ import { startFakeApi } from '../send/fake-api.js';
 import { connectPostgres, dropPostgresStore, runId } from './services.js';
 
 const table = `vm_test_${runId()}`;
+const asyncTable = `vm_test_${runId()}`;
 let pool: pg.Pool;
 
 beforeAll(async () => {
   pool = await connectPostgres();
   await postgresStore({ pool, table }).createTables();
+  await postgresStore({ pool, table: asyncTable }).createTables();
 });
 afterAll(async () => {
   await dropPostgresStore(pool, table);
+  await dropPostgresStore(pool, asyncTable);
   await pool.end();
 });
 
 describeSessionStore('postgresStore', () => postgresStore({ pool, table }));
+describeSessionStore('postgresStore (synchronousCommit: false)', () =>
+  postgresStore({ pool, table: asyncTable, synchronousCommit: false }),
+);
 
 const key = (page: string, user: string) => conversationKey(pageId(page), psid(user));
 const HOUR = 3_600_000;
@@ -139,6 +145,7 @@ describe('postgresStore on PostgreSQL', () => {
     expect(() => postgresStore({ pool: {} as pg.Pool })).toThrow(/needs a pg Pool/);
     expect(() => postgresStore({ pool, ttlMs: -1 })).toThrow(ValidationError);
     expect(() => postgresStore({ pool, windowIndex: 1 as unknown as boolean })).toThrow(ValidationError);
+    expect(() => postgresStore({ pool, synchronousCommit: 'off' as unknown as boolean })).toThrow(ValidationError);
     expect(() => postgresSchemaSql({ windowIndex: 'off' as unknown as boolean })).toThrow(ValidationError);
   });
 
@@ -237,6 +244,35 @@ describe('postgresStore on PostgreSQL', () => {
       expect(response.status).toBe(200);
       // The ingest function call, then the lease's settle after the callback.
       expect(queries.map((q) => q.replace(/_[0-9a-f]{12}$/, ''))).toEqual(['vm_ingest', 'vm_settleOk']);
+    } finally {
+      client.release();
+    }
+  });
+
+  it('synchronousCommit: false makes only the ingest transaction asynchronous, in the same one query', async () => {
+    const client = await pool.connect();
+    try {
+      const texts: string[] = [];
+      const spy = {
+        query: (config: pg.QueryConfig) => {
+          texts.push(config.text);
+          return client.query(config);
+        },
+      } as unknown as pg.Pool;
+      const ingestOnce = (synchronousCommit: boolean) =>
+        postgresStore({ pool: spy, table, synchronousCommit }).ingest?.({
+          now: Date.now(),
+          replay: { id: `{4301}jti:${runId()}`, ttlMs: 60_000 },
+          message: { key: key('4301', '4302'), pageId: pageId('4301'), at: Date.now(), messageUuid: `sc-${runId()}` },
+        });
+      expect(await ingestOnce(false)).toMatchObject({ replayed: false, duplicate: false });
+      expect(await ingestOnce(true)).toMatchObject({ replayed: false, duplicate: false });
+      expect(texts).toHaveLength(2);
+      expect(texts[0]).toContain("set_config('synchronous_commit', 'off', true)");
+      expect(texts[1]).not.toContain('synchronous_commit');
+      // Transaction-local: the connection's own setting is untouched afterwards.
+      const { rows } = await client.query('SHOW synchronous_commit');
+      expect(rows[0].synchronous_commit).toBe('on');
     } finally {
       client.release();
     }
