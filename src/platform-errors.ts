@@ -10,7 +10,7 @@
 import { VonageApiError } from './errors.js';
 import { conversationKey, type PageId, type Psid } from './ids.js';
 import { callStore } from './store/guard.js';
-import { ingestStatusEffect } from './store/ingest.js';
+import { ingestStatusEffect, unlinkApplies } from './store/ingest.js';
 import type { PageState, SessionStore, StatusEffect } from './store/types.js';
 import type { StatusEvent } from './webhooks/events.js';
 import {
@@ -147,7 +147,7 @@ export async function learnFromApiError(
   const code = codeOfApiError(error);
   const effect = statusEffectOf(code, error.detail ?? error.title ?? '');
   if (effect === undefined) return 'none';
-  if (effect.kind === 'unlink' && effect.ifLinked && pageState?.linked !== true) return 'none';
+  if (effect.kind === 'unlink' && !unlinkApplies(effect, pageState)) return 'none';
   try {
     const applied = await ingestStatusEffect(store, conversationKey(page, user), page, at, {
       ...effect,
