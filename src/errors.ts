@@ -258,8 +258,8 @@ export class MissingDependencyError extends MessengerError {
 
 /**
  * The operation needs an optional capability of the `SessionStore` that the store passed to
- * `createMessenger` does not have (every store of this package has them all; a custom store
- * may not). Nothing was read or written.
+ * `createMessenger` does not have (a custom store, or one of this package's stores created with
+ * `windowIndex: false`, for `listByLastInbound`). Nothing was read or written.
  */
 export class StoreCapabilityError extends MessengerError {
   override readonly name = 'StoreCapabilityError' as const;
