@@ -227,7 +227,12 @@ interface SentResult {
 }
 
 /**
- * Runs one send inside the send channel (a no-op wrapper when nobody listens).
+ * Runs one send inside the send channel (a no-op wrapper when nobody listens). The events
+ * are those of `tracePromise` (start inside `start.runStores`, end, then error, asyncStart,
+ * asyncEnd, with `result` or `error` set on the payload), published directly: the outcome
+ * is noted in the same reaction that publishes, so a send costs one promise reaction and
+ * two closures more than untraced, where `tracePromise` over a noting `then` cost two and
+ * four (docs/performance.md, "Observability (issue 15)").
  *
  * @internal
  */
@@ -236,7 +241,8 @@ export function traceSend<R extends SentResult>(
   params: { from: PageId; to: Psid; category?: MessagingCategory | undefined; tag?: string | undefined },
   run: () => Promise<R>,
 ): Promise<R> {
-  if (!active(sendChannel)) return run();
+  const channel = sendChannel;
+  if (!active(channel)) return run();
   const trace: SendTrace = {
     messageType,
     pageId: params.from,
@@ -244,9 +250,9 @@ export function traceSend<R extends SentResult>(
     category: intentCategory(params),
     tag: params.tag,
   };
-  return sendChannel.tracePromise(
-    () =>
-      run().then(
+  return channel.start.runStores(trace, () => {
+    try {
+      return run().then(
         (result) => {
           trace.outcome = 'sent';
           trace.messageUuid = result.messageUuid;
@@ -257,15 +263,29 @@ export function traceSend<R extends SentResult>(
             expiresAt: result.windowExpiresAt,
             ...(result.tag !== undefined ? { tag: result.tag } : {}),
           };
+          trace.result = result;
+          channel.asyncStart.publish(trace);
+          channel.asyncEnd.publish(trace);
           return result;
         },
         (error: unknown) => {
           describeSendFailure(trace, error);
+          trace.error = error;
+          channel.error.publish(trace);
+          channel.asyncStart.publish(trace);
+          channel.asyncEnd.publish(trace);
           throw error;
         },
-      ),
-    trace,
-  );
+      );
+    } catch (error) {
+      describeSendFailure(trace, error);
+      trace.error = error;
+      channel.error.publish(trace);
+      throw error;
+    } finally {
+      channel.end.publish(trace);
+    }
+  });
 }
 
 /** What `receive` resolves to, as far as the webhook channel reads it. */

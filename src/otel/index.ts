@@ -14,7 +14,6 @@ import {
   type Counter,
   context,
   type Histogram,
-  type Link,
   type MeterProvider,
   metrics,
   ProxyTracerProvider,
@@ -89,6 +88,48 @@ function tracingOn(provider: TracerProvider): () => boolean {
   return () => provider.getDelegate() !== NOOP_TRACER_PROVIDER;
 }
 
+interface Instruments {
+  sends: Counter;
+  sendDuration: Histogram;
+  webhooks: Counter;
+  platformErrors: Counter;
+  storeDuration: Histogram;
+}
+
+/**
+ * The instruments already created on each meter provider. The SDK answers a second
+ * registration of the same name with the same storage, but only after comparing descriptors
+ * (and warning through `diag` when they differ): turning the bridge off and on again, as a
+ * test or a benchmark does, then costs a lookup instead.
+ */
+const instrumentsByProvider = new WeakMap<MeterProvider, Instruments>();
+
+function instrumentsOf(provider: MeterProvider): Instruments {
+  const known = instrumentsByProvider.get(provider);
+  if (known !== undefined) return known;
+  const meter = provider.getMeter(SCOPE);
+  const counter = (name: string, description: string): Counter => meter.createCounter(name, { description });
+  // Durations in seconds, as OpenTelemetry's semantic conventions ask.
+  const seconds = (name: string, description: string, buckets: number[]): Histogram =>
+    meter.createHistogram(name, { description, unit: 's', advice: { explicitBucketBoundaries: buckets } });
+  const created: Instruments = {
+    sends: counter(OTEL_INSTRUMENTS.sends, 'Sends by outcome (sent, refused before the network, failed) and reason'),
+    sendDuration: seconds(
+      OTEL_INSTRUMENTS.sendDuration,
+      'Duration of a send, from the call to its settlement',
+      SEND_BUCKETS,
+    ),
+    webhooks: counter(OTEL_INSTRUMENTS.webhooks, 'Webhooks by the HTTP status answered and the event kind'),
+    platformErrors: counter(
+      OTEL_INSTRUMENTS.platformErrors,
+      'Refusals the platform reported in status webhooks, by Vonage error code',
+    ),
+    storeDuration: seconds(OTEL_INSTRUMENTS.storeDuration, 'Duration of a session store operation', STORE_BUCKETS),
+  };
+  instrumentsByProvider.set(provider, created);
+  return created;
+}
+
 /**
  * Subscribes OpenTelemetry to the SDK's diagnostics channels: counters and histograms for
  * sends, webhooks, platform errors and store calls, a span per send and per webhook (a reply
@@ -105,32 +146,15 @@ function tracingOn(provider: TracerProvider): () => boolean {
  * ```
  */
 export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => void {
-  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE);
   const tracerProvider = options.tracerProvider ?? trace.getTracerProvider();
   const tracer = tracerProvider.getTracer(SCOPE);
   const tracing = tracingOn(tracerProvider);
   const pageIds = options.pageIds ?? true;
   const linkReplies = options.linkReplies ?? true;
 
-  const counter = (name: string, description: string): Counter => meter.createCounter(name, { description });
-  // Durations in seconds, as OpenTelemetry's semantic conventions ask.
-  const seconds = (name: string, description: string, buckets: number[]): Histogram =>
-    meter.createHistogram(name, { description, unit: 's', advice: { explicitBucketBoundaries: buckets } });
-  const sends = counter(
-    OTEL_INSTRUMENTS.sends,
-    'Sends by outcome (sent, refused before the network, failed) and reason',
+  const { sends, sendDuration, webhooks, platformErrors, storeDuration } = instrumentsOf(
+    options.meterProvider ?? metrics.getMeterProvider(),
   );
-  const sendDuration = seconds(
-    OTEL_INSTRUMENTS.sendDuration,
-    'Duration of a send, from the call to its settlement',
-    SEND_BUCKETS,
-  );
-  const webhooks = counter(OTEL_INSTRUMENTS.webhooks, 'Webhooks by the HTTP status answered and the event kind');
-  const platformErrors = counter(
-    OTEL_INSTRUMENTS.platformErrors,
-    'Refusals the platform reported in status webhooks, by Vonage error code',
-  );
-  const storeDuration = seconds(OTEL_INSTRUMENTS.storeDuration, 'Duration of a session store operation', STORE_BUCKETS);
 
   // The webhook span of the request being handled, through its callbacks' async work.
   const inWebhook = new AsyncLocalStorage<Span>();
@@ -147,18 +171,22 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => v
     };
     if (send.tag !== undefined) attributes['messenger.tag'] = send.tag;
     if (pageIds) attributes['messenger.page.id'] = send.pageId;
-    const webhookSpan = inWebhook.getStore();
-    const active = context.active();
-    // A span of the app's own is the parent and the webhook a link; else the webhook is the parent.
-    const parent =
-      trace.getSpan(active) === undefined && webhookSpan !== undefined ? trace.setSpan(active, webhookSpan) : active;
-    const links: Link[] | undefined =
-      parent === active && webhookSpan !== undefined ? [{ context: webhookSpan.spanContext() }] : undefined;
-    const span = tracer.startSpan(
-      SPANS.send,
-      links === undefined ? { kind: SpanKind.INTERNAL, attributes } : { kind: SpanKind.INTERNAL, attributes, links },
-      parent,
-    );
+    const webhookSpan = linkReplies ? inWebhook.getStore() : undefined;
+    let span: Span;
+    if (webhookSpan === undefined) {
+      span = tracer.startSpan(SPANS.send, { kind: SpanKind.INTERNAL, attributes });
+    } else {
+      const active = context.active();
+      // A span of the app's own is the parent and the webhook a link; else the webhook is the parent.
+      span =
+        trace.getSpan(active) === undefined
+          ? tracer.startSpan(SPANS.send, { kind: SpanKind.INTERNAL, attributes }, trace.setSpan(active, webhookSpan))
+          : tracer.startSpan(
+              SPANS.send,
+              { kind: SpanKind.INTERNAL, attributes, links: [{ context: webhookSpan.spanContext() }] },
+              active,
+            );
+    }
     started.set(send, { span, at: performance.now() });
   };
 
@@ -249,24 +277,19 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => v
     platformErrors.add(1, { 'messenger.error.code': event.code ?? 'none', 'messenger.error.kind': event.kind });
   };
 
-  const ignore = () => {};
-  const sendSubscribers = {
-    start: startSend,
-    end: ignore,
-    asyncStart: ignore,
-    asyncEnd: endSend,
-    error: ignore,
-  };
-  const webhookSubscribers: { start: (webhook: WebhookTrace) => unknown } & Record<
-    'end' | 'asyncStart' | 'asyncEnd' | 'error',
-    (webhook: WebhookTrace) => void
-  > = { start: ensureWebhookStarted, end: ignore, asyncStart: ignore, asyncEnd: endWebhook, error: ignore };
+  // Only the events used are subscribed: a channel nobody listens to publishes for free.
   const { send, webhook, store, platformError } = messengerChannels;
-  send?.subscribe(sendSubscribers);
+  const onSendStart = startSend as (message: unknown) => void;
+  const onSendEnd = endSend as (message: unknown) => void;
+  const onWebhookStart = ensureWebhookStarted as (message: unknown) => void;
+  const onWebhookEnd = endWebhook as (message: unknown) => void;
+  send?.start.subscribe(onSendStart);
+  send?.asyncEnd.subscribe(onSendEnd);
   // The transform starts the span as the request enters the handler; the store keeps it
   // reachable from the callbacks (a send made there becomes its child).
   if (linkReplies) webhook?.start.bindStore(inWebhook, startWebhook);
-  webhook?.subscribe(webhookSubscribers);
+  webhook?.start.subscribe(onWebhookStart);
+  webhook?.asyncEnd.subscribe(onWebhookEnd);
   store.subscribe(onStore);
   platformError.subscribe(onPlatformError);
 
@@ -274,8 +297,10 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => v
   return () => {
     if (!enabled) return;
     enabled = false;
-    send?.unsubscribe(sendSubscribers);
-    webhook?.unsubscribe(webhookSubscribers);
+    send?.start.unsubscribe(onSendStart);
+    send?.asyncEnd.unsubscribe(onSendEnd);
+    webhook?.start.unsubscribe(onWebhookStart);
+    webhook?.asyncEnd.unsubscribe(onWebhookEnd);
     if (linkReplies) webhook?.start.unbindStore(inWebhook);
     inWebhook.disable();
     store.unsubscribe(onStore);
