@@ -15,14 +15,14 @@
  * - `P k:<id>` one-time claims (`SET NX PX`); `P d:<id>` delivery leases (the SDK's ids for
  *   a webhook start with `{pageId}`, so they share the Page's slot)
  * - `P t:<bucket>` token buckets; expire once full again
- * - `P i:{pageId}` the Page's window index (behind `listByLastInbound`): a sorted set of the
- *   PSIDs of its open conversations, score = `lastInboundAt`, changed by the same scripts as
- *   the conversation; it expires with its newest member, and members past `ttlMs` are trimmed
- *   by every write to the Page and skipped by every read
+ * - `P i:{pageId}:<hour>` the Page's window index (behind `listByLastInbound`), one sorted set
+ *   per hour of `lastInboundAt`: the PSIDs of its open conversations whose last message came
+ *   in that hour, score = `lastInboundAt`, changed by the same scripts as the conversation;
+ *   each expires a ttl after its hour, with the last of its members
  * - `P pages` the set of Page IDs that have an index, so a query over every Page knows where
- *   to look: added to when a process first sees a Page (or a Page's index is created), not
- *   per message, so no key is written by the whole fleet's traffic; it only grows (a Page ID
- *   is a few bytes, and an entry without an index costs one empty read)
+ *   to look: added to by a process once per Page and hour, not per message, so no key is
+ *   written by the whole fleet's traffic; it only grows (a Page ID is a few bytes, and an
+ *   entry without an index costs empty reads)
  *
  * Changed in 0.2: conversations were tagged `{pageId:psid}`; see the CHANGELOG.
  *
@@ -102,54 +102,63 @@ function script(lua: string): Script {
 // big ones, so the scripts compare with tonumber() and only ever store the caller's strings.
 // Each rule is one Lua function, shared by its own script and by INGEST. Every script opens by
 // naming each KEYS/ARGV entry once; the body only uses those names.
-// The window index: a conversation's PSID is in its Page's index (score = lastInboundAt) while
-// it is open, i.e. not closed by the platform since the user's latest message (the listByLastInbound contract, types.ts).
-// `member` is '' when the store keeps no index. Two calls on the common path (PTTL, ZADD):
-// members past the ttl are trimmed when a new member joins (the set grows only then), and
-// the set's expiry, which must outlast its newest member, is moved to index_until (an hour
-// past the conversation's) only when it falls short, so about once an hour per Page.
-// Returns 1 when the index was created (the client then registers the Page), else 0.
-const INDEX_FN = `
-local function index_inbound(index, member, at, v, live_after, now, index_until)
+// The window index: a conversation's PSID is in one of its Page's hour buckets, the sorted
+// set `index:<hour of lastInboundAt>` (score = lastInboundAt), while it is open, i.e. not
+// closed by the platform since the user's latest message (the listByLastInbound contract,
+// types.ts). Small buckets stay compact listpacks, so a message costs a ZREM from the old
+// hour and a ZADD to the new one (or one ZADD within the same hour) instead of a move in one
+// large skiplist. A bucket expires an hour plus the conversation ttl after its hour ends:
+// every member's conversation has expired by then, so nothing needs trimming.
+// `member` is '' when the store keeps no index.
+const BUCKET_FN = `
+local function bucket_of(at) return math.floor(tonumber(at) / 3600000) end
+local function bucket_key(index, b) return index .. ':' .. string.format('%d', b) end
+`;
+const INDEX_FN = `${BUCKET_FN}
+local function index_inbound(index, member, old_at, at, v, ttl)
+  local old = false
+  if old_at then old = bucket_key(index, bucket_of(old_at)) end
   local c = string.match(v, '^[^|]*|[^|]*|([^|]*)|')
   if c ~= '' and tonumber(c) >= tonumber(at) then
-    redis.call('ZREM', index, member)
-    return 0
+    if old then redis.call('ZREM', old, member) end
+    return
   end
-  local ttl = redis.call('PTTL', index)
-  if redis.call('ZADD', index, at, member) == 1 then redis.call('ZREMRANGEBYSCORE', index, '-inf', live_after) end
-  if ttl < 0 or tonumber(now) + ttl < tonumber(index_until) - 3600000 then redis.call('PEXPIREAT', index, index_until) end
-  if ttl == -2 then return 1 end
-  return 0
+  local b = bucket_of(at)
+  local key = bucket_key(index, b)
+  if old and old ~= key then redis.call('ZREM', old, member) end
+  if redis.call('ZADD', key, at, member) == 1 then
+    redis.call('PEXPIREAT', key, string.format('%d', (b + 1) * 3600000 + ttl))
+  end
 end
 `;
 const RECORD_INBOUND_FN = `
-local function record_inbound(conv, seen, at, uuid, conv_until, now, seen_until, seen_ttl, index, member, live_after, index_until)
+local function record_inbound(conv, seen, at, uuid, conv_until, now, seen_until, seen_ttl, index, member)
   redis.call('ZREMRANGEBYSCORE', seen, '-inf', now)
   if redis.call('ZADD', seen, 'NX', seen_until, uuid) == 0 then
-    return {1, redis.call('GET', conv), 0}
+    return {1, redis.call('GET', conv)}
   end
   redis.call('PEXPIRE', seen, seen_ttl)
   local v = redis.call('GET', conv)
+  local old_at = false
   if v then
     local i, o, c, r = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
-    if tonumber(at) <= tonumber(i) then return {0, v, 0} end
+    if tonumber(at) <= tonumber(i) then return {0, v} end
+    old_at = i
     v = at .. '|' .. o .. '|' .. c .. '|' .. r .. '|' .. uuid
   else
     v = at .. '||||' .. uuid
   end
   redis.call('SET', conv, v, 'PXAT', conv_until)
-  local created = 0
   if member ~= '' and tonumber(conv_until) > tonumber(now) then
-    created = index_inbound(index, member, at, v, live_after, now, index_until)
+    index_inbound(index, member, old_at, at, v, tonumber(conv_until) - tonumber(at))
   end
-  return {0, v, created}
+  return {0, v}
 end
 `;
 const RECORD_INBOUND = script(`
 local conv = KEYS[1]        -- the conversation string
 local seen = KEYS[2]        -- sorted set of its message ids (score = remembered until)
-local index = KEYS[3]       -- the Page's window index
+local index = KEYS[3]       -- the Page's window index: its hour buckets are index:<hour>
 local at = ARGV[1]          -- the message's time, epoch ms
 local uuid = ARGV[2]        -- its message_uuid
 local conv_until = ARGV[3]  -- when the conversation expires, epoch ms
@@ -157,10 +166,8 @@ local now = ARGV[4]         -- the store's clock, epoch ms (older ids are droppe
 local seen_until = ARGV[5]  -- until when this id is remembered, epoch ms
 local seen_ttl = ARGV[6]    -- ms the id set is kept after this write
 local member = ARGV[7]      -- the PSID in the window index; '' when the store keeps none
-local live_after = ARGV[8]  -- index members at or before this (now - ttl) have expired
-local index_until = ARGV[9] -- the index's expiry when it must move: conv_until plus an hour
 ${INDEX_FN}${RECORD_INBOUND_FN}
-return record_inbound(conv, seen, at, uuid, conv_until, now, seen_until, seen_ttl, index, member, live_after, index_until)
+return record_inbound(conv, seen, at, uuid, conv_until, now, seen_until, seen_ttl, index, member)
 `);
 
 const RECORD_OUTBOUND = script(`
@@ -182,17 +189,18 @@ local function mark_closed(conv, at, reason, index, member)
   if c ~= '' and tonumber(at) < tonumber(c) then return 0 end
   redis.call('SET', conv, head .. '|' .. at .. '|' .. reason .. '|' .. u, 'KEEPTTL')
   -- Closed since the user's latest message: no longer open, so out of the window index.
-  if member ~= '' and tonumber(at) >= tonumber(string.match(head, '^[^|]*')) then redis.call('ZREM', index, member) end
+  local i = string.match(head, '^[^|]*')
+  if member ~= '' and tonumber(at) >= tonumber(i) then redis.call('ZREM', bucket_key(index, bucket_of(i)), member) end
   return 1
 end
 `;
 const MARK_CLOSED = script(`
 local conv = KEYS[1]    -- the conversation string
-local index = KEYS[2]   -- the Page's window index
+local index = KEYS[2]   -- the Page's window index: its hour buckets are index:<hour>
 local at = ARGV[1]      -- when it closed, epoch ms
 local reason = ARGV[2]  -- a ClosedReason
 local member = ARGV[3]  -- the PSID in the window index; '' when the store keeps none
-${MARK_CLOSED_FN}
+${BUCKET_FN}${MARK_CLOSED_FN}
 return mark_closed(conv, at, reason, index, member)
 `);
 
@@ -278,7 +286,7 @@ local seen = KEYS[3]          -- its message-id set
 local page = KEYS[4]          -- the Page hash
 local status_claim = KEYS[5]  -- a status's dedupe claim
 local delivery = KEYS[6]      -- the delivery record
-local index = KEYS[7]         -- the Page's window index
+local index = KEYS[7]         -- the Page's window index: its hour buckets are index:<hour>
 local kind = ARGV[1]          -- 'm' a message, 's' a status
 local replay_ttl = ARGV[2]    -- ms the token's jti is remembered
 local now = ARGV[3]           -- the receiving clock, epoch ms
@@ -297,14 +305,12 @@ local status_ttl = ARGV[15]   -- a status: ms its dedupe claim lasts
 local lease_until = ARGV[16]  -- when the delivery lease ends, epoch ms; '' when no callback runs
 local keep_ms = ARGV[17]      -- ms the delivery record is kept
 local member = ARGV[18]       -- the PSID in the window index; '' when the store keeps none
-local live_after = ARGV[19]   -- a message: index members at or before this have expired
-local index_until = ARGV[20]  -- a message: the index's expiry when it must move
 ${INDEX_FN}${RECORD_INBOUND_FN}${MARK_CLOSED_FN}${SET_PAGE_FN}${LEASE_FN}
 if not redis.call('SET', replay_claim, '1', 'PX', replay_ttl, 'NX') then return {1} end
-local duplicate, state, applied, created = 0, false, 0, 0
+local duplicate, state, applied = 0, false, 0
 if kind == 'm' then
-  local r = record_inbound(conv, seen, at, uuid, conv_until, now, seen_until, seen_ttl, index, member, live_after, index_until)
-  duplicate, state, created = r[1], r[2], r[3]
+  local r = record_inbound(conv, seen, at, uuid, conv_until, now, seen_until, seen_ttl, index, member)
+  duplicate, state = r[1], r[2]
   if redis.call('HGET', page, 'l') ~= '1' then set_page(page, '1', at, '0', '', '0', '') end
 else
   if effect == 'c' then
@@ -318,7 +324,7 @@ else
 end
 local l = false
 if lease_until ~= '' then l = lease(delivery, now, lease_until, keep_ms) end
-return {0, duplicate, state, applied, l, created}
+return {0, duplicate, state, applied, l}
 `);
 
 const TAKE_TOKEN = script(`
@@ -380,19 +386,26 @@ const DELETE = script(`
 local conv = KEYS[1]    -- the conversation string
 local seen = KEYS[2]    -- its message-id set
 local referral = KEYS[3]  -- its latest ad referral
-local index = KEYS[4]   -- the Page's window index
+local index = KEYS[4]   -- the Page's window index: its hour buckets are index:<hour>
 local member = ARGV[1]  -- the PSID in the window index; '' when the store keeps none
+${BUCKET_FN}
+if member ~= '' then
+  local v = redis.call('GET', conv)
+  if v then redis.call('ZREM', bucket_key(index, bucket_of(string.match(v, '^[^|]*'))), member) end
+end
 redis.call('DEL', conv, seen, referral)
-if member ~= '' then redis.call('ZREM', index, member) end
 return 1
 `);
 
 // The reads of the window index, shared by LIST (one Page) and LIST_ALL (every Page).
-// le: byte order of two strings (Lua's < follows the server's locale). start_rank: the first
-// rank with score > from and strictly after (after_at, after_member) ('' after_at: no cursor;
-// '' after_member: every member at after_at comes after it). read_open: the conversation and
-// its ad referral ('' none) when it exists and is open, else nil.
-const LIST_FN = `
+// le: byte order of two strings (Lua's < follows the server's locale). read_open: the
+// conversation and its ad referral ('' none) when it exists and is open, else false.
+// page_cursor / page_next: one Page's members with from < score <= to, strictly after
+// (after_at, after_member) ('' after_at: no cursor; '' after_member: every member at after_at
+// comes after it), in (score, member) order, read `size` at a time from the hour buckets in
+// turn (a missing bucket is an empty read). drop: removes a member found closed or gone, and
+// keeps the cursor's offset in its bucket right.
+const LIST_FN = `${BUCKET_FN}
 local function le(a, b)
   for k = 1, math.min(#a, #b) do
     local x, y = string.byte(a, k), string.byte(b, k)
@@ -400,22 +413,6 @@ local function le(a, b)
   end
   return #a <= #b
 end
-local function start_rank(index, from, after_at, after_member)
-  local start = redis.call('ZCOUNT', index, '-inf', from)
-  if after_at ~= '' then
-    local lo = redis.call('ZCOUNT', index, '-inf', '(' .. after_at)
-    local hi = lo + redis.call('ZCOUNT', index, after_at, after_at)
-    while lo < hi do
-      local mid = math.floor((lo + hi) / 2)
-      if le(redis.call('ZRANGE', index, mid, mid)[1], after_member) then lo = mid + 1 else hi = mid end
-    end
-    if lo > start then start = lo end
-  end
-  return start
-end
--- Reads the conversations and ad referrals of several members in one MGET (keys: conv1,
--- ad1, conv2, ad2, ...); returns for each its conversation and ad referral ('' none) when it
--- exists and is open, else false.
 local function read_open(keys)
   local values = redis.call('MGET', unpack(keys))
   local out = {}
@@ -430,6 +427,34 @@ local function read_open(keys)
   end
   return out
 end
+local function page_cursor(index, from, to, after_at, after_member, size)
+  local c = { index = index, min = '(' .. from, max = to, size = size, offset = 0, buf = {}, pos = 1 }
+  c.b, c.last = bucket_of(tonumber(from) + 1), bucket_of(to)
+  if after_at ~= '' and tonumber(after_at) > tonumber(from) then
+    c.min, c.tie, c.after_member = after_at, tonumber(after_at), after_member
+    c.b = bucket_of(after_at)
+  end
+  return c
+end
+local function page_next(c)
+  while true do
+    if c.pos > #c.buf then
+      if c.b > c.last then return nil end
+      c.key = bucket_key(c.index, c.b)
+      c.buf = redis.call('ZRANGE', c.key, c.min, c.max, 'BYSCORE', 'LIMIT', c.offset, c.size, 'WITHSCORES')
+      c.pos = 1
+      if #c.buf / 2 < c.size then c.b, c.offset = c.b + 1, 0 else c.offset = c.offset + c.size end
+    else
+      local member, score = c.buf[c.pos], tonumber(c.buf[c.pos + 1])
+      c.pos = c.pos + 2
+      if not (c.tie == score and le(member, c.after_member)) then return member, score, c.key end
+    end
+  end
+end
+local function drop(c, key, member)
+  redis.call('ZREM', key, member)
+  if c.offset > 0 and key == bucket_key(c.index, c.b) then c.offset = c.offset - 1 end
+end
 `;
 
 // One Page's part of listByLastInbound: up to `want` open conversations with
@@ -438,42 +463,38 @@ end
 // the PSIDs: they carry the Page's hash tag, so they live in the index's slot (Cluster-safe).
 // A member whose conversation is gone (evicted) or closed is dropped from the index on the way.
 const LIST = script(`
-local index = KEYS[1]        -- the Page's window index
+local index = KEYS[1]        -- the Page's window index: its hour buckets are index:<hour>
 local conv_prefix = ARGV[1]  -- the Page's conversation keys up to the PSID: 'P c:{pageId}:'
 local ad_prefix = ARGV[2]    -- the same for the ad-referral keys: 'P a:{pageId}:'
 local from = ARGV[3]         -- exclusive lower bound on the score, epoch ms
-local to = tonumber(ARGV[4]) -- inclusive upper bound on the score, epoch ms
+local to = ARGV[4]           -- inclusive upper bound on the score, epoch ms
 local after_at = ARGV[5]     -- resume after this score ('' from the start) ...
 local after_member = ARGV[6] -- ... and, at that score, after this PSID
 local want = tonumber(ARGV[7]) -- at most this many entries
 ${LIST_FN}
-local start = start_rank(index, from, after_at, after_member)
+local c = page_cursor(index, from, to, after_at, after_member, want)
 local out, n = {}, 0
 while n < want do
-  local batch = redis.call('ZRANGE', index, start, start + want - n - 1, 'WITHSCORES')
-  if #batch == 0 then break end
-  local members, keys = {}, {}
-  for j = 1, #batch, 2 do
-    if tonumber(batch[j + 1]) > to then break end
-    members[#members + 1] = batch[j]
-    keys[#keys + 1] = conv_prefix .. batch[j]
-    keys[#keys + 1] = ad_prefix .. batch[j]
+  local taken, keys = {}, {}
+  while #taken < want - n do
+    local member, _, key = page_next(c)
+    if not member then break end
+    taken[#taken + 1] = { member, key }
+    keys[#keys + 1] = conv_prefix .. member
+    keys[#keys + 1] = ad_prefix .. member
   end
-  if #members == 0 then break end
-  local removed = 0
+  if #taken == 0 then break end
   for j, found in ipairs(read_open(keys)) do
+    local t = taken[j]
     if found then
       n = n + 1
-      out[#out + 1] = members[j]
+      out[#out + 1] = t[1]
       out[#out + 1] = found[1]
       out[#out + 1] = found[2]
     else
-      redis.call('ZREM', index, members[j])
-      removed = removed + 1
+      drop(c, t[2], t[1])
     end
   end
-  if #members < #batch / 2 then break end
-  start = start + #batch / 2 - removed
 end
 return out
 `);
@@ -486,27 +507,16 @@ const LIST_ALL = script(`
 local indexes = KEYS            -- the Pages' window indexes, 'P i:{pageId}'
 local prefix = ARGV[1]          -- the store's key prefix P
 local from = ARGV[2]            -- exclusive lower bound on lastInboundAt, epoch ms
-local to_text = ARGV[3]         -- inclusive upper bound on lastInboundAt, epoch ms
+local to = ARGV[3]              -- inclusive upper bound on lastInboundAt, epoch ms
 local after_at = ARGV[4]        -- resume after this time ('' from the start) ...
 local after_key = ARGV[5]       -- ... and, at that time, after this conversation key
 local limit = tonumber(ARGV[6]) -- at most this many entries
-local to = tonumber(to_text)
 ${LIST_FN}
 local batch = math.max(2, math.ceil(2 * limit / #indexes))
--- A Page's head: its next entry (member, score, key), read from a buffered batch; nil at the end.
+-- A Page's head: its next entry (member, score, key, bucket); member nil at the end.
 local function advance(h)
-  if h.pos > #h.buf then
-    -- The first batch of a Page without a cursor was read by score: its rank is known only now.
-    if h.next == nil then h.next = redis.call('ZCOUNT', h.index, '-inf', from) + #h.buf / 2 - h.removed end
-    h.buf = redis.call('ZRANGE', h.index, h.next, h.next + batch - 1, 'WITHSCORES')
-    h.next = h.next + #h.buf / 2
-    h.pos = 1
-    if #h.buf == 0 then h.member = nil return end
-  end
-  local score = tonumber(h.buf[h.pos + 1])
-  if score > to then h.member = nil return end
-  h.member, h.score, h.key = h.buf[h.pos], score, h.page .. ':' .. h.buf[h.pos]
-  h.pos = h.pos + 2
+  h.member, h.score, h.bucket = page_next(h.c)
+  if h.member then h.key = h.page .. ':' .. h.member end
 end
 local function less(a, b)
   return a.score < b.score or (a.score == b.score and not le(b.key, a.key))
@@ -534,14 +544,8 @@ for p = 1, #indexes do
     if string.sub(after_key, 1, #own) == own then after_member = string.sub(after_key, #own + 1)
     elseif not le(after_key, own) then after_member = string.char(255) end
   end
-  local h = { index = index, page = page, buf = {}, pos = 1, removed = 0 }
+  local h = { page = page, c = page_cursor(index, from, to, after_at, after_member, batch) }
   h.conv, h.ad = prefix .. 'c:{' .. page .. '}:', prefix .. 'a:{' .. page .. '}:'
-  if after_at == '' then
-    -- One call: the first batch by score.
-    h.buf = redis.call('ZRANGE', index, '(' .. from, to_text, 'BYSCORE', 'LIMIT', 0, batch, 'WITHSCORES')
-  else
-    h.next = start_rank(index, from, after_at, after_member)
-  end
   advance(h)
   if h.member then heap[#heap + 1] = h end
 end
@@ -561,7 +565,7 @@ while n < limit and #heap > 0 do
   local taken, keys = {}, {}
   while #taken < limit - n and #heap > 0 do
     local h = heap[1]
-    taken[#taken + 1] = { h = h, member = h.member, key = h.key }
+    taken[#taken + 1] = { h = h, member = h.member, key = h.key, bucket = h.bucket }
     keys[#keys + 1] = h.conv .. h.member
     keys[#keys + 1] = h.ad .. h.member
     pop(h)
@@ -574,8 +578,7 @@ while n < limit and #heap > 0 do
       out[#out + 1] = found[1]
       out[#out + 1] = found[2]
     else
-      redis.call('ZREM', t.h.index, t.member)
-      if t.h.next then t.h.next = t.h.next - 1 else t.h.removed = t.h.removed + 1 end
+      drop(t.h.c, t.bucket, t.member)
     end
   end
 end
@@ -616,7 +619,7 @@ function withAdReferral(value: string, ad: string | null | undefined): Conversat
   return state;
 }
 
-/** The window index's expiry headroom past its newest member: moved about once an hour. */
+/** The window index's bucket: one sorted set per Page and hour of `lastInboundAt`. */
 const HOUR_MS = 3_600_000;
 
 /** Most Pages one LIST_ALL call merges; past it (a script blocks the server), one call per Page. */
@@ -680,26 +683,26 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     retryAfterMs: Number(reply[2]),
   });
 
-  // --- The window index (listByLastInbound): one sorted set per Page, and the Page registry.
+  // --- The window index (listByLastInbound): sorted sets per Page and hour, and the Page registry.
   const windowIndex = windowIndexOption(options, 'redisStore');
   const indexKey = (pageId: string) => `${prefix}i:{${pageId}}`;
   const registryKey = `${prefix}pages`;
   /** The PSID, the conversation's member in its Page's index; '' tells the scripts there is none. */
   const memberOf = (key: ConversationKey) => (windowIndex ? key.slice(key.indexOf(':') + 1) : '');
-  /** Pages this process has put in the registry. */
-  const registered = new Set<string>();
+  /** The latest hour of `lastInboundAt` each Page was registered for by this process. */
+  const registered = new Map<string, number>();
   /**
-   * Runs a script that may add to a Page's index, and puts the Page in the registry the first
-   * time this process sees it (beside the script, so it costs no extra wait) and whenever the
-   * script reports that it created the index (`reply[createdAt] === 1`: after it expired, or
-   * when another process's registration was lost).
+   * Runs a script that may add to a Page's index and puts the Page in the registry, beside the
+   * script (no extra wait), when this process first sees the Page or a message of a later hour
+   * than any before: one SADD per Page and hour, so a registry entry that was lost (evicted,
+   * flushed) comes back with the next hour's traffic, and late messages add nothing.
    */
-  async function indexing<T extends unknown[]>(pageId: string, reply: Promise<T>, createdAt: number): Promise<T> {
+  async function indexing<T>(pageId: string, at: number, reply: Promise<T>): Promise<T> {
     if (!windowIndex) return reply;
-    const first = !registered.has(pageId);
-    const [result] = await Promise.all([reply, first ? client.sadd(registryKey, pageId) : undefined]);
-    if (first) registered.add(pageId);
-    else if (result[createdAt] === 1) await client.sadd(registryKey, pageId);
+    const hour = Math.floor(at / HOUR_MS);
+    if ((registered.get(pageId) ?? Number.NEGATIVE_INFINITY) >= hour) return reply;
+    const [result] = await Promise.all([reply, client.sadd(registryKey, pageId)]);
+    registered.set(pageId, hour);
     return result;
   }
   /** One Page's part of a listing: the LIST script, decoded. */
@@ -737,10 +740,10 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
    * a Cluster needs one per Page (listAcrossPages). A CROSSSLOT refusal turns it off.
    */
   let oneScript = client.isCluster !== true;
-  const listEveryPage = async (pages: string[], from: number, range: InboundRange): Promise<InboundEntry[]> => {
+  const listEveryPage = async (pages: string[], range: InboundRange): Promise<InboundEntry[]> => {
     const reply = (await run(LIST_ALL, pages.map(indexKey), [
       prefix,
-      String(from),
+      String(range.from),
       String(range.to),
       range.after === undefined ? '' : String(range.after.at),
       range.after?.key ?? '',
@@ -794,22 +797,12 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       const t = now();
       const reply = await indexing(
         key.slice(0, key.indexOf(':')),
+        at,
         run(
           RECORD_INBOUND,
           [convKey(key), seenKey(key), indexKey(key.slice(0, key.indexOf(':')))],
-          [
-            String(at),
-            messageUuid,
-            String(at + ttlMs),
-            String(t),
-            String(t + dedupeTtlMs),
-            dedupeTtl,
-            memberOf(key),
-            String(t - ttlMs),
-            String(at + ttlMs + HOUR_MS),
-          ],
-        ) as Promise<[number, string | null, number]>,
-        2,
+          [String(at), messageUuid, String(at + ttlMs), String(t), String(t + dedupeTtlMs), dedupeTtl, memberOf(key)],
+        ) as Promise<[number, string | null]>,
       );
       // A duplicate of a message whose conversation is gone (expired) reports the message itself.
       const state =
@@ -889,7 +882,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       const key = (message ?? status)?.key as ConversationKey;
       const page = (message ?? status)?.pageId as PageId;
       // The INGEST script's ARGV, 1-based in Lua: see the named locals at its top.
-      const args = new Array<string>(20).fill('');
+      const args = new Array<string>(18).fill('');
       args[17] = memberOf(key);
       args[1] = String(replay.ttlMs);
       args[2] = String(at0);
@@ -900,8 +893,6 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         args[5] = String(message.at + ttlMs);
         args[6] = String(now() + dedupeTtlMs);
         args[7] = dedupeTtl;
-        args[18] = String(now() - ttlMs);
-        args[19] = String(message.at + ttlMs + HOUR_MS);
       } else if (status !== undefined) {
         args[0] = 's';
         args[3] = String(status.at);
@@ -935,8 +926,8 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
           indexKey(page),
         ],
         args,
-      ) as Promise<[number, number?, (string | null)?, number?, ([string, number, number] | null)?, number?]>;
-      const reply = message === undefined ? await script : await indexing(page, script, 5);
+      ) as Promise<[number, number?, (string | null)?, number?, ([string, number, number] | null)?]>;
+      const reply = message === undefined ? await script : await indexing(page, message.at, script);
       if (reply[0] === 1) return { replayed: true, duplicate: false, applied: false };
       const result: IngestResult = { replayed: false, duplicate: reply[1] === 1, applied: reply[3] === 1 };
       if (message !== undefined) {
@@ -974,11 +965,15 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
 
     async listByLastInbound(range) {
       // Past the ttl a conversation has expired (its key too, on the Redis clock): never listed.
-      const from = Math.max(range.from, now() - ttlMs);
+      // The scripts read one bucket per hour of [from, to]; no conversation can be later than
+      // a ttl ahead of this clock (its key would outlive every bucket), so that bounds the walk.
+      const t = now();
+      const from = Math.max(range.from, t - ttlMs);
+      const to = Math.min(range.to, t + ttlMs);
       const pages = range.pageId === undefined ? await client.smembers(registryKey) : [range.pageId];
       if (pages.length > 1 && pages.length <= ONE_SCRIPT_MAX_PAGES && oneScript) {
         try {
-          return await listEveryPage(pages, from, range);
+          return await listEveryPage(pages, { ...range, from, to });
         } catch (error) {
           // A proxy in front of several shards (the slots a standalone client cannot see).
           if (!isCrossSlot(error)) throw error;
@@ -986,7 +981,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         }
       }
       return listAcrossPages(pages, { ...range, from }, (page, pageFrom, after, want) =>
-        listPage(page, pageFrom, range.to, after, want),
+        listPage(page, pageFrom, to, after, want),
       );
     },
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
-import { conversationKey, pageId, psid } from '../../src/ids.js';
+import { type ConversationKey, conversationKey, pageId, psid } from '../../src/ids.js';
 import { createMessenger } from '../../src/messenger.js';
 import { memoryStore } from '../../src/store/memory.js';
 import { REDIS_SCRIPTS, redisStore } from '../../src/store/redis.js';
@@ -30,6 +30,8 @@ const key = (page: string, user: string) => conversationKey(pageId(page), psid(u
 const HOUR = 3_600_000;
 /** The store's key for a conversation (or its message ids): tagged by Page. */
 const tagged = (kind: 'c' | 'm', k: string) => `${prefix}${kind}:{${k.split(':')[0]}}:${k.split(':')[1]}`;
+/** The window index bucket holding a conversation whose last message came at `at`. */
+const bucket = (page: string, at: number) => `${prefix}i:{${page}}:${Math.floor(at / HOUR)}`;
 
 /**
  * Counts the client calls the store makes, to prove one round trip per operation
@@ -54,12 +56,13 @@ describe('redisStore on Redis', () => {
   it('puts a conversation, its message ids and its Page under one {pageId} hash tag', async () => {
     const store = redisStore({ client, prefix });
     const k = key('1001', '2002');
-    await store.recordInbound(k, Date.now(), 'm-1');
+    const t = Date.now();
+    await store.recordInbound(k, t, 'm-1');
     await store.setPageLinked(pageId('1001'), true, Date.now());
     const keys = await client.keys(`${prefix}*{1001}*`);
     expect(keys.sort()).toEqual([
       `${prefix}c:{1001}:2002`,
-      `${prefix}i:{1001}`,
+      bucket('1001', t),
       `${prefix}m:{1001}:2002`,
       `${prefix}p:{1001}`,
     ]);
@@ -189,66 +192,115 @@ describe('the Redis window index (listByLastInbound)', () => {
   const at = () => Date.now() - HOUR;
   const range = (page: string) => ({ from: 0, to: Date.now(), pageId: pageId(page), limit: 100 });
 
-  it('keeps one sorted set per Page (PSID, lastInboundAt) that expires with its newest member', async () => {
-    const store = redisStore({ client, prefix, ttlMs: 10 * HOUR });
+  it('keeps one sorted set per Page and hour (PSID, lastInboundAt), expiring a ttl after its hour', async () => {
+    const ttlMs = 10 * HOUR;
+    const store = redisStore({ client, prefix, ttlMs });
     const t = at();
     await store.recordInbound(key('1101', '21'), t, 'm-1');
     await store.recordInbound(key('1101', '22'), t - HOUR, 'm-2');
-    expect(await client.zrange(`${prefix}i:{1101}`, 0, -1, 'WITHSCORES')).toEqual([
-      '22',
-      String(t - HOUR),
-      '21',
-      String(t),
-    ]);
-    // Its newest member's expiry (9 h from now) plus the hour of headroom.
-    const ttl = await client.pttl(`${prefix}i:{1101}`);
-    expect(ttl).toBeGreaterThan(10 * HOUR - 60_000);
-    expect(ttl).toBeLessThanOrEqual(10 * HOUR);
-    // A message a minute later is within the headroom: the expiry does not move (one call
-    // fewer per message); two hours later it does.
-    await store.recordInbound(key('1101', '21'), t + 60_000, 'm-3');
-    expect(await client.pttl(`${prefix}i:{1101}`)).toBeLessThanOrEqual(ttl);
-    await store.recordInbound(key('1101', '21'), t + 2 * HOUR, 'm-4');
-    expect(await client.pttl(`${prefix}i:{1101}`)).toBeGreaterThan(12 * HOUR - 60_000);
+    expect(await client.zrange(bucket('1101', t), 0, -1, 'WITHSCORES')).toEqual(['21', String(t)]);
+    expect(await client.zrange(bucket('1101', t - HOUR), 0, -1, 'WITHSCORES')).toEqual(['22', String(t - HOUR)]);
+    // Every member's conversation expires by its hour's end plus the ttl, and so does the bucket.
+    const until = (Math.floor(t / HOUR) + 1) * HOUR + ttlMs;
+    const before = Date.now();
+    const ttl = await client.pttl(bucket('1101', t));
+    expect(ttl).toBeGreaterThan(until - before - 60_000);
+    expect(ttl).toBeLessThanOrEqual(until - before);
   });
 
-  it('trims members past the ttl on the next write to the Page, and skips them on a read before', async () => {
+  it('moves a conversation to the hour of its newest message, and out of the index when closed or deleted', async () => {
+    const store = redisStore({ client, prefix });
+    const t = at() - 3 * HOUR;
+    const k = key('1102', '31');
+    await store.recordInbound(k, t, 'm-1');
+    await store.recordInbound(k, t + 2 * HOUR, 'm-2');
+    await store.recordInbound(k, t + 2 * HOUR + 1, 'm-3');
+    expect(await client.exists(bucket('1102', t))).toBe(0);
+    expect(await client.zrange(bucket('1102', t + 2 * HOUR), 0, -1, 'WITHSCORES')).toEqual([
+      '31',
+      String(t + 2 * HOUR + 1),
+    ]);
+    await store.markClosed(k, t + 2 * HOUR + 2, 'user_unavailable');
+    expect(await client.exists(bucket('1102', t + 2 * HOUR))).toBe(0);
+    await store.recordInbound(k, t + 3 * HOUR, 'm-4');
+    expect(await client.zrange(bucket('1102', t + 3 * HOUR), 0, -1)).toEqual(['31']);
+    await store.delete(k);
+    expect(await client.keys(`${prefix}i:{1102}*`)).toEqual([]);
+  });
+
+  it('skips members past the ttl on a read, before their bucket expires', async () => {
     let clock = Date.now();
     const store = redisStore({ client, prefix, ttlMs: 2 * HOUR, now: () => clock });
     const t = Date.now() - HOUR;
-    await store.recordInbound(key('1102', '31'), t, 'm-1');
+    await store.recordInbound(key('1105', '31'), t, 'm-1');
     clock += 2 * HOUR; // as the store sees it, 31 expired
-    expect(await store.listByLastInbound?.({ ...range('1102'), to: clock })).toEqual([]);
-    await store.recordInbound(key('1102', '32'), clock - 1000, 'm-2');
-    expect(await client.zrange(`${prefix}i:{1102}`, 0, -1)).toEqual(['32']);
+    expect(await store.listByLastInbound?.({ ...range('1105'), to: clock })).toEqual([]);
   });
 
   it('drops a member whose conversation is gone (evicted) while listing', async () => {
     const store = redisStore({ client, prefix });
-    await store.recordInbound(key('1103', '41'), at(), 'm-1');
-    await store.recordInbound(key('1103', '42'), at() + 1, 'm-2');
+    const t = at();
+    await store.recordInbound(key('1103', '41'), t, 'm-1');
+    await store.recordInbound(key('1103', '42'), t + 1, 'm-2');
     await client.del(tagged('c', key('1103', '41')));
     expect((await store.listByLastInbound?.(range('1103')))?.map((e) => e.key)).toEqual([key('1103', '42')]);
-    expect(await client.zrange(`${prefix}i:{1103}`, 0, -1)).toEqual(['42']);
+    const buckets = [...new Set([bucket('1103', t), bucket('1103', t + 1)])];
+    expect((await Promise.all(buckets.map((b) => client.zrange(b, 0, -1)))).flat()).toEqual(['42']);
   });
 
-  it('registers a Page once per process, beside the first write, and again when its index is created', async () => {
+  it('lists across hour buckets in order, resuming from a cursor inside a bucket', async () => {
+    const store = redisStore({ client, prefix });
+    const t = Math.floor(at() / HOUR) * HOUR - 3 * HOUR;
+    // Three hours, ties within one, an empty hour between.
+    const times = [t + 5, t + 5, t + 9, t + HOUR + 1, t + 3 * HOUR + 2, t + 3 * HOUR + 2];
+    for (const [i, when] of times.entries()) await store.recordInbound(key('1106', `6${i}`), when, `m-${i}`);
+    const all = await store.listByLastInbound?.({ from: t, to: t + 4 * HOUR, pageId: pageId('1106'), limit: 100 });
+    expect(all?.map((e) => [e.key, e.state.lastInboundAt])).toEqual(
+      times.map((when, i) => [key('1106', `6${i}`), when]),
+    );
+    // The widest range reads at most the hours a live conversation can be in.
+    expect(
+      await store.listByLastInbound?.({ from: 0, to: Number.MAX_SAFE_INTEGER, pageId: pageId('1106'), limit: 100 }),
+    ).toEqual(all);
+    const pages: string[] = [];
+    let after: { at: number; key: ConversationKey } | undefined;
+    for (;;) {
+      const got = await store.listByLastInbound?.({
+        from: t,
+        to: t + 4 * HOUR,
+        pageId: pageId('1106'),
+        limit: 1,
+        after,
+      });
+      if (got === undefined || got.length === 0) break;
+      const last = got[got.length - 1] as (typeof got)[number];
+      pages.push(last.key);
+      after = { at: last.state.lastInboundAt, key: last.key };
+    }
+    expect(pages).toEqual(times.map((_, i) => key('1106', `6${i}`)));
+  });
+
+  it('registers a Page once per process and hour, beside the write, so a lost registration comes back', async () => {
     const registry = `${prefix}pages`;
     const counted = counting(client);
     const store = redisStore({ client: counted.client, prefix });
-    await store.recordInbound(key('1104', '51'), at(), 'm-1');
+    const t = Math.floor(at() / HOUR) * HOUR - 2 * HOUR;
+    await store.recordInbound(key('1104', '51'), t, 'm-1');
     expect(counted.calls).toEqual(['evalsha', 'sadd']);
     counted.calls.length = 0;
-    await store.recordInbound(key('1104', '52'), at(), 'm-2');
+    await store.recordInbound(key('1104', '52'), t + 1, 'm-2');
     expect(counted.calls).toEqual(['evalsha']);
     expect(await client.sismember(registry, '1104')).toBe(1);
-    // The registration was lost (or the index expired): the script reports a new index.
+    // The registration was lost (evicted, flushed): the next hour's first message brings it back.
     await client.srem(registry, '1104');
-    await client.del(`${prefix}i:{1104}`);
     counted.calls.length = 0;
-    await store.recordInbound(key('1104', '53'), at(), 'm-3');
+    await store.recordInbound(key('1104', '53'), t + HOUR, 'm-3');
     expect(counted.calls).toEqual(['evalsha', 'sadd']);
     expect(await client.sismember(registry, '1104')).toBe(1);
+    // A late message (an earlier hour) registers nothing.
+    counted.calls.length = 0;
+    await store.recordInbound(key('1104', '54'), t + 2, 'm-4');
+    expect(counted.calls).toEqual(['evalsha']);
   });
 
   it('lists every registered Page in one script on a standalone server', async () => {
