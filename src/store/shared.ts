@@ -166,7 +166,7 @@ export type PageLister = (
 ) => Promise<InboundEntry[]>;
 
 /**
- * `listByLastInbound` over stores that index each Page on its own (Redis: one sorted set per
+ * `listByLastInbound` over stores that index each Page on its own (Redis: sorted sets per
  * Page, for Cluster slots). Asks every Page for a few entries, then asks again, for twice as
  * many, only the Pages whose last entry still comes before the `limit`-th of the merge: about
  * 2-3× `limit` entries read in all, instead of `limit` per Page. A conversation read twice (a
