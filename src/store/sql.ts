@@ -75,11 +75,14 @@ const OPEN = '(closed_at IS NULL OR closed_at < last_inbound_at)';
 
 /**
  * The window index behind `listByLastInbound`: `page` holds one Page's open conversations by
- * `lastInboundAt`, `(pageOf(key), last_inbound_at) WHERE open`; listing every Page reads
- * `time`, `(last_inbound_at)`, and skips the rare closed rows (PostgreSQL's tables always had
- * it, for prune). Ties on the time are ordered by key from the rows (an incremental sort):
- * leaving the key out of both keeps each entry small (docs/performance.md has the bytes).
- * `index(suffix)` names an index in the dialect's scope.
+ * `lastInboundAt`, `(pageOf(key), last_inbound_at) WHERE open`. `time`, `(last_inbound_at)`,
+ * serves a listing of every Page in one statement (skipping the rare closed rows): D1 creates
+ * it, since each of its reads is a network round trip, and PostgreSQL's tables always had it,
+ * for prune. SQLite creates `page` alone and lists every Page by merging per-Page reads
+ * (`openPages`, listAcrossPages): a second index on the row's time is one more B-tree leaf to
+ * rewrite in every recordInbound (docs/performance.md has the measurements). Ties on the time
+ * are ordered by key from the rows (an incremental sort): leaving the key out keeps each entry
+ * small. `index(suffix)` names an index in the dialect's scope.
  */
 export function windowIndexSql(
   dialect: SqlDialect,
@@ -191,6 +194,22 @@ RETURNING allowed, tokens`;
 WHERE ${page === undefined ? '' : `${d.pageOf} = ${page} AND `}last_inbound_at > ${from} AND last_inbound_at <= ${to} AND ${OPEN}
   AND last_inbound_at >= ${afterAt} AND (last_inbound_at > ${afterAt} OR key > ${afterKey})
 ORDER BY last_inbound_at, key LIMIT ${limit}`,
+    /**
+     * The Page IDs that have an open conversation, in order, without reading the rows: a skip
+     * scan of the `page` window index, each step one seek to the first entry of the next Page
+     * (the smallest Page ID after the previous one). The `OPEN` term lets the planner use the
+     * partial index.
+     */
+    openPages: () => {
+      const next = (after: string) =>
+        `(SELECT ${d.pageOf} FROM ${t('conversations')} WHERE ${d.pageOf} > ${after} AND ${OPEN} ORDER BY ${d.pageOf} LIMIT 1)`;
+      return `WITH RECURSIVE page_ids(id) AS (
+  SELECT ${next(`''`)}
+  UNION ALL
+  SELECT ${next('page_ids.id')} FROM page_ids WHERE page_ids.id IS NOT NULL
+)
+SELECT id FROM page_ids WHERE id IS NOT NULL`;
+    },
     deleteMessages: (key: string) => `DELETE FROM ${t('messages')} WHERE key = ${key}`,
     deleteConversation: (key: string) => `DELETE FROM ${t('conversations')} WHERE key = ${key}`,
     pruneConversations: (before: string) => `DELETE FROM ${t('conversations')} WHERE last_inbound_at <= ${before}`,
@@ -287,6 +306,8 @@ export function sqlStatements(dialect: SqlDialect, t: TableName) {
       listPage.limit,
       listPage.page,
     ),
+    /** → id: the Page IDs with an open conversation (a skip scan of the Page window index). */
+    openPages: q.openPages(),
     /** key */
     deleteMessages: q.deleteMessages(key.key),
     /** key */
