@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
-import { conversationKey, pageId, psid } from '../../src/ids.js';
+import { type ConversationKey, conversationKey, pageId, psid } from '../../src/ids.js';
 import { loadPeer } from '../../src/store/shared.js';
 import { sqlStatements } from '../../src/store/sql.js';
 import { sqliteStore } from '../../src/store/sqlite.js';
@@ -205,6 +205,45 @@ describe('sqliteStore', () => {
       expect(pages).toEqual(Array.from({ length: 30 }, (_, i) => String(100 + i)));
       const listed = await store.listByLastInbound?.({ from: at - 3000, to: at, limit: 50 });
       expect(listed?.map((e) => e.state.lastInboundAt)).toEqual(Array.from({ length: 50 }, (_, i) => at - 2999 + i));
+    } finally {
+      db.close();
+    }
+  });
+
+  it('pages through every Page as the one-statement listing of the other SQL stores orders it', async () => {
+    const db = new Database(join(dir, 'merge.db'));
+    try {
+      const store = sqliteStore({ database: db, table: 'merge' });
+      const base = Date.now() - HOUR;
+      // Page IDs of different lengths make key order differ from (Page, user) order; few
+      // distinct times make ties that the key has to order across Pages.
+      const pages = ['1', '12', '2', '100'];
+      for (let i = 0; i < 120; i++) {
+        const k = key(pages[i % pages.length] as string, String(300 + ((i * 37) % 120)));
+        await store.recordInbound(k, base + ((i * 7) % 13), `m-${i}`);
+        if (i % 9 === 0) await store.markClosed(k, base + 20, 'user_unavailable');
+      }
+      const range = { from: base - 1, to: base + 11, limit: 7 };
+      // The oracle: the single statement D1 and PostgreSQL run over every Page (a scan here).
+      const sql = sqlStatements('sqlite', (suffix) => `"merge_${suffix}"`);
+      const expected = (
+        db
+          .prepare(sql.listByLastInbound)
+          .raw()
+          .all({ ...range, afterAt: range.from, afterKey: '', limit: 1000 }) as [string, string][]
+      ).map(([k, v]) => `${k}@${v.split('|')[0]}`);
+      expect(expected.length).toBeGreaterThan(40);
+      const seen: string[] = [];
+      let after: { at: number; key: ConversationKey } | undefined;
+      // Bounded: a cursor that fails to advance must fail the test, not hang it.
+      for (let round = 0; round <= expected.length; round++) {
+        const entries = (await store.listByLastInbound?.({ ...range, after })) ?? [];
+        seen.push(...entries.map((e) => `${e.key}@${e.state.lastInboundAt}`));
+        const last = entries[entries.length - 1];
+        if (last === undefined) break;
+        after = { at: last.state.lastInboundAt, key: last.key };
+      }
+      expect(seen).toEqual(expected);
     } finally {
       db.close();
     }
