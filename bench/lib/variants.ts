@@ -52,24 +52,35 @@ async function build(name: string, stubbed: boolean): Promise<string> {
   return outdir;
 }
 
+const load = async (dir: string) => ({
+  index: (await import(pathToFileURL(`${dir}/index.mjs`).href)) as Record<string, unknown>,
+  otel: (await import(pathToFileURL(`${dir}/otel.mjs`).href)) as Record<string, unknown>,
+});
+
+const asOtelVariant = (a: Awaited<ReturnType<typeof load>>): OtelVariant => ({
+  createMessenger: a.index.createMessenger as CreateMessenger,
+  memoryStore: a.index.memoryStore as Variant['memoryStore'],
+  enableOpenTelemetry: a.otel.enableOpenTelemetry as OtelVariant['enableOpenTelemetry'],
+});
+
+/**
+ * The `channels` build as {@link loadVariants} left it on disk, for a child process of the
+ * bench: the parent builds once, so that children never race esbuild on one directory.
+ */
+export async function loadBuiltChannels(): Promise<OtelVariant> {
+  return asOtelVariant(await load(`${OUT}channels`));
+}
+
 /** Builds and loads both variants. */
 export async function loadVariants(): Promise<{ channels: OtelVariant; none: Variant }> {
   const [withChannels, without] = await Promise.all([build('channels', false), build('none', true)]);
-  const load = async (dir: string) => ({
-    index: (await import(pathToFileURL(`${dir}/index.mjs`).href)) as Record<string, unknown>,
-    otel: (await import(pathToFileURL(`${dir}/otel.mjs`).href)) as Record<string, unknown>,
-  });
   const a = await load(withChannels);
   const b = await load(without);
   const mentions = (dir: string) =>
     readdirSync(dir).some((f) => readFileSync(`${dir}/${f}`, 'utf8').includes('node:diagnostics_channel'));
   if (!mentions(withChannels) || mentions(without)) throw new Error('the two builds do not differ by the channels');
   return {
-    channels: {
-      createMessenger: a.index.createMessenger as CreateMessenger,
-      memoryStore: a.index.memoryStore as Variant['memoryStore'],
-      enableOpenTelemetry: a.otel.enableOpenTelemetry as OtelVariant['enableOpenTelemetry'],
-    },
+    channels: asOtelVariant(a),
     none: {
       createMessenger: b.index.createMessenger as CreateMessenger,
       memoryStore: b.index.memoryStore as Variant['memoryStore'],

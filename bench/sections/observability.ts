@@ -1,18 +1,18 @@
 /**
- * What observability costs. Two pairs of rows, each measured side by side in one process,
- * alternating the two sides round by round:
- * - "channels, unsubscribed": the SDK with its diagnostics channels and nobody listening, vs
- *   the same source bundled with the channel modules swapped for pass-throughs (target ≤ 2 %);
- * - "OpenTelemetry on": `enableOpenTelemetry` subscribed (an SDK MeterProvider and a
- *   BasicTracerProvider with a batch processor, exporting nowhere), vs unsubscribed
- *   (target ≤ 15 %).
+ * What observability costs. Two kinds of rows, each comparing two sides slice by slice,
+ * alternating which goes first:
+ * - "channels, unsubscribed" (one process): the SDK with its diagnostics channels and nobody
+ *   listening, vs the same source bundled with the channel modules swapped for pass-throughs
+ *   (target ≤ 2 %);
+ * - "OpenTelemetry on" (two processes, bench/otel-child.ts): the bridge enabled once at
+ *   start-up (an SDK MeterProvider and a BasicTracerProvider with a batch processor,
+ *   exporting nowhere) vs never enabled (target ≤ 15 %).
  * Each for a guarded send (sequential, against the loopback 202 server) and for webhook
  * ingest (`messenger.receive` of pre-signed requests).
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { fileURLToPath } from 'node:url';
 import { PAGE_ID, psidFor, type SectionContext } from '../lib/context.js';
 import { median } from '../lib/measure.js';
 import { compare } from '../lib/report.js';
@@ -20,21 +20,17 @@ import { startStubApi } from '../lib/server.js';
 import { inboundTextBody, type SignedRequest, signRequest } from '../lib/sign.js';
 import { type MessengerLike, openWindow } from '../lib/subject.js';
 import { loadVariants } from '../lib/variants.js';
+import type { ChildConfig, FromChild, ToChild } from '../otel-child.js';
 
 const SECTION = 'observability';
 const TEXT = 'Your order #1234 has shipped and will arrive on Thursday.';
 const SEND_SLICE = 100;
 const INGEST_SLICE = 500;
-
-class SilentReader extends MetricReader {
-  protected async onShutdown(): Promise<void> {}
-  protected async onForceFlush(): Promise<void> {}
-}
-
-const nowhere: SpanExporter = {
-  export: (_spans, done) => done({ code: 0 }),
-  shutdown: async () => {},
-};
+/**
+ * Pairs run before the measured ones in each pair of processes: V8 compiles the SDK's and the
+ * bridge's code over the first few thousand sends, once per process.
+ */
+const WARM_UP_PAIRS = 30;
 
 interface Sides {
   /** Median CPU µs per operation of each side. */
@@ -53,33 +49,43 @@ const quantile = (values: number[], q: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
 };
 
+/** CPU and wall µs per operation of one slice. */
+interface Sample {
+  cpu: number;
+  wall: number;
+}
+
+/**
+ * Times a slice in this process: CPU time per operation (`process.cpuUsage`) rather than wall
+ * time: on a shared machine the process is descheduled for whole milliseconds, which wall
+ * time counts and CPU time does not.
+ */
+const inProcess = (slice: () => Promise<number>) => async (): Promise<Sample> => {
+  const wall = performance.now();
+  const cpu = process.cpuUsage();
+  const ops = await slice();
+  const used = process.cpuUsage(cpu);
+  return { cpu: (used.user + used.system) / ops, wall: ((performance.now() - wall) * 1000) / ops };
+};
+
 /**
  * Runs short slices of `a` and `b` in pairs, alternating which goes first, and compares
- * them pair by pair. CPU time per operation (`process.cpuUsage`) rather than wall time: on a
- * shared machine the process is descheduled for whole milliseconds, which wall time counts
- * and CPU time does not; slices of a few milliseconds put both sides under the same load.
+ * them pair by pair: slices of a few milliseconds put both sides under the same load.
  */
-async function pairedSlices(pairs: number, a: () => Promise<number>, b: () => Promise<number>): Promise<Sides> {
-  const measure = async (slice: () => Promise<number>) => {
-    const wall = performance.now();
-    const cpu = process.cpuUsage();
-    const ops = await slice();
-    const used = process.cpuUsage(cpu);
-    return { cpu: (used.user + used.system) / ops, wall: ((performance.now() - wall) * 1000) / ops };
-  };
+async function pairedSlices(pairs: number, a: () => Promise<Sample>, b: () => Promise<Sample>): Promise<Sides> {
   const as: number[] = [];
   const bs: number[] = [];
   const ratios: number[] = [];
   const wallRatios: number[] = [];
   for (let i = 0; i < pairs; i++) {
-    let x: { cpu: number; wall: number };
-    let y: { cpu: number; wall: number };
+    let x: Sample;
+    let y: Sample;
     if (i % 2 === 0) {
-      x = await measure(a);
-      y = await measure(b);
+      x = await a();
+      y = await b();
     } else {
-      y = await measure(b);
-      x = await measure(a);
+      y = await b();
+      x = await a();
     }
     as.push(x.cpu);
     bs.push(y.cpu);
@@ -93,6 +99,41 @@ async function pairedSlices(pairs: number, a: () => Promise<number>, b: () => Pr
     p25: quantile(ratios, 0.25),
     p75: quantile(ratios, 0.75),
     wallRatio: median(wallRatios),
+  };
+}
+
+const CHILD = fileURLToPath(new URL('../otel-child.ts', import.meta.url));
+
+/** A bench child (bench/otel-child.ts) and the slices it runs on request. */
+interface Child {
+  slice(kind: 'send' | 'ingest', ops: number): Promise<Sample>;
+  exit(): Promise<void>;
+}
+
+async function forkChild(init: Extract<ToChild, { type: 'init' }>): Promise<Child> {
+  const child = fork(CHILD, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const ask = (message: ToChild) =>
+    new Promise<FromChild>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`bench/otel-child.ts exited with ${code}`));
+      child.once('exit', onExit);
+      child.once('message', (answer: FromChild) => {
+        child.off('exit', onExit);
+        resolve(answer);
+      });
+      child.send(message);
+    });
+  await ask(init);
+  return {
+    async slice(kind, ops) {
+      const answer = await ask({ type: 'slice', kind, ops });
+      if (answer.type !== 'sample') throw new Error(`bench/otel-child.ts answered ${answer.type} to a slice`);
+      return answer;
+    },
+    async exit() {
+      child.send({ type: 'exit' } satisfies ToChild);
+      await exited;
+    },
   };
 }
 
@@ -113,6 +154,7 @@ export async function observabilitySection(ctx: SectionContext): Promise<void> {
     messengers.push(m);
     return m;
   };
+  const pairs = ctx.quick ? 10 : 60;
   try {
     const withChannels = make(channels);
     const without = make(none);
@@ -122,28 +164,12 @@ export async function observabilitySection(ctx: SectionContext): Promise<void> {
     const sendWith = () => withChannels.sendText({ from: PAGE_ID, to: user, text: TEXT });
     const sendWithout = () => without.sendText({ from: PAGE_ID, to: user, text: TEXT });
 
-    const reader = new SilentReader();
-    const meterProvider = new MeterProvider({ readers: [reader] });
-    const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(nowhere)] });
-    const withOtel = async <T>(run: () => Promise<T>, linkReplies = true): Promise<T> => {
-      const disable = channels.enableOpenTelemetry({ meterProvider, tracerProvider, linkReplies });
-      try {
-        return await run();
-      } finally {
-        disable();
-      }
-    };
-
     // Sends: sequential, a slice of SEND_SLICE sends per side per pair.
-    const pairs = ctx.quick ? 10 : 60;
-    const sendSlice = (send: () => Promise<unknown>) => async () => {
-      for (let i = 0; i < SEND_SLICE; i++) await send();
-      return SEND_SLICE;
-    };
-    // Both "unsubscribed" rows run before anything subscribes in this process: once the
-    // bridge has been on, the channels build's wrappers and store methods have run through
-    // the timed paths too, and the JIT's view of that build's code no longer matches the
-    // stub build's, a difference that has nothing to do with unsubscribed channels.
+    const sendSlice = (send: () => Promise<unknown>) =>
+      inProcess(async () => {
+        for (let i = 0; i < SEND_SLICE; i++) await send();
+        return SEND_SLICE;
+      });
     ctx.log('observability: send warm-up');
     await pairedSlices(4, sendSlice(sendWith), sendSlice(sendWithout));
     ctx.log('observability: send, channels unsubscribed vs none');
@@ -169,12 +195,12 @@ export async function observabilitySection(ctx: SectionContext): Promise<void> {
       );
     const ingestSlice = (m: MessengerLike) => {
       const requests: SignedRequest[] = sign(INGEST_SLICE);
-      return async () => {
+      return inProcess(async () => {
         for (const r of requests) await m.receive({ headers: r.headers, body: r.body });
         return requests.length;
-      };
+      });
     };
-    type Slice = () => Promise<number>;
+    type Slice = () => Promise<Sample>;
     /** Signs every pair's requests first (outside the timed slices), then runs the pairs. */
     const paired = async (a: () => Slice, b: () => Slice, count = pairs) => {
       const slices = Array.from({ length: count }, () => [a(), b()] as const);
@@ -207,110 +233,77 @@ export async function observabilitySection(ctx: SectionContext): Promise<void> {
       '≤ 2 %',
       `${pairs} pairs of ${INGEST_SLICE} pre-signed requests`,
     );
-    ctx.log('observability: send, OpenTelemetry on vs off');
-    const s2 = await pairedSlices(pairs, () => withOtel(sendSlice(sendWith)), sendSlice(sendWith));
-    pushRow(
-      ctx,
-      'send: enableOpenTelemetry on',
-      'sendText (OpenTelemetry on)',
-      'sendText (off)',
-      s2,
-      1.15,
-      '≤ 15 %',
-      `${pairs} pairs of ${SEND_SLICE} sequential sends; per send a span, a counter, a histogram and 3 store histograms (get, getPage, recordOutbound)`,
-    );
-
-    ctx.log('observability: ingest, OpenTelemetry on vs off');
-    const i2 = await paired(
-      () => {
-        const slice = ingestSlice(withChannels);
-        return () => withOtel(slice);
-      },
-      () => ingestSlice(withChannels),
-    );
-    pushRow(
-      ctx,
-      'ingest: enableOpenTelemetry on',
-      'receive (OpenTelemetry on)',
-      'receive (off)',
-      i2,
-      1.15,
-      '≤ 15 %',
-      `${pairs} pairs of ${INGEST_SLICE} requests; per request a span, a counter and 3 store histograms (claim, recordInbound, getPage)`,
-    );
-    ctx.log('observability: ingest, OpenTelemetry on with linkReplies: false vs off');
-    const i3 = await paired(
-      () => {
-        const slice = ingestSlice(withChannels);
-        return () => withOtel(slice, false);
-      },
-      () => ingestSlice(withChannels),
-    );
-    pushRow(
-      ctx,
-      'ingest: enableOpenTelemetry on, linkReplies: false',
-      'receive (OpenTelemetry on, no AsyncLocalStorage)',
-      'receive (off)',
-      i3,
-      1.15,
-      '≤ 15 %',
-      'as above, without the AsyncLocalStorage that links replies to their webhook',
-    );
-    ctx.log('observability: send, OpenTelemetry on with linkReplies: false vs off');
-    const s3 = await pairedSlices(pairs, () => withOtel(sendSlice(sendWith), false), sendSlice(sendWith));
-    pushRow(
-      ctx,
-      'send: enableOpenTelemetry on, linkReplies: false',
-      'sendText (OpenTelemetry on, no AsyncLocalStorage)',
-      'sendText (off)',
-      s3,
-      1.15,
-      '≤ 15 %',
-      `${pairs} pairs of ${SEND_SLICE} sequential sends, without the AsyncLocalStorage that links replies to their webhook`,
-    );
-
-    // An app that uses OpenTelemetry has its context manager's AsyncLocalStorage active on
-    // both sides: then the bridge's own costs only its spans and instruments.
-    const contextManager = new AsyncLocalStorage<object>();
-    contextManager.enterWith({});
-    try {
-      ctx.log('observability: with an active AsyncLocalStorage (a context manager), send');
-      const s4 = await pairedSlices(pairs, () => withOtel(sendSlice(sendWith)), sendSlice(sendWith));
-      pushRow(
-        ctx,
-        'send: enableOpenTelemetry on, context manager active',
-        'sendText (OpenTelemetry on)',
-        'sendText (off)',
-        s4,
-        1.15,
-        '≤ 15 %',
-        `${pairs} pairs of ${SEND_SLICE} sequential sends, an AsyncLocalStorage active on both sides (as OpenTelemetry's context manager keeps one)`,
-      );
-      ctx.log('observability: with an active AsyncLocalStorage (a context manager), ingest');
-      const i4 = await paired(
-        () => {
-          const slice = ingestSlice(withChannels);
-          return () => withOtel(slice);
-        },
-        () => ingestSlice(withChannels),
-      );
-      pushRow(
-        ctx,
-        'ingest: enableOpenTelemetry on, context manager active',
-        'receive (OpenTelemetry on)',
-        'receive (off)',
-        i4,
-        1.15,
-        '≤ 15 %',
-        `${pairs} pairs of ${INGEST_SLICE} requests, an AsyncLocalStorage active on both sides`,
-      );
-    } finally {
-      contextManager.disable();
-    }
-    await tracerProvider.shutdown();
-    await meterProvider.shutdown();
   } finally {
     for (const m of messengers) await m.close?.();
+  }
+
+  // OpenTelemetry on vs off: two processes of the same build, the bridge enabled once at
+  // start-up in one of them (bench/otel-child.ts says why not one process).
+  const warmUp = ctx.quick ? 5 : WARM_UP_PAIRS;
+  const setups: { suffix: string; config: Omit<ChildConfig, 'bridge'>; send: string; ingest: string }[] = [
+    {
+      suffix: '',
+      config: { linkReplies: true, contextManager: false },
+      send: 'per send a span, a counter, a histogram and 3 store histograms (get, getPage, recordOutbound)',
+      ingest: 'per request a span, a counter and 3 store histograms (claim, recordInbound, getPage)',
+    },
+    {
+      suffix: ', linkReplies: false',
+      config: { linkReplies: false, contextManager: false },
+      send: 'without the AsyncLocalStorage that links replies to their webhook',
+      ingest: 'without the AsyncLocalStorage that links replies to their webhook',
+    },
+    {
+      suffix: ', context manager active',
+      config: { linkReplies: true, contextManager: true },
+      send: 'an AsyncLocalStorage active in both processes (as OpenTelemetry’s context manager keeps one)',
+      ingest: 'an AsyncLocalStorage active in both processes',
+    },
+  ];
+  try {
+    for (const setup of setups) {
+      const init = (bridge: boolean): Extract<ToChild, { type: 'init' }> => ({
+        type: 'init',
+        config: { ...setup.config, bridge },
+        apiHost: stub.url,
+        applicationId,
+        privateKey,
+        signatureSecret,
+      });
+      const [on, off] = await Promise.all([forkChild(init(true)), forkChild(init(false))]);
+      try {
+        const rows = [
+          {
+            kind: 'send',
+            ops: SEND_SLICE,
+            label: 'sendText',
+            what: `${SEND_SLICE} sequential sends`,
+            note: setup.send,
+          },
+          { kind: 'ingest', ops: INGEST_SLICE, label: 'receive', what: `${INGEST_SLICE} requests`, note: setup.ingest },
+        ] as const;
+        for (const row of rows) {
+          const a = () => on.slice(row.kind, row.ops);
+          const b = () => off.slice(row.kind, row.ops);
+          ctx.log(`observability: ${row.kind}, OpenTelemetry on vs off${setup.suffix}`);
+          await pairedSlices(warmUp, a, b);
+          const sides = await pairedSlices(pairs, a, b);
+          pushRow(
+            ctx,
+            `${row.kind}: enableOpenTelemetry on${setup.suffix}`,
+            `${row.label} (OpenTelemetry on)`,
+            `${row.label} (off)`,
+            sides,
+            1.15,
+            '≤ 15 %',
+            `two processes, the bridge enabled once at start-up in one; ${warmUp} warm-up pairs, then ${pairs} pairs of ${row.what}; ${row.note}`,
+          );
+        }
+      } finally {
+        await Promise.all([on.exit(), off.exit()]);
+      }
+    }
+  } finally {
     await stub.close();
   }
 }
