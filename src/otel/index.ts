@@ -11,9 +11,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   type Attributes,
-  type Counter,
   context,
   type Histogram,
+  type Meter,
   type MeterProvider,
   metrics,
   ProxyTracerProvider,
@@ -88,11 +88,37 @@ function tracingOn(provider: TracerProvider): () => boolean {
   return () => provider.getDelegate() !== NOOP_TRACER_PROVIDER;
 }
 
+/**
+ * A counter the bridge keeps itself and OpenTelemetry reads at collection time (an
+ * asynchronous Counter, exported as the same monotonic sum as a synchronous one). A
+ * synchronous `add` finds its data point by hashing the attributes (sorting the keys, then
+ * `JSON.stringify`) on every call, about as much as the rest of a webhook's handling here;
+ * `count` looks up a key the caller builds from the few values that vary.
+ */
+interface Tally {
+  /** Adds one to the data point of `attributes`; `key` names the same set, and only it. */
+  count(key: string, attributes: Attributes): void;
+}
+
+function tally(meter: Meter, name: string, description: string): Tally {
+  const points = new Map<string, { attributes: Attributes; value: number }>();
+  meter.createObservableCounter(name, { description }).addCallback((result) => {
+    for (const { attributes, value } of points.values()) result.observe(value, attributes);
+  });
+  return {
+    count(key, attributes) {
+      const point = points.get(key);
+      if (point === undefined) points.set(key, { attributes, value: 1 });
+      else point.value++;
+    },
+  };
+}
+
 interface Instruments {
-  sends: Counter;
+  sends: Tally;
   sendDuration: Histogram;
-  webhooks: Counter;
-  platformErrors: Counter;
+  webhooks: Tally;
+  platformErrors: Tally;
   storeDuration: Histogram;
 }
 
@@ -108,7 +134,7 @@ function instrumentsOf(provider: MeterProvider): Instruments {
   const known = instrumentsByProvider.get(provider);
   if (known !== undefined) return known;
   const meter = provider.getMeter(SCOPE);
-  const counter = (name: string, description: string): Counter => meter.createCounter(name, { description });
+  const counter = (name: string, description: string): Tally => tally(meter, name, description);
   // Durations in seconds, as OpenTelemetry's semantic conventions ask.
   const seconds = (name: string, description: string, buckets: number[]): Histogram =>
     meter.createHistogram(name, { description, unit: 's', advice: { explicitBucketBoundaries: buckets } });
@@ -201,7 +227,7 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => v
       'messenger.category': send.category,
     };
     if (send.reason !== undefined) counted['messenger.reason'] = send.reason;
-    sends.add(1, counted);
+    sends.count(`${outcome}\0${send.reason}\0${send.messageType}\0${send.category}`, counted);
     sendDuration.record((performance.now() - entry.at) / 1000, {
       'messenger.outcome': outcome,
       'messenger.message_type': send.messageType,
@@ -239,7 +265,7 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => v
     const status = webhook.status ?? 500;
     const counted: Attributes = { 'http.response.status_code': status };
     if (webhook.eventKind !== undefined) counted['messenger.event.kind'] = webhook.eventKind;
-    webhooks.add(1, counted);
+    webhooks.count(`${status}\0${webhook.eventKind}`, counted);
     const { span } = entry;
     if (span === undefined) return;
     span.setAttributes(counted);
@@ -274,7 +300,11 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => v
 
   const onPlatformError = (message: unknown) => {
     const event = message as PlatformErrorEvent;
-    platformErrors.add(1, { 'messenger.error.code': event.code ?? 'none', 'messenger.error.kind': event.kind });
+    const code = event.code ?? 'none';
+    platformErrors.count(`${code}\0${event.kind}`, {
+      'messenger.error.code': code,
+      'messenger.error.kind': event.kind,
+    });
   };
 
   // Only the events used are subscribed: a channel nobody listens to publishes for free.

@@ -1,5 +1,5 @@
 import { type Attributes, metrics, trace } from '@opentelemetry/api';
-import { type DataPoint, type Histogram, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { type DataPoint, DataPointType, type Histogram, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -204,6 +204,25 @@ describe('enableOpenTelemetry over a scripted conversation', () => {
     await playConversation(world);
     expect(await otel.points('messenger.sends')).toEqual([]);
     expect(otel.exporter.getFinishedSpans()).toEqual([]);
+  });
+
+  it('exports the counters as monotonic sums, which keep their totals when the bridge is turned off and on', async () => {
+    const otel = setUpOtel();
+    const first = enableOpenTelemetry({ meterProvider: otel.meterProvider, tracerProvider: otel.tracerProvider });
+    world = await startWorld();
+    await world.messenger.sendText({ from: PAGE, to: USER, text: 'one' }).catch(() => {});
+    first();
+    await world.messenger.sendText({ from: PAGE, to: USER, text: 'not counted' }).catch(() => {});
+    disable = enableOpenTelemetry({ meterProvider: otel.meterProvider, tracerProvider: otel.tracerProvider });
+    await world.messenger.sendText({ from: PAGE, to: USER, text: 'two' }).catch(() => {});
+
+    const { resourceMetrics } = await otel.reader.collect();
+    const metric = resourceMetrics.scopeMetrics
+      .flatMap((s) => s.metrics)
+      .find((m) => m.descriptor.name === 'messenger.sends');
+    expect(metric?.dataPointType).toBe(DataPointType.SUM);
+    expect(metric?.dataPointType === DataPointType.SUM && metric.isMonotonic).toBe(true);
+    expect((metric?.dataPoints ?? []).reduce((n, p) => n + (p.value as number), 0)).toBe(2);
   });
 
   it('counts without spans while no tracer provider is registered, and traces once one is', async () => {
