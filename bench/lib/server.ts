@@ -12,18 +12,22 @@ export interface StubApi {
   readonly url: string;
   /** Requests to `POST /v1/messages` since start or the last `reset()`. */
   readonly requests: number;
+  /** The `authorization` header of the last `POST /v1/messages` (a baseline can replay it). */
+  readonly lastAuthorization: string | undefined;
   reset(): void;
   close(): Promise<void>;
 }
 
 export async function startStubApi(): Promise<StubApi> {
   let requests = 0;
+  let lastAuthorization: string | undefined;
   const server: Server = createServer((req, res) => {
     // Drain the body: the client's keep-alive socket is reusable only once it is read.
     req.resume();
     req.on('end', () => {
       if (req.method === 'POST' && req.url === '/v1/messages') {
         requests++;
+        lastAuthorization = req.headers.authorization;
         const body = JSON.stringify({ message_uuid: randomUUID() });
         res.writeHead(202, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         res.end(body);
@@ -40,6 +44,9 @@ export async function startStubApi(): Promise<StubApi> {
     url: `http://127.0.0.1:${port}`,
     get requests() {
       return requests;
+    },
+    get lastAuthorization() {
+      return lastAuthorization;
     },
     reset() {
       requests = 0;

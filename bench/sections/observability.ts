@@ -14,7 +14,7 @@ import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { PAGE_ID, psidFor, type SectionContext } from '../lib/context.js';
-import { median } from '../lib/measure.js';
+import { inProcess, pairedSlices, type Sample, type Sides } from '../lib/pairs.js';
 import { compare } from '../lib/report.js';
 import { startStubApi } from '../lib/server.js';
 import { inboundTextBody, type SignedRequest, signRequest } from '../lib/sign.js';
@@ -32,76 +32,6 @@ const INGEST_SLICE = 500;
  */
 const WARM_UP_PAIRS = 30;
 const CHILD_PAIRS = 200;
-
-interface Sides {
-  /** Median CPU µs per operation of each side. */
-  a: number;
-  b: number;
-  /** Median of the per-pair ratios a/b (CPU time), and their spread. */
-  ratio: number;
-  p25: number;
-  p75: number;
-  /** The same from wall time, for the notes. */
-  wallRatio: number;
-}
-
-const quantile = (values: number[], q: number) => {
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-};
-
-/** CPU and wall µs per operation of one slice. */
-interface Sample {
-  cpu: number;
-  wall: number;
-}
-
-/**
- * Times a slice in this process: CPU time per operation (`process.cpuUsage`) rather than wall
- * time: on a shared machine the process is descheduled for whole milliseconds, which wall
- * time counts and CPU time does not.
- */
-const inProcess = (slice: () => Promise<number>) => async (): Promise<Sample> => {
-  const wall = performance.now();
-  const cpu = process.cpuUsage();
-  const ops = await slice();
-  const used = process.cpuUsage(cpu);
-  return { cpu: (used.user + used.system) / ops, wall: ((performance.now() - wall) * 1000) / ops };
-};
-
-/**
- * Runs short slices of `a` and `b` in pairs, alternating which goes first, and compares
- * them pair by pair: slices of a few milliseconds put both sides under the same load.
- */
-async function pairedSlices(pairs: number, a: () => Promise<Sample>, b: () => Promise<Sample>): Promise<Sides> {
-  const as: number[] = [];
-  const bs: number[] = [];
-  const ratios: number[] = [];
-  const wallRatios: number[] = [];
-  for (let i = 0; i < pairs; i++) {
-    let x: Sample;
-    let y: Sample;
-    if (i % 2 === 0) {
-      x = await a();
-      y = await b();
-    } else {
-      y = await b();
-      x = await a();
-    }
-    as.push(x.cpu);
-    bs.push(y.cpu);
-    ratios.push(x.cpu / y.cpu);
-    wallRatios.push(x.wall / y.wall);
-  }
-  return {
-    a: median(as),
-    b: median(bs),
-    ratio: median(ratios),
-    p25: quantile(ratios, 0.25),
-    p75: quantile(ratios, 0.75),
-    wallRatio: median(wallRatios),
-  };
-}
 
 const CHILD = fileURLToPath(new URL('../otel-child.ts', import.meta.url));
 
@@ -248,8 +178,8 @@ export async function observabilitySection(ctx: SectionContext): Promise<void> {
     {
       suffix: '',
       config: { linkReplies: true, contextManager: false },
-      send: 'per send a span, a counter, a histogram and 3 store histograms (get, getPage, recordOutbound)',
-      ingest: 'per request a span, a counter and 3 store histograms (claim, recordInbound, getPage)',
+      send: 'per send a span, a count, a histogram and 2 store histograms (readForSend, recordOutbound)',
+      ingest: 'per request a span, a count and 1 store histogram (ingest)',
     },
     {
       suffix: ', linkReplies: false',

@@ -67,6 +67,14 @@ interface Latency {
   calls: number;
   /** Entries the last call returned (a query that finds nothing is fast for the wrong reason). */
   returned: number;
+  /** What the server itself saw of these calls, where it can tell (Redis's latencystats). */
+  server?: string;
+}
+
+/** A server's own view of a phase's calls: reset before it, read after it. */
+interface ServerSide {
+  reset(): Promise<void>;
+  read(): Promise<string>;
 }
 
 /** Sequential calls after a warm-up; each call's wall time. */
@@ -110,15 +118,22 @@ async function measureIndex(
   w: World,
   stores: { store: SessionStore; plain: () => SessionStore },
   calls: number,
+  server?: ServerSide,
 ): Promise<{ onePage: Latency; allPages: Latency; withIndexUs: number; withoutIndexUs: number }> {
   const { store } = stores;
   ctx.log(`scale: ${label}, listing`);
   const listings = ctx.quick ? 200 : 1000;
-  const onePage = await latency(
-    (i) => store.listByLastInbound?.(within2h(w.pages[i % PAGES])) ?? Promise.resolve([]),
-    listings,
+  const seenByServer = async (run: () => Promise<Latency>): Promise<Latency> => {
+    await server?.reset();
+    const measured = await run();
+    return server === undefined ? measured : { ...measured, server: await server.read() };
+  };
+  const onePage = await seenByServer(() =>
+    latency((i) => store.listByLastInbound?.(within2h(w.pages[i % PAGES])) ?? Promise.resolve([]), listings),
   );
-  const allPages = await latency(() => store.listByLastInbound?.(within2h(undefined)) ?? Promise.resolve([]), listings);
+  const allPages = await seenByServer(() =>
+    latency(() => store.listByLastInbound?.(within2h(undefined)) ?? Promise.resolve([]), listings),
+  );
   ctx.log(`scale: ${label}, recordInbound with and without the index`);
   const [withIndexUs, withoutIndexUs] = await alternate(
     ROUNDS,
@@ -172,7 +187,9 @@ function report(
         ...(figures.listTarget === undefined
           ? {}
           : { target: { kind: 'max' as const, value: figures.listTarget, text: `≤ ${figures.listTarget} ms p99` } }),
-        notes: [`${l.calls} sequential calls after 50 warm-up calls; ${l.returned} entries per call`],
+        notes: [
+          `${l.calls} sequential calls after 50 warm-up calls; ${l.returned} entries per call${l.server === undefined ? '' : `; ${l.server}`}`,
+        ],
       }),
     );
   }
@@ -256,6 +273,19 @@ async function redisScale(ctx: SectionContext, w: World): Promise<void> {
       w,
       { store, plain: () => redisStore({ client, prefix, windowIndex: false }) },
       calls,
+      {
+        // The scripts' own run time, as the server measures it: the rest of a call's wall
+        // time is the network, the client and the scheduler (the bench shares 2 cores with
+        // the server). The warm-up calls count too.
+        reset: async () => {
+          await client.config('RESETSTAT');
+        },
+        read: async () => {
+          const stats = await client.info('latencystats');
+          const line = /latency_percentiles_usec_evalsha:(\S+)/.exec(stats)?.[1] ?? 'none';
+          return `server-side EVALSHA µs: ${line.replaceAll(',', ', ')}`;
+        },
+      },
     );
     const perConversation = (after - before) / w.n;
     report(ctx, 'redis', w, {
