@@ -22,6 +22,42 @@ const USER_AGENT = `vonage-messenger node/${process.versions.node}`;
 /** How long a kept-alive socket may stay idle before it is closed. */
 const IDLE_MS = 4_000;
 
+/** The three answer headers the send loop reads; `null` when absent. */
+export interface AnswerHeaders {
+  keepAlive: string | null;
+  retryAfter: string | null;
+  rateLimitReset: string | null;
+}
+
+/**
+ * Finds the answer headers the send loop reads in `IncomingMessage.rawHeaders` (name, value,
+ * name, value…, as received), matching names in any case; the first of repeated headers wins.
+ * Hand-tuned: `res.headers` builds an object of every header (lower-casing each name) on
+ * first read, which a 202 answer otherwise never needs.
+ *
+ * @example
+ * ```ts
+ * answerHeaders(['Retry-After', '2', 'Content-Length', '40']).retryAfter // '2'
+ * ```
+ */
+export function answerHeaders(raw: readonly string[]): AnswerHeaders {
+  const found: AnswerHeaders = { keepAlive: null, retryAfter: null, rateLimitReset: null };
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string;
+    // Lengths first: most headers are none of the three, and comparing a length is free.
+    if (name.length === 10) {
+      if (found.keepAlive === null && name.toLowerCase() === 'keep-alive') found.keepAlive = raw[i + 1] as string;
+    } else if (name.length === 11) {
+      if (found.retryAfter === null && name.toLowerCase() === 'retry-after') found.retryAfter = raw[i + 1] as string;
+    } else if (name.length === 17) {
+      if (found.rateLimitReset === null && name.toLowerCase() === 'x-ratelimit-reset') {
+        found.rateLimitReset = raw[i + 1] as string;
+      }
+    }
+  }
+  return found;
+}
+
 /**
  * The HTTP client for `POST /v1/messages`, on `node:http`/`node:https` (the default transport).
  */
@@ -68,14 +104,12 @@ export function createTransport(options: TransportOptions): Transport {
             });
             res.on('end', () => {
               watch.settled(req);
-              const { headers } = res;
-              const keepAlive = headers['keep-alive'];
-              watch.keepAlive(typeof keepAlive === 'string' ? keepAlive : undefined);
-              const reset = headers['x-ratelimit-reset'];
+              const { keepAlive, retryAfter, rateLimitReset } = answerHeaders(res.rawHeaders);
+              watch.keepAlive(keepAlive ?? undefined);
               resolve({
                 status: res.statusCode ?? 0,
-                retryAfter: headers['retry-after'] ?? null,
-                rateLimitReset: (Array.isArray(reset) ? reset[0] : reset) ?? null,
+                retryAfter,
+                rateLimitReset,
                 text:
                   chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'),
               });
