@@ -301,6 +301,7 @@ async function redisScale(ctx: SectionContext, w: World): Promise<void> {
       bytesNote: `conversation string ${convBytes.toFixed(0)} B (MEMORY USAGE, 2000 sampled) + index ${(indexBytes / w.n).toFixed(1)} B (MEMORY USAGE of the ${buckets} hour buckets of the ${PAGES} Pages and the Page registry / n); the message-id set a recordInbound also writes (kept 48 h) is ${seenBytes.toFixed(0)} B more; used_memory grew ${perConversation.toFixed(0)} B per conversation in all (other clients share this Redis)`,
       listTarget: 5,
     });
+    await jitterControl(ctx, client, allPages);
   } finally {
     ctx.log('scale: redis, removing the keys');
     let cursor = '0';
@@ -311,6 +312,43 @@ async function redisScale(ctx: SectionContext, w: World): Promise<void> {
     } while (cursor !== '0');
     client.disconnect();
   }
+}
+
+/**
+ * A control for the every-Page listing's p99: a Lua loop that keeps the server busy for the
+ * listing's median server time and does nothing else (no keys, a one-integer reply), timed the
+ * same way. Its p99 is what this machine's scheduling alone makes of a call that long; the
+ * listing's p99 above it is the listing's own.
+ */
+async function jitterControl(ctx: SectionContext, client: Redis, listing: Latency): Promise<void> {
+  const targetUs = Number(/p50=([\d.]+)/.exec(listing.server ?? '')?.[1]);
+  if (!Number.isFinite(targetUs)) return;
+  const spin = 'local n = tonumber(ARGV[1]) local x = 0 for i = 1, n do x = x + i end return x';
+  const serverP50 = async (n: number, calls: number) => {
+    await client.config('RESETSTAT');
+    for (let i = 0; i < calls; i++) await client.eval(spin, 0, String(n));
+    return Number(/latency_percentiles_usec_eval:p50=([\d.]+)/.exec(await client.info('latencystats'))?.[1]);
+  };
+  ctx.log('scale: redis, the control loop');
+  const probe = 100_000;
+  const n = Math.max(1, Math.round((probe * targetUs) / (await serverP50(probe, 200))));
+  await client.config('RESETSTAT');
+  const control = await latency(async () => [await client.eval(spin, 0, String(n))], ctx.quick ? 200 : 1000);
+  const stats = await client.info('latencystats');
+  const server = /latency_percentiles_usec_eval:(\S+)/.exec(stats)?.[1] ?? 'none';
+  ctx.comparisons.push(
+    compare({
+      section: SECTION,
+      name: 'redis: control, a Lua loop as long as the every-Page listing',
+      subject: { label: 'p99', value: control.p99Ms, unit: 'ms' },
+      baseline: { label: 'median', value: control.medianMs, unit: 'ms' },
+      ratio: control.p99Ms,
+      ratioMeaning: 'ms p99',
+      notes: [
+        `${n.toLocaleString('en-US')} iterations of an empty Lua loop (no keys), sized to the listing's server-side median of ${targetUs} µs; ${control.calls} sequential calls after 50 warm-up calls; server-side EVAL µs: ${server.replaceAll(',', ', ')}`,
+      ],
+    }),
+  );
 }
 
 /**
