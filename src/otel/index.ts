@@ -92,7 +92,7 @@ function tracingOn(provider: TracerProvider): () => boolean {
  * A counter the bridge keeps itself and OpenTelemetry reads at collection time (an
  * asynchronous Counter, exported as the same monotonic sum as a synchronous one). A
  * synchronous `add` finds its data point by hashing the attributes (sorting the keys, then
- * `JSON.stringify`) on every call, about as much as the rest of a webhook's handling here;
+ * `JSON.stringify`) on every call, some ten thousand instructions (docs/performance.md);
  * `count` looks up a key the caller builds from the few values that vary.
  */
 interface Tally {
