@@ -15,9 +15,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { PAGE_ID, psidFor } from './lib/context.js';
+import { silentProviders } from './lib/otel-sdk.js';
 import { inboundTextBody, signRequest } from './lib/sign.js';
 import { openWindow } from './lib/subject.js';
 import { loadBuiltChannels } from './lib/variants.js';
@@ -46,16 +45,6 @@ export type FromChild = { type: 'ready' } | { type: 'sample'; cpu: number; wall:
 
 const TEXT = 'Your order #1234 has shipped and will arrive on Thursday.';
 
-class SilentReader extends MetricReader {
-  protected async onShutdown(): Promise<void> {}
-  protected async onForceFlush(): Promise<void> {}
-}
-
-const nowhere: SpanExporter = {
-  export: (_spans, done) => done({ code: 0 }),
-  shutdown: async () => {},
-};
-
 const reply = (message: FromChild) => process.send?.(message);
 
 /** Readies a slice of `ops` operations (signing requests, outside the clock) and returns it. */
@@ -66,11 +55,7 @@ async function init(message: Extract<ToChild, { type: 'init' }>): Promise<void> 
   if (config.contextManager) new AsyncLocalStorage<object>().enterWith({});
   const variant = await loadBuiltChannels();
   if (config.bridge) {
-    variant.enableOpenTelemetry({
-      meterProvider: new MeterProvider({ readers: [new SilentReader()] }),
-      tracerProvider: new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(nowhere)] }),
-      linkReplies: config.linkReplies,
-    });
+    variant.enableOpenTelemetry({ ...silentProviders(), linkReplies: config.linkReplies });
   }
   const messenger = variant.createMessenger({
     applicationId: message.applicationId,

@@ -18,20 +18,13 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { type MeterProvider as ApiMeterProvider, metrics, ProxyTracerProvider } from '@opentelemetry/api';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { PAGE_ID, psidFor } from './lib/context.js';
 import { type BenchCredentials, generateCredentials } from './lib/keys.js';
+import { silentProviders } from './lib/otel-sdk.js';
 import { startStubApi } from './lib/server.js';
 import { inboundTextBody, signRequest } from './lib/sign.js';
 import { type MessengerLike, openWindow } from './lib/subject.js';
 import type { OtelVariant } from './lib/variants.js';
-
-class SilentReader extends MetricReader {
-  protected async onShutdown(): Promise<void> {}
-  protected async onForceFlush(): Promise<void> {}
-}
-const nowhere: SpanExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
 
 const [dir, op = 'send', mode = 'on', countArg = '900'] = process.argv.slice(2);
 if (dir === undefined) throw new Error('usage: otel-workload <bundle dir> <send|ingest> <mode> <count>');
@@ -50,8 +43,7 @@ const stub = await startStubApi();
 const messenger: MessengerLike = createMessenger({ ...credentials, apiHost: stub.url, store: memoryStore() });
 const user = psidFor(1);
 await openWindow(messenger, user);
-const meterProvider = new MeterProvider({ readers: [new SilentReader()] });
-const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(nowhere)] });
+const { meterProvider, tracerProvider } = silentProviders();
 const noMeter: ApiMeterProvider = metrics.getMeterProvider();
 const noTracer = new ProxyTracerProvider();
 const enable = (): (() => void) =>
