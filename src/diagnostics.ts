@@ -269,23 +269,26 @@ export function traceSend<R extends SentResult>(
           return result;
         },
         (error: unknown) => {
-          describeSendFailure(trace, error);
-          trace.error = error;
-          channel.error.publish(trace);
+          publishSendFailure(channel, trace, error);
           channel.asyncStart.publish(trace);
           channel.asyncEnd.publish(trace);
           throw error;
         },
       );
     } catch (error) {
-      describeSendFailure(trace, error);
-      trace.error = error;
-      channel.error.publish(trace);
+      publishSendFailure(channel, trace, error);
       throw error;
     } finally {
       channel.end.publish(trace);
     }
   });
+}
+
+/** A send that threw or rejected: its outcome and reason, then the channel's `error` event. */
+function publishSendFailure(channel: Traced<SendTrace>, trace: SendTrace, error: unknown): void {
+  describeSendFailure(trace, error);
+  trace.error = error;
+  channel.error.publish(trace);
 }
 
 /** What `receive` resolves to, as far as the webhook channel reads it. */
