@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { PAGE_ID, psidFor, type SectionContext } from '../lib/context.js';
 import { inProcess, pairedSlices, type Sample, type Sides } from '../lib/pairs.js';
+import { placeApart } from '../lib/affinity.js';
 import { compare } from '../lib/report.js';
 import { startStubApi } from '../lib/server.js';
 import { inboundTextBody, type SignedRequest, signRequest } from '../lib/sign.js';
@@ -37,6 +38,7 @@ const CHILD = fileURLToPath(new URL('../otel-child.ts', import.meta.url));
 
 /** A bench child (bench/otel-child.ts) and the slices it runs on request. */
 interface Child {
+  pid: number;
   slice(kind: 'send' | 'ingest', ops: number): Promise<Sample>;
   exit(): Promise<void>;
 }
@@ -56,6 +58,7 @@ async function forkChild(init: Extract<ToChild, { type: 'init' }>): Promise<Chil
     });
   await ask(init);
   return {
+    pid: child.pid as number,
     async slice(kind, ops) {
       const answer = await ask({ type: 'slice', kind, ops });
       if (answer.type !== 'sample') throw new Error(`bench/otel-child.ts answered ${answer.type} to a slice`);
@@ -205,6 +208,7 @@ export async function observabilitySection(ctx: SectionContext): Promise<void> {
         signatureSecret,
       });
       const [on, off] = await Promise.all([forkChild(init(true)), forkChild(init(false))]);
+      const placement = placeApart([on.pid, off.pid]);
       try {
         const rows = [
           {
@@ -230,10 +234,11 @@ export async function observabilitySection(ctx: SectionContext): Promise<void> {
             sides,
             1.15,
             '≤ 15 %',
-            `two processes, the bridge enabled once at start-up in one; ${warmUp} warm-up pairs, then ${childPairs} pairs of ${row.what}; ${row.note}`,
+            `two processes, the bridge enabled once at start-up in one; ${placement.note}; ${warmUp} warm-up pairs, then ${childPairs} pairs of ${row.what}; ${row.note}`,
           );
         }
       } finally {
+        placement.restore();
         await Promise.all([on.exit(), off.exit()]);
       }
     }
