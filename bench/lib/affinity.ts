@@ -43,7 +43,9 @@ export function placeApart(children: number[]): { note: string; restore: () => v
   }
   const pinned = pin(process.pid, '0') && children.every((pid) => pin(pid, '1'));
   return {
-    note: pinned ? 'the stub API pinned to CPU 0, both children to CPU 1' : 'pinning failed: processes placed by the scheduler',
+    note: pinned
+      ? 'the stub API pinned to CPU 0, both children to CPU 1'
+      : 'pinning failed: processes placed by the scheduler',
     restore: () => {
       pin(process.pid, before);
     },

@@ -13,9 +13,9 @@
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { placeApart } from '../lib/affinity.js';
 import { PAGE_ID, psidFor, type SectionContext } from '../lib/context.js';
 import { inProcess, pairedSlices, type Sample, type Sides } from '../lib/pairs.js';
-import { placeApart } from '../lib/affinity.js';
 import { compare } from '../lib/report.js';
 import { startStubApi } from '../lib/server.js';
 import { inboundTextBody, type SignedRequest, signRequest } from '../lib/sign.js';
