@@ -32,6 +32,26 @@ export function pin(pid: number, cpus: string): boolean {
 }
 
 /**
+ * Puts this process on CPU 0 and a server it talks to (Redis, by its `process_id`) on CPU 1,
+ * as a client and a server on two hosts would sit, then restores both.
+ */
+export function placeApartFrom(serverPid: number): { note: string; restore: () => void } {
+  const mine = affinityOf(process.pid);
+  const theirs = affinityOf(serverPid);
+  if (availableParallelism() < 2 || mine === undefined || theirs === undefined) {
+    return { note: 'processes not pinned (one CPU, or no taskset)', restore: () => {} };
+  }
+  const pinned = pin(process.pid, '0') && pin(serverPid, '1');
+  return {
+    note: pinned ? 'this process pinned to CPU 0, the server to CPU 1' : 'pinning failed: placed by the scheduler',
+    restore: () => {
+      pin(process.pid, mine);
+      pin(serverPid, theirs);
+    },
+  };
+}
+
+/**
  * Puts the server side (this process) on one CPU and the measured processes on another, as
  * a client and a remote API would sit. Returns the note for the rows and a function that
  * restores this process's placement.

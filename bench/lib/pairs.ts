@@ -20,8 +20,14 @@ export interface Sides {
   ratio: number;
   p25: number;
   p75: number;
-  /** The same from wall time, for the notes. */
+  /** The same from wall time, for the notes (or the figure, where a server's time counts). */
   wallRatio: number;
+  /** Quartiles of the per-pair wall-time ratios. */
+  wallP25: number;
+  wallP75: number;
+  /** Median wall µs per operation of each side. */
+  wallA: number;
+  wallB: number;
 }
 
 const quantile = (values: number[], q: number) => {
@@ -46,6 +52,8 @@ export const inProcess = (slice: () => Promise<number>) => async (): Promise<Sam
 export async function pairedSlices(pairs: number, a: () => Promise<Sample>, b: () => Promise<Sample>): Promise<Sides> {
   const as: number[] = [];
   const bs: number[] = [];
+  const aWalls: number[] = [];
+  const bWalls: number[] = [];
   const ratios: number[] = [];
   const wallRatios: number[] = [];
   for (let i = 0; i < pairs; i++) {
@@ -60,6 +68,8 @@ export async function pairedSlices(pairs: number, a: () => Promise<Sample>, b: (
     }
     as.push(x.cpu);
     bs.push(y.cpu);
+    aWalls.push(x.wall);
+    bWalls.push(y.wall);
     ratios.push(x.cpu / y.cpu);
     wallRatios.push(x.wall / y.wall);
   }
@@ -70,5 +80,9 @@ export async function pairedSlices(pairs: number, a: () => Promise<Sample>, b: (
     p25: quantile(ratios, 0.25),
     p75: quantile(ratios, 0.75),
     wallRatio: median(wallRatios),
+    wallP25: quantile(wallRatios, 0.25),
+    wallP75: quantile(wallRatios, 0.75),
+    wallA: median(aWalls),
+    wallB: median(bWalls),
   };
 }

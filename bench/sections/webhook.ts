@@ -11,14 +11,19 @@ import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto
 import { verifySignature } from '@vonage/jwt';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { placeApartFrom } from '../lib/affinity.js';
 import { PAGE_ID, psidFor, type SectionContext } from '../lib/context.js';
 import { median } from '../lib/measure.js';
+import { inProcess, pairedSlices, type Sample, type Sides } from '../lib/pairs.js';
 import { compare } from '../lib/report.js';
 import { inboundTextBody, type SignedRequest, signRequest } from '../lib/sign.js';
 import { loadCreateMessenger, loadMemoryStore, reportMissing } from '../lib/subject.js';
 
 const SECTION = 'webhook';
 const CHUNK = 500;
+/** Shared-store ingest: requests per slice and measured pairs of slices. */
+const STORE_SLICE = 100;
+const STORE_PAIRS = 100;
 
 /** The least work a correct verifier can do: what the SDK is compared with as the floor. */
 function floorVerify(request: SignedRequest, secret: string): unknown {
@@ -163,6 +168,7 @@ async function sharedStoreIngest(
         store: redisMod.redisStore({ client: redis, prefix }),
         rawLabel: 'floor + one raw GET',
         raw: () => redis.get(`${prefix}raw`),
+        serverPid: async () => Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]),
       },
       { name: 'PostgreSQL', store: pgStore, rawLabel: 'floor + pg SELECT 1', raw: () => pool.query('SELECT 1') },
       {
@@ -182,34 +188,39 @@ async function sharedStoreIngest(
         floorVerify(r, signatureSecret);
         await backend.raw();
       };
-      const per = ctx.quick ? 500 : 2_000;
-      ctx.log(`webhook: ${backend.name} warm-up`);
-      await timeOver(make(300), receive);
-      await timeOver(make(300), floorPlusTrip);
-      const s: number[] = [];
-      const f: number[] = [];
-      for (let round = 0; round < 3; round++) {
-        const pool2 = make(per);
-        s.push(await timeOver(pool2, receive));
-        f.push(await timeOver(pool2, floorPlusTrip));
+      // A slice signs its requests before its clock starts: a fresh message_uuid each.
+      const side = (op: (r: SignedRequest) => Promise<unknown>) => async (): Promise<Sample> => {
+        const requests = make(STORE_SLICE);
+        return inProcess(async () => {
+          for (const r of requests) await op(r);
+          return requests.length;
+        })();
+      };
+      const pairs = ctx.quick ? 20 : STORE_PAIRS;
+      ctx.log(`webhook: ${backend.name}${backend.option === undefined ? '' : ` (${backend.option})`}`);
+      const placement = backend.serverPid === undefined ? undefined : placeApartFrom(await backend.serverPid());
+      let sides: Sides;
+      try {
+        await pairedSlices(ctx.quick ? 5 : 30, side(receive), side(floorPlusTrip));
+        sides = await pairedSlices(pairs, side(receive), side(floorPlusTrip));
+      } finally {
+        placement?.restore();
       }
-      const subject = median(s);
-      const floor = median(f);
       ctx.comparisons.push(
         compare({
           section: SECTION,
           name: `ingest with the ${backend.name} store${backend.option === undefined ? '' : ` (${backend.option})`} vs ${backend.measuredAgainst ?? 'floor + one round trip'}`,
           subject: {
             label: `messenger.receive (${backend.name}${backend.option === undefined ? '' : `, ${backend.option}`})`,
-            value: subject / 1000,
+            value: sides.wallA,
             unit: 'µs/op',
           },
-          baseline: { label: backend.rawLabel, value: floor / 1000, unit: 'µs/op' },
-          ratio: subject / floor,
+          baseline: { label: backend.rawLabel, value: sides.wallB, unit: 'µs/op' },
+          ratio: sides.wallRatio,
           ratioMeaning: '× floor + round trip',
           target: { kind: 'max', value: 1.3, text: '≤ 1.3× floor + one round trip' },
           notes: [
-            `sequential, 3 rounds × ${per} pre-signed requests, alternating; a fresh message_uuid each (the non-duplicate path)`,
+            `sequential; ${pairs} pairs of ${STORE_SLICE} requests after 30 warm-up pairs, alternating which goes first; a fresh message_uuid each (the non-duplicate path); ${placement?.note ?? 'placed by the scheduler'}; ratio = median of per-pair wall-time ratios (the server's time counts; interquartile ${sides.wallP25.toFixed(3)}–${sides.wallP75.toFixed(3)}); CPU-time median ratio ${sides.ratio.toFixed(3)}`,
           ],
         }),
       );
