@@ -15,6 +15,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import { ProxyTracerProvider } from '@opentelemetry/api';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PAGE_ID, psidFor } from './lib/context.js';
 import { silentProviders } from './lib/otel-sdk.js';
 import { inboundTextBody, signRequest } from './lib/sign.js';
@@ -27,6 +29,12 @@ export interface ChildConfig {
   linkReplies: boolean;
   /** An `AsyncLocalStorage` entered at start-up, as OpenTelemetry's context manager keeps one. */
   contextManager: boolean;
+  /**
+   * Which of the bridge's providers record: both (as an app has them), one, or neither (an
+   * SDK `MeterProvider` without readers and the API's empty proxy `TracerProvider`, so that
+   * only the bridge's own work is left).
+   */
+  recording: 'both' | 'metrics' | 'traces' | 'neither';
 }
 
 export type ToChild =
@@ -55,7 +63,14 @@ async function init(message: Extract<ToChild, { type: 'init' }>): Promise<void> 
   if (config.contextManager) new AsyncLocalStorage<object>().enterWith({});
   const variant = await loadBuiltChannels();
   if (config.bridge) {
-    variant.enableOpenTelemetry({ ...silentProviders(), linkReplies: config.linkReplies });
+    const { meterProvider, tracerProvider } = silentProviders();
+    const metrics = config.recording === 'both' || config.recording === 'metrics';
+    const traces = config.recording === 'both' || config.recording === 'traces';
+    variant.enableOpenTelemetry({
+      meterProvider: metrics ? meterProvider : new MeterProvider(),
+      tracerProvider: traces ? tracerProvider : new ProxyTracerProvider(),
+      linkReplies: config.linkReplies,
+    });
   }
   const messenger = variant.createMessenger({
     applicationId: message.applicationId,

@@ -8,7 +8,8 @@
  *   start-up (an SDK MeterProvider and a BasicTracerProvider with a batch processor,
  *   exporting nowhere) vs never enabled (target ≤ 15 %).
  * Each for a guarded send (sequential, against the loopback 202 server) and for webhook
- * ingest (`messenger.receive` of pre-signed requests).
+ * ingest (`messenger.receive` of pre-signed requests). Three more "on" rows without a target
+ * split the cost by provider: metrics only, traces only, neither recording.
  */
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -177,24 +178,52 @@ export async function observabilitySection(ctx: SectionContext): Promise<void> {
   // Each process's CPU time counts its own garbage collector and compiler threads, which
   // come in bursts: more pairs than in one process steady the median.
   const childPairs = ctx.quick ? 10 : CHILD_PAIRS;
-  const setups: { suffix: string; config: Omit<ChildConfig, 'bridge'>; send: string; ingest: string }[] = [
+  // The last three rows split the cost by provider (docs/performance.md); they carry no target.
+  const setups: {
+    suffix: string;
+    config: Omit<ChildConfig, 'bridge'>;
+    send: string;
+    ingest: string;
+    breakdown?: true;
+  }[] = [
     {
       suffix: '',
-      config: { linkReplies: true, contextManager: false },
+      config: { linkReplies: true, contextManager: false, recording: 'both' },
       send: 'per send a span, a count, a histogram and 2 store histograms (readForSend, recordOutbound)',
       ingest: 'per request a span, a count and 1 store histogram (ingest)',
     },
     {
       suffix: ', linkReplies: false',
-      config: { linkReplies: false, contextManager: false },
+      config: { linkReplies: false, contextManager: false, recording: 'both' },
       send: 'without the AsyncLocalStorage that links replies to their webhook',
       ingest: 'without the AsyncLocalStorage that links replies to their webhook',
     },
     {
       suffix: ', context manager active',
-      config: { linkReplies: true, contextManager: true },
+      config: { linkReplies: true, contextManager: true, recording: 'both' },
       send: 'an AsyncLocalStorage active in both processes (as OpenTelemetry’s context manager keeps one)',
       ingest: 'an AsyncLocalStorage active in both processes',
+    },
+    {
+      suffix: ', metrics only',
+      config: { linkReplies: true, contextManager: false, recording: 'metrics' },
+      send: 'the API’s empty proxy TracerProvider: no span, the count and 3 histogram values recorded',
+      ingest: 'the API’s empty proxy TracerProvider: no span, the count and 1 histogram value recorded',
+      breakdown: true,
+    },
+    {
+      suffix: ', traces only',
+      config: { linkReplies: true, contextManager: false, recording: 'traces' },
+      send: 'an SDK MeterProvider without readers: the span recorded, the instruments inert',
+      ingest: 'an SDK MeterProvider without readers: the span recorded, the instruments inert',
+      breakdown: true,
+    },
+    {
+      suffix: ', neither provider recording',
+      config: { linkReplies: true, contextManager: false, recording: 'neither' },
+      send: 'both providers inert: the bridge’s own work only',
+      ingest: 'both providers inert: the bridge’s own work only',
+      breakdown: true,
     },
   ];
   try {
@@ -232,7 +261,7 @@ export async function observabilitySection(ctx: SectionContext): Promise<void> {
             `${row.label} (OpenTelemetry on)`,
             `${row.label} (off)`,
             sides,
-            1.15,
+            setup.breakdown ? undefined : 1.15,
             '≤ 15 %',
             `two processes, the bridge enabled once at start-up in one; ${placement.note}; ${warmUp} warm-up pairs, then ${childPairs} pairs of ${row.what}; ${row.note}`,
           );
@@ -253,7 +282,8 @@ function pushRow(
   subjectLabel: string,
   baselineLabel: string,
   sides: Sides,
-  max: number,
+  /** `undefined`: a row without a target (the breakdown by provider). */
+  max: number | undefined,
   text: string,
   note: string,
 ): void {
@@ -265,7 +295,7 @@ function pushRow(
       baseline: { label: `${baselineLabel}, CPU`, value: sides.b, unit: 'µs/op' },
       ratio: sides.ratio,
       ratioMeaning: '× the cost',
-      target: { kind: 'max', value: max, text },
+      ...(max === undefined ? {} : { target: { kind: 'max', value: max, text } }),
       notes: [
         `${note}; ratio = median of per-pair CPU-time ratios (interquartile ${sides.p25.toFixed(3)}–${sides.p75.toFixed(3)}); wall-time median ratio ${sides.wallRatio.toFixed(3)}`,
       ],
