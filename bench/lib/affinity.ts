@@ -6,13 +6,13 @@
  * they ran on different cores and about 42 µs when they shared one. The scheduler places each
  * process on its own, so two identical children measured 0.50×–0.76× of each other.
  * Pinning gives both sides the same place. `taskset` is util-linux's; without it, or with
- * one CPU, nothing is pinned and the caller says so.
+ * one CPU, nothing is pinned and the note says so.
  */
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 
 /** The CPU list `pid` may run on (`0,1`), or `undefined` when `taskset` cannot tell. */
-export function affinityOf(pid: number): string | undefined {
+function affinityOf(pid: number): string | undefined {
   try {
     const out = execFileSync('taskset', ['-p', '-c', String(pid)], { encoding: 'utf8' });
     return /:\s*(\S+)\s*$/.exec(out)?.[1];
@@ -22,7 +22,7 @@ export function affinityOf(pid: number): string | undefined {
 }
 
 /** Pins every thread of `pid` to `cpus` (a `taskset -c` list). False when it could not. */
-export function pin(pid: number, cpus: string): boolean {
+function pin(pid: number, cpus: string): boolean {
   try {
     execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
     return true;
@@ -32,42 +32,22 @@ export function pin(pid: number, cpus: string): boolean {
 }
 
 /**
- * Puts this process on CPU 0 and a server it talks to (Redis, by its `process_id`) on CPU 1,
- * as a client and a server on two hosts would sit, then restores both.
+ * Pins the processes of `first` to CPU 0 and those of `second` to CPU 1, as a client and a
+ * server on two hosts would sit. `note` is `placed` (what the caller calls that placement)
+ * or why nothing was pinned, for the row; `restore` gives every pinned process that still
+ * runs its placement back.
  */
-export function placeApartFrom(serverPid: number): { note: string; restore: () => void } {
-  const mine = affinityOf(process.pid);
-  const theirs = affinityOf(serverPid);
-  if (availableParallelism() < 2 || mine === undefined || theirs === undefined) {
+export function pinApart(first: number[], second: number[], placed: string): { note: string; restore: () => void } {
+  const pids = [...first, ...second];
+  const before = pids.map(affinityOf);
+  if (availableParallelism() < 2 || before.some((cpus) => cpus === undefined)) {
     return { note: 'processes not pinned (one CPU, or no taskset)', restore: () => {} };
   }
-  const pinned = pin(process.pid, '0') && pin(serverPid, '1');
+  const pinned = first.every((pid) => pin(pid, '0')) && second.every((pid) => pin(pid, '1'));
   return {
-    note: pinned ? 'this process pinned to CPU 0, the server to CPU 1' : 'pinning failed: placed by the scheduler',
+    note: pinned ? placed : 'pinning failed: placed by the scheduler',
     restore: () => {
-      pin(process.pid, mine);
-      pin(serverPid, theirs);
-    },
-  };
-}
-
-/**
- * Puts the server side (this process) on one CPU and the measured processes on another, as
- * a client and a remote API would sit. Returns the note for the rows and a function that
- * restores this process's placement.
- */
-export function placeApart(children: number[]): { note: string; restore: () => void } {
-  const before = affinityOf(process.pid);
-  if (availableParallelism() < 2 || before === undefined) {
-    return { note: 'processes not pinned (one CPU, or no taskset)', restore: () => {} };
-  }
-  const pinned = pin(process.pid, '0') && children.every((pid) => pin(pid, '1'));
-  return {
-    note: pinned
-      ? 'the stub API pinned to CPU 0, both children to CPU 1'
-      : 'pinning failed: processes placed by the scheduler',
-    restore: () => {
-      pin(process.pid, before);
+      for (const [i, pid] of pids.entries()) pin(pid, before[i] as string);
     },
   };
 }

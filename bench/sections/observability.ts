@@ -14,7 +14,7 @@
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { placeApart } from '../lib/affinity.js';
+import { pinApart } from '../lib/affinity.js';
 import { PAGE_ID, psidFor, type SectionContext } from '../lib/context.js';
 import { inProcess, pairedSlices, type Sample, type Sides } from '../lib/pairs.js';
 import { compare } from '../lib/report.js';
@@ -237,7 +237,11 @@ export async function observabilitySection(ctx: SectionContext): Promise<void> {
         signatureSecret,
       });
       const [on, off] = await Promise.all([forkChild(init(true)), forkChild(init(false))]);
-      const placement = placeApart([on.pid, off.pid]);
+      const placement = pinApart(
+        [process.pid],
+        [on.pid, off.pid],
+        'the stub API pinned to CPU 0, both children to CPU 1',
+      );
       try {
         const rows = [
           {
