@@ -43,11 +43,19 @@ export function pinApart(first: number[], second: number[], placed: string): { n
   if (availableParallelism() < 2 || before.some((cpus) => cpus === undefined)) {
     return { note: 'processes not pinned (one CPU, or no taskset)', restore: () => {} };
   }
-  const pinned = first.every((pid) => pin(pid, '0')) && second.every((pid) => pin(pid, '1'));
-  return {
-    note: pinned ? placed : 'pinning failed: placed by the scheduler',
-    restore: () => {
-      for (const [i, pid] of pids.entries()) pin(pid, before[i] as string);
-    },
+  const restore = () => {
+    for (const signal of SIGNALS) process.off(signal, onSignal);
+    for (const [i, pid] of pids.entries()) pin(pid, before[i] as string);
   };
+  // An interrupted bench must not leave a shared server (redis-server) pinned: restore, then
+  // let the signal end the process as it would have.
+  const onSignal = (signal: NodeJS.Signals) => {
+    restore();
+    process.kill(process.pid, signal);
+  };
+  for (const signal of SIGNALS) process.once(signal, onSignal);
+  const pinned = first.every((pid) => pin(pid, '0')) && second.every((pid) => pin(pid, '1'));
+  return { note: pinned ? placed : 'pinning failed: placed by the scheduler', restore };
 }
+
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;

@@ -24,6 +24,7 @@ import { sqliteStore } from '../../src/store/sqlite.js';
 import type { InboundRange, SessionStore } from '../../src/store/types.js';
 import type { SectionContext } from '../lib/context.js';
 import { alternate, median } from '../lib/measure.js';
+import { dropBenchTables } from '../lib/pg-cleanup.js';
 import { compare } from '../lib/report.js';
 
 const SECTION = 'scale';
@@ -430,10 +431,8 @@ async function postgresScale(ctx: SectionContext, w: World): Promise<void> {
       listTarget: 5,
     });
   } finally {
-    await pool.query(
-      `DROP TABLE IF EXISTS ${['conversations', 'messages', 'pages', 'claims', 'tokens', 'deliveries', 'page_tags'].flatMap((s) => [`"${indexed}_${s}"`, `"${plainTable}_${s}"`]).join(', ')} CASCADE`,
-    );
-    await pool.query(`DROP FUNCTION IF EXISTS "${indexed}_ingest", "${plainTable}_ingest"`).catch(() => {});
+    await dropBenchTables(pool, indexed);
+    await dropBenchTables(pool, plainTable);
     await pool.end();
   }
 }

@@ -13,6 +13,7 @@ import pg from 'pg';
 import type { SessionStore } from '../../src/store/types.js';
 import { loadExport, PAGE_ID, psidFor, type SectionContext } from '../lib/context.js';
 import { timeTasksRounds } from '../lib/measure.js';
+import { dropBenchTables } from '../lib/pg-cleanup.js';
 import { compare } from '../lib/report.js';
 import { reportMissing } from '../lib/subject.js';
 
@@ -148,11 +149,7 @@ export async function storesSection(ctx: SectionContext): Promise<void> {
         });
         await store.close();
       } finally {
-        const { rows } = await pool.query<{ name: string }>(
-          `SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE $1`,
-          [`${table}%`],
-        );
-        if (rows.length > 0) await pool.query(`DROP TABLE IF EXISTS ${rows.map((r) => r.name).join(', ')} CASCADE`);
+        await dropBenchTables(pool, table);
         await pool.end();
       }
     }

@@ -15,6 +15,7 @@ import { pinApart } from '../lib/affinity.js';
 import { PAGE_ID, psidFor, type SectionContext } from '../lib/context.js';
 import { median } from '../lib/measure.js';
 import { inProcess, pairedSlices, type Sample, type Sides } from '../lib/pairs.js';
+import { dropBenchTables } from '../lib/pg-cleanup.js';
 import { compare } from '../lib/report.js';
 import { inboundTextBody, type SignedRequest, signRequest } from '../lib/sign.js';
 import { loadCreateMessenger, loadMemoryStore, reportMissing } from '../lib/subject.js';
@@ -231,13 +232,8 @@ async function sharedStoreIngest(
       await messenger.close?.();
     }
   } finally {
-    for (const t of [table, asyncTable]) {
-      await pool
-        .query(
-          `${['conversations', 'messages', 'pages', 'claims', 'tokens', 'deliveries'].map((s) => `DROP TABLE IF EXISTS "${t}_${s}";`).join(' ')} DROP FUNCTION IF EXISTS "${t}_ingest";`,
-        )
-        .catch(() => {});
-    }
+    // `table` is a prefix of `asyncTable`.
+    await dropBenchTables(pool, table).catch(() => {});
     await pool.end();
     let cursor = '0';
     do {
