@@ -38,9 +38,12 @@ function pin(pid: number, cpus: string): boolean {
  * runs its placement back.
  */
 export function pinApart(first: number[], second: number[], placed: string): { note: string; restore: () => void } {
-  const pids = [...first, ...second];
+  // A server process that has exited since it was listed (a PostgreSQL autovacuum worker) is
+  // left out; the row is unpinned only when this side or the whole other side cannot be.
+  const secondAlive = second.filter((pid) => affinityOf(pid) !== undefined);
+  const pids = [...first, ...secondAlive];
   const before = pids.map(affinityOf);
-  if (availableParallelism() < 2 || before.some((cpus) => cpus === undefined)) {
+  if (availableParallelism() < 2 || secondAlive.length === 0 || before.some((cpus) => cpus === undefined)) {
     return { note: 'processes not pinned (one CPU, or no taskset)', restore: () => {} };
   }
   const restore = () => {
@@ -54,7 +57,7 @@ export function pinApart(first: number[], second: number[], placed: string): { n
     process.kill(process.pid, signal);
   };
   for (const signal of SIGNALS) process.once(signal, onSignal);
-  const pinned = first.every((pid) => pin(pid, '0')) && second.every((pid) => pin(pid, '1'));
+  const pinned = first.every((pid) => pin(pid, '0')) && secondAlive.every((pid) => pin(pid, '1'));
   return { note: pinned ? placed : 'pinning failed: placed by the scheduler', restore };
 }
 

@@ -22,10 +22,12 @@ import { postgresStore } from '../../src/store/postgres.js';
 import { redisStore } from '../../src/store/redis.js';
 import { sqliteStore } from '../../src/store/sqlite.js';
 import type { InboundRange, SessionStore } from '../../src/store/types.js';
+import { pinApart } from '../lib/affinity.js';
 import type { SectionContext } from '../lib/context.js';
 import { alternate, median } from '../lib/measure.js';
 import { dropBenchTables } from '../lib/pg-cleanup.js';
 import { compare } from '../lib/report.js';
+import { postgresServerPids, redisServerPids } from '../lib/servers.js';
 
 const SECTION = 'scale';
 const PAGES = 100;
@@ -119,7 +121,28 @@ async function measureIndex(
   w: World,
   stores: { store: SessionStore; plain: () => SessionStore },
   calls: number,
-  server?: ServerSide,
+  server: ServerSide | undefined,
+  /** The server's processes: pinned to CPU 1, and this one to CPU 0, while measuring; none for SQLite. */
+  serverPids: number[],
+): Promise<{ onePage: Latency; allPages: Latency; withIndexUs: number; withoutIndexUs: number; placement: string }> {
+  if (serverPids.length === 0) {
+    return { ...(await measureIndexPinned(ctx, label, w, stores, calls, server)), placement: 'one process' };
+  }
+  const placement = pinApart([process.pid], serverPids, 'this process pinned to CPU 0, the server to CPU 1');
+  try {
+    return { ...(await measureIndexPinned(ctx, label, w, stores, calls, server)), placement: placement.note };
+  } finally {
+    placement.restore();
+  }
+}
+
+async function measureIndexPinned(
+  ctx: SectionContext,
+  label: string,
+  w: World,
+  stores: { store: SessionStore; plain: () => SessionStore },
+  calls: number,
+  server: ServerSide | undefined,
 ): Promise<{ onePage: Latency; allPages: Latency; withIndexUs: number; withoutIndexUs: number }> {
   const { store } = stores;
   ctx.log(`scale: ${label}, listing`);
@@ -268,7 +291,7 @@ async function redisScale(ctx: SectionContext, w: World): Promise<void> {
     // The same keys and client; without the index the scripts skip it (after the listings,
     // since those writes leave the index behind).
     const calls = ctx.quick ? 500 : 2000;
-    const { onePage, allPages, withIndexUs, withoutIndexUs } = await measureIndex(
+    const { onePage, allPages, withIndexUs, withoutIndexUs, placement } = await measureIndex(
       ctx,
       'redis',
       w,
@@ -287,6 +310,7 @@ async function redisScale(ctx: SectionContext, w: World): Promise<void> {
           return `server-side EVALSHA µs: ${line.replaceAll(',', ', ')}`;
         },
       },
+      await redisServerPids(client),
     );
     const perConversation = (after - before) / w.n;
     report(ctx, 'redis', w, {
@@ -296,7 +320,7 @@ async function redisScale(ctx: SectionContext, w: World): Promise<void> {
       allPages,
       withIndexUs,
       withoutIndexUs,
-      writeNote: `median of ${ROUNDS} alternating rounds of ${calls} sequential calls, each a newer message on a random one of the ${w.n.toLocaleString('en-US')} conversations (the index entry moves)`,
+      writeNote: `median of ${ROUNDS} alternating rounds of ${calls} sequential calls, each a newer message on a random one of the ${w.n.toLocaleString('en-US')} conversations (the index entry moves); ${placement}`,
       bytes: convBytes + indexBytes / w.n,
       bytesTarget: 300,
       bytesNote: `conversation string ${convBytes.toFixed(0)} B (MEMORY USAGE, 2000 sampled) + index ${(indexBytes / w.n).toFixed(1)} B (MEMORY USAGE of the ${buckets} hour buckets of the ${PAGES} Pages and the Page registry / n); the message-id set a recordInbound also writes (kept 48 h) is ${seenBytes.toFixed(0)} B more; used_memory grew ${perConversation.toFixed(0)} B per conversation in all (other clients share this Redis)`,
@@ -334,7 +358,18 @@ async function jitterControl(ctx: SectionContext, client: Redis, listing: Latenc
   const probe = 100_000;
   const n = Math.max(1, Math.round((probe * targetUs) / (await serverP50(probe, 200))));
   await client.config('RESETSTAT');
-  const control = await latency(async () => [await client.eval(spin, 0, String(n))], ctx.quick ? 200 : 1000);
+  // Placed as the listing was, so that its p99 is the one to compare.
+  const placement = pinApart(
+    [process.pid],
+    await redisServerPids(client),
+    'this process pinned to CPU 0, the server to CPU 1, as for the listing',
+  );
+  let control: Latency;
+  try {
+    control = await latency(async () => [await client.eval(spin, 0, String(n))], ctx.quick ? 200 : 1000);
+  } finally {
+    placement.restore();
+  }
   const stats = await client.info('latencystats');
   const server = /latency_percentiles_usec_eval:(\S+)/.exec(stats)?.[1] ?? 'none';
   ctx.comparisons.push(
@@ -346,7 +381,7 @@ async function jitterControl(ctx: SectionContext, client: Redis, listing: Latenc
       ratio: control.p99Ms,
       ratioMeaning: 'ms p99',
       notes: [
-        `${n.toLocaleString('en-US')} iterations of an empty Lua loop (no keys), sized to the listing's server-side median of ${targetUs} µs; ${control.calls} sequential calls after 50 warm-up calls; server-side EVAL µs: ${server.replaceAll(',', ', ')}`,
+        `${n.toLocaleString('en-US')} iterations of an empty Lua loop (no keys), sized to the listing's server-side median of ${targetUs} µs; ${control.calls} sequential calls after 50 warm-up calls; ${placement.note}; server-side EVAL µs: ${server.replaceAll(',', ', ')}`,
       ],
     }),
   );
@@ -410,12 +445,14 @@ async function postgresScale(ctx: SectionContext, w: World): Promise<void> {
       plans.push(`${scope}: ${scans.map((line) => line.trim().replace(/\s+\(cost.*$/, '')).join(' → ')}`);
     }
     const calls = ctx.quick ? 300 : 1000;
-    const { onePage, allPages, withIndexUs, withoutIndexUs } = await measureIndex(
+    const { onePage, allPages, withIndexUs, withoutIndexUs, placement } = await measureIndex(
       ctx,
       'postgres',
       w,
       { store, plain: () => plain },
       calls,
+      undefined,
+      await postgresServerPids(pool),
     );
     report(ctx, 'postgres', w, {
       seedMs,
@@ -424,7 +461,7 @@ async function postgresScale(ctx: SectionContext, w: World): Promise<void> {
       allPages,
       withIndexUs,
       withoutIndexUs,
-      writeNote: `two tables seeded alike, one created with windowIndex: false (no T_conv_page_open_idx); median of ${ROUNDS} alternating rounds of ${calls} sequential calls on random conversations, one pooled connection. Plans at this size: ${plans.join('; ')}`,
+      writeNote: `two tables seeded alike, one created with windowIndex: false (no T_conv_page_open_idx); median of ${ROUNDS} alternating rounds of ${calls} sequential calls on random conversations, one pooled connection; ${placement}. Plans at this size: ${plans.join('; ')}`,
       bytes: convTotal / w.n,
       bytesTarget: 400,
       bytesNote: `pg_total_relation_size(T_conversations) / n: heap, primary key, conv_at_idx ${(timeIndex / w.n).toFixed(0)} B and the window index T_conv_page_open_idx ${(pageIndex / w.n).toFixed(0)} B; the message-id table (one row per message, kept 48 h) is ${(messages / w.n).toFixed(0)} B more`,
@@ -512,6 +549,8 @@ async function sqliteScale(ctx: SectionContext, w: World): Promise<void> {
       w,
       { store, plain: () => plain },
       calls,
+      undefined,
+      [],
     );
     const withFrames = await walFramesPerWrite(indexedDb, store, w);
     const withoutFrames = await walFramesPerWrite(plainDb, plain, w);

@@ -17,6 +17,7 @@ import { median } from '../lib/measure.js';
 import { inProcess, pairedSlices, type Sample, type Sides } from '../lib/pairs.js';
 import { dropBenchTables } from '../lib/pg-cleanup.js';
 import { compare } from '../lib/report.js';
+import { postgresServerPids, redisServerPids } from '../lib/servers.js';
 import { inboundTextBody, type SignedRequest, signRequest } from '../lib/sign.js';
 import { loadCreateMessenger, loadMemoryStore, reportMissing } from '../lib/subject.js';
 
@@ -169,9 +170,15 @@ async function sharedStoreIngest(
         store: redisMod.redisStore({ client: redis, prefix }),
         rawLabel: 'floor + one raw GET',
         raw: () => redis.get(`${prefix}raw`),
-        serverPid: async () => Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]),
+        serverPids: () => redisServerPids(redis),
       },
-      { name: 'PostgreSQL', store: pgStore, rawLabel: 'floor + pg SELECT 1', raw: () => pool.query('SELECT 1') },
+      {
+        name: 'PostgreSQL',
+        store: pgStore,
+        rawLabel: 'floor + pg SELECT 1',
+        raw: () => pool.query('SELECT 1'),
+        serverPids: () => postgresServerPids(pool),
+      },
       {
         // Same round trip, without the commit's WAL flush wait (the option's trade-off: docs/stores.md).
         name: 'PostgreSQL',
@@ -180,6 +187,7 @@ async function sharedStoreIngest(
         store: pgAsyncStore,
         rawLabel: 'floor + pg SELECT 1',
         raw: () => pool.query('SELECT 1'),
+        serverPids: () => postgresServerPids(pool),
       },
     ];
     for (const backend of backends) {
@@ -200,16 +208,17 @@ async function sharedStoreIngest(
       const pairs = ctx.quick ? 20 : STORE_PAIRS;
       const warmUp = ctx.quick ? 5 : 30;
       ctx.log(`webhook: ${backend.name}${backend.option === undefined ? '' : ` (${backend.option})`}`);
-      const placement =
-        backend.serverPid === undefined
-          ? undefined
-          : pinApart([process.pid], [await backend.serverPid()], 'this process pinned to CPU 0, the server to CPU 1');
+      const placement = pinApart(
+        [process.pid],
+        await backend.serverPids(),
+        'this process pinned to CPU 0, the server to CPU 1',
+      );
       let sides: Sides;
       try {
         await pairedSlices(warmUp, side(receive), side(floorPlusTrip));
         sides = await pairedSlices(pairs, side(receive), side(floorPlusTrip));
       } finally {
-        placement?.restore();
+        placement.restore();
       }
       ctx.comparisons.push(
         compare({
@@ -225,7 +234,7 @@ async function sharedStoreIngest(
           ratioMeaning: '× floor + round trip',
           target: { kind: 'max', value: 1.3, text: '≤ 1.3× floor + one round trip' },
           notes: [
-            `sequential; ${pairs} pairs of ${STORE_SLICE} requests after ${warmUp} warm-up pairs, alternating which goes first; a fresh message_uuid each (the non-duplicate path); ${placement?.note ?? 'placed by the scheduler'}; ratio = median of per-pair wall-time ratios (the server's time counts; interquartile ${sides.wallP25.toFixed(3)}–${sides.wallP75.toFixed(3)}); CPU-time median ratio ${sides.ratio.toFixed(3)}`,
+            `sequential; ${pairs} pairs of ${STORE_SLICE} requests after ${warmUp} warm-up pairs, alternating which goes first; a fresh message_uuid each (the non-duplicate path); ${placement.note}; ratio = median of per-pair wall-time ratios (the server's time counts; interquartile ${sides.wallP25.toFixed(3)}–${sides.wallP75.toFixed(3)}); CPU-time median ratio ${sides.ratio.toFixed(3)}`,
           ],
         }),
       );
