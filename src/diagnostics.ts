@@ -232,7 +232,7 @@ interface SentResult {
  * asyncEnd, with `result` or `error` set on the payload), published directly: the outcome
  * is noted in the same reaction that publishes, so a send costs one promise reaction and
  * two closures more than untraced, where `tracePromise` over a noting `then` cost two and
- * four (docs/performance.md, "Observability (issue 15)").
+ * four (docs/performance-log.md, "Observability (issue 15)").
  *
  * @internal
  */

@@ -4,7 +4,8 @@
  * re-arm a socket timer at least twice per request, and each re-arm builds and drops a timer
  * list when no other timer shares its duration: counted with callgrind, about 115 000 CPU
  * instructions per send, a sixth of what the client side of a keep-alive POST costs
- * (docs/performance.md). Here a request costs a clock read, a `Map.set` and a `Map.delete`.
+ * (docs/performance-log.md, "Performance pass"). Here a request costs a clock read, a
+ * `Map.set` and a `Map.delete`.
  *
  * Two duties, both checked on each tick:
  * - a request with no answer `timeoutMs` after it started is destroyed with the error

@@ -93,7 +93,7 @@ const OPEN = '(closed_at IS NULL OR closed_at < last_inbound_at)';
  * it, since each of its reads is a network round trip, and PostgreSQL's tables always had it,
  * for prune. SQLite creates `page` alone and lists every Page by merging per-Page reads
  * (`openPages`, listAcrossPages): a second index on the row's time is one more B-tree leaf to
- * rewrite in every recordInbound (docs/performance.md has the measurements). Ties on the time
+ * rewrite in every recordInbound (docs/performance-log.md has the measurements). Ties on the time
  * are ordered by key from the rows (an incremental sort): leaving the key out keeps each entry
  * small. `index(suffix)` names an index in the dialect's scope.
  */

@@ -113,7 +113,7 @@ describe('postgresStore on PostgreSQL', () => {
       };
       expect(await plan(true)).toContain(`${table}_conv_page_open_idx`);
       // Every Page: an index in time order (on a table this small the planner may pick either;
-      // at a million rows it reads conv_at_idx: docs/performance.md).
+      // at a million rows it reads conv_at_idx: docs/performance-log.md).
       expect(await plan(false)).not.toContain('Seq Scan');
     } finally {
       await client.query('RESET enable_seqscan');
