@@ -11,15 +11,6 @@ export interface SectionContext {
   log(message: string): void;
 }
 
-/**
- * Loads an export from a module other people are writing; `undefined` while the module is
- * still a placeholder (so the bench reports "not measured" instead of crashing).
- */
-export async function loadExport<T>(specifier: string, name: string): Promise<T | undefined> {
-  const mod = (await import(specifier)) as Record<string, unknown>;
-  return typeof mod[name] === 'function' ? (mod[name] as T) : undefined;
-}
-
 /** A 15-digit Page ID and 16-digit PSIDs, the shapes Meta uses. */
 export const PAGE_ID = '107329271234567';
 export function psidFor(n: number): string {

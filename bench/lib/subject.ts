@@ -1,11 +1,11 @@
 /**
  * The slice of the SDK the bench drives, typed structurally so the harness compiles while
- * the real modules are still landing. Loaded from src/ through tsx (the cold-start section
- * measures the built dist/ instead).
+ * the real modules are still landing. Loaded from the built dist/, as users get it (built.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { SessionStore } from '../../src/store/types.js';
-import { loadExport, PAGE_ID, type SectionContext } from './context.js';
+import { builtModule, ensureBuilt } from './built.js';
+import { PAGE_ID, type SectionContext } from './context.js';
 
 export interface MessengerLike {
   sendText(input: { from: string; to: string; text: string }): Promise<{ messageUuid: string }>;
@@ -30,15 +30,22 @@ export interface MessengerOptionsLike {
 
 export type CreateMessenger = (options: MessengerOptionsLike) => MessengerLike;
 
+/** A function export of a built entry point (`index`, `redis`, …), building dist/ first if needed. */
+export async function loadBuilt<T>(entry: string, name: string): Promise<T | undefined> {
+  ensureBuilt((line) => process.stderr.write(`  … ${line}\n`));
+  const mod = await builtModule(entry);
+  return typeof mod[name] === 'function' ? (mod[name] as T) : undefined;
+}
+
 export async function loadCreateMessenger(): Promise<CreateMessenger | undefined> {
-  return loadExport<CreateMessenger>('../../src/index.js', 'createMessenger');
+  return loadBuilt<CreateMessenger>('index', 'createMessenger');
 }
 
 export async function loadMemoryStore(): Promise<
   (options?: { maxConversations?: number; maxClaims?: number }) => SessionStore
 > {
-  const memoryStore = await loadExport<(o?: object) => SessionStore>('../../src/store/memory.js', 'memoryStore');
-  if (memoryStore === undefined) throw new Error('src/store/memory.ts does not export memoryStore');
+  const memoryStore = await loadBuilt<(o?: object) => SessionStore>('index', 'memoryStore');
+  if (memoryStore === undefined) throw new Error('dist/index.js does not export memoryStore');
   return memoryStore;
 }
 

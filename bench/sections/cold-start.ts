@@ -11,12 +11,11 @@
  *
  * Ours is measured as users get it: the built dist/ (rebuilt first when src/ is newer).
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { ensureBuilt, ROOT } from '../lib/built.js';
 import { PAGE_ID, psidFor, type SectionContext } from '../lib/context.js';
 import { median } from '../lib/measure.js';
 import { compare } from '../lib/report.js';
@@ -24,7 +23,6 @@ import { inboundTextBody, signRequest } from '../lib/sign.js';
 
 const run = promisify(execFile);
 const SECTION = 'cold start';
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PROBE = join(ROOT, 'bench', 'cold-start-probe.cjs');
 const SDK = '@vonage/server-sdk';
 
@@ -35,15 +33,6 @@ interface Sample {
   ms: number;
   rss: number;
   modules?: number;
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
 }
 
 function entryOf(who: Who, system: System): string {
@@ -76,13 +65,7 @@ const IMPORT_TARGET = { kind: 'max', value: 0.5, text: "≤ 0.5× the SDK's" } a
 const WEBHOOK_TARGET = { kind: 'max', value: 1, text: "below the SDK's" } as const;
 
 export async function coldStartSection(ctx: SectionContext): Promise<void> {
-  if (
-    !existsSync(join(ROOT, 'dist', 'index.js')) ||
-    statSync(join(ROOT, 'dist', 'index.js')).mtimeMs < newestMtime(join(ROOT, 'src'))
-  ) {
-    ctx.log('cold start: dist/ is missing or older than src/, running npm run build');
-    execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'ignore' });
-  }
+  ensureBuilt((line) => ctx.log(`cold start: ${line}`));
   const rounds = ctx.quick ? 5 : 21;
   const cases: { system: System; task: Task }[] = [
     { system: 'require', task: 'import' },

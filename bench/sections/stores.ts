@@ -16,12 +16,12 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { SessionStore } from '../../src/store/types.js';
 import { pinApart } from '../lib/affinity.js';
-import { loadExport, PAGE_ID, psidFor, type SectionContext } from '../lib/context.js';
+import { PAGE_ID, psidFor, type SectionContext } from '../lib/context.js';
 import { inProcess, pairedSlices, type Sides } from '../lib/pairs.js';
 import { dropBenchTables } from '../lib/pg-cleanup.js';
 import { compare } from '../lib/report.js';
 import { postgresServerPids, redisServerPids } from '../lib/servers.js';
-import { reportMissing } from '../lib/subject.js';
+import { loadBuilt, reportMissing } from '../lib/subject.js';
 
 const SECTION = 'stores';
 const CONVERSATIONS = 1_000;
@@ -136,10 +136,7 @@ async function guarded(ctx: SectionContext, name: string, run: () => Promise<voi
 export async function storesSection(ctx: SectionContext): Promise<void> {
   const prefix = `bench:${process.pid}:`;
   await guarded(ctx, 'redis', async () => {
-    const redisStore = await loadExport<Factory<{ client: Redis; prefix?: string }>>(
-      '../../src/store/redis.js',
-      'redisStore',
-    );
+    const redisStore = await loadBuilt<Factory<{ client: Redis; prefix?: string }>>('redis', 'redisStore');
     if (redisStore === undefined)
       reportMissing(ctx, SECTION, ['redis recordInbound', 'redis get'], 'src/store/redis.ts');
     else {
@@ -169,10 +166,7 @@ export async function storesSection(ctx: SectionContext): Promise<void> {
     }
   });
   await guarded(ctx, 'postgres', async () => {
-    const postgresStore = await loadExport<Factory<{ pool: pg.Pool; table?: string }>>(
-      '../../src/store/postgres.js',
-      'postgresStore',
-    );
+    const postgresStore = await loadBuilt<Factory<{ pool: pg.Pool; table?: string }>>('postgres', 'postgresStore');
     if (postgresStore === undefined)
       reportMissing(ctx, SECTION, ['postgres recordInbound', 'postgres get'], 'src/store/postgres.ts');
     else {
@@ -209,10 +203,7 @@ export async function storesSection(ctx: SectionContext): Promise<void> {
     }
   });
   await guarded(ctx, 'sqlite', async () => {
-    const sqliteStore = await loadExport<Factory<{ database: Database.Database }>>(
-      '../../src/store/sqlite.js',
-      'sqliteStore',
-    );
+    const sqliteStore = await loadBuilt<Factory<{ database: Database.Database }>>('sqlite', 'sqliteStore');
     if (sqliteStore === undefined)
       reportMissing(ctx, SECTION, ['sqlite recordInbound', 'sqlite get'], 'src/store/sqlite.ts');
     else {

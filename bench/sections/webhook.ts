@@ -18,7 +18,7 @@ import { dropBenchTables } from '../lib/pg-cleanup.js';
 import { compare } from '../lib/report.js';
 import { postgresServerPids, redisServerPids } from '../lib/servers.js';
 import { inboundTextBody, type SignedRequest, signRequest } from '../lib/sign.js';
-import { loadCreateMessenger, loadMemoryStore, reportMissing } from '../lib/subject.js';
+import { loadBuilt, loadCreateMessenger, loadMemoryStore, reportMissing } from '../lib/subject.js';
 
 const SECTION = 'webhook';
 /**
@@ -148,22 +148,27 @@ async function sharedStoreIngest(
   make: (n: number) => SignedRequest[],
 ): Promise<void> {
   const { applicationId, privateKey, signatureSecret } = ctx.credentials;
-  const redisMod = await import('../../src/store/redis.js');
-  const pgMod = await import('../../src/store/postgres.js');
+  const redisStore = await loadBuilt<typeof import('../../src/store/redis.js').redisStore>('redis', 'redisStore');
+  const postgresStore = await loadBuilt<typeof import('../../src/store/postgres.js').postgresStore>(
+    'postgres',
+    'postgresStore',
+  );
+  if (redisStore === undefined || postgresStore === undefined)
+    throw new Error('dist/ lacks redisStore or postgresStore');
   const redis = new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: 1 });
   const pool = new pg.Pool({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test', max: 4 });
   const prefix = `vm-bench-${randomUUID().slice(0, 8)}:`;
   const table = `vm_bench_${randomUUID().slice(0, 8).replace(/-/g, '')}`;
   const asyncTable = `${table}a`;
-  const pgStore = pgMod.postgresStore({ pool, table });
-  const pgAsyncStore = pgMod.postgresStore({ pool, table: asyncTable, synchronousCommit: false });
+  const pgStore = postgresStore({ pool, table });
+  const pgAsyncStore = postgresStore({ pool, table: asyncTable, synchronousCommit: false });
   try {
     await pgStore.createTables();
     await pgAsyncStore.createTables();
     const backends = [
       {
         name: 'Redis',
-        store: redisMod.redisStore({ client: redis, prefix }),
+        store: redisStore({ client: redis, prefix }),
         rawLabel: 'floor + one raw GET',
         raw: () => redis.get(`${prefix}raw`),
         serverPids: () => redisServerPids(redis),
