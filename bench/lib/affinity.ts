@@ -62,3 +62,20 @@ export function pinApart(first: number[], second: number[], placed: string): { n
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/**
+ * Runs `measure` with this process on CPU 0 and the server's processes on CPU 1 (none, as for
+ * SQLite: in place), restores the placement, and says how it ran, for the row's notes.
+ */
+export async function measureApart<T>(
+  serverPids: number[],
+  measure: () => Promise<T>,
+): Promise<{ value: T; placement: string }> {
+  if (serverPids.length === 0) return { value: await measure(), placement: 'one process (no server)' };
+  const pinned = pinApart([process.pid], serverPids, 'this process pinned to CPU 0, the server to CPU 1');
+  try {
+    return { value: await measure(), placement: pinned.note };
+  } finally {
+    pinned.restore();
+  }
+}

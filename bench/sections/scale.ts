@@ -22,7 +22,7 @@ import { postgresStore } from '../../src/store/postgres.js';
 import { redisStore } from '../../src/store/redis.js';
 import { sqliteStore } from '../../src/store/sqlite.js';
 import type { InboundRange, SessionStore } from '../../src/store/types.js';
-import { pinApart } from '../lib/affinity.js';
+import { measureApart } from '../lib/affinity.js';
 import type { SectionContext } from '../lib/context.js';
 import { alternate, median } from '../lib/measure.js';
 import { dropBenchTables } from '../lib/pg-cleanup.js';
@@ -121,28 +121,7 @@ async function measureIndex(
   w: World,
   stores: { store: SessionStore; plain: () => SessionStore },
   calls: number,
-  server: ServerSide | undefined,
-  /** The server's processes: pinned to CPU 1, and this one to CPU 0, while measuring; none for SQLite. */
-  serverPids: number[],
-): Promise<{ onePage: Latency; allPages: Latency; withIndexUs: number; withoutIndexUs: number; placement: string }> {
-  if (serverPids.length === 0) {
-    return { ...(await measureIndexPinned(ctx, label, w, stores, calls, server)), placement: 'one process' };
-  }
-  const placement = pinApart([process.pid], serverPids, 'this process pinned to CPU 0, the server to CPU 1');
-  try {
-    return { ...(await measureIndexPinned(ctx, label, w, stores, calls, server)), placement: placement.note };
-  } finally {
-    placement.restore();
-  }
-}
-
-async function measureIndexPinned(
-  ctx: SectionContext,
-  label: string,
-  w: World,
-  stores: { store: SessionStore; plain: () => SessionStore },
-  calls: number,
-  server: ServerSide | undefined,
+  server?: ServerSide,
 ): Promise<{ onePage: Latency; allPages: Latency; withIndexUs: number; withoutIndexUs: number }> {
   const { store } = stores;
   ctx.log(`scale: ${label}, listing`);
@@ -291,13 +270,11 @@ async function redisScale(ctx: SectionContext, w: World): Promise<void> {
     // The same keys and client; without the index the scripts skip it (after the listings,
     // since those writes leave the index behind).
     const calls = ctx.quick ? 500 : 2000;
-    const { onePage, allPages, withIndexUs, withoutIndexUs, placement } = await measureIndex(
-      ctx,
-      'redis',
-      w,
-      { store, plain: () => redisStore({ client, prefix, windowIndex: false }) },
-      calls,
-      {
+    const {
+      value: { onePage, allPages, withIndexUs, withoutIndexUs },
+      placement,
+    } = await measureApart(await redisServerPids(client), () =>
+      measureIndex(ctx, 'redis', w, { store, plain: () => redisStore({ client, prefix, windowIndex: false }) }, calls, {
         // The scripts' own run time, as the server measures it: the rest of a call's wall
         // time is the network, the client and the scheduler (the bench shares 2 cores with
         // the server). The warm-up calls count too.
@@ -309,8 +286,7 @@ async function redisScale(ctx: SectionContext, w: World): Promise<void> {
           const line = /latency_percentiles_usec_evalsha:(\S+)/.exec(stats)?.[1] ?? 'none';
           return `server-side EVALSHA µs: ${line.replaceAll(',', ', ')}`;
         },
-      },
-      await redisServerPids(client),
+      }),
     );
     const perConversation = (after - before) / w.n;
     report(ctx, 'redis', w, {
@@ -359,17 +335,9 @@ async function jitterControl(ctx: SectionContext, client: Redis, listing: Latenc
   const n = Math.max(1, Math.round((probe * targetUs) / (await serverP50(probe, 200))));
   await client.config('RESETSTAT');
   // Placed as the listing was, so that its p99 is the one to compare.
-  const placement = pinApart(
-    [process.pid],
-    await redisServerPids(client),
-    'this process pinned to CPU 0, the server to CPU 1, as for the listing',
+  const { value: control, placement } = await measureApart(await redisServerPids(client), () =>
+    latency(async () => [await client.eval(spin, 0, String(n))], ctx.quick ? 200 : 1000),
   );
-  let control: Latency;
-  try {
-    control = await latency(async () => [await client.eval(spin, 0, String(n))], ctx.quick ? 200 : 1000);
-  } finally {
-    placement.restore();
-  }
   const stats = await client.info('latencystats');
   const server = /latency_percentiles_usec_eval:(\S+)/.exec(stats)?.[1] ?? 'none';
   ctx.comparisons.push(
@@ -381,7 +349,7 @@ async function jitterControl(ctx: SectionContext, client: Redis, listing: Latenc
       ratio: control.p99Ms,
       ratioMeaning: 'ms p99',
       notes: [
-        `${n.toLocaleString('en-US')} iterations of an empty Lua loop (no keys), sized to the listing's server-side median of ${targetUs} µs; ${control.calls} sequential calls after 50 warm-up calls; ${placement.note}; server-side EVAL µs: ${server.replaceAll(',', ', ')}`,
+        `${n.toLocaleString('en-US')} iterations of an empty Lua loop (no keys), sized to the listing's server-side median of ${targetUs} µs; ${control.calls} sequential calls after 50 warm-up calls; ${placement}; server-side EVAL µs: ${server.replaceAll(',', ', ')}`,
       ],
     }),
   );
@@ -445,14 +413,11 @@ async function postgresScale(ctx: SectionContext, w: World): Promise<void> {
       plans.push(`${scope}: ${scans.map((line) => line.trim().replace(/\s+\(cost.*$/, '')).join(' → ')}`);
     }
     const calls = ctx.quick ? 300 : 1000;
-    const { onePage, allPages, withIndexUs, withoutIndexUs, placement } = await measureIndex(
-      ctx,
-      'postgres',
-      w,
-      { store, plain: () => plain },
-      calls,
-      undefined,
-      await postgresServerPids(pool),
+    const {
+      value: { onePage, allPages, withIndexUs, withoutIndexUs },
+      placement,
+    } = await measureApart(await postgresServerPids(pool), () =>
+      measureIndex(ctx, 'postgres', w, { store, plain: () => plain }, calls),
     );
     report(ctx, 'postgres', w, {
       seedMs,
@@ -549,8 +514,6 @@ async function sqliteScale(ctx: SectionContext, w: World): Promise<void> {
       w,
       { store, plain: () => plain },
       calls,
-      undefined,
-      [],
     );
     const withFrames = await walFramesPerWrite(indexedDb, store, w);
     const withoutFrames = await walFramesPerWrite(plainDb, plain, w);

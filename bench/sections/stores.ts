@@ -15,7 +15,7 @@ import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { SessionStore } from '../../src/store/types.js';
-import { pinApart } from '../lib/affinity.js';
+import { measureApart } from '../lib/affinity.js';
 import { PAGE_ID, psidFor, type SectionContext } from '../lib/context.js';
 import { inProcess, pairedSlices, type Sides } from '../lib/pairs.js';
 import { dropBenchTables } from '../lib/pg-cleanup.js';
@@ -69,25 +69,20 @@ async function measureStore(
       return calls;
     });
   const pairs = ctx.quick ? 10 : PAIRS;
-  const placement =
-    serverPids.length === 0
-      ? undefined
-      : pinApart([process.pid], serverPids, 'this process pinned to CPU 0, the server to CPU 1');
-  const measured: Record<'record' | 'get' | 'write', Sides> = {} as Record<'record' | 'get' | 'write', Sides>;
-  try {
+  const { value: measured, placement } = await measureApart(serverPids, async () => {
+    const sides = {} as Record<'record' | 'get' | 'write', Sides>;
     for (const [name, a, b] of [
       ['record', record, raw],
       ['get', get, raw],
       ['write', record, write],
     ] as const) {
       await pairedSlices(ctx.quick ? 2 : WARM_UP_PAIRS, slice(a), slice(b));
-      measured[name] = await pairedSlices(pairs, slice(a), slice(b));
+      sides[name] = await pairedSlices(pairs, slice(a), slice(b));
     }
-  } finally {
-    placement?.restore();
-  }
+    return sides;
+  });
   const how = (sides: Sides) =>
-    `sequential, ${CONVERSATIONS} conversations; ${WARM_UP_PAIRS} warm-up pairs, then ${pairs} pairs of ${calls} calls, alternating which goes first; ${placement?.note ?? 'one process (no server)'}; ratio = median of per-pair wall-time ratios (interquartile ${sides.wallP25.toFixed(3)}–${sides.wallP75.toFixed(3)}); CPU-time median ratio ${sides.ratio.toFixed(3)}`;
+    `sequential, ${CONVERSATIONS} conversations; ${WARM_UP_PAIRS} warm-up pairs, then ${pairs} pairs of ${calls} calls, alternating which goes first; ${placement}; ratio = median of per-pair wall-time ratios (interquartile ${sides.wallP25.toFixed(3)}–${sides.wallP75.toFixed(3)}); CPU-time median ratio ${sides.ratio.toFixed(3)}`;
   for (const [op, sides] of [
     ['recordInbound', measured.record],
     ['get', measured.get],

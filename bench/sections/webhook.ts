@@ -11,7 +11,7 @@ import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto
 import { verifySignature } from '@vonage/jwt';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { pinApart } from '../lib/affinity.js';
+import { measureApart } from '../lib/affinity.js';
 import { PAGE_ID, psidFor, type SectionContext } from '../lib/context.js';
 import { inProcess, pairedSlices, type Sample, type Sides } from '../lib/pairs.js';
 import { dropBenchTables } from '../lib/pg-cleanup.js';
@@ -209,18 +209,10 @@ async function sharedStoreIngest(
       const pairs = ctx.quick ? 20 : STORE_PAIRS;
       const warmUp = ctx.quick ? 5 : 30;
       ctx.log(`webhook: ${backend.name}${backend.option === undefined ? '' : ` (${backend.option})`}`);
-      const placement = pinApart(
-        [process.pid],
-        await backend.serverPids(),
-        'this process pinned to CPU 0, the server to CPU 1',
-      );
-      let sides: Sides;
-      try {
+      const { value: sides, placement } = await measureApart(await backend.serverPids(), async () => {
         await pairedSlices(warmUp, side(receive), side(floorPlusTrip));
-        sides = await pairedSlices(pairs, side(receive), side(floorPlusTrip));
-      } finally {
-        placement.restore();
-      }
+        return pairedSlices(pairs, side(receive), side(floorPlusTrip));
+      });
       ctx.comparisons.push(
         compare({
           section: SECTION,
@@ -235,7 +227,7 @@ async function sharedStoreIngest(
           ratioMeaning: '× floor + round trip',
           target: { kind: 'max', value: 1.3, text: '≤ 1.3× floor + one round trip' },
           notes: [
-            `sequential; ${pairs} pairs of ${STORE_SLICE} requests after ${warmUp} warm-up pairs, alternating which goes first; a fresh message_uuid each (the non-duplicate path); ${placement.note}; ratio = median of per-pair wall-time ratios (the server's time counts; interquartile ${sides.wallP25.toFixed(3)}–${sides.wallP75.toFixed(3)}); CPU-time median ratio ${sides.ratio.toFixed(3)}`,
+            `sequential; ${pairs} pairs of ${STORE_SLICE} requests after ${warmUp} warm-up pairs, alternating which goes first; a fresh message_uuid each (the non-duplicate path); ${placement}; ratio = median of per-pair wall-time ratios (the server's time counts; interquartile ${sides.wallP25.toFixed(3)}–${sides.wallP75.toFixed(3)}); CPU-time median ratio ${sides.ratio.toFixed(3)}`,
           ],
         }),
       );
