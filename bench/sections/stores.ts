@@ -69,6 +69,7 @@ async function measureStore(
       return calls;
     });
   const pairs = ctx.quick ? 10 : PAIRS;
+  const warmUp = ctx.quick ? 2 : WARM_UP_PAIRS;
   const { value: measured, placement } = await measureApart(serverPids, async () => {
     const sides = {} as Record<'record' | 'get' | 'write', Sides>;
     for (const [name, a, b] of [
@@ -76,13 +77,13 @@ async function measureStore(
       ['get', get, raw],
       ['write', record, write],
     ] as const) {
-      await pairedSlices(ctx.quick ? 2 : WARM_UP_PAIRS, slice(a), slice(b));
+      await pairedSlices(warmUp, slice(a), slice(b));
       sides[name] = await pairedSlices(pairs, slice(a), slice(b));
     }
     return sides;
   });
   const how = (sides: Sides) =>
-    `sequential, ${CONVERSATIONS} conversations; ${WARM_UP_PAIRS} warm-up pairs, then ${pairs} pairs of ${calls} calls, alternating which goes first; ${placement}; ratio = median of per-pair wall-time ratios (interquartile ${sides.wallP25.toFixed(3)}–${sides.wallP75.toFixed(3)}); CPU-time median ratio ${sides.ratio.toFixed(3)}`;
+    `sequential, ${CONVERSATIONS} conversations; ${warmUp} warm-up pairs, then ${pairs} pairs of ${calls} calls, alternating which goes first; ${placement}; ratio = median of per-pair wall-time ratios (interquartile ${sides.wallP25.toFixed(3)}–${sides.wallP75.toFixed(3)}); CPU-time median ratio ${sides.ratio.toFixed(3)}`;
   for (const [op, sides] of [
     ['recordInbound', measured.record],
     ['get', measured.get],
