@@ -38,17 +38,17 @@ function pin(pid: number, cpus: string): boolean {
  * runs its placement back.
  */
 export function pinApart(first: number[], second: number[], placed: string): { note: string; restore: () => void } {
+  const firstBefore = first.map((pid) => [pid, affinityOf(pid)] as const);
   // A server process that has exited since it was listed (a PostgreSQL autovacuum worker) is
   // left out; the row is unpinned only when this side or the whole other side cannot be.
-  const secondAlive = second.filter((pid) => affinityOf(pid) !== undefined);
-  const pids = [...first, ...secondAlive];
-  const before = pids.map(affinityOf);
-  if (availableParallelism() < 2 || secondAlive.length === 0 || before.some((cpus) => cpus === undefined)) {
+  const secondBefore = second.map((pid) => [pid, affinityOf(pid)] as const).filter(([, cpus]) => cpus !== undefined);
+  const before = [...firstBefore, ...secondBefore];
+  if (availableParallelism() < 2 || secondBefore.length === 0 || before.some(([, cpus]) => cpus === undefined)) {
     return { note: 'processes not pinned (one CPU, or no taskset)', restore: () => {} };
   }
   const restore = () => {
     for (const signal of SIGNALS) process.off(signal, onSignal);
-    for (const [i, pid] of pids.entries()) pin(pid, before[i] as string);
+    for (const [pid, cpus] of before) pin(pid, cpus as string);
   };
   // An interrupted bench must not leave a shared server (redis-server) pinned: restore, then
   // let the signal end the process as it would have.
@@ -57,7 +57,7 @@ export function pinApart(first: number[], second: number[], placed: string): { n
     process.kill(process.pid, signal);
   };
   for (const signal of SIGNALS) process.once(signal, onSignal);
-  const pinned = first.every((pid) => pin(pid, '0')) && secondAlive.every((pid) => pin(pid, '1'));
+  const pinned = first.every((pid) => pin(pid, '0')) && secondBefore.every(([pid]) => pin(pid, '1'));
   return { note: pinned ? placed : 'pinning failed: placed by the scheduler', restore };
 }
 
