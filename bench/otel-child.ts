@@ -15,7 +15,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { ProxyTracerProvider } from '@opentelemetry/api';
+import { ProxyTracerProvider, type TracerProvider } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PAGE_ID, psidFor } from './lib/context.js';
 import { silentProviders } from './lib/otel-sdk.js';
@@ -32,9 +32,13 @@ export interface ChildConfig {
   /**
    * Which of the bridge's providers record: both (as an app has them), one, or neither (an
    * SDK `MeterProvider` without readers and the API's empty proxy `TracerProvider`, so that
-   * only the bridge's own work is left).
+   * only the bridge's own work is left). `'no-op spans'`: inert instruments, and spans from
+   * the API's no-op tracer behind a provider the bridge cannot tell from an SDK's, so that the
+   * bridge does all its span work and only the SDK's share is left out.
    */
-  recording: 'both' | 'metrics' | 'traces' | 'neither';
+  recording: 'both' | 'metrics' | 'traces' | 'neither' | 'no-op spans';
+  /** The share of traces sampled (bench/lib/otel-sdk.ts); every one when omitted. */
+  sampleRatio?: number;
 }
 
 export type ToChild =
@@ -55,6 +59,12 @@ const TEXT = 'Your order #1234 has shipped and will arrive on Thursday.';
 
 const reply = (message: FromChild) => process.send?.(message);
 
+/** A provider of the API's no-op tracer that is not the global proxy (which the bridge skips). */
+const noopSpans = (): TracerProvider => {
+  const tracer = new ProxyTracerProvider().getDelegate().getTracer('bench');
+  return { getTracer: () => tracer };
+};
+
 /** Readies a slice of `ops` operations (signing requests, outside the clock) and returns it. */
 let prepare: ((kind: 'send' | 'ingest', ops: number) => () => Promise<void>) | undefined;
 
@@ -63,12 +73,13 @@ async function init(message: Extract<ToChild, { type: 'init' }>): Promise<void> 
   if (config.contextManager) new AsyncLocalStorage<object>().enterWith({});
   const variant = await loadBuiltChannels();
   if (config.bridge) {
-    const { meterProvider, tracerProvider } = silentProviders();
+    const { meterProvider, tracerProvider } = silentProviders(config.sampleRatio);
     const metrics = config.recording === 'both' || config.recording === 'metrics';
     const traces = config.recording === 'both' || config.recording === 'traces';
     variant.enableOpenTelemetry({
       meterProvider: metrics ? meterProvider : new MeterProvider(),
-      tracerProvider: traces ? tracerProvider : new ProxyTracerProvider(),
+      tracerProvider:
+        config.recording === 'no-op spans' ? noopSpans() : traces ? tracerProvider : new ProxyTracerProvider(),
       linkReplies: config.linkReplies,
     });
   }

@@ -8,8 +8,9 @@
  *   start-up (an SDK MeterProvider and a BasicTracerProvider with a batch processor,
  *   exporting nowhere) vs never enabled (target ≤ 15 %).
  * Each for a guarded send (sequential, against the loopback 202 server) and for webhook
- * ingest (`messenger.receive` of pre-signed requests). Three more "on" rows without a target
- * split the cost by provider: metrics only, traces only, neither recording.
+ * ingest (`messenger.receive` of pre-signed requests). Five more "on" rows without a target:
+ * traces sampled 1 in 10, then the cost split by provider: metrics only, traces only, spans
+ * from a no-op tracer (the bridge's span work without the SDK's), neither recording.
  */
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -178,7 +179,8 @@ export async function observabilitySection(ctx: SectionContext): Promise<void> {
   // Each process's CPU time counts its own garbage collector and compiler threads, which
   // come in bursts: more pairs than in one process steady the median.
   const childPairs = ctx.quick ? 10 : CHILD_PAIRS;
-  // The last three rows split the cost by provider (docs/performance.md); they carry no target.
+  // The last five rows (sampled traces, then the split by provider: docs/performance.md)
+  // carry no target.
   const setups: {
     suffix: string;
     config: Omit<ChildConfig, 'bridge'>;
@@ -205,6 +207,15 @@ export async function observabilitySection(ctx: SectionContext): Promise<void> {
       ingest: 'an AsyncLocalStorage active in both processes',
     },
     {
+      // What tracing usually costs in production, where traces are sampled: the bridge still
+      // starts a span per request, and the SDK answers with a non-recording one 9 times in 10.
+      suffix: ', 1 in 10 traces sampled',
+      config: { linkReplies: true, contextManager: false, recording: 'both', sampleRatio: 0.1 },
+      send: 'ParentBasedSampler(TraceIdRatioBasedSampler(0.1)): every metric, a recorded span for 1 send in 10',
+      ingest: 'ParentBasedSampler(TraceIdRatioBasedSampler(0.1)): every metric, a recorded span for 1 request in 10',
+      breakdown: true,
+    },
+    {
       suffix: ', metrics only',
       config: { linkReplies: true, contextManager: false, recording: 'metrics' },
       send: 'the API’s empty proxy TracerProvider: no span, the count and 3 histogram values recorded',
@@ -216,6 +227,13 @@ export async function observabilitySection(ctx: SectionContext): Promise<void> {
       config: { linkReplies: true, contextManager: false, recording: 'traces' },
       send: 'an SDK MeterProvider without readers: the span recorded, the instruments inert',
       ingest: 'an SDK MeterProvider without readers: the span recorded, the instruments inert',
+      breakdown: true,
+    },
+    {
+      suffix: ', no-op spans',
+      config: { linkReplies: true, contextManager: false, recording: 'no-op spans' },
+      send: 'the API’s no-op tracer: the bridge’s span work without the SDK’s, the instruments inert',
+      ingest: 'the API’s no-op tracer: the bridge’s span work without the SDK’s, the instruments inert',
       breakdown: true,
     },
     {
