@@ -1,4 +1,4 @@
-import { type Attributes, metrics, trace } from '@opentelemetry/api';
+import { type Attributes, metrics, ProxyTracerProvider, trace } from '@opentelemetry/api';
 import { type DataPoint, DataPointType, type Histogram, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
@@ -246,6 +246,30 @@ describe('enableOpenTelemetry over a scripted conversation', () => {
       });
       await world.messenger.sendText({ from: PAGE, to: USER, text: 'Now traced' });
       expect(otel.exporter.getFinishedSpans().map((s) => s.name)).toEqual(['messenger.send']);
+    } finally {
+      trace.disable();
+    }
+  });
+
+  it('counts without spans when given an empty ProxyTracerProvider (metrics only, docs/observability.md)', async () => {
+    const otel = setUpOtel();
+    disable = enableOpenTelemetry({ meterProvider: otel.meterProvider, tracerProvider: new ProxyTracerProvider() });
+    world = await startWorld();
+    await playConversation(world);
+    // Registered globally, the SDK provider would record; the passed proxy still delegates to nothing.
+    trace.setGlobalTracerProvider(otel.tracerProvider);
+    try {
+      world.sandbox.advance(60_000); // after the 1340 that closed the conversation
+      await world.messenger.recordInbound({
+        from: USER,
+        to: PAGE,
+        timestamp: world.sandbox.now(),
+        messageUuid: 'after-registration',
+      });
+      await world.messenger.sendText({ from: PAGE, to: USER, text: 'Still untraced' });
+      expect((await otel.counts('messenger.sends')).reduce((n, [, value]) => n + value, 0)).toBe(6);
+      expect(await otel.counts('messenger.webhooks')).not.toEqual([]);
+      expect(otel.exporter.getFinishedSpans()).toEqual([]);
     } finally {
       trace.disable();
     }
