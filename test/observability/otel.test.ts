@@ -46,6 +46,12 @@ afterEach(async () => {
 
 const byAttributes = (rows: [Attributes, number][]) => rows.map(([a, v]) => ({ ...a, value: v }));
 
+/** After the scripted conversation's 1340 closed it, the user writes again: sends are allowed. */
+async function writeAgain(w: World): Promise<void> {
+  w.sandbox.advance(60_000);
+  await w.messenger.recordInbound({ from: USER, to: PAGE, timestamp: w.sandbox.now(), messageUuid: 'written-again' });
+}
+
 describe('enableOpenTelemetry over a scripted conversation', () => {
   it('counts sends by outcome, reason, message type and category', async () => {
     const otel = setUpOtel();
@@ -237,13 +243,7 @@ describe('enableOpenTelemetry over a scripted conversation', () => {
       expect(otel.exporter.getFinishedSpans()).toEqual([]);
 
       trace.setGlobalTracerProvider(otel.tracerProvider);
-      world.sandbox.advance(60_000); // after the 1340 that closed the conversation
-      await world.messenger.recordInbound({
-        from: USER,
-        to: PAGE,
-        timestamp: world.sandbox.now(),
-        messageUuid: 'after-registration',
-      });
+      await writeAgain(world);
       await world.messenger.sendText({ from: PAGE, to: USER, text: 'Now traced' });
       expect(otel.exporter.getFinishedSpans().map((s) => s.name)).toEqual(['messenger.send']);
     } finally {
@@ -259,13 +259,7 @@ describe('enableOpenTelemetry over a scripted conversation', () => {
     // Registered globally, the SDK provider would record; the passed proxy still delegates to nothing.
     trace.setGlobalTracerProvider(otel.tracerProvider);
     try {
-      world.sandbox.advance(60_000); // after the 1340 that closed the conversation
-      await world.messenger.recordInbound({
-        from: USER,
-        to: PAGE,
-        timestamp: world.sandbox.now(),
-        messageUuid: 'after-registration',
-      });
+      await writeAgain(world);
       await world.messenger.sendText({ from: PAGE, to: USER, text: 'Still untraced' });
       expect((await otel.counts('messenger.sends')).reduce((n, [, value]) => n + value, 0)).toBe(6);
       expect(await otel.counts('messenger.webhooks')).not.toEqual([]);
