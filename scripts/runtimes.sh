@@ -5,7 +5,9 @@
 #                         sandbox end-to-end tests (vitest) on that Node
 #   bun deno              scripts/runtimes/consumer.mjs: the packed tarball served by Bun.serve /
 #                         Deno.serve against the local sandbox (signed 200, forged 401, refused
-#                         send without a request, reply accepted), with each transport
+#                         send without a request, reply accepted), with each transport; then
+#                         scripts/runtimes/stores.mjs: the Redis and PostgreSQL stores with their
+#                         drivers from npm, two instances sharing one store
 #   workerd               scripts/runtimes/worker/: a Worker bundled from the tarball (export
 #                         condition `workerd`), no `node:` import in it, run in workerd
 #                         (miniflare, a devDependency) with D1 against the sandbox
@@ -57,6 +59,21 @@ link_peers() {
     [ -e "$APP/node_modules/$peer" ] || ln -s "$ROOT/node_modules/$peer" "$APP/node_modules/$peer"
   done
 }
+# A second consumer project with the stores' drivers (ioredis, pg) from npm, at the versions this
+# checkout tests with; separate, so that the smoke test above still runs with no peer installed.
+STORES_APP=""
+stores_app() {
+  if [ -z "$STORES_APP" ]; then
+    STORES_APP="$WORK/stores-app"
+    mkdir -p "$STORES_APP"
+    cp "$ROOT"/scripts/runtimes/stores.mjs "$ROOT"/scripts/runtimes/keys.mjs "$STORES_APP"/
+    echo '{"name":"vonage-messenger-runtime-stores","private":true}' >"$STORES_APP/package.json"
+    local drivers
+    drivers=$(cd "$ROOT" && node -p "['ioredis', 'pg'].map((d) => d + '@' + require('./package.json').devDependencies[d]).join(' ')")
+    # shellcheck disable=SC2086 # two package specs
+    (cd "$STORES_APP" && npm install --prefer-offline --no-audit --no-fund --ignore-scripts --loglevel=error "$TARBALL" $drivers >&2)
+  fi
+}
 unlink_peers() {
   for peer in msw vitest @opentelemetry; do [ -L "$APP/node_modules/$peer" ] && rm "$APP/node_modules/$peer"; done
   return 0
@@ -81,12 +98,16 @@ for target in "${TARGETS[@]}"; do
       BUN=$(install bun bun@1 node_modules/@oven/bun-linux-x64/bin/bun)
       printf '\n== runtimes: bun %s\n' "$("$BUN" --version)"
       (cd "$APP" && "$BUN" consumer.mjs http,fetch)
+      stores_app
+      (cd "$STORES_APP" && "$BUN" stores.mjs redis,postgres)
       ;;
     deno)
       DENO=$(install deno deno@2 node_modules/@deno/linux-x64-glibc/deno)
       printf '\n== runtimes: %s\n' "$("$DENO" --version | head -1)"
       # Deno reads the package from the app's node_modules (package.json present).
       (cd "$APP" && "$DENO" run --allow-net=127.0.0.1 --allow-env --allow-read --allow-sys consumer.mjs http,fetch)
+      stores_app
+      (cd "$STORES_APP" && "$DENO" run --allow-net=127.0.0.1 --allow-env --allow-read --allow-sys stores.mjs redis,postgres)
       ;;
     workerd)
       printf '\n== runtimes: workerd (miniflare %s)\n' "$(node -p "require('miniflare/package.json').version")"
