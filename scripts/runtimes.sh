@@ -48,7 +48,7 @@ trap 'status=$?; rm -rf "$WORK"; if [ $status -ne 0 ]; then printf "\nruntimes F
 TARBALL="$WORK/$(npm pack --silent --ignore-scripts --pack-destination "$WORK" | tail -1)"
 APP="$WORK/app"
 mkdir -p "$APP"
-cp "$ROOT"/scripts/smoke/*.mjs "$ROOT"/scripts/smoke/*.cjs "$ROOT"/scripts/runtimes/consumer.mjs "$ROOT"/scripts/runtimes/keys.mjs "$APP"/
+cp "$ROOT"/scripts/smoke/*.mjs "$ROOT"/scripts/smoke/*.cjs "$ROOT"/scripts/runtimes/consumer.mjs "$ROOT"/scripts/runtimes/host.mjs "$ROOT"/scripts/runtimes/keys.mjs "$APP"/
 echo '{"name":"vonage-messenger-runtimes","private":true}' >"$APP/package.json"
 (cd "$APP" && npm install --prefer-offline --no-audit --no-fund --ignore-scripts --loglevel=error "$TARBALL")
 # As in scripts/check-package.sh: the smoke test first runs with no optional peer installed,
@@ -66,7 +66,7 @@ stores_app() {
   if [ -z "$STORES_APP" ]; then
     STORES_APP="$WORK/stores-app"
     mkdir -p "$STORES_APP"
-    cp "$ROOT"/scripts/runtimes/stores.mjs "$ROOT"/scripts/runtimes/keys.mjs "$STORES_APP"/
+    cp "$ROOT"/scripts/runtimes/stores.mjs "$ROOT"/scripts/runtimes/host.mjs "$ROOT"/scripts/runtimes/keys.mjs "$STORES_APP"/
     echo '{"name":"vonage-messenger-runtime-stores","private":true}' >"$STORES_APP/package.json"
     local drivers
     drivers=$(cd "$ROOT" && node -p "['ioredis', 'pg'].map((d) => d + '@' + require('./package.json').devDependencies[d]).join(' ')")

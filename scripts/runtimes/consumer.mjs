@@ -5,27 +5,13 @@
 // is refused without a request, and the bot's reply reaches the sandbox and is accepted.
 import { createMessenger, WindowClosedError } from 'vonage-messenger';
 import { createSandbox, inboundText, signWebhook } from 'vonage-messenger/testing';
+import { check, runtime, serve } from './host.mjs';
 import { rsaKeys } from './keys.mjs';
 
-const runtime = globalThis.Bun ? `bun ${Bun.version}` : globalThis.Deno ? `deno ${Deno.version.deno}` : 'node';
 const PAGE = '107329271234567';
 const USER = '7000000000000001';
 const STRANGER = '7000000000000002';
 const transports = (process.argv[2] ?? 'http').split(',');
-
-function check(condition, message) {
-  if (!condition) throw new Error(`${runtime}: ${message}`);
-}
-
-/** Serves a Fetch handler on 127.0.0.1 with the runtime's own server. */
-function serve(handler) {
-  if (globalThis.Bun) {
-    const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: handler });
-    return { url: `http://127.0.0.1:${server.port}`, close: () => server.stop(true) };
-  }
-  const server = Deno.serve({ hostname: '127.0.0.1', port: 0, onListen() {} }, handler);
-  return { url: `http://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
-}
 
 const { privateKey, publicKey } = await rsaKeys();
 const signatureSecret = crypto.randomUUID();

@@ -12,26 +12,12 @@ import { createMessenger, WindowClosedError } from 'vonage-messenger';
 import { postgresStore } from 'vonage-messenger/postgres';
 import { redisStore } from 'vonage-messenger/redis';
 import { createSandbox, inboundText, signWebhook } from 'vonage-messenger/testing';
+import { check, runtime, serve } from './host.mjs';
 import { rsaKeys } from './keys.mjs';
 
-const runtime = globalThis.Bun ? `bun ${Bun.version}` : globalThis.Deno ? `deno ${Deno.version.deno}` : 'node';
 const PAGE = '107329271234567';
 const USER = '7000000000000001';
 const run = crypto.randomUUID().replaceAll('-', '').slice(0, 10);
-
-function check(condition, message) {
-  if (!condition) throw new Error(`${runtime}: ${message}`);
-}
-
-/** Serves a Fetch handler on 127.0.0.1 with the runtime's own server. */
-function serve(handler) {
-  if (globalThis.Bun) {
-    const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: handler });
-    return { url: `http://127.0.0.1:${server.port}`, close: () => server.stop(true) };
-  }
-  const server = Deno.serve({ hostname: '127.0.0.1', port: 0, onListen() {} }, handler);
-  return { url: `http://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
-}
 
 /** Each store as a user would open it, and how its data is removed afterwards. */
 const stores = {
