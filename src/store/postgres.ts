@@ -381,6 +381,26 @@ function withAdReferral(state: ConversationState, adReferralAt: string | null): 
   return state;
 }
 
+/** PostgreSQL's codes for a relation and for a function that do not exist. */
+const UNDEFINED_TABLE = '42P01';
+const UNDEFINED_FUNCTION = '42883';
+
+/**
+ * The store's own statements fail with these only when its tables or its ingest function are
+ * missing (never created, another `schema`, or created by an older version). PostgreSQL's
+ * message then names an internal relation, or a function of twenty `unknown` arguments, so
+ * the error says what to run instead; other errors pass through unchanged.
+ */
+function explainMissingSchema(error: unknown, label: string): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code !== UNDEFINED_TABLE && code !== UNDEFINED_FUNCTION) return error;
+  return new Error(
+    `postgresStore ${label}: its tables or its ingest function do not exist (PostgreSQL error ${code}, kept as the cause). ` +
+      'Run store.createTables() once, or the migration that postgresSchemaSql() prints (docs/stores.md, "Migration")',
+    { cause: error },
+  );
+}
+
 /**
  * A {@link SessionStore} on PostgreSQL through `pg`.
  *
@@ -413,11 +433,14 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   }
   const sql = statements(n, synchronousCommit !== false);
 
+  const explained = (error: unknown): never => {
+    throw explainMissingSchema(error, n.label);
+  };
   const query = <R extends QueryResultRow>(op: keyof typeof sql, values: unknown[]) =>
-    pool.query<R>({ name: sql[op].name, text: sql[op].text, values });
+    pool.query<R>({ name: sql[op].name, text: sql[op].text, values }).catch(explained);
   // Rows as arrays: the hot reads return one or two columns, no per-row object to build.
   const queryArray = <R extends unknown[]>(op: keyof typeof sql, values: unknown[]) =>
-    pool.query<R>({ name: sql[op].name, text: sql[op].text, values, rowMode: 'array' });
+    pool.query<R>({ name: sql[op].name, text: sql[op].text, values, rowMode: 'array' }).catch(explained);
 
   const store: PostgresStore = {
     async get(key) {

@@ -135,6 +135,47 @@ describe('postgresStore on PostgreSQL', () => {
     }
   });
 
+  it('says to create the tables when they, or the ingest function, do not exist', async () => {
+    const missing = `vm_missing_${runId()}`;
+    const store = postgresStore({ pool, table: missing });
+    const createTables = /postgresStore public\.vm_missing_\w+: .*do not exist.*Run store\.createTables\(\) once/;
+    await expect(store.get(key('7', '8'))).rejects.toThrow(createTables);
+    const error = await store.getPage(pageId('7')).catch((e: unknown) => e);
+    expect((error as Error).cause).toMatchObject({ code: '42P01' });
+
+    // A webhook through a messenger: 503 (Vonage retries), a StoreError that says what to run.
+    const secret = 'missing-tables-secret';
+    const storeErrors: unknown[] = [];
+    const layer = createWebhookLayer({ store, signatureSecret: secret, now: Date.now });
+    const handler = layer.webhookHandler({ onMessage: () => {}, onError: (e) => void storeErrors.push(e) });
+    const signed = signWebhook(
+      {
+        channel: 'messenger',
+        message_uuid: 'mt-1',
+        to: '7',
+        from: '8',
+        timestamp: new Date().toISOString(),
+        message_type: 'text',
+        text: 'Hi',
+      },
+      secret,
+    );
+    const answer = await handler(
+      new Request('http://localhost/', { method: 'POST', headers: signed.headers, body: signed.body }),
+    );
+    expect(answer.status).toBe(503);
+    expect(storeErrors).toHaveLength(1);
+    expect(storeErrors[0]).toMatchObject({ name: 'StoreError', message: expect.stringMatching(createTables) });
+    expect(((storeErrors[0] as Error).cause as Error).cause).toMatchObject({ code: '42883' });
+
+    // Any other error passes through as it was (here: the server shutting the connection).
+    const terminated = Object.assign(new Error('terminating connection due to administrator command'), {
+      code: '57P01',
+    });
+    const failing = { query: () => Promise.reject(terminated) } as unknown as pg.Pool;
+    await expect(postgresStore({ pool: failing, table }).get(key('7', '8'))).rejects.toBe(terminated);
+  });
+
   it('refuses table and schema names that could inject SQL', () => {
     for (const bad of ['x"; DROP TABLE users; --', 'Upper', '1abc', 'a-b', '', 'a b', 'x"y']) {
       expect(() => postgresStore({ pool, table: bad })).toThrow(ValidationError);
