@@ -381,21 +381,21 @@ function withAdReferral(state: ConversationState, adReferralAt: string | null): 
   return state;
 }
 
-/** PostgreSQL's codes for a relation and for a function that do not exist. */
-const UNDEFINED_TABLE = '42P01';
-const UNDEFINED_FUNCTION = '42883';
+/** PostgreSQL's codes for a relation, a column and a function that do not exist. */
+const MISSING_SCHEMA_CODES: ReadonlySet<unknown> = new Set(['42P01', '42703', '42883']);
 
 /**
- * The store's own statements fail with these only when its tables or its ingest function are
- * missing (never created, another `schema`, or created by an older version). PostgreSQL's
- * message then names an internal relation, or a function of twenty `unknown` arguments, so
- * the error says what to run instead; other errors pass through unchanged.
+ * The store's own statements fail with these only when its schema is missing or incomplete:
+ * never created, another `schema`, or created by an older version (a column or the ingest
+ * function added since). PostgreSQL's message then names an internal relation, or a function
+ * of twenty `unknown` arguments, so the error says what to run instead; other errors pass
+ * through unchanged.
  */
 function explainMissingSchema(error: unknown, label: string): unknown {
   const code = (error as { code?: unknown } | null)?.code;
-  if (code !== UNDEFINED_TABLE && code !== UNDEFINED_FUNCTION) return error;
+  if (!MISSING_SCHEMA_CODES.has(code)) return error;
   return new Error(
-    `postgresStore ${label}: its tables or its ingest function do not exist (PostgreSQL error ${code}, kept as the cause). ` +
+    `postgresStore ${label}: its tables, a column or its ingest function do not exist (PostgreSQL error ${code}, kept as the cause). ` +
       'Run store.createTables() once, or the migration that postgresSchemaSql() prints (docs/stores.md, "Migration")',
     { cause: error },
   );

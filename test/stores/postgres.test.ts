@@ -135,10 +135,10 @@ describe('postgresStore on PostgreSQL', () => {
     }
   });
 
-  it('says to create the tables when they, or the ingest function, do not exist', async () => {
+  it('says to create the tables when they, a column or the ingest function do not exist', async () => {
     const missing = `vm_missing_${runId()}`;
     const store = postgresStore({ pool, table: missing });
-    const createTables = /postgresStore public\.vm_missing_\w+: .*do not exist.*Run store\.createTables\(\) once/;
+    const createTables = /postgresStore public\.vm_\w+: .*do not exist.*Run store\.createTables\(\) once/;
     await expect(store.get(key('7', '8'))).rejects.toThrow(createTables);
     const error = await store.getPage(pageId('7')).catch((e: unknown) => e);
     expect((error as Error).cause).toMatchObject({ code: '42P01' });
@@ -167,6 +167,18 @@ describe('postgresStore on PostgreSQL', () => {
     expect(storeErrors).toHaveLength(1);
     expect(storeErrors[0]).toMatchObject({ name: 'StoreError', message: expect.stringMatching(createTables) });
     expect(((storeErrors[0] as Error).cause as Error).cause).toMatchObject({ code: '42883' });
+
+    // Tables from before a column was added: the same advice.
+    const older = `vm_older_${runId()}`;
+    const olderStore = postgresStore({ pool, table: older });
+    try {
+      await olderStore.createTables();
+      await pool.query(`ALTER TABLE "${older}_conversations" DROP COLUMN ad_referral_at`);
+      const olderError = await olderStore.get(key('7', '8')).catch((e: unknown) => e);
+      expect(olderError).toMatchObject({ message: expect.stringMatching(createTables), cause: { code: '42703' } });
+    } finally {
+      await dropPostgresStore(pool, older);
+    }
 
     // Any other error passes through as it was (here: the server shutting the connection).
     const terminated = Object.assign(new Error('terminating connection due to administrator command'), {
