@@ -5,6 +5,7 @@ import { conversationKey, pageId, psid } from '../../src/ids.js';
 import { createMessenger } from '../../src/messenger.js';
 import { postgresSchemaSql, postgresStore } from '../../src/store/postgres.js';
 import { sqlStatements } from '../../src/store/sql.js';
+import { inboundText } from '../../src/testing/builders.js';
 import { describeSessionStore } from '../../src/testing/conformance.js';
 import { signWebhook } from '../../src/testing/sign.js';
 import { createWebhookLayer } from '../../src/webhooks/index.js';
@@ -148,18 +149,7 @@ describe('postgresStore on PostgreSQL', () => {
     const storeErrors: unknown[] = [];
     const layer = createWebhookLayer({ store, signatureSecret: secret, now: Date.now });
     const handler = layer.webhookHandler({ onMessage: () => {}, onError: (e) => void storeErrors.push(e) });
-    const signed = signWebhook(
-      {
-        channel: 'messenger',
-        message_uuid: 'mt-1',
-        to: '7',
-        from: '8',
-        timestamp: new Date().toISOString(),
-        message_type: 'text',
-        text: 'Hi',
-      },
-      secret,
-    );
+    const signed = signWebhook(inboundText({ pageId: '7', psid: '8' }), secret);
     const answer = await handler(
       new Request('http://localhost/', { method: 'POST', headers: signed.headers, body: signed.body }),
     );
