@@ -619,6 +619,14 @@ function withAdReferral(value: string, ad: string | null | undefined): Conversat
   return state;
 }
 
+/** The `keyPrefix` the ioredis client adds to every key it sends ('' without one). */
+function keyPrefixOf(client: Redis | Cluster): string {
+  const keyPrefix: unknown = client.options?.keyPrefix;
+  if (keyPrefix === undefined || keyPrefix === null || keyPrefix === '') return '';
+  if (typeof keyPrefix === 'string') return keyPrefix;
+  throw badOption('redisStore needs the client keyPrefix as a string', 'client', 'keyPrefix must be a string');
+}
+
 /** The window index's bucket: one sorted set per Page and hour of `lastInboundAt`. */
 const HOUR_MS = 3_600_000;
 
@@ -685,6 +693,12 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
 
   // --- The window index (listByLastInbound): sorted sets per Page and hour, and the Page registry.
   const windowIndex = windowIndexOption(options, 'redisStore');
+  /**
+   * The listing scripts build conversation keys from PSIDs. ioredis adds a client's `keyPrefix`
+   * to the keys it sends, the scripts' KEYS too, but not to keys built inside a script: those
+   * get it here, or a listing would find no conversation and drop every index entry it read.
+   */
+  const scriptPrefix = keyPrefixOf(client) + prefix;
   const indexKey = (pageId: string) => `${prefix}i:{${pageId}}`;
   const registryKey = `${prefix}pages`;
   /** The PSID, the conversation's member in its Page's index; '' tells the scripts there is none. */
@@ -717,8 +731,8 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       LIST,
       [indexKey(pageId)],
       [
-        `${prefix}c:{${pageId}}:`,
-        `${prefix}a:{${pageId}}:`,
+        `${scriptPrefix}c:{${pageId}}:`,
+        `${scriptPrefix}a:{${pageId}}:`,
         String(from),
         String(to),
         after === undefined ? '' : String(after.at),
@@ -742,7 +756,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   let oneScript = client.isCluster !== true;
   const listEveryPage = async (pages: string[], range: InboundRange): Promise<InboundEntry[]> => {
     const reply = (await run(LIST_ALL, pages.map(indexKey), [
-      prefix,
+      scriptPrefix,
       String(range.from),
       String(range.to),
       range.after === undefined ? '' : String(range.after.at),

@@ -1,17 +1,28 @@
-import { describe, expect, it } from 'vitest';
+import type { Cluster } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conversationKey, pageId, psid } from '../../src/ids.js';
 import { redisStore } from '../../src/store/redis.js';
 import { describeSessionStore } from '../../src/testing/conformance.js';
 import { describeDelivery } from '../delivery/suite.js';
 import { describeOptionShapes } from '../options/shapes.js';
+import { connectCluster } from './fixtures/backend.js';
 import { useRedisCluster } from './redis-cluster.js';
 import { runId } from './services.js';
 
 const prefix = `vm-cluster-${runId()}:`;
 const cluster = useRedisCluster();
 const client = () => cluster.client;
+let prefixedClient: Cluster;
+beforeAll(async () => {
+  prefixedClient = connectCluster(cluster.port, { keyPrefix: `vm-kp-${runId()}:` });
+  await prefixedClient.ping();
+});
+afterAll(() => prefixedClient?.disconnect());
 
 describeSessionStore('redisStore on Redis Cluster (3 masters)', () => redisStore({ client: client(), prefix }));
+describeSessionStore('redisStore on Redis Cluster, a client with keyPrefix', () =>
+  redisStore({ client: prefixedClient, prefix }),
+);
 describeDelivery('redisStore on Redis Cluster (3 masters)', () => redisStore({ client: client(), prefix }));
 describeOptionShapes('redisStore on Redis Cluster (3 masters)', () => redisStore({ client: client(), prefix }));
 

@@ -14,17 +14,24 @@ import { startFakeApi } from '../send/fake-api.js';
 import { connectRedis, dropRedisPrefix, runId } from './services.js';
 
 const prefix = `vm-test-${runId()}:`;
+// Apps that share one Redis often give their client a keyPrefix; the store's keys get both.
+const keyPrefix = `vm-kp-${runId()}:`;
 let client: Redis;
+let prefixedClient: Redis;
 
 beforeAll(async () => {
   client = await connectRedis();
+  prefixedClient = await connectRedis({ keyPrefix });
 });
 afterAll(async () => {
   await dropRedisPrefix(client, prefix);
+  await dropRedisPrefix(client, keyPrefix);
   client.disconnect();
+  prefixedClient.disconnect();
 });
 
 describeSessionStore('redisStore', () => redisStore({ client, prefix }));
+describeSessionStore('redisStore, a client with keyPrefix', () => redisStore({ client: prefixedClient, prefix }));
 
 const key = (page: string, user: string) => conversationKey(pageId(page), psid(user));
 const HOUR = 3_600_000;
@@ -173,6 +180,8 @@ describe('redisStore on Redis', () => {
     expect(() => redisStore({ client, ttlMs: 0 })).toThrow(ValidationError);
     expect(() => redisStore({ client, dedupeTtlMs: Number.NaN })).toThrow(ValidationError);
     expect(() => redisStore({ client: {} as Redis })).toThrow(/needs an ioredis client/);
+    const bufferPrefixed = { evalsha: client.evalsha, options: { keyPrefix: Buffer.from('app:') } } as unknown as Redis;
+    expect(() => redisStore({ client: bufferPrefixed })).toThrow(ValidationError);
     expect(() => redisStore({ client, windowIndex: 'no' as unknown as boolean })).toThrow(ValidationError);
   });
 
