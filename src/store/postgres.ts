@@ -424,6 +424,14 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       'must be a pg Pool',
     );
   }
+  // A pg Client has query() too, but createTables() needs a connection of its own from connect().
+  if ('connectionParameters' in pool && !('totalCount' in pool)) {
+    throw badOption(
+      'postgresStore needs a pg Pool, not a pg Client: postgresStore({ pool: new pg.Pool(config) })',
+      'pool',
+      'must be a pg Pool, not a Client',
+    );
+  }
   const n = names(options);
   const { ttlMs, dedupeTtlMs, now } = storeTimes(options);
   const windowIndex = windowIndexOption(options, 'postgresStore');

@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import { conversationKey, pageId, psid } from '../../src/ids.js';
@@ -186,6 +186,9 @@ describe('postgresStore on PostgreSQL', () => {
     expect(() => postgresStore({ pool, table: 'a'.repeat(41) })).toThrow(ValidationError);
     expect(() => postgresStore({ pool, schema: 'a'.repeat(64) })).toThrow(ValidationError);
     expect(() => postgresStore({ pool: {} as pg.Pool })).toThrow(/needs a pg Pool/);
+    const client = new pg.Client({ host: '127.0.0.1' });
+    expect(() => postgresStore({ pool: client as unknown as pg.Pool })).toThrow(/not a pg Client/);
+    expect(() => postgresStore({ pool: client as unknown as pg.Pool })).toThrow(ValidationError);
     expect(() => postgresStore({ pool, ttlMs: -1 })).toThrow(ValidationError);
     expect(() => postgresStore({ pool, windowIndex: 1 as unknown as boolean })).toThrow(ValidationError);
     expect(() => postgresStore({ pool, synchronousCommit: 'off' as unknown as boolean })).toThrow(ValidationError);
