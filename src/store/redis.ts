@@ -663,6 +663,15 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       'must be an ioredis Redis or Cluster',
     );
   }
+  const scaleReads: unknown = (client as Cluster).options?.scaleReads;
+  if (client.isCluster === true && scaleReads !== undefined && scaleReads !== 'master') {
+    // Replicas lag: a window read right after the webhook that opened it could miss it.
+    throw badOption(
+      "redisStore needs a Cluster client that reads from masters (scaleReads: 'master', the default); create a separate client for replica reads",
+      'client',
+      "scaleReads must be 'master'",
+    );
+  }
   const prefix = options.prefix ?? 'vonage-messenger:';
   if (/[{}]/.test(prefix)) {
     // A brace in the prefix would become the hash tag and put every key in one slot.

@@ -182,6 +182,12 @@ describe('redisStore on Redis', () => {
     expect(() => redisStore({ client: {} as Redis })).toThrow(/needs an ioredis client/);
     const bufferPrefixed = { evalsha: client.evalsha, options: { keyPrefix: Buffer.from('app:') } } as unknown as Redis;
     expect(() => redisStore({ client: bufferPrefixed })).toThrow(ValidationError);
+    const replicaReads = {
+      evalsha: client.evalsha,
+      isCluster: true,
+      options: { scaleReads: 'slave' },
+    } as unknown as Redis;
+    expect(() => redisStore({ client: replicaReads })).toThrow(/scaleReads: 'master'/);
     expect(() => redisStore({ client, windowIndex: 'no' as unknown as boolean })).toThrow(ValidationError);
   });
 
