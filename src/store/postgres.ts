@@ -73,6 +73,14 @@ export interface PostgresStoreOptions extends PostgresTableOptions {
    * application crash loses nothing. Default `true`.
    */
   synchronousCommit?: boolean;
+  /**
+   * `false` sends each statement unnamed, parsed on every call, for a pooler that hands each
+   * transaction a different server connection: PgBouncer in transaction mode before 1.21 or
+   * without `max_prepared_statements`, and other transaction poolers. Named statements are
+   * parsed once per connection and fail there with "prepared statement … does not exist" or
+   * "already exists". Default `true`.
+   */
+  preparedStatements?: boolean;
 }
 
 /** Options of {@link PostgresStore.prune}. */
@@ -356,7 +364,8 @@ SELECT (SELECT count(*) FROM c) AS conversations, (SELECT count(*) FROM m) AS me
   (SELECT count(*) FROM k) + (SELECT count(*) FROM d) AS claims, (SELECT count(*) FROM t) AS tokens`,
   };
   type Op = keyof typeof texts;
-  const named = {} as Record<Op, { name: string; text: string }>;
+  // `name` undefined: an unnamed statement, parsed on every call (preparedStatements: false).
+  const named = {} as Record<Op, { name: string | undefined; text: string }>;
   for (const op of Object.keys(texts) as Op[]) {
     const text = texts[op];
     named[op] = { name: `vm_${op}_${createHash('sha1').update(text).digest('hex').slice(0, 12)}`, text };
@@ -383,16 +392,25 @@ function withAdReferral(state: ConversationState, adReferralAt: string | null): 
 
 /** PostgreSQL's codes for a relation, a column and a function that do not exist. */
 const MISSING_SCHEMA_CODES: ReadonlySet<unknown> = new Set(['42P01', '42703', '42883']);
+/** A named prepared statement that does not exist, or already exists, on the connection. */
+const PREPARED_STATEMENT_CODES: ReadonlySet<unknown> = new Set(['26000', '42P05']);
 
 /**
- * The store's own statements fail with these only when its schema is missing or incomplete:
- * never created, another `schema`, or created by an older version (a column or the ingest
- * function added since). PostgreSQL's message then names an internal relation, or a function
- * of twenty `unknown` arguments, so the error says what to run instead; other errors pass
- * through unchanged.
+ * The two setup mistakes whose PostgreSQL message does not say what to do. A schema missing
+ * or incomplete (never created, another `schema`, or created by an older version): the message
+ * names an internal relation, or a function of twenty `unknown` arguments. Named prepared
+ * statements behind a transaction pooler: the message names an internal statement. Each gets
+ * an error that says what to run or pass; other errors pass through unchanged.
  */
-function explainMissingSchema(error: unknown, label: string): unknown {
+function explainSetupError(error: unknown, label: string): unknown {
   const code = (error as { code?: unknown } | null)?.code;
+  if (PREPARED_STATEMENT_CODES.has(code)) {
+    return new Error(
+      `postgresStore ${label}: the connection lost or repeated one of the store's prepared statements (PostgreSQL error ${code}, kept as the cause). ` +
+        'Behind a pooler in transaction mode (PgBouncer before 1.21 or without max_prepared_statements) pass postgresStore({ preparedStatements: false })',
+      { cause: error },
+    );
+  }
   if (!MISSING_SCHEMA_CODES.has(code)) return error;
   return new Error(
     `postgresStore ${label}: its tables, a column or its ingest function do not exist (PostgreSQL error ${code}, kept as the cause). ` +
@@ -440,9 +458,14 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     throw badOption('postgresStore synchronousCommit must be true or false', 'synchronousCommit', 'must be a boolean');
   }
   const sql = statements(n, synchronousCommit !== false);
+  const { preparedStatements } = options;
+  if (preparedStatements !== undefined && typeof preparedStatements !== 'boolean') {
+    throw badOption('postgresStore preparedStatements must be true or false', 'preparedStatements', 'must be a boolean');
+  }
+  if (preparedStatements === false) for (const statement of Object.values(sql)) statement.name = undefined;
 
   const explained = (error: unknown): never => {
-    throw explainMissingSchema(error, n.label);
+    throw explainSetupError(error, n.label);
   };
   const query = <R extends QueryResultRow>(op: keyof typeof sql, values: unknown[]) =>
     pool.query<R>({ name: sql[op].name, text: sql[op].text, values }).catch(explained);
