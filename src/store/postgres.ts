@@ -460,7 +460,11 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const sql = statements(n, synchronousCommit !== false);
   const { preparedStatements } = options;
   if (preparedStatements !== undefined && typeof preparedStatements !== 'boolean') {
-    throw badOption('postgresStore preparedStatements must be true or false', 'preparedStatements', 'must be a boolean');
+    throw badOption(
+      'postgresStore preparedStatements must be true or false',
+      'preparedStatements',
+      'must be a boolean',
+    );
   }
   if (preparedStatements === false) for (const statement of Object.values(sql)) statement.name = undefined;
 
