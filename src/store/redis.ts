@@ -619,6 +619,17 @@ function withAdReferral(value: string, ad: string | null | undefined): Conversat
   return state;
 }
 
+/**
+ * A script's integer reply 1. ioredis hands integers back as strings when the client was made
+ * with `stringNumbers: true`, so a reply is compared by value, not by type.
+ */
+const isOne = (value: unknown): boolean => value === 1 || value === '1';
+
+/** An integer as ioredis returns it: a number, or a string under `stringNumbers: true`. */
+type IntegerReply = number | string;
+/** The lease scripts' reply: state, attempt, ms until the lease ends. */
+type LeaseReply = [string, IntegerReply, IntegerReply];
+
 /** The `keyPrefix` the ioredis client adds to every key it sends ('' without one). */
 function keyPrefixOf(client: Redis | Cluster): string {
   const keyPrefix: unknown = client.options?.keyPrefix;
@@ -694,7 +705,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   const pageKey = (pageId: string) => `${prefix}p:{${pageId}}`;
   const tagsKey = (pageId: string) => `${prefix}g:{${pageId}}`;
   const leaseKeepMs = (ttl: number) => String(Math.max(ttl, dedupeTtlMs));
-  const decodeLease = (reply: [string, number, number]): DeliveryLease => ({
+  const decodeLease = (reply: LeaseReply): DeliveryLease => ({
     state: reply[0] as DeliveryLease['state'],
     attempt: Number(reply[1]),
     retryAfterMs: Number(reply[2]),
@@ -825,12 +836,12 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
           RECORD_INBOUND,
           [convKey(key), seenKey(key), indexKey(key.slice(0, key.indexOf(':')))],
           [String(at), messageUuid, String(at + ttlMs), String(t), String(t + dedupeTtlMs), dedupeTtl, memberOf(key)],
-        ) as Promise<[number, string | null]>,
+        ) as Promise<[IntegerReply, string | null]>,
       );
       // A duplicate of a message whose conversation is gone (expired) reports the message itself.
       const state =
         reply[1] === null ? { lastInboundAt: at, lastInboundUuid: messageUuid } : decodeConversation(reply[1]);
-      return { state, duplicate: reply[0] === 1 };
+      return { state, duplicate: isOne(reply[0]) };
     },
 
     async recordOutbound(key, at) {
@@ -880,11 +891,11 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     },
 
     async lease(id, ttl, at) {
-      const reply = (await run(LEASE, [`${prefix}d:${id}`], [String(at), String(at + ttl), leaseKeepMs(ttl)])) as [
-        string,
-        number,
-        number,
-      ];
+      const reply = (await run(
+        LEASE,
+        [`${prefix}d:${id}`],
+        [String(at), String(at + ttl), leaseKeepMs(ttl)],
+      )) as LeaseReply;
       return decodeLease(reply);
     },
 
@@ -949,10 +960,10 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
           indexKey(page),
         ],
         args,
-      ) as Promise<[number, number?, (string | null)?, number?, ([string, number, number] | null)?]>;
+      ) as Promise<[IntegerReply, IntegerReply?, (string | null)?, IntegerReply?, (LeaseReply | null)?]>;
       const reply = message === undefined ? await script : await indexing(page, message.at, script);
-      if (reply[0] === 1) return { replayed: true, duplicate: false, applied: false };
-      const result: IngestResult = { replayed: false, duplicate: reply[1] === 1, applied: reply[3] === 1 };
+      if (isOne(reply[0])) return { replayed: true, duplicate: false, applied: false };
+      const result: IngestResult = { replayed: false, duplicate: isOne(reply[1]), applied: isOne(reply[3]) };
       if (message !== undefined) {
         const stored = reply[2];
         result.state =
@@ -971,8 +982,8 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         TAKE_TOKEN,
         [`${prefix}t:${bucket}`],
         [String(ratePerSecond), String(burst), String(at), String(fullAfterMs)],
-      )) as [number, string];
-      return allowed === 1
+      )) as [IntegerReply, string];
+      return isOne(allowed)
         ? { allowed: true, retryAfterMs: 0 }
         : { allowed: false, retryAfterMs: retryAfter(Number(tokens), ratePerSecond) };
     },

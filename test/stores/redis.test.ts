@@ -16,22 +16,31 @@ import { connectRedis, dropRedisPrefix, runId } from './services.js';
 const prefix = `vm-test-${runId()}:`;
 // Apps that share one Redis often give their client a keyPrefix; the store's keys get both.
 const keyPrefix = `vm-kp-${runId()}:`;
+// And some read big integers as strings: every integer reply then arrives as a string.
+const stringNumbersPrefix = `vm-test-${runId()}:`;
 let client: Redis;
 let prefixedClient: Redis;
+let stringNumbersClient: Redis;
 
 beforeAll(async () => {
   client = await connectRedis();
   prefixedClient = await connectRedis({ keyPrefix });
+  stringNumbersClient = await connectRedis({ stringNumbers: true });
 });
 afterAll(async () => {
   await dropRedisPrefix(client, prefix);
   await dropRedisPrefix(client, keyPrefix);
+  await dropRedisPrefix(client, stringNumbersPrefix);
   client.disconnect();
   prefixedClient.disconnect();
+  stringNumbersClient.disconnect();
 });
 
 describeSessionStore('redisStore', () => redisStore({ client, prefix }));
 describeSessionStore('redisStore, a client with keyPrefix', () => redisStore({ client: prefixedClient, prefix }));
+describeSessionStore('redisStore, a client with stringNumbers', () =>
+  redisStore({ client: stringNumbersClient, prefix: stringNumbersPrefix }),
+);
 
 const key = (page: string, user: string) => conversationKey(pageId(page), psid(user));
 const HOUR = 3_600_000;
