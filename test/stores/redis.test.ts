@@ -18,28 +18,36 @@ const prefix = `vm-test-${runId()}:`;
 const keyPrefix = `vm-kp-${runId()}:`;
 // And some read big integers as strings: every integer reply then arrives as a string.
 const stringNumbersPrefix = `vm-test-${runId()}:`;
+const pipeliningPrefix = `vm-test-${runId()}:`;
 let client: Redis;
 let prefixedClient: Redis;
 let stringNumbersClient: Redis;
+let pipeliningClient: Redis;
 
 beforeAll(async () => {
   client = await connectRedis();
   prefixedClient = await connectRedis({ keyPrefix });
   stringNumbersClient = await connectRedis({ stringNumbers: true });
+  pipeliningClient = await connectRedis({ enableAutoPipelining: true });
 });
 afterAll(async () => {
   await dropRedisPrefix(client, prefix);
   await dropRedisPrefix(client, keyPrefix);
   await dropRedisPrefix(client, stringNumbersPrefix);
+  await dropRedisPrefix(client, pipeliningPrefix);
   client.disconnect();
   prefixedClient.disconnect();
   stringNumbersClient.disconnect();
+  pipeliningClient.disconnect();
 });
 
 describeSessionStore('redisStore', () => redisStore({ client, prefix }));
 describeSessionStore('redisStore, a client with keyPrefix', () => redisStore({ client: prefixedClient, prefix }));
 describeSessionStore('redisStore, a client with stringNumbers', () =>
   redisStore({ client: stringNumbersClient, prefix: stringNumbersPrefix }),
+);
+describeSessionStore('redisStore, a client with enableAutoPipelining', () =>
+  redisStore({ client: pipeliningClient, prefix: pipeliningPrefix }),
 );
 
 const key = (page: string, user: string) => conversationKey(pageId(page), psid(user));
