@@ -195,6 +195,9 @@ VALUES (@id, @state, @until, @attempt, @expires)
 ON CONFLICT (id) DO UPDATE SET state = excluded.state, lease_until = excluded.lease_until,
   attempt = excluded.attempt, expires_at = excluded.expires_at`),
   };
+  // A Database made with defaultSafeIntegers(true) would return BigInt, which the rules below
+  // compare with numbers: the store's own statements read plain numbers (epoch ms fit).
+  for (const statement of Object.values(s)) statement.safeIntegers(false);
   // Built once: better-sqlite3 compiles a wrapper per transaction() call. Each write runs as an
   // IMMEDIATE transaction (write lock up front), so two processes never both read the old
   // state and then write.

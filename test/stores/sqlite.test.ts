@@ -16,6 +16,7 @@ const shared = new Database(join(dir, 'shared.db'));
 
 afterAll(() => {
   shared.close();
+  bigints.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -23,6 +24,14 @@ afterAll(() => {
 const lacks = [{ reason: 'local reads: two cost no round trip', capabilities: ['readForSend'] as const }];
 describeSessionStore('sqliteStore (file name)', () => sqliteStore({ database: file }), { lacks });
 describeSessionStore('sqliteStore (better-sqlite3 Database)', () => sqliteStore({ database: shared }), { lacks });
+// An app's own Database may return BigInt for every integer (defaultSafeIntegers).
+const bigints = new Database(join(dir, 'bigints.db'));
+bigints.defaultSafeIntegers(true);
+describeSessionStore(
+  'sqliteStore (a Database with defaultSafeIntegers)',
+  () => sqliteStore({ database: bigints, table: 'bigints' }),
+  { lacks },
+);
 
 const key = (page: string, user: string) => conversationKey(pageId(page), psid(user));
 const HOUR = 3_600_000;
