@@ -22,7 +22,8 @@ export interface LocalPgBouncer {
 
 /** `serverConnections`: PgBouncer's pool size; a small one makes clients share connections. */
 export function usePgBouncer(serverConnections = 2): LocalPgBouncer {
-  const port = 6400 + Math.floor(Math.random() * 500);
+  // Above 6432, where a system PgBouncer listens by default.
+  const port = 6500 + Math.floor(Math.random() * 500);
   const bouncer = { config: { host: '127.0.0.1', port, user: PG_CONFIG.user, database: PG_CONFIG.database } };
   let child: ChildProcess | undefined;
   let dir: string | undefined;
