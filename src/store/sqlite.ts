@@ -271,6 +271,14 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       'must be a better-sqlite3 Database or a file name',
     );
   }
+  // Every operation writes or may write: a read-only or closed Database would fail each call.
+  if (typeof database !== 'string' && (database.readonly === true || database.open === false)) {
+    throw badOption(
+      `sqliteStore needs a Database open for writing; this one is ${database.open === false ? 'closed' : 'read-only'}`,
+      'database',
+      'must be open for writing',
+    );
+  }
   const { ttlMs, dedupeTtlMs, now } = storeTimes(options);
   const windowIndex = windowIndexOption(options, 'sqliteStore');
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;

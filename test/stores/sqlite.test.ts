@@ -108,6 +108,10 @@ describe('sqliteStore', () => {
   it('rejects bad options and bad input with ValidationError, writing nothing', async () => {
     expect(() => sqliteStore({ database: file, table: 'x"; DROP TABLE y; --' })).toThrow(ValidationError);
     expect(() => sqliteStore({ database: {} as Database.Database })).toThrow(ValidationError);
+    const readOnly = new Database(file, { readonly: true });
+    expect(() => sqliteStore({ database: readOnly })).toThrow(/open for writing; this one is read-only/);
+    readOnly.close();
+    expect(() => sqliteStore({ database: readOnly })).toThrow(/open for writing; this one is closed/);
     expect(() => sqliteStore({ database: file, ttlMs: 0 })).toThrow(ValidationError);
     const db = new Database(':memory:');
     const store = sqliteStore({ database: db });
