@@ -321,7 +321,7 @@ $fn$;
 }
 
 /** The statements of one store, named after a hash of their text (pg prepares per name). */
-function statements(n: Names, synchronousCommit: boolean) {
+function statements(n: Names, synchronousCommit: boolean, prepared: boolean) {
   const q = sqlOf(n);
   const call = `${n.ingest}(${Array.from({ length: 20 }, (_, i) => `$${i + 1}`).join(', ')})`;
   const shared = sqlStatements('postgres', n.table);
@@ -368,7 +368,8 @@ SELECT (SELECT count(*) FROM c) AS conversations, (SELECT count(*) FROM m) AS me
   const named = {} as Record<Op, { name: string | undefined; text: string }>;
   for (const op of Object.keys(texts) as Op[]) {
     const text = texts[op];
-    named[op] = { name: `vm_${op}_${createHash('sha1').update(text).digest('hex').slice(0, 12)}`, text };
+    const name = prepared ? `vm_${op}_${createHash('sha1').update(text).digest('hex').slice(0, 12)}` : undefined;
+    named[op] = { name, text };
   }
   return named;
 }
@@ -457,7 +458,6 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   if (synchronousCommit !== undefined && typeof synchronousCommit !== 'boolean') {
     throw badOption('postgresStore synchronousCommit must be true or false', 'synchronousCommit', 'must be a boolean');
   }
-  const sql = statements(n, synchronousCommit !== false);
   const { preparedStatements } = options;
   if (preparedStatements !== undefined && typeof preparedStatements !== 'boolean') {
     throw badOption(
@@ -466,7 +466,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       'must be a boolean',
     );
   }
-  if (preparedStatements === false) for (const statement of Object.values(sql)) statement.name = undefined;
+  const sql = statements(n, synchronousCommit !== false, preparedStatements !== false);
 
   const explained = (error: unknown): never => {
     throw explainSetupError(error, n.label);

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import { type ConversationKey, conversationKey, pageId, psid } from '../../src/ids.js';
@@ -14,41 +14,48 @@ import { startFakeApi } from '../send/fake-api.js';
 import { connectRedis, dropRedisPrefix, runId } from './services.js';
 
 const prefix = `vm-test-${runId()}:`;
-// Apps that share one Redis often give their client a keyPrefix; the store's keys get both.
-const keyPrefix = `vm-kp-${runId()}:`;
-// And some read big integers as strings: every integer reply then arrives as a string.
-const stringNumbersPrefix = `vm-test-${runId()}:`;
-const pipeliningPrefix = `vm-test-${runId()}:`;
 let client: Redis;
-let prefixedClient: Redis;
-let stringNumbersClient: Redis;
-let pipeliningClient: Redis;
+
+/**
+ * Client settings apps use, each on a client of its own with its own key space: a keyPrefix
+ * (apps sharing one Redis; the store's keys get both), stringNumbers (every integer reply
+ * then arrives as a string), enableAutoPipelining.
+ */
+const settings = [
+  ['keyPrefix', { keyPrefix: `vm-kp-${runId()}:` }],
+  ['stringNumbers', { stringNumbers: true }],
+  ['enableAutoPipelining', { enableAutoPipelining: true }],
+] as const satisfies readonly (readonly [string, RedisOptions])[];
+const variants = settings.map(([name, options]) => ({
+  name,
+  options,
+  prefix: `vm-test-${runId()}:`,
+  client: undefined as Redis | undefined,
+}));
 
 beforeAll(async () => {
   client = await connectRedis();
-  prefixedClient = await connectRedis({ keyPrefix });
-  stringNumbersClient = await connectRedis({ stringNumbers: true });
-  pipeliningClient = await connectRedis({ enableAutoPipelining: true });
+  for (const variant of variants) variant.client = await connectRedis(variant.options);
 });
 afterAll(async () => {
   await dropRedisPrefix(client, prefix);
-  await dropRedisPrefix(client, keyPrefix);
-  await dropRedisPrefix(client, stringNumbersPrefix);
-  await dropRedisPrefix(client, pipeliningPrefix);
+  for (const variant of variants) {
+    // The unprefixed client sees each key under its full name.
+    await dropRedisPrefix(
+      client,
+      `${'keyPrefix' in variant.options ? variant.options.keyPrefix : ''}${variant.prefix}`,
+    );
+    variant.client?.disconnect();
+  }
   client.disconnect();
-  prefixedClient.disconnect();
-  stringNumbersClient.disconnect();
-  pipeliningClient.disconnect();
 });
 
 describeSessionStore('redisStore', () => redisStore({ client, prefix }));
-describeSessionStore('redisStore, a client with keyPrefix', () => redisStore({ client: prefixedClient, prefix }));
-describeSessionStore('redisStore, a client with stringNumbers', () =>
-  redisStore({ client: stringNumbersClient, prefix: stringNumbersPrefix }),
-);
-describeSessionStore('redisStore, a client with enableAutoPipelining', () =>
-  redisStore({ client: pipeliningClient, prefix: pipeliningPrefix }),
-);
+for (const variant of variants) {
+  describeSessionStore(`redisStore, a client with ${variant.name}`, () =>
+    redisStore({ client: variant.client as Redis, prefix: variant.prefix }),
+  );
+}
 
 const key = (page: string, user: string) => conversationKey(pageId(page), psid(user));
 const HOUR = 3_600_000;
