@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+    // Built-in SQLite drivers Node 20 lacks: vitest.runtimes.config.ts, run by scripts/runtimes.sh.
+    exclude: [...configDefaults.exclude, 'test/runtimes/**'],
     typecheck: { enabled: true, include: ['test/**/*.test-d.ts'] },
     testTimeout: 20_000,
     hookTimeout: 30_000,

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The package on every runtime it supports besides the machine's Node (run by .ci/run after
 # the package gates; the machine's Node runs the full suite there):
-#   node22 node24 node26  the tarball smoke test (scripts/smoke, import + require) and the
-#                         sandbox end-to-end tests (vitest) on that Node
+#   node22 node24 node26  the tarball smoke test (scripts/smoke, import + require), the
+#                         sandbox end-to-end tests (vitest) on that Node, and the SQLite store's
+#                         conformance suite on node:sqlite (vitest.runtimes.config.ts)
 #   bun deno              scripts/runtimes/consumer.mjs: the packed tarball served by Bun.serve /
 #                         Deno.serve against the local sandbox (signed 200, forged 401, refused
 #                         send without a request, reply accepted), with each transport; then
 #                         scripts/runtimes/stores.mjs: the Redis and PostgreSQL stores with their
-#                         drivers from npm, two instances sharing one store
+#                         drivers from npm, and SQLite on the runtime's own driver, two instances
+#                         sharing one store; then the SQLite store's conformance suite on that
+#                         driver (vitest.runtimes.config.ts)
 #   workerd               scripts/runtimes/worker/: a Worker bundled from the tarball (export
 #                         condition `workerd`), no `node:` import in it, run in workerd
 #                         (miniflare, a devDependency) with D1 against the sandbox
@@ -93,13 +96,15 @@ for target in "${TARGETS[@]}"; do
       # vitest's child processes must run on this Node too, so it goes first on PATH.
       PATH="$(dirname "$NODE"):$PATH" "$NODE" node_modules/vitest/vitest.mjs run --typecheck.enabled=false \
         --reporter=dot test/testing/sandbox.test.ts test/testing/sandbox-messenger.test.ts test/demo.test.ts
+      PATH="$(dirname "$NODE"):$PATH" "$NODE" node_modules/vitest/vitest.mjs run --config vitest.runtimes.config.ts --reporter=dot
       ;;
     bun)
       BUN=$(install bun bun@1 node_modules/@oven/bun-linux-x64/bin/bun)
       printf '\n== runtimes: bun %s\n' "$("$BUN" --version)"
       (cd "$APP" && "$BUN" consumer.mjs http,fetch)
       stores_app
-      (cd "$STORES_APP" && "$BUN" stores.mjs redis,postgres)
+      (cd "$STORES_APP" && "$BUN" stores.mjs redis,postgres,sqlite)
+      "$BUN" --bun node_modules/vitest/vitest.mjs run --config vitest.runtimes.config.ts --reporter=dot
       ;;
     deno)
       DENO=$(install deno deno@2 node_modules/@deno/linux-x64-glibc/deno)
@@ -107,7 +112,8 @@ for target in "${TARGETS[@]}"; do
       # Deno reads the package from the app's node_modules (package.json present).
       (cd "$APP" && "$DENO" run --allow-net=127.0.0.1 --allow-env --allow-read --allow-sys consumer.mjs http,fetch)
       stores_app
-      (cd "$STORES_APP" && "$DENO" run --allow-net=127.0.0.1 --allow-env --allow-read --allow-sys stores.mjs redis,postgres)
+      (cd "$STORES_APP" && "$DENO" run --allow-net=127.0.0.1 --allow-env --allow-read --allow-write --allow-sys stores.mjs redis,postgres,sqlite)
+      "$DENO" run -A node_modules/vitest/vitest.mjs run --config vitest.runtimes.config.ts --reporter=dot
       ;;
     workerd)
       printf '\n== runtimes: workerd (miniflare %s)\n' "$(node -p "require('miniflare/package.json').version")"

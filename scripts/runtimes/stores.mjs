@@ -1,16 +1,22 @@
 // The shared stores under Bun and Deno (scripts/runtimes.sh): `vonage-messenger/redis` with
 // ioredis and `vonage-messenger/postgres` with pg, both installed from npm into the consumer
-// project, against the local Redis and PostgreSQL. Two messengers on one store stand for two
-// instances of a fleet behind the runtime's own server (Bun.serve / Deno.serve). Checked: the
+// project, against the local Redis and PostgreSQL; `vonage-messenger/sqlite` on the runtime's
+// own SQLite (bun:sqlite, node:sqlite), given only a file name. Two messengers on one store (for
+// SQLite, two stores on one file) stand for two instances of a fleet behind the runtime's own
+// server (Bun.serve / Deno.serve). Checked: the
 // window the first instance's webhook opens lets the second one reply (202 from the sandbox),
 // a copy of that webhook is answered 200 without a second callback, and the conversation is
 // listed by `expiringSoon` on the second instance.
 
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createMessenger, WindowClosedError } from 'vonage-messenger';
 import { postgresStore } from 'vonage-messenger/postgres';
 import { redisStore } from 'vonage-messenger/redis';
+import { sqliteStore } from 'vonage-messenger/sqlite';
 import { createSandbox, inboundText, signWebhook } from 'vonage-messenger/testing';
 import { check, runtime, serve } from './host.mjs';
 import { rsaKeys } from './keys.mjs';
@@ -52,20 +58,37 @@ const stores = {
       },
     };
   },
+  async sqlite() {
+    const dir = await mkdtemp(join(tmpdir(), 'vm-runtimes-'));
+    const file = join(dir, 'messenger.db');
+    // Two connections to one file, as two processes on one host have: no driver named, so
+    // each opens it with the runtime's own SQLite.
+    const store = sqliteStore({ database: file });
+    const other = sqliteStore({ database: file });
+    return {
+      store,
+      other,
+      async drop() {
+        await store.close();
+        await other.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  },
 };
 
 const { privateKey, publicKey } = await rsaKeys();
 const signatureSecret = crypto.randomUUID();
 const applicationId = crypto.randomUUID();
 
-for (const name of (process.argv[2] ?? 'redis,postgres').split(',')) {
+for (const name of (process.argv[2] ?? 'redis,postgres,sqlite').split(',')) {
   const open = stores[name];
   check(open !== undefined, `unknown store ${name}`);
-  const { store, drop } = await open();
+  const { store, other = store, drop } = await open();
   const sandbox = await createSandbox({ signatureSecret, applicationId, publicKey });
   const options = { applicationId, privateKey, signatureSecret, apiHost: sandbox.url, store };
   const first = createMessenger(options);
-  const second = createMessenger(options);
+  const second = createMessenger({ ...options, store: other });
   let callbacks = 0;
   const bot = serve(
     first.webhookHandler({

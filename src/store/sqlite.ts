@@ -1,15 +1,15 @@
 /**
- * `vonage-messenger/sqlite`: a {@link SessionStore} in a SQLite file through `better-sqlite3`
- * (v11 or v12; v13 crashes on Node 20), for single-host apps that want their windows to survive
- * a restart. WAL mode; each operation runs in one `BEGIN IMMEDIATE` transaction, so several
- * processes on the host can share the file safely.
+ * `vonage-messenger/sqlite`: a {@link SessionStore} in a SQLite file, for single-host apps that
+ * want their windows to survive a restart. The driver is `better-sqlite3` on Node (v11 or v12;
+ * v13 crashes on Node 20), the runtime's own `bun:sqlite` on Bun and `node:sqlite` on Deno, or
+ * the one named by the `driver` option. WAL mode; each operation runs in one `BEGIN IMMEDIATE`
+ * transaction, so several processes on the host can share the file safely.
  *
  * The tables (`T` = the `table` option) are created on first use: `T_conversations`,
  * `T_messages`, `T_pages`, `T_claims`, `T_tokens`. Times are INTEGER epoch milliseconds.
  *
  * @module
  */
-import type BetterSqlite3 from 'better-sqlite3';
 import type { ConversationKey } from '../ids.js';
 import { checkedStore } from './checked.js';
 import { type LeaseRecord, settleLease, takeLease } from './lease.js';
@@ -19,7 +19,6 @@ import {
   badOption,
   decodeConversation,
   listAcrossPages,
-  loadPeer,
   type PageRow,
   pageFromRow,
   retryAfter,
@@ -29,24 +28,43 @@ import {
   windowIndexOption,
 } from './shared.js';
 import { sqlRules, sqlStatements, windowIndexSql } from './sql.js';
+import {
+  type Driver,
+  defaultDriver,
+  driverOf,
+  openFile,
+  SQLITE_DRIVERS,
+  type SqliteDatabase,
+  type SqliteDriverName,
+} from './sqlite-driver.js';
 import type { DeliveryLease, FullSessionStore, InboundRange, RecordInboundResult, SessionStore } from './types.js';
 
-type Database = BetterSqlite3.Database;
+export type { SqliteDatabase, SqliteDriverName } from './sqlite-driver.js';
 
 /** Options of {@link sqliteStore}. */
 export interface SqliteStoreOptions {
   /**
-   * A `better-sqlite3` Database you opened (the store never closes it), or a file name that
-   * the store opens (and closes in `close()`).
+   * A Database you opened (the store never closes it): `better-sqlite3`'s, `node:sqlite`'s
+   * `DatabaseSync` or `bun:sqlite`'s. Or a file name that the store opens with `driver` (and
+   * closes in `close()`).
    */
-  database: Database | string;
+  database: SqliteDatabase | string;
+  /**
+   * The driver that opens a file name: `'better-sqlite3'` (an npm install, Node only),
+   * `'node:sqlite'` (built into Node 22.13+ and Deno 2.2+) or `'bun:sqlite'` (built into Bun).
+   * Default: `'bun:sqlite'` on Bun, `'node:sqlite'` on Deno, `'better-sqlite3'` on Node.
+   */
+  driver?: SqliteDriverName;
   /** Name prefix of the tables. Lowercase letters, digits and `_`. Default `"vonage_messenger"`. */
   table?: string;
   /** A conversation is forgotten this long after the user's last message. Default 8 days. */
   ttlMs?: number;
   /** How long a `message_uuid` is remembered as seen. Default 48 h (Vonage retries for 24 h). */
   dedupeTtlMs?: number;
-  /** How long to wait for another process's write lock. Default 5000 ms (files the store opens). */
+  /**
+   * How long to wait for another process's write lock, in ms (a non-negative integer). Default
+   * 5000 (files the store opens).
+   */
   busyTimeoutMs?: number;
   /** The clock used for expiry. Default `Date.now`. */
   now?: () => number;
@@ -137,8 +155,8 @@ CREATE TABLE IF NOT EXISTS ${t('page_tags')} (
  * Adds `ad_referral_at` to a conversations table created before it existed. SQLite has no
  * `ADD COLUMN IF NOT EXISTS`; a second process racing the same ALTER gets "duplicate column".
  */
-function addAdReferralColumn(db: Database, conversations: string): void {
-  const columns = db.prepare(`PRAGMA table_info(${conversations})`).all() as { name: string }[];
+function addAdReferralColumn(db: Driver, conversations: string): void {
+  const columns = db.prepare<[], { name: string }>(`PRAGMA table_info(${conversations})`).all();
   if (columns.some((c) => c.name === 'ad_referral_at')) return;
   try {
     db.exec(`ALTER TABLE ${conversations} ADD COLUMN ad_referral_at INTEGER`);
@@ -147,10 +165,13 @@ function addAdReferralColumn(db: Database, conversations: string): void {
   }
 }
 
+/** Rows a statement changed: node:sqlite may count them in a BigInt. */
+const count = (result: { changes: number | bigint }): number => Number(result.changes);
+
 /** Prepares every statement once; the returned functions each run one atomic operation. */
-function prepare(db: Database, table: string, windowIndex: boolean) {
+function prepare(db: Driver, table: string, windowIndex: boolean) {
   const t = (suffix: string) => `"${table}_${suffix}"`;
-  db.pragma('journal_mode = WAL');
+  db.exec('PRAGMA journal_mode = WAL');
   db.exec(schema(t));
   if (windowIndex) {
     // The Page index alone: listing every Page merges per-Page reads (listByLastInbound below).
@@ -162,13 +183,13 @@ function prepare(db: Database, table: string, windowIndex: boolean) {
   // lookup per parameter, about a microsecond of a read this short (docs/performance.md).
   const reads = sqlRules('sqlite', t);
   const s = {
-    get: db.prepare<[{ key: string; liveAfter: number }], string>(sql.getEncoded).pluck(),
-    getWithAd: db.prepare<[string, number], [string, number | null]>(reads.get('?', '?')).raw(),
+    get: db.prepare<[{ key: string; liveAfter: number }], string>(sql.getEncoded, 'pluck'),
+    getWithAd: db.prepare<[string, number], [string, number | null]>(reads.get('?', '?'), 'raw'),
     adReferral: db.prepare(sql.recordAdReferral),
     setTag: db.prepare(sql.setTagAvailability),
     getTags: db.prepare(sql.getTagAvailability),
     see: db.prepare(sql.see),
-    upsert: db.prepare(sql.upsertConversation).pluck(),
+    upsert: db.prepare<[Record<string, unknown>], string>(sql.upsertConversation, 'pluck'),
     outbound: db.prepare(sql.recordOutbound),
     close: db.prepare(sql.markClosed),
     getPage: db.prepare<[string]>(reads.getPage('?')),
@@ -182,10 +203,10 @@ function prepare(db: Database, table: string, windowIndex: boolean) {
     pruneClaims: db.prepare(sql.pruneClaims),
     pruneDeliveries: db.prepare(sql.pruneDeliveries),
     pruneTokens: db.prepare(sql.pruneTokens),
-    openPages: db.prepare<[], string>(sql.openPages).pluck(),
-    listPage: db.prepare<[Record<string, unknown>], [string, string, number | null]>(sql.listPageByLastInbound).raw(),
+    openPages: db.prepare<[], string>(sql.openPages, 'pluck'),
+    listPage: db.prepare<[Record<string, unknown>], [string, string, number | null]>(sql.listPageByLastInbound, 'raw'),
     getDelivery: db.prepare<
-      { id: string; now: number },
+      [{ id: string; now: number }],
       { state: LeaseRecord['state']; until: number; attempt: number; expires: number }
     >(
       `SELECT state, lease_until AS until, attempt, expires_at AS expires FROM ${t('deliveries')} WHERE id = @id AND expires_at > @now`,
@@ -195,13 +216,10 @@ VALUES (@id, @state, @until, @attempt, @expires)
 ON CONFLICT (id) DO UPDATE SET state = excluded.state, lease_until = excluded.lease_until,
   attempt = excluded.attempt, expires_at = excluded.expires_at`),
   };
-  // A Database made with defaultSafeIntegers(true) would return BigInt, which the rules below
-  // compare with numbers: the store's own statements read plain numbers (epoch ms fit).
-  for (const statement of Object.values(s)) statement.safeIntegers(false);
   // Built once: better-sqlite3 compiles a wrapper per transaction() call. Each write runs as an
   // IMMEDIATE transaction (write lock up front), so two processes never both read the old
   // state and then write.
-  const recordInbound = db.transaction(
+  const recordInbound = db.immediate(
     (key: string, at: number, uuid: string, t: number, liveAfter: number, until: number): RecordInboundResult => {
       if (s.see.get({ key, uuid, until, now: t }) === undefined) {
         const value = s.get.get({ key, liveAfter });
@@ -214,43 +232,36 @@ ON CONFLICT (id) DO UPDATE SET state = excluded.state, lease_until = excluded.le
     },
   );
   // The lease rule runs in JavaScript (lease.ts) inside one IMMEDIATE transaction.
-  const lease = db.transaction((id: string, ttl: number, t: number, keep: number): DeliveryLease => {
+  const lease = db.immediate((id: string, ttl: number, t: number, keep: number): DeliveryLease => {
     const { lease: decision, record } = takeLease(s.getDelivery.get({ id, now: t }), ttl, t);
     if (record !== undefined) s.putDelivery.run({ id, ...record, expires: t + Math.max(ttl, keep) });
     return decision;
   });
-  const settle = db.transaction((id: string, attempt: number, ok: boolean, t: number, keep: number) => {
+  const settle = db.immediate((id: string, attempt: number, ok: boolean, t: number, keep: number) => {
     const current = s.getDelivery.get({ id, now: t });
     const next = settleLease(current, attempt, ok);
     if (next !== undefined) s.putDelivery.run({ id, ...next, expires: Math.max(current?.expires ?? 0, t + keep) });
   });
-  const remove = db.transaction((key: string) => {
+  const remove = db.immediate((key: string) => {
     s.deleteMessages.run({ key });
     s.deleteConversation.run({ key });
   });
-  const prune = db.transaction(
+  const prune = db.immediate(
     (t: number, before: number): SqlitePruneResult => ({
-      conversations: s.pruneConversations.run({ before }).changes,
-      messages: s.pruneMessages.run({ now: t }).changes,
-      claims: s.pruneClaims.run({ now: t }).changes + s.pruneDeliveries.run({ now: t }).changes,
-      tokens: s.pruneTokens.run({ before }).changes,
+      conversations: count(s.pruneConversations.run({ before })),
+      messages: count(s.pruneMessages.run({ now: t })),
+      claims: count(s.pruneClaims.run({ now: t })) + count(s.pruneDeliveries.run({ now: t })),
+      tokens: count(s.pruneTokens.run({ before })),
     }),
   );
-  return {
-    db,
-    s,
-    recordInbound: recordInbound.immediate,
-    lease: lease.immediate,
-    settle: settle.immediate,
-    remove: remove.immediate,
-    prune: prune.immediate,
-  };
+  return { db, s, recordInbound, lease, settle, remove, prune };
 }
 
 type Handle = ReturnType<typeof prepare>;
 
 /**
- * A {@link SessionStore} in a SQLite file through `better-sqlite3`.
+ * A {@link SessionStore} in a SQLite file: `better-sqlite3` on Node, the runtime's own SQLite on
+ * Bun and Deno (the `driver` option).
  *
  * @example
  * ```ts
@@ -264,25 +275,27 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   const table = options.table ?? 'vonage_messenger';
   assertTablePrefix(table, 'sqliteStore');
   const database = options.database;
-  if (typeof database !== 'string' && (database === null || typeof database?.prepare !== 'function')) {
+  // A Database the app opened is checked now (its kind, open for writing); a file is opened on first use.
+  const given = typeof database === 'string' ? undefined : driverOf(database);
+  const driver = options.driver ?? defaultDriver();
+  if (!SQLITE_DRIVERS.includes(driver)) {
     throw badOption(
-      'sqliteStore needs a better-sqlite3 Database or a file name',
-      'database',
-      'must be a better-sqlite3 Database or a file name',
-    );
-  }
-  // Every operation writes or may write: a read-only or closed Database would fail each call.
-  if (typeof database !== 'string' && (database.readonly === true || database.open === false)) {
-    throw badOption(
-      `sqliteStore needs a Database open for writing; this one is ${database.open === false ? 'closed' : 'read-only'}`,
-      'database',
-      'must be open for writing',
+      `sqliteStore: unknown driver ${String(driver)}`,
+      'driver',
+      `must be one of ${SQLITE_DRIVERS.join(', ')}`,
     );
   }
   const { ttlMs, dedupeTtlMs, now } = storeTimes(options);
   const windowIndex = windowIndexOption(options, 'sqliteStore');
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-  const owned = typeof database === 'string';
+  if (!(Number.isSafeInteger(busyTimeoutMs) && busyTimeoutMs >= 0)) {
+    throw badOption(
+      `sqliteStore: busyTimeoutMs must be a non-negative integer number of ms, got ${String(busyTimeoutMs)}`,
+      'busyTimeoutMs',
+      'must be a non-negative integer (ms)',
+    );
+  }
+  const owned = given === undefined;
 
   // Opened on first use (loading better-sqlite3 lazily); afterwards `handle` is used directly,
   // so a call costs no extra await.
@@ -290,14 +303,11 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   let opening: Promise<Handle> | undefined;
   const open = (): Promise<Handle> => {
     opening ??= (async () => {
-      let db: Database;
-      if (typeof database === 'string') {
-        const Driver = await loadPeer<typeof BetterSqlite3>('better-sqlite3', 'vonage-messenger/sqlite');
-        db = new Driver(database, { timeout: busyTimeoutMs });
+      let db = given;
+      if (db === undefined) {
+        db = await openFile(driver, database as string, busyTimeoutMs);
         // WAL + NORMAL: durable across application crashes, one fsync per checkpoint.
-        db.pragma('synchronous = NORMAL');
-      } else {
-        db = database;
+        db.exec('PRAGMA synchronous = NORMAL');
       }
       handle = prepare(db, table, windowIndex);
       return handle;
