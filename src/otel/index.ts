@@ -75,6 +75,13 @@ interface Started {
   at: number;
 }
 
+/** A webhook being handled, as its callbacks see it: its span and the span it was started in. */
+interface InWebhook {
+  span: Span;
+  /** The span active when the webhook's began (an HTTP server span around the request), if any. */
+  enclosingId: string | undefined;
+}
+
 /** What the global API delegates to while no tracer provider is registered. */
 const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
 
@@ -183,7 +190,7 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => v
   );
 
   // The webhook span of the request being handled, through its callbacks' async work.
-  const inWebhook = new AsyncLocalStorage<Span>();
+  const inWebhook = new AsyncLocalStorage<InWebhook>();
   const started = new WeakMap<object, Started>();
 
   const startSend = (send: SendTrace) => {
@@ -197,19 +204,22 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => v
     };
     if (send.tag !== undefined) attributes['messenger.tag'] = send.tag;
     if (pageIds) attributes['messenger.page.id'] = send.pageId;
-    const webhookSpan = linkReplies ? inWebhook.getStore() : undefined;
+    const webhook = linkReplies ? inWebhook.getStore() : undefined;
     let span: Span;
-    if (webhookSpan === undefined) {
+    if (webhook === undefined) {
       span = tracer.startSpan(SPANS.send, { kind: SpanKind.INTERNAL, attributes });
     } else {
       const active = context.active();
-      // A span of the app's own is the parent and the webhook a link; else the webhook is the parent.
+      const activeId = trace.getSpan(active)?.spanContext().spanId;
+      // A span the app started around the reply is the parent and the webhook a link. Else the
+      // webhook is the parent, also under the span the whole request runs in (an HTTP server
+      // span), which is the webhook span's own parent.
       span =
-        trace.getSpan(active) === undefined
-          ? tracer.startSpan(SPANS.send, { kind: SpanKind.INTERNAL, attributes }, trace.setSpan(active, webhookSpan))
+        activeId === undefined || activeId === webhook.enclosingId
+          ? tracer.startSpan(SPANS.send, { kind: SpanKind.INTERNAL, attributes }, trace.setSpan(active, webhook.span))
           : tracer.startSpan(
               SPANS.send,
-              { kind: SpanKind.INTERNAL, attributes, links: [{ context: webhookSpan.spanContext() }] },
+              { kind: SpanKind.INTERNAL, attributes, links: [{ context: webhook.span.spanContext() }] },
               active,
             );
     }
@@ -241,15 +251,18 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => v
     span.end();
   };
 
-  const startWebhook = (webhook: WebhookTrace): Span | undefined => {
-    const span = tracing()
-      ? tracer.startSpan(SPANS.webhook, {
-          kind: SpanKind.INTERNAL,
-          attributes: { 'messenger.webhook.via': webhook.via },
-        })
-      : undefined;
+  const startWebhook = (webhook: WebhookTrace): InWebhook | undefined => {
+    if (!tracing()) {
+      started.set(webhook, { span: undefined, at: performance.now() });
+      return undefined;
+    }
+    const enclosingId = trace.getSpan(context.active())?.spanContext().spanId;
+    const span = tracer.startSpan(SPANS.webhook, {
+      kind: SpanKind.INTERNAL,
+      attributes: { 'messenger.webhook.via': webhook.via },
+    });
     started.set(webhook, { span, at: performance.now() });
-    return span;
+    return { span, enclosingId };
   };
 
   // With linkReplies the store transform starts the span before `start` is published; a

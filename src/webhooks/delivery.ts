@@ -82,21 +82,22 @@ export async function deliver(
         // Unsettled, the lease simply expires: the next copy after it delivers.
       }),
   );
+  // Answered once the lease says so, whether the callback resolved or threw, so that the next
+  // copy sees the outcome.
+  const outcome = called.finally(() => settled);
   const timeoutMs = options.callbackTimeoutMs;
   if (timeoutMs === undefined) {
-    await called.finally(() => settled);
+    await outcome;
     return;
   }
-  called.catch(() => {});
+  outcome.catch(() => {});
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new CallbackTimeoutError(timeoutMs)), timeoutMs);
   });
   try {
-    await Promise.race([called, timeout]);
+    await Promise.race([outcome, timeout]);
   } finally {
     clearTimeout(timer);
   }
-  // Answered once the lease says so, so that the next copy sees the outcome.
-  await settled;
 }

@@ -26,14 +26,21 @@ export function describeDelivery(name: string, makeStore: () => SessionStore | P
     async function fleet(
       callbacks: WebhookCallbacks,
       webhook: { deliveryLeaseMs?: number; callbackTimeoutMs?: number } = {},
+      settleDelayMs = 0,
     ) {
       const handlers: WebhookFetchHandler[] = [];
       for (let i = 0; i < 2; i++) {
+        const store = await makeStore();
+        // A store slow to record an outcome, as one a network hop away under load is.
+        const settle: SessionStore['settle'] = async (...args) => {
+          await sleep(settleDelayMs);
+          return store.settle(...args);
+        };
         const m = createMessenger({
           apiKey: 'test-api-key',
           apiSecret: 'secret',
           signatureSecret: DELIVERY_SECRET,
-          store: await makeStore(),
+          store: new Proxy(store, { get: (target, key) => (key === 'settle' ? settle : Reflect.get(target, key)) }),
           webhook,
         });
         opened.push(m);
@@ -110,6 +117,26 @@ export function describeDelivery(name: string, makeStore: () => SessionStore | P
       expect((await b(copyOf(body))).status).toBe(200); // the retry delivers
       expect((await a(copyOf(body))).status).toBe(200); // delivered: not again
       expect(state.outcomes).toEqual(['failed', 'ok redelivered=true']);
+    }, 30_000);
+
+    it('a callback that throws at once under callbackTimeoutMs: answered 503 after its failure is recorded, so the next copy delivers', async () => {
+      let calls = 0;
+      const [a, b] = await fleet(
+        {
+          onMessage: () => {
+            calls += 1;
+            if (calls === 1) throw new Error('CRM is down');
+          },
+        },
+        { callbackTimeoutMs: 5000 },
+        150,
+      );
+      const { body } = freshInbound();
+      const first = await a(copyOf(body));
+      expect(await first.json()).toEqual({ status: 503, error: 'temporarily_unavailable' });
+      // Sent the moment the 503 arrives, as Vonage may: the lease already says "failed".
+      expect((await b(copyOf(body))).status).toBe(200);
+      expect(calls).toBe(2);
     }, 30_000);
 
     it('a hanging callback: 503 after callbackTimeoutMs, copies held, a copy after the lease delivers', async () => {

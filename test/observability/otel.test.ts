@@ -1,4 +1,16 @@
-import { type Attributes, metrics, ProxyTracerProvider, trace } from '@opentelemetry/api';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  type Attributes,
+  type Context,
+  type ContextManager,
+  context,
+  metrics,
+  ProxyTracerProvider,
+  ROOT_CONTEXT,
+  type Span,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
 import { type DataPoint, DataPointType, type Histogram, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
@@ -6,9 +18,11 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { enableOpenTelemetry } from '../../src/otel/index.js';
-import { PAGE, playConversation, startWorld, USER, type World } from './conversation.js';
+import { inboundText } from '../../src/testing/builders.js';
+import { signWebhook } from '../../src/testing/sign.js';
+import { APP_ID, PAGE, playConversation, SECRET, startWorld, USER, type World } from './conversation.js';
 
 /** A reader that exports nowhere: `collect()` gives the exact data points. */
 class TestReader extends MetricReader {
@@ -283,5 +297,76 @@ describe('enableOpenTelemetry over a scripted conversation', () => {
       metrics.disable();
       trace.disable();
     }
+  });
+});
+
+/** What `@opentelemetry/context-async-hooks` registers (as `sdk-node` does): context through async work. */
+class StorageContextManager implements ContextManager {
+  #storage = new AsyncLocalStorage<Context>();
+  active = () => this.#storage.getStore() ?? ROOT_CONTEXT;
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
+    ctx: Context,
+    fn: F,
+    thisArg?: ThisParameterType<F>,
+    ...args: A
+  ): ReturnType<F> {
+    return this.#storage.run(ctx, () => fn.call(thisArg, ...args));
+  }
+  bind<T>(_ctx: Context, target: T): T {
+    return target;
+  }
+  enable = () => this;
+  disable = () => {
+    this.#storage.disable();
+    return this;
+  };
+}
+
+describe('a reply inside a webhook, with a context manager and spans of the app', () => {
+  beforeAll(() => context.setGlobalContextManager(new StorageContextManager()));
+  afterAll(() => context.disable());
+
+  /** One signed message through the handler inside `server` (an HTTP server span), replying from `onMessage`. */
+  async function replyInside(reply: (w: World, tracer: Tracer) => Promise<unknown>) {
+    const otel = setUpOtel();
+    const tracer = otel.tracerProvider.getTracer('app');
+    disable = enableOpenTelemetry({ meterProvider: otel.meterProvider, tracerProvider: otel.tracerProvider });
+    const w = await startWorld();
+    world = w;
+    const handler = w.messenger.webhookHandler({ onMessage: () => reply(w, tracer) });
+    const signed = signWebhook(inboundText({ psid: USER, pageId: PAGE, timestamp: w.sandbox.now() }), SECRET, {
+      issuedAt: w.sandbox.now(),
+      applicationId: APP_ID,
+    });
+    const server = tracer.startSpan('POST /webhooks/inbound');
+    const request = new Request('http://bot.test/webhooks/inbound', { method: 'POST', ...signed });
+    const response = await context.with(trace.setSpan(context.active(), server), () => handler(request));
+    server.end();
+    expect(response.status).toBe(200);
+    const spans = otel.exporter.getFinishedSpans();
+    const named = (name: string) => spans.find((s) => s.name === name) as ReadableSpan;
+    return { server, webhook: named('messenger.webhook'), send: named('messenger.send') };
+  }
+
+  it('under the HTTP server span the request runs in, the reply is still a child of the webhook span', async () => {
+    const { server, webhook, send } = await replyInside((w) =>
+      w.messenger.sendText({ from: PAGE, to: USER, text: 'On its way' }),
+    );
+    expect(webhook.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
+    expect(send.parentSpanContext?.spanId).toBe(webhook.spanContext().spanId);
+    expect(send.links).toEqual([]);
+  });
+
+  it('under a span the app started around the reply, that span is the parent and the webhook a link', async () => {
+    let own: Span | undefined;
+    const { webhook, send } = await replyInside((w, tracer) =>
+      tracer.startActiveSpan('lookup order', async (span) => {
+        own = span;
+        await w.messenger.sendText({ from: PAGE, to: USER, text: 'On its way' });
+        span.end();
+      }),
+    );
+    expect(send.parentSpanContext?.spanId).toBe(own?.spanContext().spanId);
+    expect(send.links.map((l) => l.context.spanId)).toEqual([webhook.spanContext().spanId]);
   });
 });
