@@ -14,7 +14,14 @@
 import * as z from 'zod';
 import { base64urlDecode, base64urlEncode, utf8Decode } from './bytes.js';
 import { StoreCapabilityError, ValidationError } from './errors.js';
-import { type ConversationKey, type PageId, PageIdSchema, type Psid, parseConversationKey } from './ids.js';
+import {
+  type ConversationKey,
+  conversationKey,
+  type PageId,
+  PageIdSchema,
+  type Psid,
+  parseConversationKey,
+} from './ids.js';
 import { lazySchema } from './lazy-schema.js';
 import type { PageRules } from './pages.js';
 import { closingWindowEnds, closingWindowSpans, type MessengerPolicy } from './policy.js';
@@ -40,6 +47,8 @@ const MAX_STORE_CALLS_PER_PAGE = 16;
  * this still sees the claim while it sees the window open.
  */
 const CLAIM_SLACK_MS = 5 * 60_000;
+/** How far ahead of this process's clock another instance's may run, as a cursor's end shows. */
+const CURSOR_CLOCK_SLACK_MS = 5 * 60_000;
 const CURSOR_VERSION = 1;
 const MAX_CURSOR_CHARS = 2048;
 
@@ -103,7 +112,11 @@ export interface WatchWindowsInput {
 
 /** A running `watchWindows`. */
 export interface WindowWatcher {
-  /** Stops polling and resolves once a poll in progress has ended. */
+  /**
+   * Stops polling: no `onClosing` call starts after it. Resolves once a poll in progress has
+   * ended, including its `onClosing` call in progress, so inside `onClosing` call it without
+   * `await` (awaited there, it would wait for itself).
+   */
   stop(): Promise<void>;
   /**
    * Polls now (after a poll in progress; joins one not yet begun, such as the first), for a
@@ -306,6 +319,11 @@ export function createWindows(deps: WindowsDeps) {
     const list = lister();
     const at = now();
     const state = cursor === undefined ? undefined : decodeCursor(cursor, p.fingerprint);
+    // The first page fixed the end at its now + within, before ours but on the clock of the
+    // instance that served it, which may run ahead of this one.
+    if (state !== undefined && state.u > at + p.within + CURSOR_CLOCK_SLACK_MS) {
+      throw badCursor('ends later than now + within');
+    }
     const until = state?.u ?? at + p.within;
     const streams: Stream[] = [];
     for (const [order, window] of p.windows.entries()) {
@@ -404,14 +422,34 @@ export function createWindows(deps: WindowsDeps) {
     /** A poll asked for but not begun: a second ask joins it (a cron trigger's poll() right after start). */
     let queued: Promise<void> | undefined;
 
-    const fire = async (c: ClosingConversation): Promise<void> => {
+    /**
+     * Claims `c`'s window end for this process and calls `onClosing`, unless the window closed,
+     * moved or was claimed elsewhere. False when the store failed (reported; the next poll
+     * retries what is left unclaimed).
+     */
+    const announce = async (c: ClosingConversation): Promise<boolean> => {
+      const at = now();
       // Right before calling: a window that closed meanwhile is never announced.
-      if (c.closesAt.getTime() <= now()) return;
+      if (c.closesAt.getTime() <= at) return true;
+      try {
+        // One claim per window end: a newer message moves closesAt, so the new window is new.
+        const id = `{${c.pageId}}:closing:${c.psid}:${c.window}:${c.closesAt.getTime()}`;
+        if (!(await callStore('claim', () => store.claim(id, c.closesAt.getTime() - at + CLAIM_SLACK_MS)))) return true;
+        // Since the listing the user may have written (a later window end, announced in its
+        // turn) or the platform closed the conversation: then this end is not announced.
+        const state = await callStore('get', () => store.get(conversationKey(c.pageId, c.psid)));
+        const moved = state === null || state.lastInboundAt !== c.lastInboundAt.getTime();
+        if (moved || (state.closedAt !== undefined && state.closedAt >= state.lastInboundAt)) return true;
+      } catch (error) {
+        report(error);
+        return false;
+      }
       try {
         await o.onClosing(c);
       } catch (error) {
         report(error, c);
       }
+      return true;
     };
 
     const runPoll = async (): Promise<void> => {
@@ -433,28 +471,10 @@ export function createWindows(deps: WindowsDeps) {
           report(error);
           return;
         }
-        if (stopped) return;
-        const at = now();
-        const open = result.conversations.filter((c) => c.closesAt.getTime() > at);
-        // One claim per window end: a newer message moves closesAt, so the new window is new.
-        const claims = await Promise.allSettled(
-          open.map((c) =>
-            callStore('claim', () =>
-              store.claim(
-                `{${c.pageId}}:closing:${c.psid}:${c.window}:${c.closesAt.getTime()}`,
-                c.closesAt.getTime() - at + CLAIM_SLACK_MS,
-              ),
-            ),
-          ),
-        );
-        for (const [i, claim] of claims.entries()) {
-          if (claim.status === 'fulfilled' && claim.value) await fire(open[i] as ClosingConversation);
-        }
-        const failed = claims.find((c): c is PromiseRejectedResult => c.status === 'rejected');
-        if (failed !== undefined) {
-          // One report per poll, not one per conversation; the next poll retries the rest.
-          report(failed.reason);
-          return;
+        // Claimed one at a time, right before its call: a watcher stopped mid-page leaves the
+        // rest unclaimed for the next poll of any process.
+        for (const c of result.conversations) {
+          if (stopped || !(await announce(c))) return;
         }
         cursor = result.cursor;
       } while (cursor !== undefined);

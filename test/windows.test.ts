@@ -252,7 +252,8 @@ describe('messenger.expiringSoon', () => {
   });
 
   it('refuses a cursor from another query, a garbled one and a foreign one', async () => {
-    const m = messenger({ store: mem() });
+    const store = mem();
+    const m = messenger({ store });
     for (let n = 0; n < 3; n++) await wrote(m, user(n), now() - 23 * HOUR);
     const { cursor } = await m.expiringSoon({ within: 2 * HOUR, limit: 1 });
     expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
@@ -260,7 +261,11 @@ describe('messenger.expiringSoon', () => {
     const elsewhere = Buffer.from(
       JSON.stringify({ v: 1, q: [HOUR, PAGE, ['standard']], u: now(), p: { standard: [1, `${OTHER_PAGE}:1`] } }),
     );
+    // The same cursor with its end moved 300 days on: it would list windows far past `within`.
+    const decoded = JSON.parse(Buffer.from(cursor ?? '', 'base64url').toString()) as { u: number };
+    const later = Buffer.from(JSON.stringify({ ...decoded, u: now() + 300 * DAY })).toString('base64url');
     const cases: Record<string, Parameters<Messenger['expiringSoon']>[0]> = {
+      'an end moved later': { within: 2 * HOUR, cursor: later },
       'another within': { within: 3 * HOUR, cursor },
       'another Page': { within: 2 * HOUR, pageId: PAGE, cursor },
       'other windows': { within: 2 * HOUR, windows: ['standard'], cursor },
@@ -281,6 +286,11 @@ describe('messenger.expiringSoon', () => {
       expect(isValidationError(error), name).toBe(true);
       expect(isValidationError(error) && error.issues[0]?.path, name).toBe('cursor');
     }
+    // A page served by another instance whose clock runs a minute ahead still pages on here.
+    const ahead = messenger({ store, now: () => new Date(now() + MINUTE) });
+    const first = await ahead.expiringSoon({ within: 2 * HOUR, limit: 1 });
+    const rest = await m.expiringSoon({ within: 2 * HOUR, cursor: first.cursor });
+    expect([...first.conversations, ...rest.conversations]).toHaveLength(3);
   });
 
   it('refuses bad input with a ValidationError naming the field', async () => {
@@ -415,6 +425,67 @@ describe('messenger.watchWindows', () => {
     await w.poll();
     await w.stop();
     expect(fired).toEqual([user(2)]);
+  });
+
+  it('stopped inside onClosing: no further call, and the rest of the page stays for another watcher', async () => {
+    const store = mem();
+    const [a, b] = [messenger({ store }), messenger({ store })] as const;
+    for (const n of [1, 2, 3]) await wrote(a, user(n), now() - 23 * HOUR + n * MINUTE);
+    const fired: [string, Psid][] = [];
+    const wa = a.watchWindows({
+      before: 2 * HOUR,
+      windows: ['standard'],
+      onClosing(c) {
+        fired.push(['a', c.psid]);
+        void wa.stop(); // not awaited: it waits for this very call
+      },
+    });
+    await wa.poll();
+    await wa.stop();
+    expect(fired).toEqual([['a', user(1)]]);
+    const wb = b.watchWindows({
+      before: 2 * HOUR,
+      windows: ['standard'],
+      onClosing: (c) => void fired.push(['b', c.psid]),
+    });
+    await wb.poll();
+    await wb.stop();
+    expect(fired).toEqual([
+      ['a', user(1)],
+      ['b', user(2)],
+      ['b', user(3)],
+    ]);
+  });
+
+  it('does not announce a window end the user moved between the listing and the claim; the new end comes in its turn', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const inner = mem();
+    let writeOnClaim: (() => Promise<unknown>) | undefined;
+    const store: SessionStore = {
+      ...inner,
+      async claim(id, ttl) {
+        const write = writeOnClaim;
+        writeOnClaim = undefined;
+        await write?.(); // the user writes right after the watcher listed the conversation
+        return inner.claim(id, ttl);
+      },
+    };
+    const m = messenger({ store });
+    await wrote(m, user(1), now() - 23 * HOUR);
+    const again = now();
+    writeOnClaim = () => wrote(m, user(1), again);
+    const fired: ClosingConversation[] = [];
+    const w = m.watchWindows({
+      before: 2 * HOUR,
+      every: EVERY,
+      windows: ['standard'],
+      onClosing: (c) => void fired.push(c),
+    });
+    await w.poll();
+    expect(fired).toEqual([]);
+    await elapse(22 * HOUR + 5 * MINUTE);
+    expect(fired).toEqual([closing(user(1), 'standard', again)]);
+    await w.stop();
   });
 
   it('reports a store outage to onError as StoreError and recovers on the next poll', async () => {
