@@ -266,8 +266,18 @@ describe('memoryStore: options', () => {
     ['ttlMs 0', { ttlMs: 0 }],
     ['ttlMs NaN (it would never expire)', { ttlMs: Number.NaN }],
     ['dedupeTtlMs -5', { dedupeTtlMs: -5 }],
+    // What Redis, PostgreSQL and SQLite refuse, refused here too, so tests on memory catch it.
+    ['a fractional ttlMs', { ttlMs: 1000.5 }],
+    ['a fractional dedupeTtlMs', { dedupeTtlMs: 0.5 }],
+    ['windowIndex "no"', { windowIndex: 'no' as unknown as boolean }],
+    ['windowIndex 0', { windowIndex: 0 as unknown as boolean }],
   ])('refuses %s with a ValidationError', (_what, options) => {
     expect(() => memoryStore(options)).toThrow(ValidationError);
+  });
+
+  it('has no listByLastInbound with windowIndex: false, as the other stores', () => {
+    expect(memoryStore({ windowIndex: false }).listByLastInbound).toBeUndefined();
+    expect(memoryStore({ windowIndex: true }).listByLastInbound).toBeTypeOf('function');
   });
 
   it('accepts no options at all', async () => {

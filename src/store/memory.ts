@@ -43,6 +43,12 @@ export interface MemoryStoreOptions {
   dedupeTtlMs?: number;
   /** Clock used for expiry. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Serve `listByLastInbound` (`messenger.expiringSoon`, the window watcher), as a scan of the
+   * conversations: it keeps no index either way. Default true. False leaves the method out, as
+   * on the other stores, so an app configured without the index behaves the same in tests.
+   */
+  windowIndex?: boolean;
 }
 
 export { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS, MAX_INBOUND_RANGE_LIMIT } from './types.js';
@@ -59,11 +65,15 @@ function assertValidOptions(options: MemoryStoreOptions): void {
       issues.push({ path: name, message: 'must be a positive integer' });
     }
   }
+  // Whole milliseconds, as every other store requires (their TTL commands take integers).
   for (const name of ['ttlMs', 'dedupeTtlMs'] as const) {
     const value = options[name];
-    if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
-      issues.push({ path: name, message: 'must be a positive number of milliseconds' });
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
+      issues.push({ path: name, message: 'must be a positive integer number of milliseconds' });
     }
+  }
+  if (options.windowIndex !== undefined && typeof options.windowIndex !== 'boolean') {
+    issues.push({ path: 'windowIndex', message: 'must be true or false' });
   }
   if (issues.length > 0) {
     throw new ValidationError(
@@ -249,7 +259,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     return true;
   };
 
-  return checkedStore<SessionStore>({
+  const store: SessionStore = {
     async get(key) {
       const slot = live(key, now());
       return slot === undefined ? null : slots.state(slot);
@@ -395,5 +405,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       slots.clear();
       tagAvailability.clear();
     },
-  });
+  };
+  if (options.windowIndex === false) delete store.listByLastInbound;
+  return checkedStore(store);
 }
