@@ -17,7 +17,7 @@ import {
   type MessengerOptions,
   toNodeHandler,
 } from '../src/index.js';
-import { durationMs } from './duration.js';
+import { durationMs, limitFrom, once } from './duration.js';
 
 export async function start(options: MessengerOptions & { port?: number; host?: string }) {
   const { port = 3000, host = '127.0.0.1', ...config } = options;
@@ -52,13 +52,13 @@ export async function start(options: MessengerOptions & { port?: number; host?: 
   // For an agent dashboard: who must be answered soon, earliest first. ?within=2h[&pageId=…][&windows=standard]
   // [&limit=50][&cursor=…]; the JSON's `cursor` fetches the next page.
   app.get('/windows', async (req, res) => {
-    const q = (name: string) => (typeof req.query[name] === 'string' ? req.query[name] : undefined);
+    const q = (name: string) => once(name, [req.query[name] ?? []].flat());
     try {
       const page = await messenger.expiringSoon({
         within: durationMs(q('within')),
         pageId: q('pageId'),
         windows: q('windows')?.split(',') as ClosingWindow[] | undefined,
-        limit: q('limit') === undefined ? undefined : Number(q('limit')),
+        limit: limitFrom(q('limit')),
         cursor: q('cursor'),
       });
       res.json(page);

@@ -16,7 +16,7 @@ import {
   isValidationError,
   type MessengerOptions,
 } from '../src/index.js';
-import { durationMs } from './duration.js';
+import { durationMs, limitFrom, once } from './duration.js';
 
 export async function start(options: MessengerOptions & { port?: number; host?: string }) {
   const { port = 3000, host = '127.0.0.1', ...config } = options;
@@ -48,14 +48,14 @@ export async function start(options: MessengerOptions & { port?: number; host?: 
 
   // For an agent dashboard, as in the Express example: ?within=2h[&pageId=…][&windows=…][&limit=…][&cursor=…].
   app.get('/windows', async (c) => {
-    const { within, pageId, windows, limit, cursor } = c.req.query();
+    const q = (name: string) => once(name, c.req.queries(name) ?? []);
     try {
       const page = await messenger.expiringSoon({
-        within: durationMs(within),
-        pageId,
-        windows: windows?.split(',') as ClosingWindow[] | undefined,
-        limit: limit === undefined ? undefined : Number(limit),
-        cursor,
+        within: durationMs(q('within')),
+        pageId: q('pageId'),
+        windows: q('windows')?.split(',') as ClosingWindow[] | undefined,
+        limit: limitFrom(q('limit')),
+        cursor: q('cursor'),
       });
       return c.json(page);
     } catch (error) {

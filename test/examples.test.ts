@@ -144,6 +144,12 @@ for (const [name, start] of examples) {
         ['?within=2h&windows=promo', 'windows may hold only standard, human_agent'],
         ['?within=2h&cursor=forged', 'cursor is not a cursor of expiringSoon'],
         ['?within=2h&pageId=abc', 'Page ID must contain only the digits 0-9'],
+        // A repeated pageId must not drop the filter and list every Page.
+        [`?within=2h&pageId=${PAGE}&pageId=100841475479486`, 'pageId must be given once'],
+        ['?within=2h&within=3h', 'within must be given once'],
+        ['?within=2h&limit=1e3', 'limit must be a whole number'],
+        ['?within=2h&limit=0x10', 'limit must be a whole number'],
+        ['?within=2h&limit=', 'limit must be a whole number'],
       ];
       for (const [query, message] of cases) {
         const answer = await windows(query);
