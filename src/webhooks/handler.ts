@@ -67,7 +67,10 @@ export interface WebhookCallbacks {
   onPlatformError?(event: PlatformErrorEvent, context: WebhookContext): unknown;
   /** A Dispatch (failover) completion report. */
   onDispatch?(event: DispatchEvent, context: WebhookContext): unknown;
-  /** Every request not answered 200, with the error and the status sent (for logs and metrics). */
+  /**
+   * Every request not answered 200, with the error and the status sent (for logs and metrics);
+   * also a store failure to record a successful callback (status 200: a later copy may run it again).
+   */
   onError?(error: unknown, request: Request, status: number): unknown;
 }
 
