@@ -82,22 +82,24 @@ export async function deliver(
         // Unsettled, the lease simply expires: the next copy after it delivers.
       }),
   );
-  // Answered once the lease says so, whether the callback resolved or threw, so that the next
-  // copy sees the outcome.
-  const outcome = called.finally(() => settled);
   const timeoutMs = options.callbackTimeoutMs;
   if (timeoutMs === undefined) {
-    await outcome;
+    await called.finally(() => settled);
     return;
   }
-  outcome.catch(() => {});
+  called.catch(() => {});
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new CallbackTimeoutError(timeoutMs)), timeoutMs);
   });
-  try {
-    await Promise.race([outcome, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  // The timeout counts the callback only, not the store write that records its outcome.
+  const outcome = await Promise.race([called, timeout]).then(
+    () => ({ failed: false, error: undefined }),
+    (error: unknown) => ({ failed: true, error }),
+  );
+  clearTimeout(timer);
+  if (outcome.error instanceof CallbackTimeoutError) throw outcome.error;
+  // Answered once the lease says so, on success and on failure, so that the next copy sees it.
+  await settled;
+  if (outcome.failed) throw outcome.error;
 }
