@@ -134,7 +134,11 @@ function builtinDriver(name: 'node:sqlite' | 'bun:sqlite', db: BuiltinDatabase):
           commit.run();
           return result;
         } catch (error) {
-          rollback.run();
+          try {
+            rollback.run();
+          } catch {
+            // SQLite already rolled back (some errors end the transaction): keep the cause.
+          }
           throw error;
         }
       },
