@@ -82,7 +82,7 @@ export interface SendTrace {
    * when Vonage gave none, `rate_limited` for a 429, `network_error`, `store_error`).
    */
   reason?: string;
-  /** Set at the end, when the rules were judged: the decision (allowed or why not). */
+  /** Set once the rules judged the send: the decision (allowed, also when a later step failed; or why not). */
   decision?: SendDecision;
   /** Set at the end, when sent: Vonage's id of the message. */
   messageUuid?: string;
@@ -239,10 +239,10 @@ interface SentResult {
 export function traceSend<R extends SentResult>(
   messageType: MessengerMessageType,
   params: { from: PageId; to: Psid; category?: MessagingCategory | undefined; tag?: string | undefined },
-  run: () => Promise<R>,
+  run: (trace: SendTrace | undefined) => Promise<R>,
 ): Promise<R> {
   const channel = sendChannel;
-  if (!active(channel)) return run();
+  if (!active(channel)) return run(undefined);
   const trace: SendTrace = {
     messageType,
     pageId: params.from,
@@ -252,7 +252,7 @@ export function traceSend<R extends SentResult>(
   };
   return channel.start.runStores(trace, () => {
     try {
-      return run().then(
+      return run(trace).then(
         (result) => {
           trace.outcome = 'sent';
           trace.messageUuid = result.messageUuid;

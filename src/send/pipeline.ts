@@ -8,7 +8,7 @@
  * @module
  */
 import type * as z from 'zod';
-import { traceSend } from '../diagnostics.js';
+import { type SendTrace, traceSend } from '../diagnostics.js';
 import { WindowClosedError } from '../errors.js';
 import { type ConversationKey, conversationKey, type PageId, type Psid } from '../ids.js';
 import type { PageRules } from '../pages.js';
@@ -140,6 +140,7 @@ export function createSendPipeline(deps: {
     messageType: MessengerMessageType,
     params: SendParams,
     content: string,
+    trace: SendTrace | undefined,
   ): Promise<SendResult> {
     const { from, to } = params;
     pages.checkDeclared(from, 'from');
@@ -156,6 +157,8 @@ export function createSendPipeline(deps: {
         alternatives: decision.alternatives,
       });
     }
+    // Judged and allowed: a later failure (the limiter, Vonage, the network) still shows why it went ahead.
+    if (trace !== undefined) trace.decision = decision;
     if (limiter !== undefined) await limiter.acquire(from, messageType);
     let messageUuid: string;
     try {
@@ -193,7 +196,7 @@ export function createSendPipeline(deps: {
   }
 
   const send = (messageType: MessengerMessageType, params: SendParams, content: string): Promise<SendResult> =>
-    traceSend(messageType, params, () => sendUntraced(messageType, params, content));
+    traceSend(messageType, params, (trace) => sendUntraced(messageType, params, content, trace));
 
   // Not async: the pipeline's own promise is returned as it is, without the extra hops of an
   // async function resolving to a promise. A refused input still rejects, never throws.

@@ -83,6 +83,23 @@ describe('diagnostics channels over a scripted conversation', () => {
     }
   });
 
+  it('keeps the allowed decision on a send that the rules let through and Vonage then refused', async () => {
+    const rec = record();
+    stop = rec.stop;
+    world = await startWorld();
+    await world.sandbox.userSays({ page: PAGE, psid: USER, text: 'hi' });
+    await world.sandbox.settled();
+    rec.events.length = 0;
+    world.sandbox.throttle(1); // the next request is answered 429
+    await world.messenger.sendText({ from: PAGE, to: USER, text: 'On its way' }).catch(() => {});
+    const [failed] = rec.finished('send');
+    expect(failed).toMatchObject({
+      outcome: 'failed',
+      reason: 'rate_limited',
+      decision: { allowed: true, category: 'response', window: 'standard' },
+    });
+  });
+
   it('publishes each webhook with the status answered, the event kind and the verification failure', async () => {
     const rec = record();
     stop = rec.stop;
