@@ -2,11 +2,12 @@
  * A throwaway PgBouncer in transaction mode in front of the local PostgreSQL, for one test
  * file: the pooler that Supabase, Heroku and many Lambda deployments put between an app and
  * its database. Started on a random port, stopped after the file. PgBouncer refuses to run as
- * root, so under root it runs as the `postgres` user. A missing binary fails the file with how
- * to install it (.ci/run installs Debian's package); it never skips.
+ * root, so under root it runs as the `postgres` user. Under CI=true a missing binary fails the
+ * file with how to install it (.ci/run installs Debian's package); elsewhere the file skips
+ * (`pgBouncerRuns`), as the browser test does without Chromium.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -14,6 +15,9 @@ import { afterAll, beforeAll } from 'vitest';
 import { PG_CONFIG } from './services.js';
 
 const BINARY = '/usr/sbin/pgbouncer';
+
+/** Whether the PgBouncer tests run: always under CI=true, elsewhere when PgBouncer is installed. */
+export const pgBouncerRuns = process.env.CI === 'true' || existsSync(BINARY);
 
 export interface LocalPgBouncer {
   /** Connection settings through the pooler (set in `beforeAll`). */
