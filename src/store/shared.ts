@@ -88,6 +88,9 @@ export function storeTimes(options: { ttlMs?: number; dedupeTtlMs?: number; now?
   const dedupeTtlMs = options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS;
   assertDuration(ttlMs, 'ttlMs');
   assertDuration(dedupeTtlMs, 'dedupeTtlMs');
+  if (options.now !== undefined && typeof options.now !== 'function') {
+    throw badOption('now must be a function returning epoch milliseconds', 'now', 'must be a function');
+  }
   return { ttlMs, dedupeTtlMs, now: options.now ?? Date.now };
 }
 
@@ -301,6 +304,11 @@ export function assertTablePrefix(table: string, store: string): void {
       `${store} table must be lowercase letters, digits and _ (at most 40): ${JSON.stringify(table)}`,
       [{ path: 'table', message: `must match ${SQL_TABLE_PREFIX}` }],
     );
+  }
+  if (table.startsWith('sqlite_')) {
+    throw new ValidationError(`${store} table must not start with sqlite_ (SQLite reserves those names)`, [
+      { path: 'table', message: 'must not start with sqlite_' },
+    ]);
   }
 }
 

@@ -50,12 +50,12 @@ interface BuiltinStatement {
   run(...params: unknown[]): { changes: number | bigint };
   get(...params: unknown[]): unknown;
   all(...params: unknown[]): unknown[];
-  // node:sqlite
+  // node:sqlite (setReturnArrays since Node 22.16)
   setReadBigInts?(on: boolean): void;
   setReturnArrays?(on: boolean): void;
+  setAllowBareNamedParameters?(on: boolean): void;
   setAllowUnknownNamedParameters?(on: boolean): void;
   // bun:sqlite
-  values?(...params: unknown[]): unknown[][];
   safeIntegers?(on: boolean): void;
 }
 
@@ -68,36 +68,33 @@ interface BuiltinDatabase {
   readonly isOpen?: boolean;
 }
 
-type Shaped = (row: unknown) => unknown;
-const PLUCK: Shaped = (row) => (row as unknown[] | undefined)?.[0];
+/** A row as the statement's shape wants it, from an object row (`undefined` for no row). */
+const SHAPES: Record<RowShape, (row: unknown) => unknown> = {
+  object: (row) => row ?? undefined,
+  // Columns keep their order in the row object; the store's statements name each once.
+  raw: (row) => (row == null ? undefined : Object.values(row)),
+  pluck: (row) => (row == null ? undefined : Object.values(row)[0]),
+};
 
 /**
- * Adapts one built-in statement: rows with numbers, not BigInt, whatever the Database's
- * default (epoch ms fit a double); `pluck` and `raw` read arrays; bun's `null` for "no row"
- * becomes `undefined`; named parameters go in as written, or with their `@` where an older Bun
- * binds only prefixed names (`prefixed`).
+ * Adapts one built-in statement to the store's reading of it, whatever the Database's defaults:
+ * numbers, not BigInt (epoch ms fit a double); rows as objects, shaped here (a Database made
+ * with `returnArrays` is turned back); bare `@name` parameters from plain objects, extra names
+ * ignored (an older Bun binds only prefixed names: `prefixed`); bun's `null` for "no row"
+ * becomes `undefined`.
  */
 function builtinStatement(statement: BuiltinStatement, shape: RowShape, prefixed: boolean): Statement {
   statement.setReadBigInts?.(false);
   statement.safeIntegers?.(false);
+  statement.setReturnArrays?.(false);
+  statement.setAllowBareNamedParameters?.(true);
   statement.setAllowUnknownNamedParameters?.(true);
-  const arrays = shape !== 'object' && statement.setReturnArrays !== undefined;
-  if (arrays) statement.setReturnArrays?.(true);
   const bind = prefixed ? prefixNames : (params: unknown[]) => params;
-  // Bun returns arrays from values(): the first row of it is `get` in array form.
-  const getRow = (params: unknown[]): unknown =>
-    shape !== 'object' && !arrays && statement.values !== undefined
-      ? statement.values(...params)[0]
-      : (statement.get(...params) ?? undefined);
-  const allRows = (params: unknown[]): unknown[] =>
-    shape !== 'object' && !arrays && statement.values !== undefined
-      ? statement.values(...params)
-      : statement.all(...params);
-  const shaped: Shaped = shape === 'pluck' ? PLUCK : (row) => row;
+  const shaped = SHAPES[shape];
   return {
     run: (...params) => statement.run(...bind(params)),
-    get: (...params) => shaped(getRow(bind(params))),
-    all: (...params) => allRows(bind(params)).map(shaped),
+    get: (...params) => shaped(statement.get(...bind(params))),
+    all: (...params) => statement.all(...bind(params)).map(shaped),
   };
 }
 
@@ -107,27 +104,38 @@ function prefixNames(params: unknown[]): unknown[] {
   return [Object.fromEntries(Object.entries(first).map(([name, value]) => [`@${name}`, value]))];
 }
 
+interface Prepared {
+  prefixed: boolean;
+  begin: BuiltinStatement;
+  commit: BuiltinStatement;
+  rollback: BuiltinStatement;
+}
+
+/**
+ * Its own statements are prepared on first use, not here: a Database busy or locked at start-up
+ * fails that first store call (a `StoreError`), not `sqliteStore()`.
+ */
 function builtinDriver(name: 'node:sqlite' | 'bun:sqlite', db: BuiltinDatabase): Driver {
-  let probe: BuiltinStatement;
-  try {
-    probe = db.prepare('SELECT @x AS x');
-  } catch (error) {
-    // Bun tells a closed Database only by refusing to prepare.
-    throw badOption(`sqliteStore cannot use this Database: ${(error as Error).message}`, 'database', 'must be open');
-  }
-  // A Bun before bare names (its `strict` option) binds NULL for `{ x }` against `@x`.
-  const prefixed = name === 'bun:sqlite' && probe.get({ x: 1 }) == null;
-  const begin = db.prepare('BEGIN IMMEDIATE');
-  const commit = db.prepare('COMMIT');
-  const rollback = db.prepare('ROLLBACK');
+  let prepared: Prepared | undefined;
+  const ready = (): Prepared => {
+    prepared ??= {
+      // A Bun before bare names (its `strict` option) binds NULL for `{ x }` against `@x`.
+      prefixed: name === 'bun:sqlite' && db.prepare('SELECT @x AS x').get({ x: 1 }) == null,
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+    };
+    return prepared;
+  };
   return {
     name,
     exec: (sql) => db.exec(sql),
     prepare: <P extends unknown[], R>(sql: string, shape: RowShape = 'object') =>
-      builtinStatement(db.prepare(sql), shape, prefixed) as Statement<P, R>,
+      builtinStatement(db.prepare(sql), shape, ready().prefixed) as Statement<P, R>,
     immediate:
       (fn) =>
       (...args) => {
+        const { begin, commit, rollback } = ready();
         begin.run();
         try {
           const result = fn(...args);
@@ -187,6 +195,15 @@ export function driverOf(db: SqliteDatabase): Driver {
     );
   }
   if (typeof candidate.pragma === 'function') return betterSqliteDriver(db as BetterSqlite3.Database);
+  // Bun's Database, and node:sqlite's before `isOpen` (Node 22.15), tell they are closed only by
+  // refusing to prepare; any other refusal (a lock) is left to the first store call.
+  try {
+    (db as BuiltinDatabase).prepare('SELECT 1');
+  } catch (error) {
+    if (/closed|not open/i.test((error as Error).message)) {
+      throw badOption('sqliteStore needs a Database open for writing; this one is closed', 'database', 'must be open');
+    }
+  }
   return builtinDriver(typeof candidate.query === 'function' ? 'bun:sqlite' : 'node:sqlite', db as BuiltinDatabase);
 }
 
@@ -198,26 +215,53 @@ export function defaultDriver(): SqliteDriverName {
   return 'better-sqlite3';
 }
 
+/**
+ * Refuses, at `sqliteStore()`, a driver this runtime cannot load: better-sqlite3 on Bun (which
+ * refuses it) and Deno (which cannot load it, and crashed doing so before 2.9), bun:sqlite off
+ * Bun, node:sqlite on a Node before 22.13 (flagged or absent there).
+ */
+export function assertDriverRuns(name: SqliteDriverName): void {
+  const runtime = globalThis as { Bun?: unknown; Deno?: unknown };
+  const host = runtime.Bun !== undefined ? 'Bun' : runtime.Deno !== undefined ? 'Deno' : undefined;
+  let why: string | undefined;
+  if (name === 'better-sqlite3' && host !== undefined) {
+    why = `better-sqlite3 does not load on ${host}; leave driver out to use ${host}'s own SQLite`;
+  } else if (name === 'bun:sqlite' && host !== 'Bun') {
+    why = 'bun:sqlite exists only on Bun';
+  } else if (name === 'node:sqlite' && host === undefined) {
+    const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+    if (major < 22 || (major === 22 && minor < 13)) {
+      why = `node:sqlite needs Node 22.13 or later (this is Node ${process.versions.node})`;
+    }
+  }
+  if (why !== undefined) throw badOption(`sqliteStore: ${why}`, 'driver', why);
+}
+
 /** Opens `file` with `name`, waiting up to `busyTimeoutMs` for another process's write lock. */
 export async function openFile(name: SqliteDriverName, file: string, busyTimeoutMs: number): Promise<Driver> {
   if (name === 'better-sqlite3') {
     const Driver = await loadPeer<typeof BetterSqlite3>('better-sqlite3', 'vonage-messenger/sqlite');
     return betterSqliteDriver(new Driver(file, { timeout: busyTimeoutMs }));
   }
-  let db: BuiltinDatabase;
+  type Open = new (file: string) => BuiltinDatabase;
+  let open: Open;
   try {
-    if (name === 'bun:sqlite') {
-      const { Database } = (await import(name)) as { Database: new (file: string) => BuiltinDatabase };
-      db = new Database(file);
-    } else {
-      const { DatabaseSync } = (await import(name)) as { DatabaseSync: new (file: string) => BuiltinDatabase };
-      db = new DatabaseSync(file);
-    }
+    const module = (await import(name)) as { Database?: Open; DatabaseSync?: Open };
+    open = (name === 'bun:sqlite' ? module.Database : module.DatabaseSync) as Open;
   } catch (error) {
     const where = name === 'bun:sqlite' ? 'Bun' : 'Node 22.13 or later, or Deno 2.2 or later';
     throw new Error(`vonage-messenger/sqlite: driver '${name}' needs ${where} (${(error as Error).message})`, {
       cause: error,
     });
+  }
+  let db: BuiltinDatabase;
+  try {
+    db = new open(file);
+  } catch (error) {
+    throw new Error(
+      `vonage-messenger/sqlite: cannot open ${file} (${(error as Error).message}; does its directory exist?)`,
+      { cause: error },
+    );
   }
   db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
   return builtinDriver(name, db);

@@ -29,6 +29,7 @@ import {
 } from './shared.js';
 import { sqlRules, sqlStatements, windowIndexSql } from './sql.js';
 import {
+  assertDriverRuns,
   type Driver,
   defaultDriver,
   driverOf,
@@ -40,6 +41,8 @@ import {
 import type { DeliveryLease, FullSessionStore, InboundRange, RecordInboundResult, SessionStore } from './types.js';
 
 export type { SqliteDatabase, SqliteDriverName } from './sqlite-driver.js';
+
+const MAX_BUSY_TIMEOUT_MS = 2_147_483_647;
 
 /** Options of {@link sqliteStore}. */
 export interface SqliteStoreOptions {
@@ -275,6 +278,10 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   const table = options.table ?? 'vonage_messenger';
   assertTablePrefix(table, 'sqliteStore');
   const database = options.database;
+  if (database === '') {
+    // SQLite would open a private temporary database: nothing shared, nothing kept.
+    throw badOption('sqliteStore needs a file name, not an empty string', 'database', 'must not be empty');
+  }
   // A Database the app opened is checked now (its kind, open for writing); a file is opened on first use.
   const given = typeof database === 'string' ? undefined : driverOf(database);
   const driver = options.driver ?? defaultDriver();
@@ -285,14 +292,16 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       `must be one of ${SQLITE_DRIVERS.join(', ')}`,
     );
   }
+  if (given === undefined) assertDriverRuns(driver);
   const { ttlMs, dedupeTtlMs, now } = storeTimes(options);
   const windowIndex = windowIndexOption(options, 'sqliteStore');
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-  if (!(Number.isSafeInteger(busyTimeoutMs) && busyTimeoutMs >= 0)) {
+  // SQLite's busy timeout is a C int: better-sqlite3 refuses more, the others cap it.
+  if (!(Number.isSafeInteger(busyTimeoutMs) && busyTimeoutMs >= 0 && busyTimeoutMs <= MAX_BUSY_TIMEOUT_MS)) {
     throw badOption(
-      `sqliteStore: busyTimeoutMs must be a non-negative integer number of ms, got ${String(busyTimeoutMs)}`,
+      `sqliteStore: busyTimeoutMs must be an integer number of ms from 0 to ${MAX_BUSY_TIMEOUT_MS}, got ${JSON.stringify(busyTimeoutMs)}`,
       'busyTimeoutMs',
-      'must be a non-negative integer (ms)',
+      `must be an integer from 0 to ${MAX_BUSY_TIMEOUT_MS} (ms)`,
     );
   }
   const owned = given === undefined;
@@ -303,13 +312,20 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   let opening: Promise<Handle> | undefined;
   const open = (): Promise<Handle> => {
     opening ??= (async () => {
-      let db = given;
-      if (db === undefined) {
-        db = await openFile(driver, database as string, busyTimeoutMs);
+      if (given !== undefined) {
+        handle = prepare(given, table, windowIndex);
+        return handle;
+      }
+      const db = await openFile(driver, database as string, busyTimeoutMs);
+      try {
         // WAL + NORMAL: durable across application crashes, one fsync per checkpoint.
         db.exec('PRAGMA synchronous = NORMAL');
+        handle = prepare(db, table, windowIndex);
+      } catch (error) {
+        // Not a database, or locked: the next call opens it again, so this one must not leak.
+        db.close();
+        throw error;
       }
-      handle = prepare(db, table, windowIndex);
       return handle;
     })();
     // A failed open (missing driver, unwritable path) is retried on the next call.

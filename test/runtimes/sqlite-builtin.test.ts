@@ -21,10 +21,10 @@ const driver: SqliteDriverName = 'Bun' in globalThis ? 'bun:sqlite' : 'node:sqli
 // The runtime's own module; `bigints` opens it so that every integer reads as a BigInt, as an
 // app's Database may.
 const module = (await import(driver)) as { Database?: Open; DatabaseSync?: Open };
-const open = (file: string, bigints = false): Builtin =>
+const open = (file: string, bigints = false, options: object = {}): Builtin =>
   module.Database !== undefined
-    ? new module.Database(file, { safeIntegers: bigints })
-    : new (module.DatabaseSync as Open)(file, { readBigInts: bigints });
+    ? new module.Database(file, { safeIntegers: bigints, ...options })
+    : new (module.DatabaseSync as Open)(file, { readBigInts: bigints, ...options });
 
 const dir = mkdtempSync(join(tmpdir(), 'vm-sqlite-builtin-'));
 const shared = open(join(dir, 'shared.db'));
@@ -47,6 +47,43 @@ describeSessionStore(`sqliteStore (a ${driver} Database)`, () => sqliteStore({ d
 describeSessionStore(`sqliteStore (a ${driver} Database reading BigInt)`, () => sqliteStore({ database: bigints }), {
   lacks,
 });
+if (driver === 'node:sqlite') {
+  // Defaults an app may give its DatabaseSync, which every statement of the store inherits.
+  const arrays = open(join(dir, 'arrays.db'), false, { returnArrays: true });
+  const prefixedOnly = open(join(dir, 'prefixed.db'), false, { allowBareNamedParameters: false });
+  // Node 22.13 to 22.15 have no setReturnArrays: the same Database with the method hidden.
+  const older = open(join(dir, 'older.db'));
+  const withoutReturnArrays: Builtin = {
+    prepare: (sql) => {
+      const statement = older.prepare(sql) as ReturnType<Builtin['prepare']> & { setReturnArrays?: unknown };
+      return new Proxy(statement, {
+        get: (target, name) => {
+          if (name === 'setReturnArrays') return undefined;
+          const value = Reflect.get(target, name, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    },
+    exec: (sql) => older.exec(sql),
+    close: () => older.close(),
+  };
+  afterAll(() => {
+    for (const db of [arrays, prefixedOnly, older]) db.close();
+  });
+  describeSessionStore('sqliteStore (a DatabaseSync with returnArrays)', () => sqliteStore({ database: arrays }), {
+    lacks,
+  });
+  describeSessionStore(
+    'sqliteStore (a DatabaseSync with allowBareNamedParameters: false)',
+    () => sqliteStore({ database: prefixedOnly }),
+    { lacks },
+  );
+  describeSessionStore(
+    'sqliteStore (a node:sqlite without setReturnArrays, as Node 22.13)',
+    () => sqliteStore({ database: withoutReturnArrays }),
+    { lacks },
+  );
+}
 
 const key = conversationKey(pageId('1'), psid('2'));
 
@@ -99,11 +136,33 @@ describe(`sqliteStore on ${driver}`, () => {
     expect(() => sqliteStore({ database: 'x.db', driver: 'sqlite3' as SqliteDriverName })).toThrow(ValidationError);
   });
 
-  it('names the runtime a missing built-in driver needs', async () => {
-    const other: SqliteDriverName = driver === 'bun:sqlite' ? 'node:sqlite' : 'bun:sqlite';
-    const store = sqliteStore({ database: join(dir, 'other.db'), driver: other });
-    // Bun also serves node:sqlite; a Node never has bun:sqlite.
-    if (other === 'bun:sqlite') await expect(store.get(key)).rejects.toThrow(/driver 'bun:sqlite' needs Bun/);
-    else expect(await store.get(key)).toBeNull();
+  it('refuses at creation a driver this runtime cannot load', () => {
+    // Bun also serves node:sqlite; a Node or Deno never has bun:sqlite, and better-sqlite3 loads on neither Bun nor Deno.
+    if (driver === 'node:sqlite') {
+      expect(() => sqliteStore({ database: 'x.db', driver: 'bun:sqlite' })).toThrow(/exists only on Bun/);
+    }
+    if ('Bun' in globalThis || 'Deno' in globalThis) {
+      expect(() => sqliteStore({ database: 'x.db', driver: 'better-sqlite3' })).toThrow(ValidationError);
+    }
+    expect(sqliteStore({ database: join(dir, 'other.db'), driver })).toBeDefined();
+  });
+
+  it('fails the first call, not sqliteStore(), while another connection holds the file locked; then works', async () => {
+    const file = join(dir, 'locked.db');
+    const holder = open(file);
+    holder.exec('CREATE TABLE t (x INTEGER); BEGIN EXCLUSIVE; INSERT INTO t VALUES (1)');
+    const db = open(file);
+    db.exec('PRAGMA busy_timeout = 0');
+    const store = sqliteStore({ database: db, table: 'locked' });
+    await expect(store.get(key)).rejects.toThrow(/locked|busy/i);
+    holder.exec('COMMIT');
+    holder.close();
+    expect(await store.get(key)).toBeNull();
+    db.close();
+  });
+
+  it('says which file it could not open', async () => {
+    const store = sqliteStore({ database: join(dir, 'no-such-directory', 'x.db'), driver });
+    await expect(store.get(key)).rejects.toThrow(/cannot open .*no-such-directory.*does its directory exist/);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -122,6 +122,42 @@ describe('sqliteStore', () => {
     await store.get(key('5', '6'));
     expect(db.prepare('SELECT count(*) FROM vonage_messenger_messages').pluck().get()).toBe(0);
     db.close();
+  });
+
+  it.each<[string, Parameters<typeof sqliteStore>[0], RegExp]>([
+    ['an empty file name (SQLite would open a private temporary database)', { database: '' }, /not an empty string/],
+    ['a table SQLite reserves', { database: 'x.db', table: 'sqlite_x' }, /must not start with sqlite_/],
+    ['a busyTimeoutMs over a C int', { database: 'x.db', busyTimeoutMs: 2 ** 31 }, /from 0 to 2147483647/],
+    ['a busyTimeoutMs given as text', { database: 'x.db', busyTimeoutMs: '100' as unknown as number }, /got "100"/],
+    ['node:sqlite on Node 20', { database: 'x.db', driver: 'node:sqlite' }, /needs Node 22.13 or later/],
+    ['bun:sqlite off Bun', { database: 'x.db', driver: 'bun:sqlite' }, /exists only on Bun/],
+    [
+      'a clock that is not a function',
+      { database: 'x.db', now: 5 as unknown as () => number },
+      /now must be a function/,
+    ],
+  ])('refuses %s with a ValidationError at creation', (_what, options, message) => {
+    const error = (() => {
+      try {
+        sqliteStore(options);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('closes a file it could not use, so that retrying calls do not leak connections', async () => {
+    const path = join(dir, 'not-a-database.db');
+    writeFileSync(path, 'this is not a SQLite file, only text that is long enough to look like a header '.repeat(20));
+    const store = sqliteStore({ database: path });
+    const fds = () => readdirSync('/proc/self/fd').length;
+    await expect(store.get(key('1', '2'))).rejects.toThrow(/file is not a database/);
+    const before = fds();
+    for (let i = 0; i < 30; i++) await expect(store.get(key('1', '2'))).rejects.toThrow(/file is not a database/);
+    expect(fds()).toBeLessThanOrEqual(before + 2);
+    await store.close();
   });
 
   it('starts a fresh conversation after expiry, and prune deletes only what expired', async () => {
