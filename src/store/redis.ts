@@ -28,7 +28,7 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { ConversationKey, PageId } from '../ids.js';
 import { checkedStore } from './checked.js';
@@ -277,6 +277,31 @@ local referral = KEYS[3]      -- its latest ad referral, epoch ms
 return {redis.call('HMGET', page, 'l', 't', 'e', 'd'), redis.call('GET', conversation), redis.call('GET', referral)}
 `);
 
+// A reply lost on the wire (a reconnect) makes ioredis send the same call again
+// (autoResendUnfulfilledCommands, on by default). A claim holds the id of the call that took it,
+// so that call's copy is told what the call itself was: INGEST keeps its reply in its replay
+// claim (replayed, a 401, would lose a genuine webhook), CLAIM answers true again.
+const RESENT_FN = `
+local function resent(claim, call_id)
+  local held = redis.call('GET', claim)
+  if held and string.sub(held, 1, #call_id + 1) == call_id .. '|' then return cjson.decode(string.sub(held, #call_id + 2)) end
+  return false
+end
+local function remember(claim, call_id, reply)
+  redis.call('SET', claim, call_id .. '|' .. cjson.encode(reply), 'KEEPTTL')
+  return reply
+end
+`;
+
+const CLAIM = script(`
+local claim = KEYS[1]     -- the one-time claim
+local ttl = ARGV[1]       -- ms it lasts
+local call_id = ARGV[2]   -- this call's own id (see RESENT_FN)
+if redis.call('SET', claim, call_id .. '|1', 'PX', ttl, 'NX') then return 1 end
+if redis.call('GET', claim) == call_id .. '|1' then return 1 end
+return 0
+`);
+
 // Everything one verified message or status writes, in one round trip (SessionStore.ingest).
 // A message fills ARGV 5-8, a status ARGV 9-15; the other side's entries are ''.
 const INGEST = script(`
@@ -305,8 +330,11 @@ local status_ttl = ARGV[15]   -- a status: ms its dedupe claim lasts
 local lease_until = ARGV[16]  -- when the delivery lease ends, epoch ms; '' when no callback runs
 local keep_ms = ARGV[17]      -- ms the delivery record is kept
 local member = ARGV[18]       -- the PSID in the window index; '' when the store keeps none
-${INDEX_FN}${RECORD_INBOUND_FN}${MARK_CLOSED_FN}${SET_PAGE_FN}${LEASE_FN}
-if not redis.call('SET', replay_claim, '1', 'PX', replay_ttl, 'NX') then return {1} end
+local call_id = ARGV[19]      -- this call's own id (see RESENT_FN)
+${INDEX_FN}${RECORD_INBOUND_FN}${MARK_CLOSED_FN}${SET_PAGE_FN}${LEASE_FN}${RESENT_FN}
+if not redis.call('SET', replay_claim, call_id, 'PX', replay_ttl, 'NX') then
+  return resent(replay_claim, call_id) or {1}
+end
 local duplicate, state, applied = 0, false, 0
 if kind == 'm' then
   local r = record_inbound(conv, seen, at, uuid, conv_until, now, seen_until, seen_ttl, index, member)
@@ -324,7 +352,7 @@ else
 end
 local l = false
 if lease_until ~= '' then l = lease(delivery, now, lease_until, keep_ms) end
-return {0, duplicate, state, applied, l}
+return remember(replay_claim, call_id, {0, duplicate, state, applied, l})
 `);
 
 const TAKE_TOKEN = script(`
@@ -597,6 +625,7 @@ export const REDIS_SCRIPTS: Readonly<Record<string, Script>> = {
   takeToken: TAKE_TOKEN,
   lease: LEASE,
   settle: SETTLE,
+  claim: CLAIM,
   ingest: INGEST,
   readForSend: READ_FOR_SEND,
   recordAdReferral: RECORD_AD_REFERRAL,
@@ -624,6 +653,9 @@ function withAdReferral(value: string, ad: string | null | undefined): Conversat
  * with `stringNumbers: true`, so a reply is compared by value, not by type.
  */
 const isOne = (value: unknown): boolean => value === 1 || value === '1';
+
+/** A call's own id, for a claim to know its caller's copy again (RESENT_FN). */
+const callId = (): string => randomBytes(9).toString('base64url');
 
 /** An integer as ioredis returns it: a number, or a string under `stringNumbers: true`. */
 type IntegerReply = number | string;
@@ -887,7 +919,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     },
 
     async claim(id, ttl) {
-      return (await client.set(`${prefix}k:${id}`, '1', 'PX', ttl, 'NX')) === 'OK';
+      return isOne(await run(CLAIM, [`${prefix}k:${id}`], [String(ttl), callId()]));
     },
 
     async lease(id, ttl, at) {
@@ -916,8 +948,9 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       const key = (message ?? status)?.key as ConversationKey;
       const page = (message ?? status)?.pageId as PageId;
       // The INGEST script's ARGV, 1-based in Lua: see the named locals at its top.
-      const args = new Array<string>(18).fill('');
+      const args = new Array<string>(19).fill('');
       args[17] = memberOf(key);
+      args[18] = callId();
       args[1] = String(replay.ttlMs);
       args[2] = String(at0);
       if (message !== undefined) {

@@ -13,6 +13,11 @@ export interface TcpProxy {
   cut(fault: Fault): void;
   /** Forwards new connections again. */
   restore(): void;
+  /**
+   * Lets the next request reach the server, then drops the server's reply and the connection:
+   * what a client sees when the network fails after the server did the work.
+   */
+  loseNextReply(): void;
   close(): Promise<void>;
 }
 
@@ -24,6 +29,7 @@ export async function tcpProxy(targetPort: number, targetHost = '127.0.0.1'): Pr
     socket.on('error', () => {});
   };
   let fault: Fault | undefined;
+  let loseReply = false;
 
   const server = net.createServer((client) => {
     track(client);
@@ -38,7 +44,16 @@ export async function tcpProxy(targetPort: number, targetHost = '127.0.0.1'): Pr
     client.on('error', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
     client.on('close', () => upstream.destroy());
-    client.pipe(upstream).pipe(client);
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      if (!loseReply) {
+        client.write(chunk);
+        return;
+      }
+      loseReply = false;
+      client.destroy();
+      upstream.destroy();
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -52,6 +67,9 @@ export async function tcpProxy(targetPort: number, targetHost = '127.0.0.1'): Pr
     },
     restore() {
       fault = undefined;
+    },
+    loseNextReply() {
+      loseReply = true;
     },
     close() {
       fault = 'reset';

@@ -11,6 +11,7 @@ import { describeSessionStore } from '../../src/testing/conformance.js';
 import { signWebhook } from '../../src/testing/sign.js';
 import { createWebhookLayer } from '../../src/webhooks/index.js';
 import { startFakeApi } from '../send/fake-api.js';
+import { type TcpProxy, tcpProxy } from './proxy.js';
 import { connectRedis, dropRedisPrefix, runId } from './services.js';
 
 const prefix = `vm-test-${runId()}:`;
@@ -526,5 +527,59 @@ describe('a guarded send with the Redis store', () => {
       await messenger.close();
       await api.close();
     }
+  });
+});
+
+describe('a reply lost on the wire, and the call ioredis sends again after it reconnects', () => {
+  // ioredis re-sends a command whose reply never came (autoResendUnfulfilledCommands, on by
+  // default), after the server may have run it: the copy must get the first run's answer.
+  let proxy: TcpProxy;
+  let through: Redis;
+  const lossPrefix = `vm-test-${runId()}:`;
+  beforeAll(async () => {
+    proxy = await tcpProxy(6379);
+    through = await connectRedis({ port: proxy.port, retryStrategy: () => 20, maxRetriesPerRequest: 5 });
+  });
+  afterAll(async () => {
+    through.disconnect();
+    await proxy.close();
+    await dropRedisPrefix(client, lossPrefix);
+  });
+
+  it('ingest: a new webhook is not taken for a replay of itself, and keeps its lease', async () => {
+    const store = redisStore({ client: through, prefix: lossPrefix });
+    const page = pageId('108000000000001');
+    const input = (n: number) => {
+      const key = conversationKey(page, psid(String(7_100_000_000_000 + n)));
+      const uuid = `m-${runId()}`;
+      return {
+        now: Date.now(),
+        replay: { id: `{${page}}jti:${runId()}`, ttlMs: 600_000 },
+        message: { key, pageId: page, at: Date.now() - 1000, messageUuid: uuid },
+        lease: { id: `{${page}}:inbound:${key}:${uuid}`, ttlMs: 60_000 },
+      };
+    };
+    await store.ingest?.(input(1)); // loads the script: the next reply is the ingest's own
+    proxy.loseNextReply();
+    const result = await store.ingest?.(input(2));
+    expect(result).toMatchObject({ replayed: false, duplicate: false, lease: { state: 'acquired', attempt: 1 } });
+    // A real replay of that token is still one.
+    const again = input(3);
+    const first = await store.ingest?.(again);
+    expect(first?.replayed).toBe(false);
+    expect(await store.ingest?.({ ...again, now: Date.now() })).toEqual({
+      replayed: true,
+      duplicate: false,
+      applied: false,
+    });
+  });
+
+  it('claim: the call that took a claim is told true again; any other call false', async () => {
+    const store = redisStore({ client: through, prefix: lossPrefix });
+    await store.claim(`warm-${runId()}`, 60_000);
+    const id = `c-${runId()}`;
+    proxy.loseNextReply();
+    expect(await store.claim(id, 60_000)).toBe(true);
+    expect(await store.claim(id, 60_000)).toBe(false);
   });
 });
