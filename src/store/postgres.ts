@@ -380,10 +380,16 @@ type LeaseRow = [string, number, string, boolean];
 function leaseOf(row: LeaseRow | undefined, at: number): DeliveryLease {
   if (row === undefined) throw new Error('lease returned no row');
   const attempt = Number(row[1]);
-  if (row[3]) return { state: 'acquired', attempt, retryAfterMs: 0 };
+  if (bool(row[3])) return { state: 'acquired', attempt, retryAfterMs: 0 };
   if (row[0] === 'd') return { state: 'done', attempt, retryAfterMs: 0 };
   return { state: 'held', attempt, retryAfterMs: Math.max(0, toMs(row[2], 'lease_until') - at) };
 }
+
+/**
+ * A boolean column as pg hands it: `true`/`false`, or PostgreSQL's text `t`/`f` from a pool whose
+ * `types` keep every value as text (a truthy "f" would read an unlinked Page as linked).
+ */
+const bool = (value: boolean | string | null | undefined): boolean => value === true || value === 't';
 
 /** Adds the `ad_referral_at` column (read next to the encoded conversation) to a decoded state. */
 function withAdReferral(state: ConversationState, adReferralAt: string | null): ConversationState {
@@ -409,6 +415,14 @@ function explainSetupError(error: unknown, label: string): unknown {
     return new Error(
       `postgresStore ${label}: the connection lost or repeated one of the store's prepared statements (PostgreSQL error ${code}, kept as the cause). ` +
         'Behind a pooler in transaction mode (PgBouncer before 1.21 or without max_prepared_statements) pass postgresStore({ preparedStatements: false })',
+      { cause: error },
+    );
+  }
+  if (code === '42501') {
+    return new Error(
+      `postgresStore ${label}: permission denied (PostgreSQL error 42501, kept as the cause). ` +
+        "The store's role needs SELECT, INSERT, UPDATE and DELETE on its tables and EXECUTE on its ingest function; " +
+        'createTables() also needs CREATE on the schema: a role without it can skip createTables() once the owner ran the migration that postgresSchemaSql() prints',
       { cause: error },
     );
   }
@@ -504,7 +518,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       const { rows } = await queryArray<[string, boolean, string, string | null, string | null]>('getTagAvailability', [
         pageId,
       ]);
-      return tagsFrom(rows.map(([tag, a, t, e, d]) => [tag, { a, t, e, d }] as const));
+      return tagsFrom(rows.map(([tag, a, t, e, d]) => [tag, { a: bool(a), t, e, d }] as const));
     },
 
     async recordInbound(key, at, messageUuid) {
@@ -520,7 +534,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       const row = rows[0];
       // No row: a duplicate of a message whose conversation has expired; report the message.
       if (row === undefined) return { duplicate: true, state: { lastInboundAt: at, lastInboundUuid: messageUuid } };
-      return { duplicate: row[0], state: decodeConversation(row[1]) };
+      return { duplicate: bool(row[0]), state: decodeConversation(row[1]) };
     },
 
     async recordOutbound(key, at) {
@@ -541,7 +555,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       const row = rows[0];
       if (row === undefined) return null;
       return pageFrom(
-        row.linked,
+        bool(row.linked),
         toMs(row.changed_at, 'changed_at'),
         row.error_code ?? undefined,
         row.error_detail ?? undefined,
@@ -558,7 +572,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         page:
           row[0] === null || row[1] === null
             ? null
-            : pageFrom(row[0], toMs(row[1], 'changed_at'), row[2] ?? undefined, row[3] ?? undefined),
+            : pageFrom(bool(row[0]), toMs(row[1], 'changed_at'), row[2] ?? undefined, row[3] ?? undefined),
         conversation: row[4] === null ? null : withAdReferral(decodeConversation(row[4]), row[5]),
       };
     },
@@ -622,8 +636,8 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       ]);
       const row = rows[0];
       if (row === undefined) throw new Error('ingest returned no row');
-      if (row[0]) return { replayed: true, duplicate: false, applied: false };
-      const result: IngestResult = { replayed: false, duplicate: row[1], applied: row[3] };
+      if (bool(row[0])) return { replayed: true, duplicate: false, applied: false };
+      const result: IngestResult = { replayed: false, duplicate: bool(row[1]), applied: bool(row[3]) };
       if (message !== undefined) {
         result.state =
           row[2] === null
@@ -643,7 +657,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       ]);
       const row = rows[0];
       if (row === undefined) throw new Error('takeToken returned no row');
-      return row.allowed
+      return bool(row.allowed)
         ? { allowed: true, retryAfterMs: 0 }
         : { allowed: false, retryAfterMs: retryAfter(Number(row.tokens), ratePerSecond) };
     },
@@ -674,6 +688,10 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
 
     async createTables() {
       const client = await pool.connect();
+      // A connection lost between the statements is an 'error' event on the client: without a
+      // listener it would crash the process (the pending query rejects with it anyway).
+      const ignore = () => {};
+      client.on('error', ignore);
       try {
         await client.query('BEGIN');
         // CREATE ... IF NOT EXISTS can still collide when two processes race it at startup.
@@ -682,8 +700,9 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});
-        throw error;
+        throw (error as { code?: unknown } | null)?.code === '42501' ? explainSetupError(error, n.label) : error;
       } finally {
+        client.off('error', ignore);
         client.release();
       }
     },

@@ -29,6 +29,22 @@ afterAll(async () => {
   await pool.end();
 });
 
+// A pool of its own whose `types` keep every value as PostgreSQL's text (an app that parses
+// numerics and timestamps itself): booleans then arrive as "t" and "f".
+const textTable = `vm_test_${runId()}`;
+let textPool: pg.Pool;
+beforeAll(async () => {
+  textPool = await connectPostgres({ types: { getTypeParser: () => (text: string) => text } });
+  await postgresStore({ pool: textPool, table: textTable }).createTables();
+});
+afterAll(async () => {
+  await dropPostgresStore(textPool, textTable);
+  await textPool.end();
+});
+describeSessionStore('postgresStore, a pool whose types keep every value as text', () =>
+  postgresStore({ pool: textPool, table: textTable }),
+);
+
 parsers.forEach(([name, parse], i) => {
   describeSessionStore(`postgresStore, pg type parser ${name}`, () => {
     pg.types.setTypeParser(INT8, parse);

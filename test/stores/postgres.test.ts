@@ -10,7 +10,7 @@ import { describeSessionStore } from '../../src/testing/conformance.js';
 import { signWebhook } from '../../src/testing/sign.js';
 import { createWebhookLayer } from '../../src/webhooks/index.js';
 import { startFakeApi } from '../send/fake-api.js';
-import { connectPostgres, dropPostgresStore, runId } from './services.js';
+import { connectPostgres, dropPostgresStore, PG_CONFIG, runId } from './services.js';
 
 const table = `vm_test_${runId()}`;
 const asyncTable = `vm_test_${runId()}`;
@@ -133,6 +133,59 @@ describe('postgresStore on PostgreSQL', () => {
       expect(postgresSchemaSql({ schema, table })).toContain(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     } finally {
       await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    }
+  });
+
+  it('says what a role without privileges lacks, for createTables and for every operation', async () => {
+    const role = `vm_role_${runId()}`;
+    const own = `vm_priv_${runId()}`;
+    await postgresStore({ pool, table: own }).createTables();
+    await pool.query(`CREATE ROLE ${role} LOGIN`);
+    const limited = new pg.Pool({ ...PG_CONFIG, user: role, max: 2 });
+    limited.on('error', () => {});
+    try {
+      const store = postgresStore({ pool: limited, table: own });
+      const denied = /permission denied \(PostgreSQL error 42501, kept as the cause\)\. The store's role needs/;
+      await expect(store.get(key('9', '1'))).rejects.toThrow(denied);
+      await expect(store.createTables()).rejects.toThrow(/createTables\(\) also needs CREATE on the schema/);
+      const error = await store.createTables().catch((e: unknown) => e);
+      expect((error as Error).cause).toMatchObject({ code: '42501' });
+    } finally {
+      await limited.end();
+      await dropPostgresStore(pool, own);
+      await pool.query(`DROP ROLE ${role}`);
+    }
+  });
+
+  it('createTables survives the connection dropping between its statements: it rejects, the process lives', async () => {
+    const own = `vm_drop_${runId()}`;
+    // The server ends an idle transaction after 1 ms, between BEGIN and the next statement.
+    const fragile = new pg.Pool({ ...PG_CONFIG, max: 1, options: '-c idle_in_transaction_session_timeout=1' });
+    fragile.on('error', () => {});
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const store = postgresStore({ pool: fragile, table: own });
+      const original = fragile.connect.bind(fragile);
+      // Slow the client down after BEGIN, as a loaded app would be.
+      fragile.connect = (async () => {
+        const client = await original();
+        const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+        client.query = (async (...args: unknown[]) => {
+          const result = await query(...args);
+          if (args[0] === 'BEGIN') await new Promise((resolve) => setTimeout(resolve, 100));
+          return result;
+        }) as typeof client.query;
+        return client;
+      }) as typeof fragile.connect;
+      await expect(store.createTables()).rejects.toThrow();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await fragile.end().catch(() => {});
+      await dropPostgresStore(pool, own);
     }
   });
 
