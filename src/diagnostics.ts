@@ -299,15 +299,23 @@ interface Received {
 }
 
 /**
+ * Notes a verified, parsed webhook on its trace, before the store records it.
+ *
+ * @internal
+ */
+export function noteParsed(trace: WebhookTrace, event: MessengerEvent): void {
+  trace.eventKind = event.kind;
+  trace.eventType = event.kind === 'message' ? event.type : event.status;
+  if (event.kind !== 'dispatch') trace.pageId = event.pageId;
+}
+
+/**
  * Notes a parsed, recorded webhook on its trace (`webhookHandler`, after `process`).
  *
  * @internal
  */
 export function noteReceived(trace: WebhookTrace, received: Received): void {
-  const { event } = received;
-  trace.eventKind = event.kind;
-  trace.eventType = event.kind === 'message' ? event.type : event.status;
-  if (event.kind !== 'dispatch') trace.pageId = event.pageId;
+  noteParsed(trace, received.event);
   trace.duplicate = received.duplicate;
   if (received.platformError?.code !== undefined) trace.platformErrorCode = received.platformError.code;
 }
@@ -357,7 +365,7 @@ export function traceWebhookHandler(
  * @internal
  */
 export function traceReceive<I, R extends Received>(
-  receive: (input: I) => Promise<R>,
+  receive: (input: I, onParsed?: (event: MessengerEvent) => void) => Promise<R>,
   statusFor: (error: unknown) => number,
 ): (input: I) => Promise<R> {
   return (input) => {
@@ -367,7 +375,7 @@ export function traceReceive<I, R extends Received>(
     channel.start.publish(trace);
     let pending: Promise<R>;
     try {
-      pending = receive(input);
+      pending = receive(input, (event) => noteParsed(trace, event));
     } catch (error) {
       trace.error = error;
       channel.error.publish(trace);

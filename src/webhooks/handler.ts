@@ -22,7 +22,7 @@
  */
 
 import { concatBytes } from '../bytes.js';
-import { noteReceived, noteRefused, traceWebhookHandler, type WebhookTrace } from '../diagnostics.js';
+import { noteParsed, noteReceived, noteRefused, traceWebhookHandler, type WebhookTrace } from '../diagnostics.js';
 import { isMessengerError, StoreError, ValidationError, WebhookVerificationError } from '../errors.js';
 import {
   CallbackTimeoutError,
@@ -225,7 +225,11 @@ export function createWebhookHandler(
     }
     try {
       const body = await readBodyWithLimit(request, maxBodyBytes);
-      const { result, lease, dedupeId } = await receiver.process({ headers: request.headers, body }, leaseFor);
+      const { result, lease, dedupeId } = await receiver.process(
+        { headers: request.headers, body },
+        leaseFor,
+        trace === undefined ? undefined : (event) => noteParsed(trace, event),
+      );
       if (trace !== undefined) noteReceived(trace, result);
       if (lease !== undefined && dedupeId !== undefined) {
         const delivery: DeliveryOptions = {

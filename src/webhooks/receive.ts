@@ -215,10 +215,13 @@ export function createReceiver(deps: WebhookLayerDeps) {
   async function process(
     input: ReceiveInput,
     leaseMs?: (event: MessengerEvent, failed: boolean) => number | undefined,
+    onParsed?: (event: MessengerEvent) => void,
   ): Promise<Received> {
     const nowMs = now();
     const verified = verifyAndParse(input, nowMs);
     const { claims, event } = verified instanceof Promise ? await verified : verified;
+    // Traced before the store call, so that a store failure still says what it failed to record.
+    onParsed?.(event);
     const dedupeId = dedupeIdOf(event);
     const ingest: IngestInput = {
       now: nowMs,
@@ -278,7 +281,8 @@ export function createReceiver(deps: WebhookLayerDeps) {
     store,
     configured: verifier !== undefined,
     /** The public `messenger.receive` (one `then`, not an async function around `process`). */
-    receive: (input: ReceiveInput): Promise<ReceiveResult> => process(input).then(resultOf),
+    receive: (input: ReceiveInput, onParsed?: (event: MessengerEvent) => void): Promise<ReceiveResult> =>
+      process(input, undefined, onParsed).then(resultOf),
   };
 }
 

@@ -7,6 +7,8 @@ import {
   type StoreOperationEvent,
   type WebhookTrace,
 } from '../../src/diagnostics.js';
+import { inboundText } from '../../src/testing/builders.js';
+import { signWebhook } from '../../src/testing/sign.js';
 import type { PlatformErrorEvent } from '../../src/webhooks/platform.js';
 import { APP_ID, PAGE, playConversation, SECRET, startWorld, USER, type World } from './conversation.js';
 
@@ -100,6 +102,30 @@ describe('diagnostics channels over a scripted conversation', () => {
     });
   });
 
+  it('names the event kind of a webhook the store failed to record (503), through the handler and receive', async () => {
+    const rec = record();
+    stop = rec.stop;
+    const w = await startWorld();
+    world = w;
+    const signed = () =>
+      signWebhook(inboundText({ psid: USER, pageId: PAGE, timestamp: w.sandbox.now() }), SECRET, {
+        issuedAt: w.sandbox.now(),
+        applicationId: APP_ID,
+      });
+    w.outage.down = true;
+    const first = signed();
+    const response = await fetch(`${w.bot.url}/webhooks/inbound`, { method: 'POST', ...first });
+    const second = signed();
+    await w.messenger.receive({ headers: second.headers, body: second.body }).catch(() => {});
+    w.outage.down = false;
+    expect(response.status).toBe(503);
+    const answered = rec.finished('webhook').map((t) => [t.via, t.status, t.eventKind, t.eventType]);
+    expect(answered).toEqual([
+      ['handler', 503, 'message', 'text'],
+      ['receive', 503, 'message', 'text'],
+    ]);
+  });
+
   it('publishes each webhook with the status answered, the event kind and the verification failure', async () => {
     const rec = record();
     stop = rec.stop;
@@ -154,7 +180,8 @@ describe('diagnostics channels over a scripted conversation', () => {
     await messenger.receive(good).catch(() => {});
     expect(rec.finished('webhook').map((w) => [w.via, w.status, w.eventKind, w.verificationFailure])).toEqual([
       ['receive', 200, 'message', undefined],
-      ['receive', 401, undefined, 'replayed_token'],
+      // Verified and parsed before the store found the token used: the kind is known.
+      ['receive', 401, 'message', 'replayed_token'],
     ]);
   });
 
