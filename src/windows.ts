@@ -431,25 +431,34 @@ export function createWindows(deps: WindowsDeps) {
       const at = now();
       // Right before calling: a window that closed meanwhile is never announced.
       if (c.closesAt.getTime() <= at) return true;
+      // One claim per window end: a newer message moves closesAt, so the new window is new.
+      const id = `{${c.pageId}}:closing:${c.psid}:${c.window}:${c.closesAt.getTime()}`;
+      let won: boolean;
       try {
-        // One claim per window end: a newer message moves closesAt, so the new window is new.
-        const id = `{${c.pageId}}:closing:${c.psid}:${c.window}:${c.closesAt.getTime()}`;
-        if (!(await callStore('claim', () => store.claim(id, c.closesAt.getTime() - at + CLAIM_SLACK_MS)))) return true;
-        // Since the listing the user may have written (a later window end, announced in its
-        // turn) or the platform closed the conversation: then this end is not announced.
+        won = await callStore('claim', () => store.claim(id, c.closesAt.getTime() - at + CLAIM_SLACK_MS));
+      } catch (error) {
+        report(error);
+        return false;
+      }
+      if (!won) return true;
+      // Since the listing the user may have written (a later window end, announced in its turn)
+      // or the platform closed the conversation: then this end is not announced. If that read
+      // fails, the end is announced as listed: the claim is taken, and no process would again.
+      let readFailed = false;
+      try {
         const state = await callStore('get', () => store.get(conversationKey(c.pageId, c.psid)));
         const moved = state === null || state.lastInboundAt !== c.lastInboundAt.getTime();
         if (moved || (state.closedAt !== undefined && state.closedAt >= state.lastInboundAt)) return true;
       } catch (error) {
         report(error);
-        return false;
+        readFailed = true;
       }
       try {
         await o.onClosing(c);
       } catch (error) {
         report(error, c);
       }
-      return true;
+      return !readFailed;
     };
 
     const runPoll = async (): Promise<void> => {

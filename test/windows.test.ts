@@ -488,6 +488,35 @@ describe('messenger.watchWindows', () => {
     await w.stop();
   });
 
+  it('announces a window end it claimed even when the read after the claim fails, and reports the failure', async () => {
+    const inner = mem();
+    let failGet = false;
+    const store: SessionStore = {
+      ...inner,
+      async get(key) {
+        if (failGet) throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
+        return inner.get(key);
+      },
+    };
+    const m = messenger({ store });
+    await wrote(m, user(1), now() - 23 * HOUR);
+    failGet = true;
+    const fired: Psid[] = [];
+    const errors: unknown[] = [];
+    const w = m.watchWindows({
+      before: 2 * HOUR,
+      windows: ['standard'],
+      onClosing: (c) => void fired.push(c.psid),
+      onError: (e) => void errors.push(e),
+    });
+    await w.poll();
+    await w.stop();
+    // Claimed, so no process would announce it again: announced as listed.
+    expect(fired).toEqual([user(1)]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(StoreError);
+  });
+
   it('reports a store outage to onError as StoreError and recovers on the next poll', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const { store, state } = flaky(mem());

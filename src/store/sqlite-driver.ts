@@ -172,9 +172,9 @@ function betterSqliteDriver(db: BetterSqlite3.Database): Driver {
 }
 
 /**
- * The driver of a Database the app opened, told apart by shape: better-sqlite3 has `pragma`,
- * Bun's has `query`, node:sqlite's `isOpen`. Anything else, or one closed or read-only, is a
- * ValidationError at `sqliteStore()`.
+ * The driver of a Database the app opened, told apart by shape: better-sqlite3's has `pragma`,
+ * Bun's has `query`, node:sqlite's neither. Anything without `prepare`, or one closed (or, on
+ * better-sqlite3, read-only), is a ValidationError at `sqliteStore()`.
  */
 export function driverOf(db: SqliteDatabase): Driver {
   const candidate = db as Partial<BetterSqlite3.Database> & Partial<BuiltinDatabase> & { query?: unknown };
@@ -263,6 +263,11 @@ export async function openFile(name: SqliteDriverName, file: string, busyTimeout
       { cause: error },
     );
   }
-  db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+  try {
+    db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   return builtinDriver(name, db);
 }
