@@ -938,8 +938,8 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     async ingest(input) {
       const { now: at0, replay, message, status, lease } = input;
       if (message === undefined && status === undefined) {
-        // A Dispatch report: only the token, in its own slot.
-        const first = (await client.set(`${prefix}k:${replay.id}`, '1', 'PX', replay.ttlMs, 'NX')) === 'OK';
+        // A Dispatch report: only the token, in its own slot (a claim, safe against a re-send).
+        const first = isOne(await run(CLAIM, [`${prefix}k:${replay.id}`], [String(replay.ttlMs), callId()]));
         if (!first) return { replayed: true, duplicate: false, applied: false };
         return lease === undefined
           ? { replayed: false, duplicate: false, applied: false }
