@@ -574,6 +574,14 @@ describe('a reply lost on the wire, and the call ioredis sends again after it re
     });
   });
 
+  it('ingest of a Dispatch report (its token only): not taken for a replay of itself', async () => {
+    const store = redisStore({ client: through, prefix: lossPrefix });
+    const dispatch = () => ({ now: Date.now(), replay: { id: `jti:${runId()}`, ttlMs: 600_000 } });
+    await store.ingest?.(dispatch());
+    proxy.loseNextReply();
+    expect(await store.ingest?.(dispatch())).toEqual({ replayed: false, duplicate: false, applied: false });
+  });
+
   it('claim: the call that took a claim is told true again; any other call false', async () => {
     const store = redisStore({ client: through, prefix: lossPrefix });
     await store.claim(`warm-${runId()}`, 60_000);
