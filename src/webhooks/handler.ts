@@ -74,6 +74,14 @@ export interface WebhookCallbacks {
   onError?(error: unknown, request: Request, status: number): unknown;
 }
 
+/** The key under which a `webhookHandler` handler takes an error answered outside it (toNodeHandler). */
+export const REPORT_ERROR = Symbol.for('vonage-messenger.webhook.reportError');
+
+/** A Fetch handler that can be told of an error answered outside it. */
+export type ReportingHandler = WebhookFetchHandler & {
+  [REPORT_ERROR]?: (error: unknown, request: Request, status: number) => Promise<void>;
+};
+
 /**
  * The Fetch handler `webhookHandler` returns.
  */
@@ -263,5 +271,7 @@ export function createWebhookHandler(
       return response;
     }
   };
-  return traceWebhookHandler(handler);
+  // toNodeHandler refuses a request whose body a parser consumed before the handler saw it; it
+  // tells onError of it through this (any other Fetch handler has none).
+  return Object.assign(traceWebhookHandler(handler), { [REPORT_ERROR]: reportError });
 }

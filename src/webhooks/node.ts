@@ -8,6 +8,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { REPORT_ERROR, type ReportingHandler } from './handler.js';
 
 /**
  * A node:http request, possibly with a `body` left by Express middleware (`express.raw()`
@@ -72,7 +73,8 @@ function streamOf(req: IncomingMessage): ReadableStream<Uint8Array> {
   });
 }
 
-function toRequest(req: NodeRequest): Request | undefined {
+/** The request line and headers, as a Fetch Request without a body. */
+function headOf(req: IncomingMessage): { url: string; method: string; headers: Headers } {
   const method = req.method ?? 'GET';
   let url: string;
   try {
@@ -80,7 +82,11 @@ function toRequest(req: NodeRequest): Request | undefined {
   } catch {
     url = 'http://localhost/';
   }
-  const headers = toHeaders(req);
+  return { url, method, headers: toHeaders(req) };
+}
+
+function toRequest(req: NodeRequest): Request | undefined {
+  const { url, method, headers } = headOf(req);
   if (method === 'GET' || method === 'HEAD') return new Request(url, { method, headers });
   let body: BodyInit;
   const parsed = req.body;
@@ -128,6 +134,12 @@ export function toNodeHandler(handler: (request: Request) => Promise<Response>):
     try {
       const request = toRequest(req);
       if (request === undefined) {
+        const { url, method, headers } = headOf(req);
+        await (handler as ReportingHandler)[REPORT_ERROR]?.(
+          new Error(RAW_BODY_GONE),
+          new Request(url, { method, headers }),
+          500,
+        );
         const response = new Response(JSON.stringify({ status: 500, error: RAW_BODY_GONE }), {
           status: 500,
           headers: { 'content-type': 'application/json' },

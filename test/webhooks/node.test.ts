@@ -141,16 +141,25 @@ describe('toNodeHandler with Express 5', () => {
     expect((await send(`${url}/webhooks/inbound`, signed.headers, [tampered])).status).toBe(401);
   });
 
-  it('answers 500 with a clear message after express.json() threw the raw bytes away', async () => {
+  it('answers 500 with a clear message after express.json() threw the raw bytes away, and tells onError', async () => {
     const { layer } = setup();
+    const told: [string, string, number][] = [];
     const app = express();
     app.use(express.json());
-    app.post('/webhooks/inbound', toNodeHandler(layer.webhookHandler()));
+    app.post(
+      '/webhooks/inbound',
+      toNodeHandler(
+        layer.webhookHandler({
+          onError: (error, request, status) => void told.push([String(error), new URL(request.url).pathname, status]),
+        }),
+      ),
+    );
     const url = await listen(http.createServer(app));
     const signed = sign(inboundV1());
     const reply = await send(`${url}/webhooks/inbound`, signed.headers, [signed.body]);
     expect(reply.status).toBe(500);
     expect(reply.body).toMatch(/before any body parser/);
+    expect(told).toEqual([[expect.stringMatching(/raw webhook body is gone/), '/webhooks/inbound', 500]]);
   });
 });
 
