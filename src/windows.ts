@@ -113,9 +113,10 @@ export interface WatchWindowsInput {
 /** A running `watchWindows`. */
 export interface WindowWatcher {
   /**
-   * Stops polling: no `onClosing` call starts after it. Resolves once a poll in progress has
-   * ended, including its `onClosing` call in progress, so inside `onClosing` call it without
-   * `await` (awaited there, it would wait for itself).
+   * Stops polling: no window end is claimed after it, so no `onClosing` call starts but for one
+   * this watcher had already claimed (no other process would announce that end). Resolves once
+   * a poll in progress has ended, including its `onClosing` call in progress, so inside
+   * `onClosing` call it without `await` (awaited there, it would wait for itself).
    */
   stop(): Promise<void>;
   /**
@@ -441,14 +442,17 @@ export function createWindows(deps: WindowsDeps) {
         return false;
       }
       if (!won) return true;
-      // Since the listing the user may have written (a later window end, announced in its turn)
-      // or the platform closed the conversation: then this end is not announced. If that read
-      // fails, the end is announced as listed: the claim is taken, and no process would again.
+      // Since the listing the user may have written (a later window end, announced in its turn),
+      // the platform may have closed the conversation, or an ad referral outlasted the window:
+      // then this end is not announced. If that read fails, the end is announced as listed: the
+      // claim is taken, and no process would announce it again.
       let readFailed = false;
       try {
         const state = await callStore('get', () => store.get(conversationKey(c.pageId, c.psid)));
-        const moved = state === null || state.lastInboundAt !== c.lastInboundAt.getTime();
-        if (moved || (state.closedAt !== undefined && state.closedAt >= state.lastInboundAt)) return true;
+        const closed = state !== null && state.closedAt !== undefined && state.closedAt >= state.lastInboundAt;
+        if (state === null || closed || closingWindowEnds(state, policy, at)[c.window] !== c.closesAt.getTime()) {
+          return true;
+        }
       } catch (error) {
         report(error);
         readFailed = true;

@@ -488,6 +488,30 @@ describe('messenger.watchWindows', () => {
     await w.stop();
   });
 
+  it('does not announce a standard end that an ad referral recorded after the listing outlasts', async () => {
+    const inner = mem();
+    let onClaim: (() => Promise<unknown>) | undefined;
+    const store: SessionStore = {
+      ...inner,
+      async claim(id, ttl) {
+        const run = onClaim;
+        onClaim = undefined;
+        await run?.();
+        return inner.claim(id, ttl);
+      },
+    };
+    const m = messenger({ store });
+    const at = now() - 23 * HOUR;
+    await wrote(m, user(1), at);
+    // The user's message came from a Click-to-Messenger ad, recorded just after the listing.
+    onClaim = () => inner.recordAdReferral?.(conversationKey(PAGE, user(1)), at) ?? Promise.resolve();
+    const fired: ClosingConversation[] = [];
+    const w = m.watchWindows({ before: 2 * HOUR, windows: ['standard'], onClosing: (c) => void fired.push(c) });
+    await w.poll();
+    await w.stop();
+    expect(fired).toEqual([]);
+  });
+
   it('announces a window end it claimed even when the read after the claim fails, and reports the failure', async () => {
     const inner = mem();
     let failGet = false;

@@ -119,8 +119,9 @@ function builtinDriver(name: 'node:sqlite' | 'bun:sqlite', db: BuiltinDatabase):
   let prepared: Prepared | undefined;
   const ready = (): Prepared => {
     prepared ??= {
-      // A Bun before bare names (its `strict` option) binds NULL for `{ x }` against `@x`.
-      prefixed: name === 'bun:sqlite' && db.prepare('SELECT @x AS x').get({ x: 1 }) == null,
+      // A Bun that binds bare names only with its `strict` option binds NULL for `{ x }` against `@x`.
+      prefixed:
+        name === 'bun:sqlite' && (db.prepare('SELECT @x AS x').get({ x: 1 }) as { x?: unknown } | null)?.x !== 1,
       begin: db.prepare('BEGIN IMMEDIATE'),
       commit: db.prepare('COMMIT'),
       rollback: db.prepare('ROLLBACK'),

@@ -85,6 +85,39 @@ if (driver === 'node:sqlite') {
   );
 }
 
+// A bun:sqlite Database as a Bun that binds bare names only in `strict` mode opens it: its
+// statements drop `{ x }` (binding NULL) and take only `{ '@x' }`. Built on this runtime's
+// Database; `query` makes the store take it for Bun's.
+const strictOnly = open(join(dir, 'strict-only.db'));
+type Params = unknown[];
+const prefixedOnlyParams = (params: Params): Params =>
+  params.map((p) =>
+    p !== null && typeof p === 'object'
+      ? Object.fromEntries(Object.entries(p).filter(([name]) => /^[@$:]/.test(name)))
+      : p,
+  );
+const oldBun = {
+  query: () => undefined,
+  exec: (sql: string) => strictOnly.exec(sql),
+  close: () => strictOnly.close(),
+  prepare: (sql: string) => {
+    const statement = strictOnly.prepare(sql) as unknown as Record<string, (...args: Params) => unknown>;
+    const call =
+      (method: string) =>
+      (...params: Params) =>
+        (statement[method] as (...args: Params) => unknown).call(statement, ...prefixedOnlyParams(params));
+    return { run: call('run'), get: call('get'), all: call('all') };
+  },
+};
+afterAll(() => strictOnly.close());
+describeSessionStore(
+  'sqliteStore (a bun:sqlite that binds only prefixed names)',
+  () => sqliteStore({ database: oldBun }),
+  {
+    lacks,
+  },
+);
+
 const key = conversationKey(pageId('1'), psid('2'));
 
 describe(`sqliteStore on ${driver}`, () => {
