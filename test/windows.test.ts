@@ -362,6 +362,21 @@ function flaky(inner: SessionStore) {
   return { store, state };
 }
 
+/** A store that runs `hook` once, right before the next claim: a change between a watcher's listing and its claim. */
+function betweenListingAndClaim(inner: SessionStore) {
+  let hook: (() => Promise<unknown>) | undefined;
+  const store: SessionStore = {
+    ...inner,
+    async claim(id, ttl) {
+      const run = hook;
+      hook = undefined;
+      await run?.();
+      return inner.claim(id, ttl);
+    },
+  };
+  return { store, beforeNextClaim: (run: () => Promise<unknown>) => void (hook = run) };
+}
+
 describe('messenger.watchWindows', () => {
   const EVERY = 60_000;
   /** Lets the fake timers run `ms` and every poll they start finish. */
@@ -459,21 +474,11 @@ describe('messenger.watchWindows', () => {
 
   it('does not announce a window end the user moved between the listing and the claim; the new end comes in its turn', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const inner = mem();
-    let writeOnClaim: (() => Promise<unknown>) | undefined;
-    const store: SessionStore = {
-      ...inner,
-      async claim(id, ttl) {
-        const write = writeOnClaim;
-        writeOnClaim = undefined;
-        await write?.(); // the user writes right after the watcher listed the conversation
-        return inner.claim(id, ttl);
-      },
-    };
+    const { store, beforeNextClaim } = betweenListingAndClaim(mem());
     const m = messenger({ store });
     await wrote(m, user(1), now() - 23 * HOUR);
     const again = now();
-    writeOnClaim = () => wrote(m, user(1), again);
+    beforeNextClaim(() => wrote(m, user(1), again)); // the user writes again
     const fired: ClosingConversation[] = [];
     const w = m.watchWindows({
       before: 2 * HOUR,
@@ -489,22 +494,12 @@ describe('messenger.watchWindows', () => {
   });
 
   it('does not announce a standard end that an ad referral recorded after the listing outlasts', async () => {
-    const inner = mem();
-    let onClaim: (() => Promise<unknown>) | undefined;
-    const store: SessionStore = {
-      ...inner,
-      async claim(id, ttl) {
-        const run = onClaim;
-        onClaim = undefined;
-        await run?.();
-        return inner.claim(id, ttl);
-      },
-    };
+    const { store, beforeNextClaim } = betweenListingAndClaim(mem());
     const m = messenger({ store });
     const at = now() - 23 * HOUR;
     await wrote(m, user(1), at);
     // The user's message came from a Click-to-Messenger ad, recorded just after the listing.
-    onClaim = () => inner.recordAdReferral?.(conversationKey(PAGE, user(1)), at) ?? Promise.resolve();
+    beforeNextClaim(() => store.recordAdReferral?.(conversationKey(PAGE, user(1)), at) ?? Promise.resolve());
     const fired: ClosingConversation[] = [];
     const w = m.watchWindows({ before: 2 * HOUR, windows: ['standard'], onClosing: (c) => void fired.push(c) });
     await w.poll();
