@@ -374,7 +374,10 @@ function betweenListingAndClaim(inner: SessionStore) {
       return inner.claim(id, ttl);
     },
   };
-  return { store, beforeNextClaim: (run: () => Promise<unknown>) => void (hook = run) };
+  const beforeNextClaim = (run: () => Promise<unknown>): void => {
+    hook = run;
+  };
+  return { store, beforeNextClaim };
 }
 
 describe('messenger.watchWindows', () => {
