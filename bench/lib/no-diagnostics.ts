@@ -7,12 +7,14 @@
 // Re-exported by src/index.ts; its value plays no part in the bench.
 export const MESSENGER_CHANNELS = {};
 
-export const traceSend = <R>(_type: unknown, _params: unknown, run: () => Promise<R>): Promise<R> => run();
+export const traceSend = <R>(_type: unknown, _params: unknown, run: (trace: undefined) => Promise<R>): Promise<R> =>
+  run(undefined);
 export const traceWebhookHandler =
   (handle: (request: Request, trace: undefined) => Promise<Response>) =>
   (request: Request): Promise<Response> =>
     handle(request, undefined);
 export const traceReceive = <I, R>(receive: (input: I) => Promise<R>): ((input: I) => Promise<R>) => receive;
+export const noteParsed = (): void => {};
 export const noteReceived = (): void => {};
 export const noteRefused = (): void => {};
 export const publishPlatformError = (): void => {};
