@@ -403,11 +403,12 @@ const MISSING_SCHEMA_CODES: ReadonlySet<unknown> = new Set(['42P01', '42703', '4
 const PREPARED_STATEMENT_CODES: ReadonlySet<unknown> = new Set(['26000', '42P05']);
 
 /**
- * The two setup mistakes whose PostgreSQL message does not say what to do. A schema missing
- * or incomplete (never created, another `schema`, or created by an older version): the message
+ * The setup mistakes whose PostgreSQL message does not say what to do. A schema missing or
+ * incomplete (never created, another `schema`, or created by an older version): the message
  * names an internal relation, or a function of twenty `unknown` arguments. Named prepared
- * statements behind a transaction pooler: the message names an internal statement. Each gets
- * an error that says what to run or pass; other errors pass through unchanged.
+ * statements behind a transaction pooler: the message names an internal statement. A role
+ * without the privileges the store needs. Each gets an error that says what to run, pass or
+ * grant; other errors pass through unchanged.
  */
 function explainSetupError(error: unknown, label: string): unknown {
   const code = (error as { code?: unknown } | null)?.code;

@@ -297,9 +297,9 @@ const CLAIM = script(`
 local claim = KEYS[1]     -- the one-time claim
 local ttl = ARGV[1]       -- ms it lasts
 local call_id = ARGV[2]   -- this call's own id (see RESENT_FN)
+${RESENT_FN}
 if redis.call('SET', claim, call_id .. '|1', 'PX', ttl, 'NX') then return 1 end
-if redis.call('GET', claim) == call_id .. '|1' then return 1 end
-return 0
+return resent(claim, call_id) or 0
 `);
 
 // Everything one verified message or status writes, in one round trip (SessionStore.ingest).

@@ -306,7 +306,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   }
   const owned = given === undefined;
 
-  // Opened on first use (loading better-sqlite3 lazily); afterwards `handle` is used directly,
+  // Opened on first use (loading its driver lazily); afterwards `handle` is used directly,
   // so a call costs no extra await.
   let handle: Handle | undefined;
   let opening: Promise<Handle> | undefined;
