@@ -9,6 +9,7 @@
  */
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { join } from 'node:path';
 import { setupServer } from 'msw/node';
 import pg from 'pg';
@@ -191,6 +192,29 @@ describe('docs/deploy.md, Fastify recipe', () => {
     const answer = await post('/webhooks/inbound', signWebhook(body, SECRET, { applicationId: APP_ID }));
     expect(answer.status).toBe(200);
     expect(sends.length - before).toBe(1);
+  });
+
+  it('refuses a request with two Authorization headers (401), whichever comes first', async () => {
+    const signed = signedText('two tokens');
+    const before = sends.length;
+    for (const order of [
+      [signed.headers.authorization, 'Bearer a.b.c'],
+      ['Bearer a.b.c', signed.headers.authorization],
+    ] as const) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = http.request(`${url}/webhooks/inbound`, { method: 'POST' });
+        req.setHeader('content-type', 'application/json');
+        req.setHeader('authorization', order); // two header lines: fetch would fold them into one
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end(signed.body);
+      });
+      expect(status).toBe(401);
+    }
+    expect(sends.length).toBe(before);
   });
 
   it('answers a status webhook on /webhooks/status 200, and a forged one 401 without sending', async () => {

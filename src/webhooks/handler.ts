@@ -11,7 +11,8 @@
  * | 401 | a token is present but invalid, stale, replayed or forged |
  * | 403 | the Page is not one of `pages` |
  * | 405 | not a POST |
- * | 413 | the body is over `maxBodyBytes` (counted while streaming) |
+ * | 413 | the body is over `maxBodyBytes` (counted while streaming, after decoding) |
+ * | 415 | a `Content-Encoding` other than `gzip`, `deflate` or `identity` |
  * | 500 | the messenger has no `signatureSecret` |
  * | 503 | no signature at all (Vonage may send one unsigned after an internal error and retries it signed), a store failure, a callback failure or timeout, or a copy of an event whose callback is running elsewhere (with `Retry-After`) |
  *
@@ -89,8 +90,27 @@ export type WebhookFetchHandler = (request: Request) => Promise<Response>;
 
 /** The body was over the limit (answered 413). */
 export class PayloadTooLargeError extends ValidationError {
+  override readonly name = 'PayloadTooLargeError' as const;
   constructor(limit: number) {
     super(`The webhook body is larger than ${limit} bytes`, [{ path: 'body', message: `exceeds ${limit} bytes` }]);
+  }
+}
+
+/** The request was not a POST (answered 405): a health check or a mistyped URL. */
+export class MethodNotAllowedError extends ValidationError {
+  override readonly name = 'MethodNotAllowedError' as const;
+  constructor(method: string) {
+    super(`The webhook URL answers POST only, not ${method}`, [{ path: 'method', message: 'must be POST' }]);
+  }
+}
+
+/** The body came in an encoding the handler does not decode (answered 415). */
+export class UnsupportedEncodingError extends ValidationError {
+  override readonly name = 'UnsupportedEncodingError' as const;
+  constructor(encoding: string) {
+    super(`The webhook body's Content-Encoding "${encoding}" is not one of gzip, deflate, identity`, [
+      { path: 'content-encoding', message: 'unsupported' },
+    ]);
   }
 }
 
@@ -104,15 +124,31 @@ class CallbackError extends Error {
   }
 }
 
-/** Reads the body as a stream, refusing it as soon as it passes `limit` bytes. */
+// What body parsers decode (Express's body-parser among them), so that every way of mounting
+// the handler hashes the same bytes: the decoded ones.
+const DECODERS: Readonly<Record<string, CompressionFormat>> = { gzip: 'gzip', 'x-gzip': 'gzip', deflate: 'deflate' };
+
+/** A declared `Content-Length` over `limit` (any number of digits); a small one is not trusted. */
+export function declaresOver(contentLength: string | null, limit: number): boolean {
+  if (contentLength === null || !/^[0-9]+$/.test(contentLength)) return false;
+  return contentLength.length > 15 || Number(contentLength) > limit;
+}
+
+/** The body as the app's bytes: decoded when it came gzip- or deflate-encoded. */
+function decodedBody(request: Request): ReadableStream<Uint8Array> | null {
+  const encoding = request.headers.get('content-encoding')?.trim().toLowerCase() ?? '';
+  if (encoding === '' || encoding === 'identity') return request.body;
+  const format = DECODERS[encoding];
+  if (format === undefined) throw new UnsupportedEncodingError(encoding);
+  return request.body === null ? null : request.body.pipeThrough(new DecompressionStream(format));
+}
+
+/** Reads the body as a stream, refusing it as soon as it passes `limit` bytes (decoded). */
 export async function readBodyWithLimit(request: Request, limit: number): Promise<Uint8Array> {
-  const declared = request.headers.get('content-length');
-  // A declared length over the limit is refused at once; a small one is not trusted.
-  if (declared !== null && /^[0-9]{1,16}$/.test(declared) && Number(declared) > limit) {
-    throw new PayloadTooLargeError(limit);
-  }
-  if (request.body === null) return new Uint8Array(0);
-  const reader = request.body.getReader();
+  if (declaresOver(request.headers.get('content-length'), limit)) throw new PayloadTooLargeError(limit);
+  const body = decodedBody(request);
+  if (body === null) return new Uint8Array(0);
+  const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
@@ -128,7 +164,8 @@ export async function readBodyWithLimit(request: Request, limit: number): Promis
     }
   } catch (error) {
     if (error instanceof PayloadTooLargeError) throw error;
-    throw new BodyReadError('The webhook body could not be read', [{ path: 'body', message: 'unreadable' }]);
+    const message = body === request.body ? 'unreadable' : 'unreadable or not validly encoded';
+    throw new BodyReadError(`The webhook body could not be read (${message})`, [{ path: 'body', message }]);
   }
   if (chunks.length === 1) return chunks[0] as Uint8Array;
   return concatBytes(chunks, total);
@@ -137,6 +174,7 @@ export async function readBodyWithLimit(request: Request, limit: number): Promis
 /** The HTTP status for a failure (see the table in this module's comment). */
 export function statusForError(error: unknown): number {
   if (error instanceof PayloadTooLargeError) return 413;
+  if (error instanceof UnsupportedEncodingError) return 415;
   if (error instanceof WebhookVerificationError) {
     if (error.reason === 'missing_token') return 503;
     if (error.reason === 'unknown_page') return 403;
@@ -160,6 +198,7 @@ function publicError(error: unknown, status: number): string {
   if (error instanceof CallbackError && error.original instanceof CallbackTimeoutError) return 'callback_timeout';
   if (status === 503) return 'temporarily_unavailable';
   if (status === 413) return 'payload_too_large';
+  if (status === 415) return 'unsupported_content_encoding';
   if (status === 403) return 'unknown_page';
   if (status === 400 && isMessengerError(error)) return error.message;
   return 'error';
@@ -222,6 +261,7 @@ export function createWebhookHandler(
 
   const handler = async (request: Request, trace: WebhookTrace | undefined): Promise<Response> => {
     if (request.method !== 'POST') {
+      await reportError(new MethodNotAllowedError(request.method), request, 405);
       const response = respond(405, 'method_not_allowed');
       response.headers.set('allow', 'POST');
       return response;

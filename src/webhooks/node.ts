@@ -90,9 +90,11 @@ function toRequest(req: NodeRequest): Request | undefined {
   if (method === 'GET' || method === 'HEAD') return new Request(url, { method, headers });
   let body: BodyInit;
   const parsed = req.body;
-  if (parsed instanceof Uint8Array) body = parsed as Uint8Array<ArrayBuffer>;
-  else if (typeof parsed === 'string') body = parsed;
-  else if (req.readableEnded || req._body === true) return undefined;
+  if (parsed instanceof Uint8Array || typeof parsed === 'string') {
+    body = parsed as Uint8Array<ArrayBuffer> | string;
+    // A body parser decoded the body already (body-parser inflates gzip and deflate).
+    headers.delete('content-encoding');
+  } else if (req.readableEnded || req._body === true) return undefined;
   else body = streamOf(req);
   return new Request(url, { method, headers, body, duplex: 'half' } as RequestInit);
 }

@@ -100,9 +100,18 @@ export const EXP_NBF_LEEWAY_SECONDS = 30;
 
 /** The store id under which a token's `jti` is claimed (shared by every verifier on a store). */
 export const jtiClaimId = (jti: string): string => `jti:${jti}`;
-/** How long a `jti` is remembered: a token older than the tolerance is refused anyway. */
+/**
+ * How much the clocks of processes sharing a store may differ for replay protection to hold:
+ * a process whose clock runs behind the one that claimed a `jti` still finds the token fresh.
+ */
+export const JTI_CLOCK_MARGIN_MS = 60_000;
+/**
+ * How long a `jti` is remembered: past the last instant any process still finds the token
+ * fresh. First used at `iat - tolerance` at the earliest, it is fresh up to `iat + tolerance`
+ * inclusive, so the claim outlasts 2 × tolerance by the clock margin.
+ */
 export const jtiClaimTtlMs = (toleranceSeconds: number): number =>
-  Math.max(Math.ceil(2 * toleranceSeconds * 1000), 1000);
+  Math.ceil(2 * toleranceSeconds * 1000) + JTI_CLOCK_MARGIN_MS;
 /** The message of a `replayed_token` refusal. */
 export const REPLAYED = 'The token was already used (replayed jti)';
 

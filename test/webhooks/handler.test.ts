@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { StoreError, WebhookVerificationError } from '../../src/errors.js';
 import { conversationKey, pageId, psid } from '../../src/ids.js';
 import type { SignWebhookOptions } from '../../src/testing/sign.js';
+import { declaresOver, MethodNotAllowedError, UnsupportedEncodingError } from '../../src/webhooks/handler.js';
 import { createWebhookLayer, type WebhookCallbacks } from '../../src/webhooks/index.js';
 import { clock, inboundV1, PAGE, PSID, rejected, setup, sign, statusV1 } from './helpers.js';
 
@@ -10,6 +11,11 @@ const key = conversationKey(pageId(PAGE), psid(PSID));
 function post(body: string | object, options?: SignWebhookOptions): Request {
   const signed = sign(body, options);
   return new Request('http://localhost/webhooks', { method: 'POST', headers: signed.headers, body: signed.body });
+}
+
+async function compressed(text: string, format: CompressionFormat): Promise<Uint8Array<ArrayBuffer>> {
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream(format));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
 function streamOf(chunks: number, size: number): ReadableStream<Uint8Array> {
@@ -137,11 +143,71 @@ describe('webhookHandler', () => {
     expect((await layer.webhookHandler()(post(inboundV1()))).status).toBe(403);
   });
 
-  it('answers 405 to anything but POST', async () => {
+  it('answers 405 to anything but POST, and tells onError', async () => {
     const { layer } = setup();
-    const response = await layer.webhookHandler()(new Request('http://localhost/'));
+    const onError = vi.fn();
+    const response = await layer.webhookHandler({ onError })(new Request('http://localhost/'));
     expect(response.status).toBe(405);
     expect(response.headers.get('allow')).toBe('POST');
+    expect(onError.mock.calls[0]?.[0]).toBeInstanceOf(MethodNotAllowedError);
+    expect(onError.mock.calls[0]?.[0]).toMatchObject({ name: 'MethodNotAllowedError', message: /not GET/ });
+    expect(onError.mock.calls[0]?.[2]).toBe(405);
+  });
+
+  it('decodes a gzip or deflate body before checking its hash, as body parsers do', async () => {
+    for (const format of ['gzip', 'deflate'] as const) {
+      const { layer } = setup();
+      const onMessage = vi.fn();
+      const signed = sign(inboundV1());
+      const encoded = await compressed(signed.body, format);
+      const response = await layer.webhookHandler({ onMessage })(
+        new Request('http://localhost/', {
+          method: 'POST',
+          headers: { ...signed.headers, 'content-encoding': format },
+          body: encoded,
+        }),
+      );
+      expect(response.status).toBe(200);
+      expect(onMessage).toHaveBeenCalledTimes(1);
+    }
+  });
+
+  it('answers 415 to an encoding it does not decode, and 400 to a body that is not validly encoded', async () => {
+    const { layer, writes } = setup();
+    const onError = vi.fn();
+    const signed = sign(inboundV1());
+    const as = (encoding: string, body: BodyInit) =>
+      layer.webhookHandler({ onError })(
+        new Request('http://localhost/', {
+          method: 'POST',
+          headers: { ...signed.headers, 'content-encoding': encoding },
+          body,
+        }),
+      );
+    const unsupported = await as('br', signed.body);
+    expect(unsupported.status).toBe(415);
+    expect(await unsupported.json()).toEqual({ status: 415, error: 'unsupported_content_encoding' });
+    expect(onError.mock.calls[0]?.[0]).toBeInstanceOf(UnsupportedEncodingError);
+    expect(onError.mock.calls[0]?.[2]).toBe(415);
+    expect((await as('gzip', signed.body)).status).toBe(400);
+    expect(onError.mock.calls[1]?.[0].message).toMatch(/not validly encoded/);
+    expect(writes).toEqual([]);
+  });
+
+  it('counts the decoded bytes against the limit (a small gzip of a large body is 413)', async () => {
+    const { layer, writes } = setup({ maxBodyBytes: 10_000 });
+    const body = JSON.stringify({ ...inboundV1(), text: ' '.repeat(1_000_000) });
+    const encoded = await compressed(body, 'gzip');
+    expect(encoded.byteLength).toBeLessThan(10_000);
+    const response = await layer.webhookHandler()(
+      new Request('http://localhost/', {
+        method: 'POST',
+        headers: { ...sign(body).headers, 'content-encoding': 'gzip' },
+        body: encoded,
+      }),
+    );
+    expect(response.status).toBe(413);
+    expect(writes).toEqual([]);
   });
 
   it('answers 413 while streaming a body without Content-Length past the limit', async () => {
@@ -160,6 +226,16 @@ describe('webhookHandler', () => {
   it('answers 413 at once to a declared Content-Length over the limit', async () => {
     const { layer } = setup({ maxBodyBytes: 10 });
     expect((await layer.webhookHandler()(post(inboundV1()))).status).toBe(413);
+  });
+
+  it('reads any declared Content-Length over the limit as over it, however many digits', () => {
+    expect(declaresOver('10000000000000000', 1_048_576)).toBe(true);
+    expect(declaresOver('9'.repeat(40), 1_048_576)).toBe(true);
+    expect(declaresOver('1048577', 1_048_576)).toBe(true);
+    expect(declaresOver('1048576', 1_048_576)).toBe(false);
+    expect(declaresOver('0001048576', 1_048_576)).toBe(false);
+    expect(declaresOver('12a', 1_048_576)).toBe(false);
+    expect(declaresOver(null, 1_048_576)).toBe(false);
   });
 
   it('answers 503 when the store fails, and onError gets the StoreError', async () => {

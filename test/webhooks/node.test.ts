@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import http, { type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import express from 'express';
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -129,6 +130,44 @@ describe('toNodeHandler with Express 5', () => {
     const signed = sign(inboundV1({ text: 'café ☕' }));
     expect((await send(`${url}/webhooks/inbound`, signed.headers, [signed.body])).status).toBe(200);
     expect(onMessage).toHaveBeenCalledWith(expect.objectContaining({ text: 'café ☕' }), expect.anything());
+  });
+
+  it('answers a gzip-encoded body alike on node:http and after express.raw() (which inflates it)', async () => {
+    const signed = sign(inboundV1());
+    const headers = { ...signed.headers, 'content-encoding': 'gzip' };
+    const body = gzipSync(signed.body);
+    for (const raw of [false, true]) {
+      const { layer } = setup();
+      const onMessage = vi.fn();
+      const handler = toNodeHandler(layer.webhookHandler({ onMessage }));
+      const app = express();
+      if (raw) app.post('/webhooks/inbound', express.raw({ type: '*/*' }), handler);
+      else app.post('/webhooks/inbound', handler);
+      const url = await listen(http.createServer(app));
+      expect((await send(`${url}/webhooks/inbound`, headers, [body])).status).toBe(200);
+      expect(onMessage).toHaveBeenCalledTimes(1);
+    }
+  });
+
+  it('answers 413 at once to a Content-Length of 17 digits', async () => {
+    const { layer } = setup();
+    const url = await listen(http.createServer(toNodeHandler(layer.webhookHandler())));
+    const signed = sign(inboundV1());
+    const reply = await new Promise<number>((resolve, reject) => {
+      const req = http.request(`${url}/`, {
+        method: 'POST',
+        headers: { ...signed.headers, 'content-length': '10000000000000000' },
+        agent: false,
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      });
+      req.on('error', reject);
+      req.write(signed.body); // far less than declared: only an answer before the body ends passes
+    });
+    expect(reply).toBe(413);
   });
 
   it('refuses a tampered body after express.raw() (401)', async () => {

@@ -252,6 +252,21 @@ describe('receive: refusals change nothing', () => {
     await expect(layer.receive(signed)).rejects.toMatchObject({ reason: 'replayed_token' });
   });
 
+  it('refuses a replay at the last instant its token is fresh, also on a process whose clock runs behind', async () => {
+    const { layer, store } = setup();
+    // Dated at the future edge, so first used at the earliest instant it is fresh.
+    const signed = sign(inboundV1(), { issuedAt: T0 + 300_000 });
+    await layer.receive(signed);
+    clock.now = T0 + 600_000; // iat + tolerance: still fresh
+    await expect(layer.receive(signed)).rejects.toMatchObject({ reason: 'replayed_token' });
+    // Another process on the same store, its clock 59 s behind: the token is fresh there longer.
+    let behind = T0 + 600_000;
+    const other = createWebhookLayer({ store, signatureSecret: SECRET, now: () => behind });
+    clock.now = T0 + 659_000;
+    behind = T0 + 600_000;
+    await expect(other.receive(signed)).rejects.toMatchObject({ reason: 'replayed_token' });
+  });
+
   it('surfaces a store failure as StoreError', async () => {
     const { layer, fail } = setup();
     fail('recordInbound');
