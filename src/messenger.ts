@@ -10,7 +10,7 @@ import * as z from 'zod';
 import { ValidationError } from './errors.js';
 import { conversationKey, type PageId, PageIdSchema, PsidSchema } from './ids.js';
 import { lazySchema } from './lazy-schema.js';
-import { loadPrivateKey, parseMessengerOptions } from './options.js';
+import { checkClock, loadPrivateKey, parseMessengerOptions } from './options.js';
 import { createPageRules, type PageStatus } from './pages.js';
 import { safeNotifier } from './platform-errors.js';
 import { definePolicy, MESSENGER_POLICY, type MessengerPolicy, type SendDecision } from './policy.js';
@@ -313,6 +313,7 @@ const parsePage = (value: unknown, operation: string): PageId => {
 export function createMessenger(options: MessengerOptions): Messenger {
   const o = parseMessengerOptions(options);
   const userNow = o.now;
+  if (userNow !== undefined) checkClock(userNow);
   const nowMs: () => number = userNow ? () => userNow().getTime() : Date.now;
   const ownsStore = o.store === undefined;
   // The default store expires conversations on the messenger's clock, so that moving `now` moves both.

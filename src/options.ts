@@ -91,38 +91,44 @@ const OptionsSchema = lazySchema(() =>
       safetyMarginMs: positiveInt('safetyMarginMs').optional(),
       now: z.custom<() => Date>((v) => typeof v === 'function', 'now must be a function returning a Date').optional(),
       retry: z
-        .union([
-          z.literal(false),
-          z.strictObject({
-            retries: positiveInt('retry.retries').max(10, 'retry.retries must be at most 10').optional(),
-            baseDelayMs: timerMs('retry.baseDelayMs').optional(),
-            maxDelayMs: timerMs('retry.maxDelayMs').optional(),
-          }),
-        ])
+        .union(
+          [
+            z.literal(false),
+            z.strictObject({
+              retries: positiveInt('retry.retries').max(10, 'retry.retries must be at most 10').optional(),
+              baseDelayMs: timerMs('retry.baseDelayMs').optional(),
+              maxDelayMs: timerMs('retry.maxDelayMs').optional(),
+            }),
+          ],
+          { error: 'retry must be false or { retries, baseDelayMs, maxDelayMs }' },
+        )
         .optional(),
       rateLimit: z
-        .union([
-          z.boolean(),
-          z.strictObject({
-            perSecond: z
-              .number()
-              .positive('rateLimit.perSecond must be positive')
-              .max(100_000, 'rateLimit.perSecond must be at most 100000')
-              .optional(),
-            mediaPerSecond: z
-              .number()
-              .positive('rateLimit.mediaPerSecond must be positive')
-              .max(100_000, 'rateLimit.mediaPerSecond must be at most 100000')
-              .optional(),
-            burst: z
-              .number()
-              .int('rateLimit.burst must be an integer')
-              .min(1, 'rateLimit.burst must be at least 1')
-              .max(1_000_000, 'rateLimit.burst must be at most 1000000')
-              .optional(),
-            maxWaitMs: timerMs('rateLimit.maxWaitMs').optional(),
-          }),
-        ])
+        .union(
+          [
+            z.boolean(),
+            z.strictObject({
+              perSecond: z
+                .number({ error: 'rateLimit.perSecond must be a finite number' })
+                .positive('rateLimit.perSecond must be positive')
+                .max(100_000, 'rateLimit.perSecond must be at most 100000')
+                .optional(),
+              mediaPerSecond: z
+                .number({ error: 'rateLimit.mediaPerSecond must be a finite number' })
+                .positive('rateLimit.mediaPerSecond must be positive')
+                .max(100_000, 'rateLimit.mediaPerSecond must be at most 100000')
+                .optional(),
+              burst: z
+                .number()
+                .int('rateLimit.burst must be an integer')
+                .min(1, 'rateLimit.burst must be at least 1')
+                .max(1_000_000, 'rateLimit.burst must be at most 1000000')
+                .optional(),
+              maxWaitMs: timerMs('rateLimit.maxWaitMs').optional(),
+            }),
+          ],
+          { error: 'rateLimit must be true, false or { perSecond, mediaPerSecond, burst, maxWaitMs }' },
+        )
         .optional(),
       timeoutMs: timerMs('timeoutMs').min(1, 'timeoutMs must be positive').optional(),
       learnTagRefusals: z.boolean({ error: 'learnTagRefusals must be a boolean' }).optional(),
@@ -165,6 +171,24 @@ const OptionsSchema = lazySchema(() =>
       }
     }),
 );
+
+/**
+ * `now` returns a valid Date: read once at creation, so that a clock returning epoch ms (a
+ * number) fails here, not as a 503 on every webhook and a TypeError on every send.
+ *
+ * @example
+ * ```ts
+ * checkClock(() => new Date()) // passes; checkClock(() => Date.now()) throws ValidationError
+ * ```
+ */
+export function checkClock(now: () => unknown): void {
+  const value = now();
+  if (value instanceof Date && Number.isFinite(value.getTime())) return;
+  const got = typeof value === 'number' ? 'a number (epoch ms? wrap it: () => new Date(ms))' : String(value);
+  throw new ValidationError(`now must return a valid Date, got ${got}`, [
+    { path: 'now', message: 'must return a valid Date' },
+  ]);
+}
 
 /**
  * Validates the options of `createMessenger`.

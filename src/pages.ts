@@ -119,6 +119,8 @@ export function createPageRules(deps: {
     },
 
     async pageStatus(page: PageId): Promise<PageStatus> {
+      // As every other Page operation: an undeclared Page is a mistake, not an unknown Page.
+      this.checkDeclared(page, 'pageId');
       const [state, refused] = await Promise.all([callStore('getPage', () => store.getPage(page)), refusedTags(page)]);
       const unavailableTags = refused.map(([tag, t]) => {
         const out: UnavailableTag = { tag, since: new Date(t.changedAt) };

@@ -492,6 +492,25 @@ function retirementText(tag: string, rule: TagRule, policy: MessengerPolicy, now
   return `${text}.`;
 }
 
+const STATE_TIMES = ['lastInboundAt', 'lastOutboundAt', 'closedAt', 'adReferralAt'] as const;
+
+/**
+ * A state's times are epoch-ms numbers. A `Date` (a `recordInbound` snapshot passed back) or a
+ * string would compare false against every limit, and so allow every send.
+ */
+function checkStateTimes(state: ConversationState): void {
+  for (const field of STATE_TIMES) {
+    const value: unknown = state[field];
+    const optional = field !== 'lastInboundAt' && (value === undefined || value === null);
+    if (!optional && !(typeof value === 'number' && Number.isFinite(value))) {
+      throw new ValidationError(
+        `evaluateSend needs the conversation as the store holds it: ${field} must be epoch ms, got ${value instanceof Date ? 'a Date (a snapshot?)' : String(value)}`,
+        [{ path: `state.${field}`, message: 'must be a finite epoch-ms number' }],
+      );
+    }
+  }
+}
+
 /**
  * The category a send asks for: the one given, else `message_tag` with a tag, else `response`.
  *
@@ -525,7 +544,7 @@ export function evaluateSend(
   policy: MessengerPolicy = MESSENGER_POLICY,
   page: PageRules = {},
 ): SendDecision {
-  const at = typeof now === 'number' ? now : now.getTime();
+  const at = typeof now === 'number' ? now : now instanceof Date ? now.getTime() : Number.NaN;
   // An Invalid Date would make every comparison false, and so allow every send.
   if (!Number.isFinite(at)) {
     throw new ValidationError(`evaluateSend needs a valid time as "now", got ${String(now)}`, [
@@ -533,6 +552,7 @@ export function evaluateSend(
     ]);
   }
   const category = intentCategory(intent);
+  if (state !== null) checkStateTimes(state);
 
   if (state === null) {
     return refuse(

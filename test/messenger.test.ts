@@ -140,6 +140,29 @@ describe('createMessenger options', () => {
     expect(() => createMessenger({ apiKey: 'k', apiSecret: 's', pages: [] })).toThrow(/at least one/);
   });
 
+  it('names the field and the reason of a bad rateLimit or retry value', () => {
+    const cases: [Partial<MessengerOptions>, RegExp][] = [
+      [{ rateLimit: { perSecond: Number.NaN } }, /rateLimit\.perSecond: rateLimit\.perSecond must be a finite number/],
+      [{ rateLimit: { mediaPerSecond: Number.POSITIVE_INFINITY } }, /rateLimit\.mediaPerSecond: .*finite number/],
+      [{ rateLimit: { burst: 1.5 } }, /rateLimit\.burst: rateLimit\.burst must be an integer/],
+      [{ rateLimit: { maxWaitMs: Number.NaN } }, /rateLimit\.maxWaitMs: rateLimit\.maxWaitMs must be a number/],
+      [{ rateLimit: 'yes' as never }, /rateLimit must be true, false or \{/],
+      [{ retry: { baseDelayMs: Number.NaN } }, /retry\.baseDelayMs: retry\.baseDelayMs must be a number/],
+      [{ retry: true as never }, /retry must be false or \{/],
+    ];
+    for (const [options, message] of cases) {
+      expect(() => createMessenger({ apiKey: 'k', apiSecret: 's', ...options })).toThrow(message);
+    }
+  });
+
+  it('refuses a now that does not return a valid Date, at creation', () => {
+    for (const now of [() => clock, () => new Date(Number.NaN), () => '2026-05-01']) {
+      expect(() => createMessenger({ apiKey: 'k', apiSecret: 's', now: now as () => Date })).toThrow(
+        /now must return a valid Date/,
+      );
+    }
+  });
+
   it('never echoes a secret in an options error', () => {
     const error = (() => {
       try {
@@ -524,6 +547,12 @@ describe('Page links', () => {
     await expect(m.pageStatus('nope')).rejects.toBeInstanceOf(ValidationError);
   });
 
+  it('pageStatus refuses an undeclared Page, as sends and markPageLinked do', async () => {
+    const m = messenger({ pages: [PAGE] });
+    await expect(m.pageStatus(OTHER_PAGE)).rejects.toBeInstanceOf(ValidationError);
+    expect(await m.pageStatus(PAGE)).toMatchObject({ state: 'unknown' });
+  });
+
   it('a new inbound message to an unlinked Page marks it linked again; an old one does not', async () => {
     const store = memStore();
     const m = messenger({ store });
@@ -661,6 +690,39 @@ describe('client-side rate limit', () => {
     expect(isVonageApiError(error)).toBe(false);
     expect(error).toMatchObject({ code: 'CLIENT_RATE_LIMITED', pageId: PAGE, perSecond: 1 });
     expect(api.requests).toHaveLength(1);
+  });
+
+  it('judges the window again after waiting for a token: a wait past its end refuses, without a request', async () => {
+    let late = false;
+    const takeToken = vi.fn(async () => {
+      if (takeToken.mock.calls.length > 1) return { allowed: true, retryAfterMs: 0 };
+      late = true; // the window ends while the send waits
+      return { allowed: false, retryAfterMs: 20 };
+    });
+    const m = messenger({
+      store: { ...memStore(), takeToken },
+      rateLimit: { perSecond: 1, maxWaitMs: 1000 },
+      now: () => new Date(late ? clock + DAY : clock),
+    });
+    await userWrote(m);
+    const error = await rejection(m.sendText({ from: PAGE, to: USER, text: 'x' }));
+    expect(error).toBeInstanceOf(WindowClosedError);
+    expect(error).toMatchObject({ reason: 'window_closed' });
+    expect(takeToken).toHaveBeenCalledTimes(2);
+    expect(api.requests).toHaveLength(0);
+  });
+
+  it('judges the window again before retrying a 429: a window that closed meanwhile refuses the retry', async () => {
+    api.replies.push({ status: 429, body: { title: 'Rate Limit Hit' } });
+    const m = messenger({ now: () => new Date(api.requests.length > 0 ? clock + DAY : clock) });
+    await userWrote(m);
+    const error = await rejection(m.sendText({ from: PAGE, to: USER, text: 'x' }));
+    expect(error).toBeInstanceOf(WindowClosedError);
+    expect(api.requests).toHaveLength(1);
+    // A tagged reply is still allowed then, and goes out after its 429.
+    api.replies.push({ status: 429, body: { title: 'Rate Limit Hit' } });
+    await m.sendText({ from: PAGE, to: USER, text: 'x', tag: 'HUMAN_AGENT' });
+    expect(api.requests).toHaveLength(3);
   });
 
   it("uses the store's takeToken when rateLimit is on", async () => {

@@ -79,6 +79,27 @@ describe('the standard messaging window (response, update)', () => {
   it('refuses to judge an invalid time instead of allowing the send', () => {
     expect(() => evaluateSend(state(last), {}, new Date('not a date'))).toThrow(ValidationError);
     expect(() => evaluateSend(state(last), {}, Number.NaN)).toThrow(ValidationError);
+    // Plain JavaScript: a date string is neither a number nor a Date.
+    expect(() => evaluateSend(state(last), {}, '2026-06-01' as unknown as number)).toThrow(ValidationError);
+  });
+
+  it('refuses a state whose times are not epoch ms (a snapshot with Dates, a string, NaN) instead of allowing', () => {
+    const later = last + 30 * DAY;
+    const malformed = [
+      { lastInboundAt: new Date(last) },
+      { lastInboundAt: String(last) },
+      { lastInboundAt: Number.NaN },
+      { closedAt: new Date(last + HOUR), closedReason: 'closed_by_platform' },
+      { adReferralAt: new Date(last) },
+      { lastOutboundAt: 'yesterday' },
+    ];
+    for (const fields of malformed) {
+      const bad = { ...state(last), ...fields } as unknown as ConversationState;
+      expect(() => evaluateSend(bad, {}, later)).toThrow(ValidationError);
+    }
+    // Absent optional times may come as null from a store written in plain JavaScript.
+    const nulls = { ...state(last), closedAt: null, adReferralAt: null } as unknown as ConversationState;
+    expect(refused(evaluateSend(nulls, {}, later)).reason).toBe('window_closed');
   });
 
   it('counts from the user message time, so a send from the Page never extends it', () => {

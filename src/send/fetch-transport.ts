@@ -34,6 +34,9 @@ export function createFetchTransport(options: TransportOptions): Transport {
           headers: jsonPostHeaders(authorization, 'vonage-messenger fetch'),
           body,
           signal: controller.signal,
+          // A redirect is an answer, as on the node:http transport: following one would re-POST
+          // the message (PSID, text) to another origin, or turn it into a GET.
+          redirect: 'manual',
         });
         // The body is read under the same timeout: a server that stalls mid-answer is no answer.
         const text = await response.text();

@@ -24,7 +24,11 @@ export interface RateLimitOptions {
   perSecond?: number;
   /** Sends per second per Page for audio and video. Default 10 (Meta's limit for audio/video). */
   mediaPerSecond?: number;
-  /** Largest burst; default one second's worth of each rate. */
+  /**
+   * Largest burst of text, image and file sends; default one second's worth of `perSecond`.
+   * Audio and video always burst one second's worth of `mediaPerSecond` (Meta's 10/s for them
+   * is the tighter limit, and a burst sized for text would break it).
+   */
   burst?: number;
   /** How long a send may wait for a token before `ClientRateLimitError`. Default 1 000 ms; 0 refuses at once. */
   maxWaitMs?: number;
@@ -102,7 +106,7 @@ export function createLimiter(options: RateLimitOptions, deps: LimiterDeps): Lim
       const slow = messageType === 'audio' || messageType === 'video';
       const rate = slow ? mediaPerSecond : perSecond;
       // A store's bucket holds whole tokens: a fractional rate's default burst rounds down.
-      const burst = Math.max(1, Math.floor(options.burst ?? rate));
+      const burst = Math.max(1, Math.floor(slow ? rate : (options.burst ?? rate)));
       const bucket = slow ? `media:${pageId}` : `send:${pageId}`;
       const deadline = clock() + maxWaitMs;
       for (;;) {

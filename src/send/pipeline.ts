@@ -66,6 +66,15 @@ interface SendParams {
   webhookUrl?: string | undefined;
 }
 
+/** The typed error of a refused decision. */
+function windowClosed(decision: Extract<SendDecision, { allowed: false }>): WindowClosedError {
+  return new WindowClosedError(decision.message, {
+    reason: decision.reason,
+    ...(decision.expiredAt ? { expiredAt: decision.expiredAt } : {}),
+    alternatives: decision.alternatives,
+  });
+}
+
 const TEXT: ContentRule = { field: 'text' };
 const URL_RULE: ContentRule = { field: 'url', minLength: 1 };
 const AUDIO_URL: ContentRule = { field: 'url', minLength: MIN_AUDIO_URL_CHARS };
@@ -148,18 +157,22 @@ export function createSendPipeline(deps: {
     const key = conversationKey(from, to);
     const [pageState, conversation] = await readState(from, key);
     pages.assertLinked(from, pageState);
-    const decided = decide(from, conversation, { category: params.category, tag: params.tag });
+    const intent = { category: params.category, tag: params.tag };
+    const decided = decide(from, conversation, intent);
     const decision = decided instanceof Promise ? await decided : decided;
-    if (!decision.allowed) {
-      throw new WindowClosedError(decision.message, {
-        reason: decision.reason,
-        ...(decision.expiredAt ? { expiredAt: decision.expiredAt } : {}),
-        alternatives: decision.alternatives,
-      });
-    }
+    if (!decision.allowed) throw windowClosed(decision);
     // Judged and allowed: a later failure (the limiter, Vonage, the network) still shows why it went ahead.
     if (trace !== undefined) trace.decision = decision;
-    if (limiter !== undefined) await limiter.acquire(from, messageType);
+    // A wait (for a token, or after a 429) can outlast the window: judged again before each POST.
+    const stillOpen = () => {
+      if (now() < decision.expiresAt.getTime()) return;
+      const late = evaluateSend(conversation, intent, now(), policy);
+      if (!late.allowed) throw windowClosed(late);
+    };
+    if (limiter !== undefined) {
+      await limiter.acquire(from, messageType);
+      stillOpen();
+    }
     let messageUuid: string;
     try {
       ({ messageUuid } = await transport.send({
@@ -171,6 +184,7 @@ export function createSendPipeline(deps: {
         tag: decision.tag,
         clientRef: params.clientRef,
         webhookUrl: params.webhookUrl,
+        beforeRetry: stillOpen,
       }));
     } catch (error) {
       // What a synchronous refusal teaches, recorded as its status webhook would (one owner).

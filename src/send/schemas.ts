@@ -196,9 +196,27 @@ export type SendTextParams = z.output<typeof SendTextSchema>;
 /** A validated media send. */
 export type SendMediaParams = z.output<typeof SendImageSchema>;
 
+type Issue = z.core.$ZodIssue;
+
+/**
+ * A union's issues, from the one branch the value had the shape of (`rateLimit: { perSecond:
+ * NaN }` is the object branch, not `boolean`), so the message names the field and the reason
+ * instead of zod's bare "Invalid input".
+ */
+function unionIssues(issue: Issue): readonly Issue[] {
+  if (issue.code !== 'invalid_union') return [issue];
+  // A branch the value did not have the shape of fails at its root (wrong type, wrong literal).
+  const shaped = issue.errors.filter((branch) => branch.every((inner) => inner.path.length > 0));
+  const [only] = shaped;
+  if (shaped.length !== 1 || only === undefined) return [issue];
+  return only.flatMap((inner) => unionIssues({ ...inner, path: [...issue.path, ...inner.path] }));
+}
+
 /** Converts zod issues to the SDK's flat `{ path, message }` list. */
 export function toIssues(error: z.ZodError): ValidationIssue[] {
-  return error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+  return error.issues
+    .flatMap(unionIssues)
+    .map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
 }
 
 /**

@@ -45,6 +45,11 @@ export interface OutboundMessage {
   tag?: string | undefined;
   clientRef?: string | undefined;
   webhookUrl?: string | undefined;
+  /**
+   * Called after a 429's wait, before the request goes again; throwing stops the send with
+   * that error (the messaging window closed during the wait).
+   */
+  beforeRetry?: (() => void) | undefined;
 }
 
 /** Retry policy for 429 answers. */
@@ -189,6 +194,9 @@ export function toWireBody(message: OutboundMessage): string {
   return `${json}}`;
 }
 
+/** A `message_uuid` as an id: 1 to 255 printable characters, no spaces. */
+const MESSAGE_UUID = /^[\x21-\x7e]{1,255}$/;
+
 /**
  * Parses a `Retry-After` header: delay-seconds or an HTTP date. Returns ms, or `undefined`
  * when absent or unreadable.
@@ -197,6 +205,9 @@ export function parseRetryAfter(value: string | null, now: number): number | und
   if (value === null) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // Every HTTP-date form starts with a day name; Date.parse would also read "1.5" or "-1" as
+  // dates long past, and so retry at once.
+  if (!/^[A-Za-z]{3}/.test(trimmed)) return undefined;
   const at = Date.parse(trimmed);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);
@@ -299,7 +310,8 @@ function acceptedUuid({ status, text, data }: Answer): string {
     }
   }
   const uuid = (body as { message_uuid?: unknown } | null)?.message_uuid;
-  if (typeof uuid !== 'string') {
+  // An empty or blank id could never be matched to its status webhooks.
+  if (typeof uuid !== 'string' || !MESSAGE_UUID.test(uuid)) {
     throw new VonageApiError(`Vonage answered ${status} without a message_uuid`, {
       status,
       detail: 'response has no message_uuid',
@@ -362,6 +374,7 @@ export function createSendLoop<Body>(
         const wait = hinted ?? backoff(tries);
         if (tries < retries && wait <= maxDelayMs) {
           await sleep(wait);
+          message.beforeRetry?.();
           continue;
         }
         throw new RateLimitError(

@@ -104,8 +104,20 @@ describe('createLimiter', () => {
     await limiter.acquire('1029', 'video');
     expect(takeToken.mock.calls).toEqual([
       ['send:1029', 50, 5, time.clock()],
-      ['media:1029', 10, 5, time.clock()],
+      ['media:1029', 10, 10, time.clock()],
     ]);
+  });
+
+  it('sizes the audio/video burst by mediaPerSecond, not by a burst meant for text', async () => {
+    const time = virtualTime();
+    const limiter = createLimiter(
+      { perSecond: 100, mediaPerSecond: 1, burst: 50, maxWaitMs: 0 },
+      { store: memoryStore(), ...time },
+    );
+    for (let i = 0; i < 50; i++) await limiter.acquire('1029', 'text');
+    await expect(limiter.acquire('1029', 'text')).rejects.toBeInstanceOf(ClientRateLimitError);
+    await limiter.acquire('1029', 'audio');
+    await expect(limiter.acquire('1029', 'video')).rejects.toBeInstanceOf(ClientRateLimitError);
   });
 
   it("waits as long as the store's takeToken says", async () => {

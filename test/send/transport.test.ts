@@ -157,6 +157,10 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('Thu, 01 Jan 1970 00:00:01 GMT', 4000)).toBe(0);
     expect(parseRetryAfter('soon', 0)).toBeUndefined();
     expect(parseRetryAfter(null, 0)).toBeUndefined();
+    // Date.parse reads these as dates long past: an immediate retry.
+    expect(parseRetryAfter('1.5', 0)).toBeUndefined();
+    expect(parseRetryAfter('-1', 0)).toBeUndefined();
+    expect(parseRetryAfter('2026-05-01', 0)).toBeUndefined();
   });
 });
 
@@ -189,6 +193,36 @@ describe.each(FACTORIES)('the %s transport', (_name, create) => {
       const t = transport();
       await expect(t.send(message)).rejects.toMatchObject({ name: 'VonageApiError', status: 202, detail: 'OK' });
       await expect(t.send(message)).rejects.toMatchObject({ status: 202, detail: 'response has no message_uuid' });
+    });
+
+    it('is an error when the message_uuid is empty or blank (no status webhook could match it)', async () => {
+      api.replies.push({ status: 202, body: { message_uuid: '' } }, { status: 202, body: { message_uuid: '  x\n' } });
+      const t = transport();
+      await expect(t.send(message)).rejects.toMatchObject({ status: 202, detail: 'response has no message_uuid' });
+      await expect(t.send(message)).rejects.toMatchObject({ status: 202, detail: 'response has no message_uuid' });
+    });
+  });
+
+  describe('a redirect', () => {
+    it.each([301, 302, 307, 308] as const)('is an answer (%i), not followed to another origin', async (status) => {
+      const other = createHttpServer((req, res) => {
+        taken.push(`${req.method} ${req.url}`);
+        res.writeHead(202, { 'content-type': 'application/json' }).end('{"message_uuid":"stolen"}');
+      });
+      const taken: string[] = [];
+      await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+      const { port } = other.address() as { port: number };
+      api.replies.push({ status, headers: { location: `http://localhost:${port}/steal` } });
+      try {
+        await expect(transport({ retry: false }).send(message)).rejects.toMatchObject({
+          name: 'VonageApiError',
+          status,
+        });
+        expect(taken).toEqual([]);
+        expect(api.requests).toHaveLength(1);
+      } finally {
+        await new Promise((resolve) => other.close(resolve));
+      }
     });
   });
 
@@ -284,6 +318,17 @@ describe.each(FACTORIES)('the %s transport', (_name, create) => {
       expect(api.requests).toHaveLength(2);
       expect(sleeps).toEqual([2000]);
       expect(api.requests[1]?.raw).toBe(api.requests[0]?.raw);
+    });
+
+    it('asks beforeRetry after the wait, and stops with its error', async () => {
+      api.replies.push({ status: 429, body: PROBLEMS[429], headers: { 'retry-after': '1' } });
+      const closed = new Error('the window closed during the wait');
+      const beforeRetry = () => {
+        throw closed;
+      };
+      await expect(transport().send({ ...message, beforeRetry })).rejects.toBe(closed);
+      expect(sleeps).toEqual([1000]);
+      expect(api.requests).toHaveLength(1);
     });
 
     it('honours an HTTP-date Retry-After', async () => {
