@@ -337,15 +337,15 @@ export function noteRefused(trace: WebhookTrace, error: unknown, status: number)
  *
  * @internal
  */
-export function traceWebhookHandler(
-  handle: (request: Request, trace: WebhookTrace | undefined) => Promise<Response>,
-): (request: Request) => Promise<Response> {
-  return (request) => {
-    if (!active(webhookChannel)) return handle(request, undefined);
+export function traceWebhookHandler<C>(
+  handle: (request: Request, trace: WebhookTrace | undefined, context?: C) => Promise<Response>,
+): (request: Request, context?: C) => Promise<Response> {
+  return (request, context) => {
+    if (!active(webhookChannel)) return handle(request, undefined, context);
     const trace: WebhookTrace = { via: 'handler' };
     return webhookChannel.tracePromise(
       () =>
-        handle(request, trace).then((response) => {
+        handle(request, trace, context).then((response) => {
           trace.status = response.status;
           return response;
         }),

@@ -285,7 +285,7 @@ export function createWindows(deps: WindowsDeps) {
     const list = store.listByLastInbound?.bind(store);
     if (list === undefined) {
       throw new StoreCapabilityError(
-        'expiringSoon and watchWindows need a store with listByLastInbound (every store of this package has it; a custom store must add it, see docs/stores.md)',
+        'expiringSoon and watchWindows need a store with listByLastInbound (every store of this package has it unless created with windowIndex: false; a custom store must add it, see docs/stores.md)',
         'listByLastInbound',
       );
     }

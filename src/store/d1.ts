@@ -22,6 +22,7 @@ import {
   assertDuration,
   assertTablePrefix,
   badOption,
+  checkStoreOptions,
   decodeConversation,
   type PageRow,
   pageFromRow,
@@ -130,6 +131,15 @@ WHERE id = ?1 AND state = 'leased' AND attempt = ?2 AND expires_at > ?3`,
 /** How many rows a `run()` changed (D1 reports it as `meta.changes`). */
 const changed = (result: unknown): number => (result as { meta?: { changes?: number } }).meta?.changes ?? 0;
 
+const D1_OPTIONS: Readonly<Record<keyof D1StoreOptions, true>> = {
+  database: true,
+  table: true,
+  ttlMs: true,
+  dedupeTtlMs: true,
+  now: true,
+  windowIndex: true,
+};
+
 /**
  * A {@link SessionStore} in Cloudflare D1.
  *
@@ -145,6 +155,7 @@ const changed = (result: unknown): number => (result as { meta?: { changes?: num
  * ```
  */
 export function d1Store(options: D1StoreOptions): D1Store {
+  checkStoreOptions(options, 'd1Store', D1_OPTIONS, 'd1Store({ database: env.DB })');
   const table = options.table ?? 'vonage_messenger';
   assertTablePrefix(table, 'd1Store');
   const db = options.database;

@@ -10,7 +10,7 @@ import { checkedStore } from './checked.js';
 import { inboundRelinks, unlinkApplies } from './ingest.js';
 import { type LeaseRecord, settleLease, takeLease } from './lease.js';
 import { BoundedMap, ConversationSlots, FirstInOrder } from './memory-slots.js';
-import { isAfter } from './shared.js';
+import { checkStoreOptions, isAfter, shown } from './shared.js';
 import {
   type ClosedReason,
   DEFAULT_DEDUPE_TTL_MS,
@@ -69,7 +69,7 @@ function assertValidOptions(options: MemoryStoreOptions): void {
   for (const name of ['ttlMs', 'dedupeTtlMs'] as const) {
     const value = options[name];
     if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
-      issues.push({ path: name, message: 'must be a positive integer number of milliseconds' });
+      issues.push({ path: name, message: `must be a positive integer number of milliseconds, got ${shown(value)}` });
     }
   }
   if (options.windowIndex !== undefined && typeof options.windowIndex !== 'boolean') {
@@ -83,6 +83,15 @@ function assertValidOptions(options: MemoryStoreOptions): void {
   }
 }
 
+const MEMORY_OPTIONS: Readonly<Record<keyof MemoryStoreOptions, true>> = {
+  maxConversations: true,
+  ttlMs: true,
+  maxClaims: true,
+  dedupeTtlMs: true,
+  now: true,
+  windowIndex: true,
+};
+
 /**
  * A bounded in-memory {@link SessionStore}.
  *
@@ -92,6 +101,7 @@ function assertValidOptions(options: MemoryStoreOptions): void {
  * ```
  */
 export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
+  checkStoreOptions(options, 'memoryStore', MEMORY_OPTIONS, 'memoryStore({ maxConversations: 100_000 })');
   assertValidOptions(options);
   const ttlMs = options.ttlMs ?? DEFAULT_STORE_TTL_MS;
   const dedupeTtlMs = options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS;

@@ -23,6 +23,7 @@ import { checkedStore } from './checked.js';
 import {
   assertDuration,
   badOption,
+  checkStoreOptions,
   decodeConversation,
   pageFrom,
   retryAfter,
@@ -435,6 +436,18 @@ function explainSetupError(error: unknown, label: string): unknown {
   );
 }
 
+const POSTGRES_OPTIONS: Readonly<Record<keyof PostgresStoreOptions, true>> = {
+  pool: true,
+  table: true,
+  schema: true,
+  windowIndex: true,
+  ttlMs: true,
+  dedupeTtlMs: true,
+  now: true,
+  synchronousCommit: true,
+  preparedStatements: true,
+};
+
 /**
  * A {@link SessionStore} on PostgreSQL through `pg`.
  *
@@ -450,6 +463,7 @@ function explainSetupError(error: unknown, label: string): unknown {
  * ```
  */
 export function postgresStore(options: PostgresStoreOptions): PostgresStore {
+  checkStoreOptions(options, 'postgresStore', POSTGRES_OPTIONS, 'postgresStore({ pool: new pg.Pool(config) })');
   const { pool } = options;
   if (pool === undefined || pool === null || typeof pool.query !== 'function') {
     throw badOption(

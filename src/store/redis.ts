@@ -34,6 +34,7 @@ import type { ConversationKey, PageId } from '../ids.js';
 import { checkedStore } from './checked.js';
 import {
   badOption,
+  checkStoreOptions,
   decodeConversation,
   listAcrossPages,
   pageFrom,
@@ -684,6 +685,15 @@ const isCrossSlot = (error: unknown): boolean =>
 const isNoScript = (error: unknown): boolean =>
   error instanceof Error && typeof error.message === 'string' && error.message.startsWith('NOSCRIPT');
 
+const REDIS_OPTIONS: Readonly<Record<keyof RedisStoreOptions, true>> = {
+  client: true,
+  prefix: true,
+  ttlMs: true,
+  dedupeTtlMs: true,
+  now: true,
+  windowIndex: true,
+};
+
 /**
  * A {@link SessionStore} on Redis (standalone or Cluster) through `ioredis`.
  *
@@ -698,6 +708,7 @@ const isNoScript = (error: unknown): boolean =>
  * ```
  */
 export function redisStore(options: RedisStoreOptions): RedisStore {
+  checkStoreOptions(options, 'redisStore', REDIS_OPTIONS, 'redisStore({ client: new Redis(url) })');
   const { client } = options;
   if (client === undefined || client === null || typeof (client as Redis).evalsha !== 'function') {
     throw badOption(

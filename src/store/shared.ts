@@ -32,10 +32,14 @@ export function badTime(value: number, name: string): ValidationError | undefine
   );
 }
 
+/** An option's value in a message: a number as is, anything else with its type (`"1000" (a string)`). */
+export const shown = (value: unknown): string =>
+  typeof value === 'number' ? String(value) : `${JSON.stringify(value) ?? String(value)} (a ${typeof value})`;
+
 /** The `ValidationError` for `value` unless it is a positive integer number of milliseconds. */
 export function badDuration(value: number, name: string): ValidationError | undefined {
   if (Number.isSafeInteger(value) && value > 0) return undefined;
-  return new ValidationError(`${name} must be a positive integer number of milliseconds, got ${String(value)}`, [
+  return new ValidationError(`${name} must be a positive integer number of milliseconds, got ${shown(value)}`, [
     { path: name, message: 'must be a positive integer (ms)' },
   ]);
 }
@@ -92,6 +96,29 @@ export function storeTimes(options: { ttlMs?: number; dedupeTtlMs?: number; now?
     throw badOption('now must be a function returning epoch milliseconds', 'now', 'must be a function');
   }
   return { ttlMs, dedupeTtlMs, now: options.now ?? Date.now };
+}
+
+/**
+ * A store factory's options: an object, with no name the store does not know (a typo such as
+ * `tablePrefix` would otherwise fall back to the default silently). `names` lists them all,
+ * checked against the options type at compile time.
+ */
+export function checkStoreOptions<T extends object>(
+  options: T | undefined,
+  store: string,
+  names: Readonly<Record<keyof T, true>>,
+  usage: string,
+): asserts options is T {
+  if (options === null || typeof options !== 'object') {
+    throw badOption(`${store} needs its options: ${usage}`, '', 'must be an object');
+  }
+  const unknown = Object.keys(options).filter((name) => !Object.hasOwn(names, name));
+  if (unknown.length > 0) {
+    throw new ValidationError(
+      `${store} has no option ${unknown.map((name) => JSON.stringify(name)).join(', ')}; its options are ${Object.keys(names).join(', ')}`,
+      unknown.map((name) => ({ path: name, message: 'unknown option' })),
+    );
+  }
 }
 
 /** The `windowIndex` option of a persistent store: true unless `false`; anything else is refused. */

@@ -17,6 +17,7 @@ import {
   assertDuration,
   assertTablePrefix,
   badOption,
+  checkStoreOptions,
   decodeConversation,
   listAcrossPages,
   type PageRow,
@@ -262,6 +263,17 @@ ON CONFLICT (id) DO UPDATE SET state = excluded.state, lease_until = excluded.le
 
 type Handle = ReturnType<typeof prepare>;
 
+const SQLITE_OPTIONS: Readonly<Record<keyof SqliteStoreOptions, true>> = {
+  database: true,
+  driver: true,
+  table: true,
+  ttlMs: true,
+  dedupeTtlMs: true,
+  busyTimeoutMs: true,
+  now: true,
+  windowIndex: true,
+};
+
 /**
  * A {@link SessionStore} in a SQLite file: `better-sqlite3` on Node, the runtime's own SQLite on
  * Bun and Deno (the `driver` option).
@@ -275,6 +287,7 @@ type Handle = ReturnType<typeof prepare>;
  * ```
  */
 export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
+  checkStoreOptions(options, 'sqliteStore', SQLITE_OPTIONS, "sqliteStore({ database: 'messenger.db' })");
   const table = options.table ?? 'vonage_messenger';
   assertTablePrefix(table, 'sqliteStore');
   const database = options.database;

@@ -45,6 +45,8 @@ export interface DeliveryOptions {
   callbackTimeoutMs?: number | undefined;
   /** Told when settling the lease fails after a successful callback (the answer stays 200). */
   onSettleError?: ((error: unknown) => unknown) | undefined;
+  /** Keeps a callback that outran `callbackTimeoutMs` alive after the answer (Workers). */
+  waitUntil?: ((promise: Promise<unknown>) => void) | undefined;
 }
 
 /**
@@ -98,7 +100,11 @@ export async function deliver(
     (error: unknown) => ({ failed: true, error }),
   );
   clearTimeout(timer);
-  if (outcome.error instanceof CallbackTimeoutError) throw outcome.error;
+  if (outcome.error instanceof CallbackTimeoutError) {
+    // Answered 503 now; the callback runs on and settles its lease (where the runtime lets it).
+    options.waitUntil?.(settled);
+    throw outcome.error;
+  }
   // Answered once the lease says so, on success and on failure, so that the next copy sees it.
   await settled;
   if (outcome.failed) throw outcome.error;

@@ -84,9 +84,23 @@ export type ReportingHandler = WebhookFetchHandler & {
 };
 
 /**
- * The Fetch handler `webhookHandler` returns.
+ * What a runtime passes a Fetch handler after the request. Where it has a `waitUntil` (a
+ * Worker's `ctx`, Vercel's and Netlify's contexts), a callback that outran `callbackTimeoutMs`
+ * is kept alive through it after the 503, so that it finishes and settles its lease; without
+ * one, Workers stop it with the answer. Anything else (Bun's server, Deno's info) is ignored.
  */
-export type WebhookFetchHandler = (request: Request) => Promise<Response>;
+export type WebhookHandlerContext = { waitUntil(promise: Promise<unknown>): void } | object;
+
+/**
+ * The Fetch handler `webhookHandler` returns: `(request, ctx?)`, as a Worker's `fetch` gets it.
+ */
+export type WebhookFetchHandler = (request: Request, context?: WebhookHandlerContext) => Promise<Response>;
+
+/** The context's `waitUntil`, called on the context, if it has one. */
+function waitUntilOf(context: WebhookHandlerContext | undefined): ((promise: Promise<unknown>) => void) | undefined {
+  if (context === undefined || typeof (context as { waitUntil?: unknown }).waitUntil !== 'function') return undefined;
+  return (promise) => (context as { waitUntil(promise: Promise<unknown>): void }).waitUntil(promise);
+}
 
 /** The body was over the limit (answered 413). */
 export class PayloadTooLargeError extends ValidationError {
@@ -259,7 +273,11 @@ export function createWebhookHandler(
     }
   };
 
-  const handler = async (request: Request, trace: WebhookTrace | undefined): Promise<Response> => {
+  const handler = async (
+    request: Request,
+    trace: WebhookTrace | undefined,
+    context?: WebhookHandlerContext,
+  ): Promise<Response> => {
     if (request.method !== 'POST') {
       await reportError(new MethodNotAllowedError(request.method), request, 405);
       const response = respond(405, 'method_not_allowed');
@@ -285,6 +303,7 @@ export function createWebhookHandler(
           now: options.now,
           callbackTimeoutMs: options.callbackTimeoutMs,
           onSettleError: (error) => reportError(error, request, 200),
+          waitUntil: waitUntilOf(context),
         };
         await deliver(
           lease,

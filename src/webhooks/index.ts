@@ -24,7 +24,7 @@ export type {
   WebhookVersion,
 } from './events.js';
 export { isInboundMessage, isStatusEvent } from './events.js';
-export type { WebhookCallbacks, WebhookContext, WebhookFetchHandler } from './handler.js';
+export type { WebhookCallbacks, WebhookContext, WebhookFetchHandler, WebhookHandlerContext } from './handler.js';
 export { type NodeHandler, type NodeRequest, toNodeHandler } from './node.js';
 export { parseVonageTimestamp, parseWebhook } from './parse.js';
 export {

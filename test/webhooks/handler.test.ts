@@ -4,7 +4,7 @@ import { conversationKey, pageId, psid } from '../../src/ids.js';
 import type { SignWebhookOptions } from '../../src/testing/sign.js';
 import { declaresOver, MethodNotAllowedError, UnsupportedEncodingError } from '../../src/webhooks/handler.js';
 import { createWebhookLayer, type WebhookCallbacks } from '../../src/webhooks/index.js';
-import { clock, inboundV1, PAGE, PSID, rejected, setup, sign, statusV1 } from './helpers.js';
+import { clock, inboundV1, PAGE, PSID, rejected, setup, sign, statusV1, UUID } from './helpers.js';
 
 const key = conversationKey(pageId(PAGE), psid(PSID));
 
@@ -208,6 +208,27 @@ describe('webhookHandler', () => {
     );
     expect(response.status).toBe(413);
     expect(writes).toEqual([]);
+  });
+
+  it("hands a callback that outran callbackTimeoutMs to the context's waitUntil, settled when it ends", async () => {
+    const { layer, store } = setup({ callbackTimeoutMs: 20 });
+    let finished = false;
+    const kept: Promise<unknown>[] = [];
+    const ctx = { waitUntil: (promise: Promise<unknown>) => void kept.push(promise) };
+    const handler = layer.webhookHandler({
+      onMessage: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 80));
+        finished = true;
+      },
+    });
+    expect((await handler(post(inboundV1()), ctx)).status).toBe(503);
+    expect(kept).toHaveLength(1);
+    expect(finished).toBe(false);
+    await kept[0];
+    expect(finished).toBe(true);
+    expect(await store.lease(`{${PAGE}}:inbound:${PSID}:${UUID}`, 60_000, clock.now)).toMatchObject({ state: 'done' });
+    // A context without waitUntil (Bun's server, Deno's info) is ignored.
+    expect((await handler(post(inboundV1({ message_uuid: 'other' })), { port: 3000 })).status).toBe(503);
   });
 
   it('answers 413 while streaming a body without Content-Length past the limit', async () => {

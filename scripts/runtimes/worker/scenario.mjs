@@ -110,8 +110,24 @@ export async function runWorkerScenario({ code, testing }) {
       copy === 200 && sent().length === 1,
       `a repeated webhook was answered ${copy} and sent ${sent().length - 1} more`,
     );
+    // A callback that outruns callbackTimeoutMs: answered 503, it finishes after the answer
+    // (ctx.waitUntil) and settles its lease, so Vonage's next copy is a plain 200.
+    sandbox.webhookUrl = new URL('/webhooks/slow', url).href;
+    const slowUuid = crypto.randomUUID();
+    const slow = await sandbox.userSays({ page: PAGE, psid: USER, text: 'slow', messageUuid: slowUuid });
+    check(slow === 503, `a callback past callbackTimeoutMs was answered ${slow}`);
+    const slowReplies = () => sent().filter((r) => r.body.text === 'Slowly: slow').length;
+    for (let i = 0; i < 50 && slowReplies() === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    check(slowReplies() === 1, 'the callback that outran callbackTimeoutMs did not finish after the answer');
+    let retried = 0;
+    for (let i = 0; i < 50; i++) {
+      retried = await sandbox.userSays({ page: PAGE, psid: USER, text: 'slow', messageUuid: slowUuid });
+      if (retried !== 503) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    check(retried === 200 && slowReplies() === 1, `its copy was answered ${retried}, ${slowReplies()} replies`);
     await sandbox.settled();
-    return { forgedStatus, status, reply: reply.messageUuid };
+    return { forgedStatus, status, reply: reply.messageUuid, slow, retried };
   } finally {
     await mf.dispose();
     await sandbox.close();

@@ -6,29 +6,40 @@ import { d1Store } from 'vonage-messenger/d1';
 
 let messenger;
 let handler;
+let slowHandler;
 
 /** One messenger per isolate: the key is imported and the tables created once. */
 function setUp(env) {
-  messenger ??= createMessenger({
+  const options = {
     applicationId: env.VONAGE_APPLICATION_ID,
     privateKey: env.VONAGE_PRIVATE_KEY,
     signatureSecret: env.VONAGE_SIGNATURE_SECRET,
     apiHost: env.VONAGE_API_HOST,
     store: d1Store({ database: env.DB }),
-  });
+  };
+  messenger ??= createMessenger(options);
   handler ??= messenger.webhookHandler({
     async onMessage(event) {
       await messenger.sendText({ from: event.pageId, to: event.psid, text: `You said: ${event.text}` });
     },
   });
-  return { messenger, handler };
+  // A bot slower than its callbackTimeoutMs: answered 503, it must still finish (ctx.waitUntil).
+  const slow = createMessenger({ ...options, webhook: { callbackTimeoutMs: 100 } });
+  slowHandler ??= slow.webhookHandler({
+    async onMessage(event) {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      await slow.sendText({ from: event.pageId, to: event.psid, text: `Slowly: ${event.text}` });
+    },
+  });
+  return { messenger, handler, slowHandler };
 }
 
 export default {
-  async fetch(request, env) {
-    const { messenger, handler } = setUp(env);
+  async fetch(request, env, ctx) {
+    const { messenger, handler, slowHandler } = setUp(env);
     const url = new URL(request.url);
-    if (url.pathname.startsWith('/webhooks/')) return handler(request);
+    if (url.pathname === '/webhooks/slow') return slowHandler(request, ctx);
+    if (url.pathname.startsWith('/webhooks/')) return handler(request, ctx);
     // For the test only: a send the bot was not asked for, to a user who never wrote.
     if (url.pathname === '/send') {
       try {
