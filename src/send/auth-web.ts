@@ -2,9 +2,9 @@
  * auth.ts for runtimes without `node:crypto` (the Workers build swaps it in): the send JWT
  * is signed RS256 with Web Crypto (`crypto.subtle`, RSASSA-PKCS1-v1_5 with SHA-256), the
  * same token auth.ts signs. Web Crypto is asynchronous, so the key is imported on the first
- * header and each renewal returns a Promise; the token is cached the same way. A key Web
- * Crypto refuses (not RSA, under 2048 bits) fails that first send with the ValidationError
- * auth.ts would have thrown at `createMessenger`.
+ * header and each renewal returns a Promise; the token is cached the same way. A key that is
+ * not RSA is refused at `createMessenger`, as auth.ts does; one Web Crypto refuses later (under
+ * 2048 bits) fails that first send with the ValidationError auth.ts would have thrown there.
  *
  * @module
  */
@@ -60,7 +60,22 @@ function pemDer(pem: string): Uint8Array {
   const der = base64urlDecode(body);
   // Every DER private key is a SEQUENCE.
   if (der[0] !== 0x30) throw notPem();
-  return match[1] === undefined ? der : pkcs1ToPkcs8(der);
+  if (match[1] !== undefined) return pkcs1ToPkcs8(der);
+  // Checked here, at creation, as Node does: Web Crypto would only refuse it at the first send.
+  if (!isRsaPkcs8(der)) throw cannotSign('not an RSA key');
+  return der;
+}
+
+const RSA_OID = [0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+
+/** A PKCS#8 PrivateKeyInfo whose algorithm is rsaEncryption: SEQUENCE { version, SEQUENCE { OID … } … }. */
+function isRsaPkcs8(der: Uint8Array): boolean {
+  const lengthOctets = (der[1] as number) < 0x80 ? 1 : 1 + ((der[1] as number) & 0x7f);
+  const version = 1 + lengthOctets; // INTEGER 0 or 1: 02 01 0x
+  if (der[version] !== 0x02 || der[version + 1] !== 0x01) return false;
+  const algorithm = version + 3; // SEQUENCE, short length, then the OID
+  if (der[algorithm] !== 0x30) return false;
+  return RSA_OID.every((byte, i) => der[algorithm + 2 + i] === byte);
 }
 
 /** DER length octets. */

@@ -304,5 +304,27 @@ export function d1Store(options: D1StoreOptions): D1Store {
     },
   };
   if (!windowIndex) delete store.listByLastInbound;
-  return checkedStore(store);
+  return checkedStore(recreatingDroppedTables(store, () => (ready = undefined)));
+}
+
+/**
+ * Tables dropped under a live store (a reset with `wrangler d1 execute` while a deployment
+ * runs): the call fails, and the next one creates them again instead of failing for as long
+ * as the isolate lives.
+ */
+function recreatingDroppedTables<S extends object>(store: S, forgetTables: () => void): S {
+  for (const [name, method] of Object.entries(store)) {
+    if (typeof method !== 'function') continue;
+    Object.assign(store, {
+      async [name](...args: unknown[]) {
+        try {
+          return await (method as (...a: unknown[]) => unknown).apply(store, args);
+        } catch (error) {
+          if (/no such table/i.test(error instanceof Error ? error.message : String(error))) forgetTables();
+          throw error;
+        }
+      },
+    });
+  }
+  return store;
 }

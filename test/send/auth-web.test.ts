@@ -15,6 +15,15 @@ const refusal = (promise: Promise<unknown>) =>
     (error: unknown) => error,
   );
 
+const refusalNow = (call: () => unknown) => {
+  try {
+    call();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+};
+
 describe('jwtAuth on Web Crypto (the Workers build)', () => {
   it('signs an RS256 token the public key verifies, with the claims the node:crypto signer puts in', async () => {
     const header = await jwtAuth({ applicationId, privateKey }).header();
@@ -65,7 +74,7 @@ describe('jwtAuth on Web Crypto (the Workers build)', () => {
     expect(() => loadPrivateKey('./private.key')).toThrow(/PEM text here/);
   });
 
-  it('refuses text that is not PEM at creation, and keys Web Crypto cannot sign RS256 with on the first header', async () => {
+  it('refuses text that is not PEM and keys that are not RSA at creation, and a short RSA key on the first header', async () => {
     expect(() =>
       jwtAuth({ applicationId, privateKey: '-----BEGIN PRIVATE KEY-----\n%%%\n-----END PRIVATE KEY-----' }),
     ).toThrow(ValidationError);
@@ -79,9 +88,16 @@ describe('jwtAuth on Web Crypto (the Workers build)', () => {
       privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
       publicKeyEncoding: { type: 'spki', format: 'pem' },
     });
-    const ecError = await refusal(Promise.resolve(jwtAuth({ applicationId, privateKey: ec.privateKey }).header()));
+    // Not RSA: refused at creation, as on Node, not at the first send.
+    const ecError = refusalNow(() => jwtAuth({ applicationId, privateKey: ec.privateKey }));
     expect(ecError).toBeInstanceOf(ValidationError);
+    expect((ecError as Error).message).toMatch(/not an RSA key/);
     expect(String(ecError)).not.toContain(ec.privateKey.split('\n')[1]);
+    const ed = generateKeyPairSync('ed25519', {
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    expect(() => jwtAuth({ applicationId, privateKey: ed.privateKey })).toThrow(/not an RSA key/);
     const smallError = await refusal(
       Promise.resolve(jwtAuth({ applicationId, privateKey: small.privateKey }).header()),
     );

@@ -92,6 +92,24 @@ describe('d1Store', () => {
     expect(() => d1Store({ database: proxied, windowIndex: 0 as unknown as boolean })).toThrow(ValidationError);
   });
 
+  it('creates its tables again after they were dropped under it (the failing call reports, the next works)', async () => {
+    const table = freshTable();
+    const store = d1Store({ database: proxied, table });
+    const k = key('1', '2');
+    await store.recordInbound(k, Date.now(), 'm-1');
+    const listed = await proxied.batch([
+      proxied
+        .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?2) = ?1`)
+        .bind(`${table}_`, table.length + 1),
+    ]);
+    const names = ((listed[0]?.results ?? []) as { name: string }[]).map((r) => r.name);
+    expect(names.length).toBeGreaterThan(0);
+    await proxied.batch(names.map((name) => proxied.prepare(`DROP TABLE "${name}"`)));
+    await expect(store.get(k)).rejects.toThrow(/no such table/);
+    expect(await store.get(k)).toBeNull();
+    expect((await store.recordInbound(k, Date.now(), 'm-2')).duplicate).toBe(false);
+  });
+
   it('creates the window index with its tables, unless windowIndex is false', async () => {
     const indexes = async (table: string) => {
       const rows = await proxied.batch([

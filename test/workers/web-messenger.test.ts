@@ -76,14 +76,22 @@ describe('createMessenger in the Workers build', () => {
     ).toThrow(ValidationError);
   });
 
-  it('fails the first send with ValidationError, before any request, when Web Crypto refuses the key', async () => {
+  it('refuses a key that is not RSA at createMessenger, and fails the first send, before any request, for one Web Crypto refuses', async () => {
     sandbox = await createSandbox({ signatureSecret: SECRET, applicationId: APP_ID, publicKey: keys.publicKey });
     const ec = generateKeyPairSync('ec', {
       namedCurve: 'P-256',
       privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
       publicKeyEncoding: { type: 'spki', format: 'pem' },
     });
-    messenger = createMessenger({ applicationId: APP_ID, privateKey: ec.privateKey, apiHost: sandbox.url });
+    expect(() => createMessenger({ applicationId: APP_ID, privateKey: ec.privateKey, apiHost: sandbox?.url })).toThrow(
+      /cannot sign an RS256 JWT: it is not an RSA key/,
+    );
+    const small = generateKeyPairSync('rsa', {
+      modulusLength: 1024,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    messenger = createMessenger({ applicationId: APP_ID, privateKey: small.privateKey, apiHost: sandbox.url });
     await messenger.recordInbound({ from: USER, to: PAGE, timestamp: new Date(), messageUuid: randomUUID() });
     const error = await refusal(messenger.sendText({ from: PAGE, to: USER, text: 'hi' }));
     expect(error).toBeInstanceOf(ValidationError);
