@@ -183,7 +183,8 @@ const OptionsSchema = lazySchema(() =>
  */
 export function checkClock(now: () => unknown): void {
   const value = now();
-  if (value instanceof Date && Number.isFinite(value.getTime())) return;
+  // Not instanceof: a Date from another realm (a vm context, an iframe) is a Date too.
+  if (Object.prototype.toString.call(value) === '[object Date]' && Number.isFinite((value as Date).getTime())) return;
   const got = typeof value === 'number' ? 'a number (epoch ms? wrap it: () => new Date(ms))' : String(value);
   throw new ValidationError(`now must return a valid Date, got ${got}`, [
     { path: 'now', message: 'must return a valid Date' },

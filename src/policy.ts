@@ -544,7 +544,12 @@ export function evaluateSend(
   policy: MessengerPolicy = MESSENGER_POLICY,
   page: PageRules = {},
 ): SendDecision {
-  const at = typeof now === 'number' ? now : now instanceof Date ? now.getTime() : Number.NaN;
+  const at =
+    typeof now === 'number'
+      ? now
+      : Object.prototype.toString.call(now) === '[object Date]'
+        ? now.getTime()
+        : Number.NaN;
   // An Invalid Date would make every comparison false, and so allow every send.
   if (!Number.isFinite(at)) {
     throw new ValidationError(`evaluateSend needs a valid time as "now", got ${String(now)}`, [

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
+import { runInNewContext } from 'node:vm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   ClientRateLimitError,
@@ -153,6 +154,12 @@ describe('createMessenger options', () => {
     for (const [options, message] of cases) {
       expect(() => createMessenger({ apiKey: 'k', apiSecret: 's', ...options })).toThrow(message);
     }
+  });
+
+  it('takes a Date from another realm (a vm context) as a Date', () => {
+    const foreign = runInNewContext('new Date(Date.UTC(2026, 4, 1))') as Date;
+    expect(foreign instanceof Date).toBe(false);
+    expect(() => createMessenger({ apiKey: 'k', apiSecret: 's', now: () => foreign })).not.toThrow();
   });
 
   it('refuses a now that does not return a valid Date, at creation', () => {
@@ -710,6 +717,25 @@ describe('client-side rate limit', () => {
     expect(error).toMatchObject({ reason: 'window_closed' });
     expect(takeToken).toHaveBeenCalledTimes(2);
     expect(api.requests).toHaveLength(0);
+  });
+
+  it('judges the window again on the state as it is after the wait: a user who wrote meanwhile gets the reply', async () => {
+    let late = false;
+    const store = memStore();
+    const takeToken = vi.fn(async () => {
+      if (takeToken.mock.calls.length > 1) return { allowed: true, retryAfterMs: 0 };
+      late = true; // the first window ends while the send waits, and the user writes again
+      await store.recordInbound(KEY, clock + DAY - 1000, 'again');
+      return { allowed: false, retryAfterMs: 20 };
+    });
+    const m = messenger({
+      store: { ...store, takeToken },
+      rateLimit: { perSecond: 1, maxWaitMs: 1000 },
+      now: () => new Date(late ? clock + DAY : clock),
+    });
+    await userWrote(m);
+    await m.sendText({ from: PAGE, to: USER, text: 'x' });
+    expect(api.requests).toHaveLength(1);
   });
 
   it('judges the window again before retrying a 429: a window that closed meanwhile refuses the retry', async () => {

@@ -25,9 +25,9 @@ export interface RateLimitOptions {
   /** Sends per second per Page for audio and video. Default 10 (Meta's limit for audio/video). */
   mediaPerSecond?: number;
   /**
-   * Largest burst of text, image and file sends; default one second's worth of `perSecond`.
-   * Audio and video always burst one second's worth of `mediaPerSecond` (Meta's 10/s for them
-   * is the tighter limit, and a burst sized for text would break it).
+   * Largest burst; default one second's worth of each rate. Audio and video burst at most one
+   * second's worth of `mediaPerSecond` (Meta's 10/s for them is the tighter limit, and a burst
+   * sized for text would break it).
    */
   burst?: number;
   /** How long a send may wait for a token before `ClientRateLimitError`. Default 1 000 ms; 0 refuses at once. */
@@ -106,7 +106,8 @@ export function createLimiter(options: RateLimitOptions, deps: LimiterDeps): Lim
       const slow = messageType === 'audio' || messageType === 'video';
       const rate = slow ? mediaPerSecond : perSecond;
       // A store's bucket holds whole tokens: a fractional rate's default burst rounds down.
-      const burst = Math.max(1, Math.floor(slow ? rate : (options.burst ?? rate)));
+      const wanted = options.burst ?? rate;
+      const burst = Math.max(1, Math.floor(slow ? Math.min(wanted, rate) : wanted));
       const bucket = slow ? `media:${pageId}` : `send:${pageId}`;
       const deadline = clock() + maxWaitMs;
       for (;;) {

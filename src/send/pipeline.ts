@@ -163,15 +163,19 @@ export function createSendPipeline(deps: {
     if (!decision.allowed) throw windowClosed(decision);
     // Judged and allowed: a later failure (the limiter, Vonage, the network) still shows why it went ahead.
     if (trace !== undefined) trace.decision = decision;
-    // A wait (for a token, or after a 429) can outlast the window: judged again before each POST.
-    const stillOpen = () => {
-      if (now() < decision.expiresAt.getTime()) return;
-      const late = evaluateSend(conversation, intent, now(), policy);
-      if (!late.allowed) throw windowClosed(late);
+    // A wait (for a token, or after a 429) can outlast the window: past its end, the send is
+    // judged again before the POST, on the state read afresh (the user may have written since).
+    const rejudge = async (): Promise<void> => {
+      const [page, current] = await readState(from, key);
+      pages.assertLinked(from, page);
+      const late = decide(from, current, intent);
+      const judged = late instanceof Promise ? await late : late;
+      if (!judged.allowed) throw windowClosed(judged);
     };
+    const stillOpen = (): Promise<void> | undefined => (now() < decision.expiresAt.getTime() ? undefined : rejudge());
     if (limiter !== undefined) {
       await limiter.acquire(from, messageType);
-      stillOpen();
+      await stillOpen();
     }
     let messageUuid: string;
     try {

@@ -46,10 +46,10 @@ export interface OutboundMessage {
   clientRef?: string | undefined;
   webhookUrl?: string | undefined;
   /**
-   * Called after a 429's wait, before the request goes again; throwing stops the send with
-   * that error (the messaging window closed during the wait).
+   * Called after a 429's wait, before the request goes again; throwing (or rejecting) stops
+   * the send with that error (the messaging window closed during the wait).
    */
-  beforeRetry?: (() => void) | undefined;
+  beforeRetry?: (() => Promise<void> | undefined) | undefined;
 }
 
 /** Retry policy for 429 answers. */
@@ -374,7 +374,7 @@ export function createSendLoop<Body>(
         const wait = hinted ?? backoff(tries);
         if (tries < retries && wait <= maxDelayMs) {
           await sleep(wait);
-          message.beforeRetry?.();
+          await message.beforeRetry?.();
           continue;
         }
         throw new RateLimitError(

@@ -147,6 +147,30 @@ export function createVonageSdkTransport(
          * `fetch`. Such an answer is thrown here the way `VetchError` carries one, with its response.
          */
         class AnsweredMessages extends Messages {
+          /**
+           * The SDK's own `sendRequest`, with `redirect: 'manual'`: a redirect is an answer, as
+           * on the other transports. Followed, a 307 would re-post the message (PSID, text) to
+           * another origin and resolve with that origin's id.
+           */
+          override async sendRequest<T>(request: VetchRequest) {
+            const timeout = request.timeout || this.config.timeout;
+            const controller = new AbortController();
+            const timer = timeout ? setTimeout(() => controller.abort(), timeout) : undefined;
+            try {
+              const prepared = await this.prepareRequest(request);
+              const response = await fetch(prepared.url, {
+                method: prepared.method,
+                headers: prepared.headers as Record<string, string>,
+                body: this.prepareBody(prepared) ?? null,
+                redirect: 'manual',
+                ...(timeout ? { signal: controller.signal } : {}),
+              });
+              return await this.parseResponse<T>(prepared, response);
+            } finally {
+              clearTimeout(timer);
+            }
+          }
+
           protected override async parseResponse<T>(request: VetchRequest, response: Response) {
             const result = await super.parseResponse<T>(request, response);
             if (result.data === null || typeof result.data !== 'object') {

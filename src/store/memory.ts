@@ -75,6 +75,9 @@ function assertValidOptions(options: MemoryStoreOptions): void {
   if (options.windowIndex !== undefined && typeof options.windowIndex !== 'boolean') {
     issues.push({ path: 'windowIndex', message: 'must be true or false' });
   }
+  if (options.now !== undefined && typeof options.now !== 'function') {
+    issues.push({ path: 'now', message: 'must be a function returning epoch milliseconds' });
+  }
   if (issues.length > 0) {
     throw new ValidationError(
       `Invalid memoryStore options: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,

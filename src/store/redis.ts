@@ -40,6 +40,7 @@ import {
   pageFrom,
   retryAfter,
   type StoredTag,
+  shown,
   storeTimes,
   tagsFrom,
   toMs,
@@ -727,6 +728,9 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     );
   }
   const prefix = options.prefix ?? 'vonage-messenger:';
+  if (typeof prefix !== 'string') {
+    throw badOption(`redisStore prefix must be a string, got ${shown(prefix)}`, 'prefix', 'must be a string');
+  }
   if (/[{}]/.test(prefix)) {
     // A brace in the prefix would become the hash tag and put every key in one slot.
     throw badOption('redisStore prefix must not contain { or }', 'prefix', 'must not contain { or }');

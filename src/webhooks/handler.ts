@@ -148,19 +148,36 @@ export function declaresOver(contentLength: string | null, limit: number): boole
   return contentLength.length > 15 || Number(contentLength) > limit;
 }
 
-/** The body as the app's bytes: decoded when it came gzip- or deflate-encoded. */
-function decodedBody(request: Request): ReadableStream<Uint8Array> | null {
+/**
+ * The body as the app's bytes: decoded when it came gzip- or deflate-encoded, after
+ * `beforeDecoding` passed. A few hundred kilobytes can inflate to gigabytes, and the decoder
+ * inflates ahead of the limit: only a body whose token is Vonage's is ever inflated.
+ */
+function decodedBody(request: Request, beforeDecoding: (() => void | Promise<void>) | undefined): Body | Promise<Body> {
   const encoding = request.headers.get('content-encoding')?.trim().toLowerCase() ?? '';
+  // Not encoded, the common case: no promise on the way.
   if (encoding === '' || encoding === 'identity') return request.body;
   const format = DECODERS[encoding];
   if (format === undefined) throw new UnsupportedEncodingError(encoding);
-  return request.body === null ? null : request.body.pipeThrough(new DecompressionStream(format));
+  const inflate = (): Body =>
+    request.body === null ? null : request.body.pipeThrough(new DecompressionStream(format));
+  return Promise.resolve(beforeDecoding?.()).then(inflate);
 }
 
-/** Reads the body as a stream, refusing it as soon as it passes `limit` bytes (decoded). */
-export async function readBodyWithLimit(request: Request, limit: number): Promise<Uint8Array> {
+type Body = ReadableStream<Uint8Array> | null;
+
+/**
+ * Reads the body as a stream, refusing it as soon as it passes `limit` bytes (decoded);
+ * `beforeDecoding` runs before a compressed body is inflated, and may refuse it.
+ */
+export async function readBodyWithLimit(
+  request: Request,
+  limit: number,
+  beforeDecoding?: () => void | Promise<void>,
+): Promise<Uint8Array> {
   if (declaresOver(request.headers.get('content-length'), limit)) throw new PayloadTooLargeError(limit);
-  const body = decodedBody(request);
+  const decoded = decodedBody(request, beforeDecoding);
+  const body = decoded instanceof Promise ? await decoded : decoded;
   if (body === null) return new Uint8Array(0);
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
@@ -290,7 +307,7 @@ export function createWebhookHandler(
       return respond(500, 'webhook_not_configured');
     }
     try {
-      const body = await readBodyWithLimit(request, maxBodyBytes);
+      const body = await readBodyWithLimit(request, maxBodyBytes, () => receiver.checkToken(request.headers));
       const { result, lease, dedupeId } = await receiver.process(
         { headers: request.headers, body },
         leaseFor,

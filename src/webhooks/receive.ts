@@ -280,6 +280,11 @@ export function createReceiver(deps: WebhookLayerDeps) {
     maxBodyBytes,
     store,
     configured: verifier !== undefined,
+    /** The token alone (signature, claims), pure: the handler's check before it decodes a compressed body. */
+    checkToken: (headers: WebhookHeaders): void | Promise<void> => {
+      if (verifier === undefined) throw missingSecretError();
+      return verifier.checkToken(bearerToken(headers));
+    },
     /** The public `messenger.receive` (one `then`, not an async function around `process`). */
     receive: (input: ReceiveInput, onParsed?: (event: MessengerEvent) => void): Promise<ReceiveResult> =>
       process(input, undefined, onParsed).then(resultOf),

@@ -74,6 +74,12 @@ export interface WebhookVerifier {
    * works for both).
    */
   check(token: string, body: string | Uint8Array, nowMs?: number): WebhookClaims | Promise<WebhookClaims>;
+  /**
+   * The token's header, signature and claims, without the body's hash: whether a body is worth
+   * reading at all (the handler decodes a compressed body only after it). Never enough on its
+   * own: the body is verified by {@link WebhookVerifier.check}.
+   */
+  checkToken(token: string, nowMs?: number): void | Promise<void>;
   /** Claims the token's `jti` once in the store; `replayed_token` the second time. */
   claim(claims: WebhookClaims): Promise<void>;
 }
@@ -343,9 +349,10 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
   const { apiKey, applicationId, store } = options;
   const claimTtlMs = jtiClaimTtlMs(tolerance);
 
+  // `body` undefined: everything but its hash (checkToken).
   const check = (
     token: string,
-    body: string | Uint8Array,
+    body: string | Uint8Array | undefined,
     nowMs: number = now(),
   ): WebhookClaims | Promise<WebhookClaims> => {
     const [dot1, dot2] = splitToken(token);
@@ -358,7 +365,7 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
 
   const checkClaims = (
     segment: string,
-    body: string | Uint8Array,
+    body: string | Uint8Array | undefined,
     nowMs: number,
   ): WebhookClaims | Promise<WebhookClaims> => {
     // Signed by a holder of the secret from here on; the claims are still checked strictly.
@@ -368,7 +375,8 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
     const jti = checkJti(payload);
     const tokenApiKey = checkApiKey(payload, apiKey);
     const tokenApplication = checkApplicationId(payload, applicationId);
-    return andThen(checkBodyHash(payload, body), (payloadHash) => {
+    const hashed = body === undefined ? String(own(payload, 'payload_hash')) : checkBodyHash(payload, body);
+    return andThen(hashed, (payloadHash) => {
       const claims: { -readonly [K in keyof WebhookClaims]: WebhookClaims[K] } = {
         iat,
         jti,
@@ -390,6 +398,7 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
 
   return {
     check,
+    checkToken: (token, nowMs) => andThen(check(token, undefined, nowMs), () => undefined),
     claim,
     async verify(request) {
       const claims = await check(bearerToken(request.headers), request.body);

@@ -104,7 +104,7 @@ describe('createLimiter', () => {
     await limiter.acquire('1029', 'video');
     expect(takeToken.mock.calls).toEqual([
       ['send:1029', 50, 5, time.clock()],
-      ['media:1029', 10, 10, time.clock()],
+      ['media:1029', 10, 5, time.clock()],
     ]);
   });
 
@@ -117,6 +117,16 @@ describe('createLimiter', () => {
     for (let i = 0; i < 50; i++) await limiter.acquire('1029', 'text');
     await expect(limiter.acquire('1029', 'text')).rejects.toBeInstanceOf(ClientRateLimitError);
     await limiter.acquire('1029', 'audio');
+    await expect(limiter.acquire('1029', 'video')).rejects.toBeInstanceOf(ClientRateLimitError);
+  });
+
+  it('keeps a burst smaller than one second of media for audio and video too', async () => {
+    const time = virtualTime();
+    const limiter = createLimiter(
+      { perSecond: 100, mediaPerSecond: 10, burst: 1, maxWaitMs: 0 },
+      { store: memoryStore(), ...time },
+    );
+    await limiter.acquire('1029', 'video');
     await expect(limiter.acquire('1029', 'video')).rejects.toBeInstanceOf(ClientRateLimitError);
   });
 

@@ -67,7 +67,13 @@ const problem =
       headers: { 'content-type': 'application/problem+json', ...headers },
     });
 
+const OTHER = 'http://127.0.0.1:10';
+const stolen: string[] = [];
 const server = setupServer(
+  http.all(`${OTHER}/steal`, async ({ request }) => {
+    stolen.push(`${request.method} ${await request.text()}`);
+    return HttpResponse.json({ message_uuid: 'stolen' }, { status: 202 });
+  }),
   http.post(`${HOST}/v1/messages`, async ({ request }) => {
     seen.push({
       authorization: request.headers.get('authorization'),
@@ -83,6 +89,7 @@ const messengers: Messenger[] = [];
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
 afterEach(async () => {
   seen.length = 0;
+  stolen.length = 0;
   replies.length = 0;
   fallback = undefined;
   for (const m of messengers.splice(0)) await m.close();
@@ -224,6 +231,14 @@ describe.each(TRANSPORTS)('transport %s', (transport) => {
     expect(error).toBeInstanceOf(RateLimitError);
     expect(error).toMatchObject({ code: 'RATE_LIMITED', status: 429, title: 'Rate Limit Hit', retryAfterMs: 0 });
     expect(seen).toHaveLength(3);
+  });
+
+  it.each([302, 307])('answers a %i as VonageApiError, and does not follow it to another origin', async (status) => {
+    replies.push(() => new HttpResponse(null, { status, headers: { location: `${OTHER}/steal` } }));
+    const messenger = await open(transport, { retry: false });
+    await expect(text(messenger)).rejects.toMatchObject({ name: 'VonageApiError', status });
+    expect(stolen).toEqual([]);
+    expect(seen).toHaveLength(1);
   });
 
   it('never retries a 500: Vonage sees exactly one request', async () => {

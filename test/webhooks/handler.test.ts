@@ -194,6 +194,33 @@ describe('webhookHandler', () => {
     expect(writes).toEqual([]);
   });
 
+  it('inflates a compressed body only after its token passed: forged 401, unsigned 503, before any decoding', async () => {
+    const { layer, writes } = setup();
+    const onError = vi.fn();
+    const handler = layer.webhookHandler({ onError });
+    const signed = sign(inboundV1());
+    // Not gzip at all: decoding it would answer 400, so these statuses show it was never decoded.
+    const notGzip = new TextEncoder().encode('not gzip');
+    const forged = sign(inboundV1(), {}, 'another-secret');
+    const as = (headers: Record<string, string>) =>
+      handler(
+        new Request('http://localhost/', {
+          method: 'POST',
+          headers: { ...headers, 'content-encoding': 'gzip' },
+          body: notGzip,
+        }),
+      );
+    expect((await as(forged.headers)).status).toBe(401);
+    expect((await as({ 'content-type': 'application/json' })).status).toBe(503);
+    expect((await as(signed.headers)).status).toBe(400); // signed: decoded, and refused as not gzip
+    expect(onError.mock.calls.map((call) => call[0].reason ?? call[0].message)).toEqual([
+      'bad_signature',
+      'missing_token',
+      expect.stringMatching(/not validly encoded/),
+    ]);
+    expect(writes).toEqual([]);
+  });
+
   it('counts the decoded bytes against the limit (a small gzip of a large body is 413)', async () => {
     const { layer, writes } = setup({ maxBodyBytes: 10_000 });
     const body = JSON.stringify({ ...inboundV1(), text: ' '.repeat(1_000_000) });

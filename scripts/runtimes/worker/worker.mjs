@@ -6,10 +6,12 @@ import { d1Store } from 'vonage-messenger/d1';
 
 let messenger;
 let handler;
+let slow;
 let slowHandler;
 
 /** One messenger per isolate: the key is imported and the tables created once. */
 function setUp(env) {
+  if (handler !== undefined) return { messenger, handler, slowHandler };
   const options = {
     applicationId: env.VONAGE_APPLICATION_ID,
     privateKey: env.VONAGE_PRIVATE_KEY,
@@ -17,15 +19,15 @@ function setUp(env) {
     apiHost: env.VONAGE_API_HOST,
     store: d1Store({ database: env.DB }),
   };
-  messenger ??= createMessenger(options);
-  handler ??= messenger.webhookHandler({
+  messenger = createMessenger(options);
+  handler = messenger.webhookHandler({
     async onMessage(event) {
       await messenger.sendText({ from: event.pageId, to: event.psid, text: `You said: ${event.text}` });
     },
   });
   // A bot slower than its callbackTimeoutMs: answered 503, it must still finish (ctx.waitUntil).
-  const slow = createMessenger({ ...options, webhook: { callbackTimeoutMs: 100 } });
-  slowHandler ??= slow.webhookHandler({
+  slow = createMessenger({ ...options, webhook: { callbackTimeoutMs: 100 } });
+  slowHandler = slow.webhookHandler({
     async onMessage(event) {
       await new Promise((resolve) => setTimeout(resolve, 400));
       await slow.sendText({ from: event.pageId, to: event.psid, text: `Slowly: ${event.text}` });
