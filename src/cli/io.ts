@@ -84,6 +84,20 @@ export function required(args: ParsedArgs, name: string): string {
   return value;
 }
 
+/**
+ * The signature secret: the option, else `VONAGE_SIGNATURE_SECRET`. An option given empty
+ * (an unset shell variable, say) is its own mistake, whatever the environment holds.
+ */
+export function signatureSecret(args: ParsedArgs, io: Io): string {
+  const given = str(args, 'signature-secret');
+  if (given === '') throw new UsageError('--signature-secret is empty');
+  const secret = given ?? io.env.VONAGE_SIGNATURE_SECRET;
+  if (secret === undefined || secret === '') {
+    throw new UsageError('--signature-secret is required (or set VONAGE_SIGNATURE_SECRET)');
+  }
+  return secret;
+}
+
 /** An integer option within bounds. */
 export function integer(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
   const text = str(args, name);

@@ -303,6 +303,17 @@ describe('trigger', () => {
     expect(unreachable.stderr).toContain('ECONNREFUSED');
   });
 
+  it('says an empty --signature-secret is empty, even when VONAGE_SIGNATURE_SECRET is set (exit 2)', async () => {
+    const env = { VONAGE_SIGNATURE_SECRET: secret };
+    const triggered = await cli(['trigger', 'inbound', '--url', url, '--signature-secret', ''], { env });
+    const inspected = await cli(['inspect-token', 'a.b.c', '--signature-secret', ''], { env });
+    for (const result of [triggered, inspected]) {
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('--signature-secret is empty');
+      expect(result.stderr).not.toContain('is required');
+    }
+  });
+
   it('exits 2 on usage errors', async () => {
     const lines = [
       ['trigger', '--url', url, '--signature-secret', secret],
