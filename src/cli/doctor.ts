@@ -11,7 +11,7 @@ import { createMessenger, DEFAULT_API_HOST } from '../messenger.js';
 import { jwtAuth, loadPrivateKey } from '../send/auth.js';
 import { signWebhook } from '../testing/sign.js';
 import { createWebhookVerifier } from '../webhooks/verify.js';
-import { type Command, EXIT, mark, paint } from './io.js';
+import { type Command, EXIT, failureReason, mark, paint } from './io.js';
 
 const HELP = `Usage: vonage-messenger doctor [--live] [--json]
 
@@ -62,7 +62,7 @@ async function live(host: string, header: string): Promise<Check> {
     }
     return { name, result: 'warn', detail: `${host} answered ${said}` };
   } catch (error) {
-    return { name, result: 'fail', detail: `cannot reach ${host}: ${message(error)}` };
+    return { name, result: 'fail', detail: `cannot reach ${host}: ${failureReason(error)}` };
   }
 }
 

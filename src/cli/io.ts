@@ -98,6 +98,14 @@ export function signatureSecret(args: ParsedArgs, io: Io): string {
   return secret;
 }
 
+/** Why a network call failed: fetch's own message ("fetch failed") hides its cause. */
+export function failureReason(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  // A name with an IPv4 and an IPv6 address fails with one error per address.
+  const cause: unknown = error.cause instanceof AggregateError ? error.cause.errors[0] : error.cause;
+  return cause instanceof Error && cause.message !== '' ? cause.message : error.message;
+}
+
 /** An integer option within bounds. */
 export function integer(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
   const text = str(args, name);

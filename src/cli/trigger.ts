@@ -9,7 +9,7 @@ import { inboundText, type MessageStatusValue, messageStatus } from '../testing/
 import { MESSAGES_ERRORS, type MessagesErrorCode } from '../testing/sandbox/codes.js';
 import { signWebhook } from '../testing/sign.js';
 import { MESSAGE_STATUSES } from '../vocabulary.js';
-import { type Command, EXIT, paint, required, signatureSecret, str, UsageError } from './io.js';
+import { type Command, EXIT, failureReason, paint, required, signatureSecret, str, UsageError } from './io.js';
 import { DEFAULT_PAGE, DEFAULT_USER } from './playground.js';
 
 const STATUSES: readonly MessageStatusValue[] = MESSAGE_STATUSES;
@@ -117,8 +117,7 @@ export const triggerCommand: Command = {
       status = response.status;
       answer = await response.text();
     } catch (error) {
-      const reason =
-        error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
+      const reason = failureReason(error);
       if (args.values.json === true)
         io.out(`${JSON.stringify({ url, sent: JSON.parse(signed.body), error: reason })}\n`);
       else io.err(`${paint(io, 'red', 'failed')}: POST ${url}: ${reason}\n`);

@@ -34,6 +34,15 @@ afterAll(() => {
 
 const COMMANDS = ['sandbox', 'trigger', 'inspect-token', 'doctor'];
 
+/** A port on 127.0.0.1 that nothing listens on (ECONNREFUSED). */
+async function closedPort(): Promise<number> {
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const { port } = closed.address() as AddressInfo;
+  await new Promise((resolve) => closed.close(resolve));
+  return port;
+}
+
 describe.concurrent('the command line', () => {
   it('prints the command list with --help (exit 0) and without a command (exit 2)', async () => {
     const help = await cli(['--help']);
@@ -287,10 +296,7 @@ describe('trigger', () => {
     const noApplication = await cli(['trigger', 'inbound', '--url', url, '--signature-secret', secret]);
     expect(noApplication.code).toBe(1);
     expect(noApplication.stdout).toContain('\n401');
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
+    const port = await closedPort();
     const unreachable = await cli([
       'trigger',
       'inbound',
@@ -484,5 +490,18 @@ describe('doctor', () => {
       env: { VONAGE_APPLICATION_ID: randomUUID(), VONAGE_PRIVATE_KEY: '/no/such/key', VONAGE_SIGNATURE_SECRET: 's' },
     });
     expect(noFile.stdout).toMatch(/^FAIL VONAGE_PRIVATE_KEY +privateKey is neither PEM text nor a readable file path/m);
+  });
+
+  it('--live names why the API host cannot be reached', async () => {
+    const result = await cli(['doctor', '--live'], {
+      env: {
+        VONAGE_APPLICATION_ID: randomUUID(),
+        VONAGE_PRIVATE_KEY: keyFile(2048),
+        VONAGE_SIGNATURE_SECRET: 's',
+        VONAGE_API_HOST: `http://127.0.0.1:${await closedPort()}`,
+      },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^FAIL --live +cannot reach http:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED/m);
   });
 });
