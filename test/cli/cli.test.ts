@@ -492,6 +492,39 @@ describe('doctor', () => {
     expect(noFile.stdout).toMatch(/^FAIL VONAGE_PRIVATE_KEY +privateKey is neither PEM text nor a readable file path/m);
   });
 
+  it('--live sends no credentials when VONAGE_APPLICATION_ID is unset or createMessenger refuses the host', async () => {
+    const authorizations: Array<string | undefined> = [];
+    // 127.0.0.2 is this machine, but not a host createMessenger accepts plain http for.
+    const api = createServer((request, response) => {
+      authorizations.push(request.headers.authorization);
+      response.writeHead(422).end('{}');
+    });
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.2', resolve));
+    const { port } = api.address() as AddressInfo;
+    const key = keyFile(2048);
+    try {
+      const noApplication = await cli(['doctor', '--live'], {
+        env: { VONAGE_PRIVATE_KEY: key, VONAGE_SIGNATURE_SECRET: 's', VONAGE_API_HOST: `http://127.0.0.2:${port}` },
+      });
+      expect(noApplication.code).toBe(1);
+      expect(noApplication.stdout).toMatch(/^SKIP --live +VONAGE_APPLICATION_ID is not set: no credentials sent$/m);
+      const plainHttp = await cli(['doctor', '--live'], {
+        env: {
+          VONAGE_APPLICATION_ID: randomUUID(),
+          VONAGE_PRIVATE_KEY: key,
+          VONAGE_SIGNATURE_SECRET: 's',
+          VONAGE_API_HOST: `http://127.0.0.2:${port}`,
+        },
+      });
+      expect(plainHttp.code).toBe(1);
+      expect(plainHttp.stdout).toMatch(/^FAIL createMessenger +.*apiHost must be an https URL/m);
+      expect(plainHttp.stdout).toMatch(/^SKIP --live +createMessenger refuses this configuration/m);
+      expect(authorizations).toEqual([]);
+    } finally {
+      await new Promise((resolve) => api.close(resolve));
+    }
+  });
+
   it('--live names why the API host cannot be reached', async () => {
     const result = await cli(['doctor', '--live'], {
       env: {
