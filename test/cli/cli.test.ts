@@ -390,6 +390,14 @@ describe('inspect-token', () => {
     }
   });
 
+  it('says a token without application_id has none, with the verifier reason wrong_application', async () => {
+    const result = await inspect(signWebhook(body, secret).token, '--application-id', 'app-1');
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(
+      /^FAIL application_id +The token has no application_id claim.*\[wrong_application\]$/m,
+    );
+  });
+
   it('agrees with the verifier on every token it is given (--json)', async () => {
     const verifier = createWebhookVerifier({ signatureSecret: secret });
     const tokens = [
