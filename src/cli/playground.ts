@@ -253,7 +253,9 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
       return json(response, error === undefined ? 200 : 502, { uuid, botStatus, error });
     }
     if (path === '/api/advance') {
-      const step = typeof body.by === 'string' ? CLOCK_STEPS[body.by] : undefined;
+      // Own names only: "toString" or "constructor" would find Object.prototype's functions.
+      const step =
+        typeof body.by === 'string' && Object.hasOwn(CLOCK_STEPS, body.by) ? CLOCK_STEPS[body.by] : undefined;
       if (step === undefined)
         return json(response, 400, { error: `by is one of ${Object.keys(CLOCK_STEPS).join(', ')}` });
       const now = sandbox.advance(step);

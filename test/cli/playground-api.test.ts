@@ -45,6 +45,15 @@ describe('the playground endpoints', () => {
     expect(state).toMatchObject({ linked: true, advancedMs: 0, lastInboundAt: null });
   });
 
+  it('answers 400, not 500, to a clock step named like an Object.prototype member, and leaves the clock', async () => {
+    playground = await startPlayground({ signatureSecret: 's', clientScript: '' });
+    const names = ['toString', 'constructor', '__proto__', 'hasOwnProperty'];
+    const statuses = await Promise.all(names.map(async (by) => (await post('/api/advance', { by })).status));
+    expect(statuses).toEqual([400, 400, 400, 400]);
+    const state = (await (await fetch(`${playground.url}/api/state`)).json()) as { advancedMs: number };
+    expect(state.advancedMs).toBe(0);
+  });
+
   it('says 409 when no webhook URL is set, and passes other paths to the sandbox', async () => {
     playground = await startPlayground({ signatureSecret: 's', clientScript: '' });
     expect((await post('/api/say', { page: '1', psid: '2', text: 'hi' })).status).toBe(409);
