@@ -115,11 +115,21 @@ function loadClientScript(): string {
   }
 }
 
+/** A request body the page API refuses, with the HTTP status that says why. */
+class BodyError extends Error {
+  constructor(
+    message: string,
+    readonly status: 400 | 413 = 400,
+  ) {
+    super(message);
+  }
+}
+
 function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     // application/json only: a cross-site form cannot send it without a preflight, which fails.
     if (!String(request.headers['content-type'] ?? '').startsWith('application/json')) {
-      reject(new Error('content-type must be application/json'));
+      reject(new BodyError('content-type must be application/json'));
       request.resume();
       return;
     }
@@ -130,13 +140,13 @@ function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
       if (size <= MAX_SAY_BYTES) chunks.push(chunk);
     });
     request.on('end', () => {
-      if (size > MAX_SAY_BYTES) return reject(new Error('body too large'));
+      if (size > MAX_SAY_BYTES) return reject(new BodyError('body too large', 413));
       try {
         const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
         if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
         resolve(value as Record<string, unknown>);
       } catch (error) {
-        reject(error instanceof Error ? error : new Error(String(error)));
+        reject(new BodyError(error instanceof Error ? error.message : String(error)));
       }
     });
     request.on('error', reject);
@@ -218,7 +228,8 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
     try {
       body = await readJson(request);
     } catch (error) {
-      return json(response, 400, { error: error instanceof Error ? error.message : String(error) });
+      if (error instanceof BodyError) return json(response, error.status, { error: error.message });
+      throw error;
     }
     const page = typeof body.page === 'string' ? body.page : '';
     const psid = typeof body.psid === 'string' ? body.psid : '';

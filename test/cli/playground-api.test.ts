@@ -54,6 +54,17 @@ describe('the playground endpoints', () => {
     expect(state.advancedMs).toBe(0);
   });
 
+  it('answers 413 to a body over the limit, and sends nothing', async () => {
+    receiver = await startReceiver();
+    playground = await startPlayground({ signatureSecret: 's', clientScript: '', webhookUrl: `${receiver.url}/in` });
+    for (const size of [20_000, 2_000_000]) {
+      const response = await post('/api/say', { page: '1', psid: '2', text: 'x'.repeat(size) });
+      expect({ size, status: response.status }).toEqual({ size, status: 413 });
+      expect(await response.json()).toEqual({ error: 'body too large' });
+    }
+    expect(receiver.received).toHaveLength(0);
+  });
+
   it('says 409 when no webhook URL is set, and passes other paths to the sandbox', async () => {
     playground = await startPlayground({ signatureSecret: 's', clientScript: '' });
     expect((await post('/api/say', { page: '1', psid: '2', text: 'hi' })).status).toBe(409);
