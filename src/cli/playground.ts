@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, isIP } from 'node:net';
 import { MESSENGER_POLICY } from '../policy.js';
 import { createSandbox, type Sandbox, type SandboxFeedEntry, type SandboxOptions } from '../testing/sandbox.js';
 import { PAGE_HTML } from './page/html.js';
@@ -154,6 +154,17 @@ function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
 }
 
 const ID = /^\d{1,32}$/;
+
+/**
+ * Whether a request's Host names this sandbox. DNS rebinding points an attacker's name at
+ * 127.0.0.1, making its page same-origin with this one; its requests still carry that name.
+ * An IP address cannot be rebound, so any is accepted (a sandbox on 0.0.0.0 is reached by one).
+ */
+function ownHost(header: string | undefined, listenHost: string): boolean {
+  if (header === undefined || !URL.canParse(`http://${header}`)) return false;
+  const name = new URL(`http://${header}`).hostname.toLowerCase();
+  return isIP(name.replace(/^\[|\]$/g, '')) !== 0 || name === 'localhost' || name === listenHost.toLowerCase();
+}
 
 function json(response: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -337,6 +348,10 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
       response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
       response.end(script);
       return;
+    }
+    const pageApi = url.pathname === '/events' || url.pathname.startsWith('/api/');
+    if (pageApi && !ownHost(request.headers.host, host)) {
+      return json(response, 403, { error: 'the Host header does not name this sandbox' });
     }
     if (request.method === 'GET' && url.pathname === '/events') return events(request, response);
     if (url.pathname.startsWith('/api/')) {

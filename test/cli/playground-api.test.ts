@@ -1,5 +1,6 @@
 // The chat page's endpoints, in process (the page itself is tested in Chromium in
 // playground.test.ts): what they refuse, and that everything else reaches the sandbox.
+import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Playground, startPlayground } from '../../src/cli/playground.js';
 import { type Receiver, startReceiver } from '../testing/receiver.js';
@@ -63,6 +64,34 @@ describe('the playground endpoints', () => {
       expect(await response.json()).toEqual({ error: 'body too large' });
     }
     expect(receiver.received).toHaveLength(0);
+  });
+
+  it('refuses (403) page-API requests whose Host is another name, as a DNS-rebinding page sends them', async () => {
+    playground = await startPlayground({ signatureSecret: 's', clientScript: '' });
+    const { port } = new URL(playground.url);
+    const ask = (path: string, host: string, method = 'POST') =>
+      new Promise<number>((resolve, reject) => {
+        const body = JSON.stringify({ by: '8d' });
+        const request = httpRequest(
+          { host: '127.0.0.1', port, path, method, headers: { host, 'content-type': 'application/json' } },
+          (response) => {
+            response.resume();
+            resolve(response.statusCode ?? 0);
+          },
+        );
+        request.on('error', reject);
+        request.end(method === 'POST' ? body : undefined);
+      });
+    const foreign = ['attacker.example', `attacker.example:${port}`, `127.0.0.1.attacker.example:${port}`];
+    for (const host of foreign) {
+      expect({ host, status: await ask('/api/advance', host) }).toEqual({ host, status: 403 });
+      expect({ host, status: await ask('/api/state', host, 'GET') }).toEqual({ host, status: 403 });
+      expect({ host, status: await ask('/events', host, 'GET') }).toEqual({ host, status: 403 });
+    }
+    expect(playground.sandbox.now().getTime()).toBeLessThan(Date.now() + 3_600_000);
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]) {
+      expect({ host, status: await ask('/api/state', host, 'GET') }).toEqual({ host, status: 200 });
+    }
   });
 
   it('says 409 when no webhook URL is set, and passes other paths to the sandbox', async () => {
