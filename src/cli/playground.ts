@@ -334,9 +334,12 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
 
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://playground.invalid');
-    if (request.method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) {
+    // HEAD answers as GET does; node sends no body for it.
+    const read = request.method === 'GET' || request.method === 'HEAD';
+    if (read && (url.pathname === '/' || url.pathname === '/index.html')) {
       response.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
+        'content-length': Buffer.byteLength(PAGE_HTML),
         'cache-control': 'no-store',
         'content-security-policy':
           "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
@@ -344,9 +347,16 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
       response.end(PAGE_HTML);
       return;
     }
-    if (request.method === 'GET' && url.pathname === '/playground.js') {
+    if (read && url.pathname === '/playground.js') {
       response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
       response.end(script);
+      return;
+    }
+    // Browsers ask for it on their own: answered here, it is neither a 404 nor a line of the
+    // sandbox's request log.
+    if (read && url.pathname === '/favicon.ico') {
+      response.writeHead(204, { 'cache-control': 'max-age=86400' });
+      response.end();
       return;
     }
     const pageApi = url.pathname === '/events' || url.pathname.startsWith('/api/');

@@ -94,6 +94,20 @@ describe('the playground endpoints', () => {
     }
   });
 
+  it('answers HEAD / like GET / without a body, and /favicon.ico without a 404 or a request-log line', async () => {
+    playground = await startPlayground({ signatureSecret: 's', clientScript: '' });
+    const get = await fetch(`${playground.url}/`);
+    const html = await get.text();
+    const head = await fetch(`${playground.url}/`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe(get.headers.get('content-type'));
+    expect(head.headers.get('content-length')).toBe(String(Buffer.byteLength(html)));
+    expect(await head.text()).toBe('');
+    const icon = await fetch(`${playground.url}/favicon.ico`);
+    expect(icon.status).toBe(204);
+    expect(playground.sandbox.requests.map((request) => request.path)).not.toContain('/favicon.ico');
+  });
+
   it('says 409 when no webhook URL is set, and passes other paths to the sandbox', async () => {
     playground = await startPlayground({ signatureSecret: 's', clientScript: '' });
     expect((await post('/api/say', { page: '1', psid: '2', text: 'hi' })).status).toBe(409);

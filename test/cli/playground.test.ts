@@ -148,3 +148,45 @@ describe.skipIf(!runs)('the chat page (Chromium, packed CLI, example Express bot
     await expect.poll(() => page.textContent('#linked')).toBe('linked');
   }, 60_000);
 });
+
+describe.skipIf(!runs)('the chat page on its own (Chromium, packed CLI, no bot)', () => {
+  let sandbox: CliProcess;
+  let listening: Listening;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    sandbox = startCli(await packedCli(), ['sandbox', '--port', '0', '--json', '--page', '111', '--page', '222']);
+    listening = JSON.parse(await sandbox.line((line) => line.includes('"listening"'))) as Listening;
+  }, 400_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await sandbox?.stop();
+    if (listening?.credentialsDir) rmSync(listening.credentialsDir, { recursive: true, force: true });
+  });
+
+  /** A fresh page on the chat page, live, with the console errors and failed responses it saw. */
+  async function open(): Promise<{ page: Page; problems: string[] }> {
+    browser ??= await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+    });
+    page.on('response', (response) => {
+      if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`);
+    });
+    await page.goto(`${listening.url}/`);
+    await page.waitForSelector('body[data-live="true"]');
+    return { page, problems };
+  }
+
+  it('loads without a failed request or a console error, and logs no favicon request', async () => {
+    const { page, problems } = await open();
+    await expect.poll(() => page.textContent('#standard')).toContain('no conversation');
+    await page.reload();
+    await page.waitForSelector('body[data-live="true"]');
+    expect(problems).toEqual([]);
+    expect(sandbox.output()).not.toContain('favicon');
+  }, 60_000);
+});

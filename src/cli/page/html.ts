@@ -10,6 +10,7 @@ export const PAGE_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Messenger sandbox · vonage-messenger</title>
+<link rel="icon" href="data:,">
 <style>
 :root { color-scheme: light; --blue: #0a7cff; --line: #d8dde3; --muted: #5b6570; --bad: #b3261e; --ok: #146c2e; }
 * { box-sizing: border-box; }
