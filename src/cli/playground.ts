@@ -12,7 +12,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { type AddressInfo, isIP } from 'node:net';
 import { MESSENGER_POLICY } from '../policy.js';
 import { createSandbox, type Sandbox, type SandboxFeedEntry, type SandboxOptions } from '../testing/sandbox.js';
-import { PAGE_HTML } from './page/html.js';
+import { pageHtml } from './page/html.js';
 
 /** Options of {@link startPlayground}: the sandbox's, plus where to listen. */
 export interface PlaygroundOptions extends Omit<SandboxOptions, 'port'> {
@@ -182,12 +182,17 @@ function json(response: ServerResponse, status: number, body: unknown): void {
 export async function startPlayground(options: PlaygroundOptions): Promise<Playground> {
   const { host = '127.0.0.1', port = 0, offer, clientScript, ...sandboxOptions } = options;
   const script = clientScript ?? loadClientScript();
+  const knownPages = new Set(offer?.pages?.length ? offer.pages : [DEFAULT_PAGE]);
+  const knownUsers = new Set(offer?.users?.length ? offer.users : [DEFAULT_USER]);
+  const [firstPage = DEFAULT_PAGE] = knownPages;
+  const [firstUser = DEFAULT_USER] = knownUsers;
+  if (![...knownPages, ...knownUsers].every((id) => ID.test(id)))
+    throw new Error('offer: Page and user IDs are digits');
+  const html = pageHtml({ page: firstPage, psid: firstUser });
   // The platform's clock moves with the buttons; webhook tokens keep the wall clock, so a
   // bot on real time still accepts them after the clock moved.
   const sandbox = await createSandbox({ ...sandboxOptions, signingClock: () => new Date() });
   const unlinked = new Set<string>();
-  const knownPages = new Set(offer?.pages ?? [DEFAULT_PAGE]);
-  const knownUsers = new Set(offer?.users ?? [DEFAULT_USER]);
   const clients = new Set<ServerResponse>();
   let advancedMs = 0;
   const target = new URL(sandbox.url);
@@ -229,8 +234,8 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
   async function api(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
     const path = url.pathname;
     if (request.method === 'GET' && path === '/api/state') {
-      const page = url.searchParams.get('page') ?? DEFAULT_PAGE;
-      const psid = url.searchParams.get('psid') ?? DEFAULT_USER;
+      const page = url.searchParams.get('page') ?? firstPage;
+      const psid = url.searchParams.get('psid') ?? firstUser;
       if (!ID.test(page) || !ID.test(psid)) return json(response, 400, { error: 'page and psid are digits' });
       return json(response, 200, state(page, psid));
     }
@@ -339,12 +344,12 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
     if (read && (url.pathname === '/' || url.pathname === '/index.html')) {
       response.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
-        'content-length': Buffer.byteLength(PAGE_HTML),
+        'content-length': Buffer.byteLength(html),
         'cache-control': 'no-store',
         'content-security-policy':
           "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
       });
-      response.end(PAGE_HTML);
+      response.end(html);
       return;
     }
     if (read && url.pathname === '/playground.js') {

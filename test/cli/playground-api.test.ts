@@ -108,6 +108,12 @@ describe('the playground endpoints', () => {
     expect(playground.sandbox.requests.map((request) => request.path)).not.toContain('/favicon.ico');
   });
 
+  it('reports the first offered Page when /api/state names none', async () => {
+    playground = await startPlayground({ signatureSecret: 's', clientScript: '', offer: { pages: ['111', '222'] } });
+    const state = (await (await fetch(`${playground.url}/api/state`)).json()) as { page: string; pages: string[] };
+    expect(state).toMatchObject({ page: '111', pages: ['111', '222'] });
+  });
+
   it('says 409 when no webhook URL is set, and passes other paths to the sandbox', async () => {
     playground = await startPlayground({ signatureSecret: 's', clientScript: '' });
     expect((await post('/api/say', { page: '1', psid: '2', text: 'hi' })).status).toBe(409);

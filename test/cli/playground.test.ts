@@ -181,6 +181,15 @@ describe.skipIf(!runs)('the chat page on its own (Chromium, packed CLI, no bot)'
     return { page, problems };
   }
 
+  it('opens on the first --page as its Page ID', async () => {
+    const { page } = await open();
+    expect(await page.inputValue('#page')).toBe('111');
+    expect(await page.inputValue('#psid')).toBe(USER);
+    await expect
+      .poll(() => page.locator('#pages option').evaluateAll((options) => options.map((o) => o.getAttribute('value'))))
+      .toEqual(['111', '222']);
+  }, 60_000);
+
   it('loads without a failed request or a console error, and logs no favicon request', async () => {
     const { page, problems } = await open();
     await expect.poll(() => page.textContent('#standard')).toContain('no conversation');

@@ -40,8 +40,9 @@ let state: State | undefined;
 let offset = 0; // sandbox clock minus this browser's clock
 
 const params = new URLSearchParams(location.search);
-pageInput.value = params.get('page') ?? '102290129340398';
-psidInput.value = params.get('psid') ?? '25381719828140932';
+// Without a query, the conversation the server wrote into the page (the first --page).
+pageInput.value = params.get('page') ?? pageInput.defaultValue;
+psidInput.value = params.get('psid') ?? psidInput.defaultValue;
 
 const ID = /^\d{1,32}$/;
 const valid = (): boolean => ID.test(pageInput.value) && ID.test(psidInput.value);
