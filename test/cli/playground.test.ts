@@ -198,4 +198,16 @@ describe.skipIf(!runs)('the chat page on its own (Chromium, packed CLI, no bot)'
     expect(problems).toEqual([]);
     expect(sandbox.output()).not.toContain('favicon');
   }, 60_000);
+
+  // Last: it stops the sandbox.
+  it('keeps the typed text and says the sandbox is unreachable once it has stopped', async () => {
+    const { page } = await open();
+    expect(await sandbox.stop('SIGTERM')).toBe(0);
+    await page.waitForSelector('body[data-live="false"]');
+    await page.fill('#text', 'Anyone there?');
+    await page.press('#text', 'Enter');
+    await expect.poll(() => page.textContent('#notice')).toContain('The sandbox is unreachable');
+    expect(await page.inputValue('#text')).toBe('Anyone there?');
+    await expect.poll(() => page.locator('#log li.user').count()).toBe(0);
+  }, 60_000);
 });
