@@ -393,7 +393,10 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
     throw error;
   }
   const address = server.address() as AddressInfo;
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  // A wildcard is where to listen, not an address to call: the printed VONAGE_API_HOST must
+  // work as it is, and createMessenger accepts plain http only on loopback.
+  const callable = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
+  const shownHost = isIP(callable) === 6 ? `[${callable}]` : callable;
   let closed = false;
   return {
     url: `http://${shownHost}:${address.port}`,

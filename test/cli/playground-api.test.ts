@@ -1,8 +1,10 @@
 // The chat page's endpoints, in process (the page itself is tested in Chromium in
 // playground.test.ts): what they refuse, and that everything else reaches the sandbox.
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Playground, startPlayground } from '../../src/cli/playground.js';
+import { createMessenger } from '../../src/index.js';
 import { type Receiver, startReceiver } from '../testing/receiver.js';
 
 let playground: Playground | undefined;
@@ -113,6 +115,22 @@ describe('the playground endpoints', () => {
     const state = (await (await fetch(`${playground.url}/api/state`)).json()) as { page: string; pages: string[] };
     expect(state).toMatchObject({ page: '111', pages: ['111', '222'] });
   });
+
+  it.each([
+    ['0.0.0.0', 'http://127.0.0.1:'],
+    ['::', 'http://[::1]:'],
+  ])(
+    'listening on the wildcard %s, gives a loopback URL that createMessenger accepts and that answers',
+    async (host, prefix) => {
+      playground = await startPlayground({ signatureSecret: 's', clientScript: '', host });
+      expect(playground.url.startsWith(prefix)).toBe(true);
+      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const pem = privateKey.export({ type: 'pkcs8', format: 'pem' });
+      const messenger = createMessenger({ applicationId: randomUUID(), privateKey: pem, apiHost: playground.url });
+      await messenger.close();
+      expect((await fetch(`${playground.url}/api/state`)).status).toBe(200);
+    },
+  );
 
   it('says 409 when no webhook URL is set, and passes other paths to the sandbox', async () => {
     playground = await startPlayground({ signatureSecret: 's', clientScript: '' });
