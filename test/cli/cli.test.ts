@@ -194,7 +194,15 @@ describe('sandbox', () => {
     const result = await cli(['sandbox', '--port', String((busy.address() as AddressInfo).port)]);
     busy.close();
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('EADDRINUSE');
+    expect(result.stderr).toContain('vonage-messenger sandbox: cannot start: listen EADDRINUSE');
+  });
+
+  it('names --public-key and its file when the file holds no public key (exit 2)', async () => {
+    const file = join(tempDir(), 'public.key');
+    writeFileSync(file, 'not a key\n');
+    const result = await cli(['sandbox', '--port', '0', '--application-id', randomUUID(), '--public-key', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`vonage-messenger sandbox: --public-key: ${file} holds no PEM public key`);
   });
 });
 
