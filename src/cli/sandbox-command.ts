@@ -4,7 +4,7 @@
  * @module
  */
 import { createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, randomUUID } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Command, EXIT, type Io, integer, type ParsedArgs, paint, str, UsageError } from './io.js';
@@ -219,6 +219,8 @@ export const sandboxCommand: Command = {
         ...(statusUrl !== undefined ? { statusUrl } : {}),
       });
     } catch (error) {
+      // Credentials generated for a sandbox that never ran would only litter the temp directory.
+      if (creds.dir !== undefined) rmSync(creds.dir, { recursive: true, force: true });
       io.err(`vonage-messenger sandbox: cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
       return EXIT.failed;
     }

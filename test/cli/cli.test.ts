@@ -197,6 +197,24 @@ describe('sandbox', () => {
     expect(result.stderr).toContain('vonage-messenger sandbox: cannot start: listen EADDRINUSE');
   });
 
+  it('removes the credentials it generated when it cannot start', async () => {
+    const tmp = tempDir();
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = String((busy.address() as AddressInfo).port);
+    const env = { TMPDIR: tmp };
+    try {
+      const taken = await cli(['sandbox', '--port', port], { env });
+      // 192.0.2.1 (TEST-NET-1) is no address of this machine: listen fails with EADDRNOTAVAIL.
+      const foreign = await cli(['sandbox', '--port', '0', '--host', '192.0.2.1'], { env });
+      expect([taken.code, foreign.code]).toEqual([1, 1]);
+      expect(taken.stderr + foreign.stderr).toContain('cannot start');
+    } finally {
+      busy.close();
+    }
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
   it('names --public-key and its file when the file holds no public key (exit 2)', async () => {
     const file = join(tempDir(), 'public.key');
     writeFileSync(file, 'not a key\n');
