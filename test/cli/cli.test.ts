@@ -197,6 +197,17 @@ describe('sandbox', () => {
     expect(result.stderr).toContain('vonage-messenger sandbox: cannot start: listen EADDRINUSE');
   });
 
+  it('keeps running and stops with exit 0 after its stdout reader went away', async () => {
+    const run = startCli(bin, ['sandbox', '--port', '0', '--json']);
+    const { url, credentialsDir } = JSON.parse(await run.line((line) => line.includes('"listening"')));
+    dirs.push(credentialsDir);
+    run.closeOutput();
+    // Each request is a line to the closed pipe; the sandbox must still answer them.
+    for (let i = 0; i < 3; i++) expect((await fetch(`${url}/v1/messages`, { method: 'POST' })).status).toBe(401);
+    expect(await run.stop('SIGINT')).toBe(0);
+    expect(run.errors()).toBe('');
+  });
+
   it('removes the credentials it generated when it cannot start', async () => {
     const tmp = tempDir();
     const busy = createServer();
