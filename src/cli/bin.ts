@@ -16,6 +16,12 @@ function readStdin(): Promise<Buffer> {
   });
 }
 
+// A reader that went away (`sandbox | head -3`) makes every later write fail with EPIPE, and
+// an unhandled stream error would crash the sandbox mid-run or turn a clean stop into exit 1.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+});
+
 const io: Io = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),

@@ -11,7 +11,7 @@ import { createMessenger, DEFAULT_API_HOST } from '../messenger.js';
 import { jwtAuth, loadPrivateKey } from '../send/auth.js';
 import { signWebhook } from '../testing/sign.js';
 import { createWebhookVerifier } from '../webhooks/verify.js';
-import { type Command, EXIT, mark, paint } from './io.js';
+import { type Command, EXIT, failureReason, mark, paint } from './io.js';
 
 const HELP = `Usage: vonage-messenger doctor [--live] [--json]
 
@@ -62,7 +62,7 @@ async function live(host: string, header: string): Promise<Check> {
     }
     return { name, result: 'warn', detail: `${host} answered ${said}` };
   } catch (error) {
-    return { name, result: 'fail', detail: `cannot reach ${host}: ${message(error)}` };
+    return { name, result: 'fail', detail: `cannot reach ${host}: ${failureReason(error)}` };
   }
 }
 
@@ -159,6 +159,7 @@ export const doctorCommand: Command = {
     }
 
     const apiHost = env.VONAGE_API_HOST || undefined;
+    let refused = false;
     if (applicationId && rawKey) {
       try {
         const messenger = createMessenger({
@@ -174,13 +175,18 @@ export const doctorCommand: Command = {
           detail: `accepts this configuration (API host ${apiHost ?? `${DEFAULT_API_HOST}, the default`})`,
         });
       } catch (error) {
+        refused = true;
         checks.push({ name: 'createMessenger', result: 'fail', detail: message(error) });
       }
     }
 
     if (args.values.live === true) {
-      if (jwtHeader === undefined)
-        checks.push({ name: '--live', result: 'skip', detail: 'no usable key: no JWT to send' });
+      const skip = (detail: string) => checks.push({ name: '--live', result: 'skip', detail });
+      // The JWT is a credential: it goes only where createMessenger would send it, and only for
+      // the application it names (the stand-in id of the JWT check would earn a misleading 401).
+      if (jwtHeader === undefined) skip('no usable key: no JWT to send');
+      else if (!applicationId) skip('VONAGE_APPLICATION_ID is not set: no credentials sent');
+      else if (refused) skip('createMessenger refuses this configuration (above): no credentials sent');
       else checks.push(await live(apiHost ?? DEFAULT_API_HOST, jwtHeader));
     }
 

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { inspectWebhookToken } from '../webhooks/inspect.js';
-import { type Command, EXIT, integer, mark, paint, str, UsageError } from './io.js';
+import { type Command, EXIT, integer, mark, paint, signatureSecret, str, UsageError } from './io.js';
 
 const HELP = `Usage: vonage-messenger inspect-token TOKEN --signature-secret S [options]
 
@@ -44,10 +44,7 @@ export const inspectTokenCommand: Command = {
   async run(args, io) {
     if (args.positionals.length !== 1) throw new UsageError('give exactly one TOKEN');
     const token = args.positionals[0] as string;
-    const secret = str(args, 'signature-secret') ?? io.env.VONAGE_SIGNATURE_SECRET;
-    if (secret === undefined || secret === '') {
-      throw new UsageError('--signature-secret is required (or set VONAGE_SIGNATURE_SECRET)');
-    }
+    const secret = signatureSecret(args, io);
     const bodyPath = str(args, 'body');
     let body: Buffer | undefined;
     if (bodyPath === '-') body = await io.stdin();

@@ -84,6 +84,28 @@ export function required(args: ParsedArgs, name: string): string {
   return value;
 }
 
+/**
+ * The signature secret: the option, else `VONAGE_SIGNATURE_SECRET`. An option given empty
+ * (an unset shell variable, say) is its own mistake, whatever the environment holds.
+ */
+export function signatureSecret(args: ParsedArgs, io: Io): string {
+  const given = str(args, 'signature-secret');
+  if (given === '') throw new UsageError('--signature-secret is empty');
+  const secret = given ?? io.env.VONAGE_SIGNATURE_SECRET;
+  if (secret === undefined || secret === '') {
+    throw new UsageError('--signature-secret is required (or set VONAGE_SIGNATURE_SECRET)');
+  }
+  return secret;
+}
+
+/** Why a network call failed: fetch's own message ("fetch failed") hides its cause. */
+export function failureReason(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  // A name with an IPv4 and an IPv6 address fails with one error per address.
+  const cause: unknown = error.cause instanceof AggregateError ? error.cause.errors[0] : error.cause;
+  return cause instanceof Error && cause.message !== '' ? cause.message : error.message;
+}
+
 /** An integer option within bounds. */
 export function integer(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
   const text = str(args, name);

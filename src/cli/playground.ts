@@ -9,10 +9,10 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, isIP } from 'node:net';
 import { MESSENGER_POLICY } from '../policy.js';
 import { createSandbox, type Sandbox, type SandboxFeedEntry, type SandboxOptions } from '../testing/sandbox.js';
-import { PAGE_HTML } from './page/html.js';
+import { pageHtml } from './page/html.js';
 
 /** Options of {@link startPlayground}: the sandbox's, plus where to listen. */
 export interface PlaygroundOptions extends Omit<SandboxOptions, 'port'> {
@@ -115,11 +115,21 @@ function loadClientScript(): string {
   }
 }
 
+/** A request body the page API refuses, with the HTTP status that says why. */
+class BodyError extends Error {
+  constructor(
+    message: string,
+    readonly status: 400 | 413 = 400,
+  ) {
+    super(message);
+  }
+}
+
 function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     // application/json only: a cross-site form cannot send it without a preflight, which fails.
     if (!String(request.headers['content-type'] ?? '').startsWith('application/json')) {
-      reject(new Error('content-type must be application/json'));
+      reject(new BodyError('content-type must be application/json'));
       request.resume();
       return;
     }
@@ -130,13 +140,13 @@ function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
       if (size <= MAX_SAY_BYTES) chunks.push(chunk);
     });
     request.on('end', () => {
-      if (size > MAX_SAY_BYTES) return reject(new Error('body too large'));
+      if (size > MAX_SAY_BYTES) return reject(new BodyError('body too large', 413));
       try {
         const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
         if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
         resolve(value as Record<string, unknown>);
       } catch (error) {
-        reject(error instanceof Error ? error : new Error(String(error)));
+        reject(new BodyError(error instanceof Error ? error.message : String(error)));
       }
     });
     request.on('error', reject);
@@ -144,6 +154,17 @@ function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
 }
 
 const ID = /^\d{1,32}$/;
+
+/**
+ * Whether a request's Host names this sandbox. DNS rebinding points an attacker's name at
+ * 127.0.0.1, making its page same-origin with this one; its requests still carry that name.
+ * An IP address cannot be rebound, so any is accepted (a sandbox on 0.0.0.0 is reached by one).
+ */
+function ownHost(header: string | undefined, listenHost: string): boolean {
+  if (header === undefined || !URL.canParse(`http://${header}`)) return false;
+  const name = new URL(`http://${header}`).hostname.toLowerCase();
+  return isIP(name.replace(/^\[|\]$/g, '')) !== 0 || name === 'localhost' || name === listenHost.toLowerCase();
+}
 
 function json(response: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -161,12 +182,17 @@ function json(response: ServerResponse, status: number, body: unknown): void {
 export async function startPlayground(options: PlaygroundOptions): Promise<Playground> {
   const { host = '127.0.0.1', port = 0, offer, clientScript, ...sandboxOptions } = options;
   const script = clientScript ?? loadClientScript();
+  const knownPages = new Set(offer?.pages?.length ? offer.pages : [DEFAULT_PAGE]);
+  const knownUsers = new Set(offer?.users?.length ? offer.users : [DEFAULT_USER]);
+  const [firstPage = DEFAULT_PAGE] = knownPages;
+  const [firstUser = DEFAULT_USER] = knownUsers;
+  if (![...knownPages, ...knownUsers].every((id) => ID.test(id)))
+    throw new Error('offer: Page and user IDs are digits');
+  const html = pageHtml({ page: firstPage, psid: firstUser });
   // The platform's clock moves with the buttons; webhook tokens keep the wall clock, so a
   // bot on real time still accepts them after the clock moved.
   const sandbox = await createSandbox({ ...sandboxOptions, signingClock: () => new Date() });
   const unlinked = new Set<string>();
-  const knownPages = new Set(offer?.pages ?? [DEFAULT_PAGE]);
-  const knownUsers = new Set(offer?.users ?? [DEFAULT_USER]);
   const clients = new Set<ServerResponse>();
   let advancedMs = 0;
   const target = new URL(sandbox.url);
@@ -208,8 +234,8 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
   async function api(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
     const path = url.pathname;
     if (request.method === 'GET' && path === '/api/state') {
-      const page = url.searchParams.get('page') ?? DEFAULT_PAGE;
-      const psid = url.searchParams.get('psid') ?? DEFAULT_USER;
+      const page = url.searchParams.get('page') ?? firstPage;
+      const psid = url.searchParams.get('psid') ?? firstUser;
       if (!ID.test(page) || !ID.test(psid)) return json(response, 400, { error: 'page and psid are digits' });
       return json(response, 200, state(page, psid));
     }
@@ -218,7 +244,8 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
     try {
       body = await readJson(request);
     } catch (error) {
-      return json(response, 400, { error: error instanceof Error ? error.message : String(error) });
+      if (error instanceof BodyError) return json(response, error.status, { error: error.message });
+      throw error;
     }
     const page = typeof body.page === 'string' ? body.page : '';
     const psid = typeof body.psid === 'string' ? body.psid : '';
@@ -253,7 +280,9 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
       return json(response, error === undefined ? 200 : 502, { uuid, botStatus, error });
     }
     if (path === '/api/advance') {
-      const step = typeof body.by === 'string' ? CLOCK_STEPS[body.by] : undefined;
+      // Own names only: "toString" or "constructor" would find Object.prototype's functions.
+      const step =
+        typeof body.by === 'string' && Object.hasOwn(CLOCK_STEPS, body.by) ? CLOCK_STEPS[body.by] : undefined;
       if (step === undefined)
         return json(response, 400, { error: `by is one of ${Object.keys(CLOCK_STEPS).join(', ')}` });
       const now = sandbox.advance(step);
@@ -310,20 +339,34 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
 
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://playground.invalid');
-    if (request.method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) {
+    // HEAD answers as GET does; node sends no body for it.
+    const read = request.method === 'GET' || request.method === 'HEAD';
+    if (read && (url.pathname === '/' || url.pathname === '/index.html')) {
       response.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
+        'content-length': Buffer.byteLength(html),
         'cache-control': 'no-store',
         'content-security-policy':
           "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
       });
-      response.end(PAGE_HTML);
+      response.end(html);
       return;
     }
-    if (request.method === 'GET' && url.pathname === '/playground.js') {
+    if (read && url.pathname === '/playground.js') {
       response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
       response.end(script);
       return;
+    }
+    // Browsers ask for it on their own: answered here, it is neither a 404 nor a line of the
+    // sandbox's request log.
+    if (read && url.pathname === '/favicon.ico') {
+      response.writeHead(204, { 'cache-control': 'max-age=86400' });
+      response.end();
+      return;
+    }
+    const pageApi = url.pathname === '/events' || url.pathname.startsWith('/api/');
+    if (pageApi && !ownHost(request.headers.host, host)) {
+      return json(response, 403, { error: 'the Host header does not name this sandbox' });
     }
     if (request.method === 'GET' && url.pathname === '/events') return events(request, response);
     if (url.pathname.startsWith('/api/')) {
@@ -350,7 +393,10 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
     throw error;
   }
   const address = server.address() as AddressInfo;
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  // A wildcard is where to listen, not an address to call: the printed VONAGE_API_HOST must
+  // work as it is, and createMessenger accepts plain http only on loopback.
+  const callable = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
+  const shownHost = isIP(callable) === 6 ? `[${callable}]` : callable;
   let closed = false;
   return {
     url: `http://${shownHost}:${address.port}`,

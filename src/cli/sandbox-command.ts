@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, randomUUID } from 'node:crypto';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Command, EXIT, type Io, integer, type ParsedArgs, paint, str, UsageError } from './io.js';
@@ -35,7 +35,7 @@ Exit codes: 0 stopped cleanly, 2 usage error, 1 could not start.`;
 interface Credentials {
   dir: string | undefined;
   applicationId: string;
-  publicKey: string;
+  publicKey: string | KeyObject;
   privateKeyPath: string | undefined;
   signatureSecret: string;
   generatedSecret: boolean;
@@ -55,13 +55,19 @@ function credentials(args: ParsedArgs): Credentials {
     dir ??= mkdtempSync(join(tmpdir(), 'vonage-messenger-sandbox-'));
     return dir;
   };
-  let publicKey: string;
+  let publicKey: string | KeyObject;
   let privateKeyPath: string | undefined;
   if (publicKeyFile !== undefined) {
+    let pem: string;
     try {
-      publicKey = readFileSync(publicKeyFile, 'utf8');
+      pem = readFileSync(publicKeyFile, 'utf8');
     } catch {
       throw new UsageError(`--public-key: cannot read ${publicKeyFile}`);
+    }
+    try {
+      publicKey = createPublicKey(pem);
+    } catch {
+      throw new UsageError(`--public-key: ${publicKeyFile} holds no PEM public key`);
     }
   } else {
     const pair = generateKeyPairSync('rsa', {
@@ -213,7 +219,9 @@ export const sandboxCommand: Command = {
         ...(statusUrl !== undefined ? { statusUrl } : {}),
       });
     } catch (error) {
-      io.err(`sandbox: cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
+      // Credentials generated for a sandbox that never ran would only litter the temp directory.
+      if (creds.dir !== undefined) rmSync(creds.dir, { recursive: true, force: true });
+      io.err(`vonage-messenger sandbox: cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
       return EXIT.failed;
     }
     // The port is known only now: the bot's environment file gets the API host too.

@@ -9,7 +9,7 @@ import { inboundText, type MessageStatusValue, messageStatus } from '../testing/
 import { MESSAGES_ERRORS, type MessagesErrorCode } from '../testing/sandbox/codes.js';
 import { signWebhook } from '../testing/sign.js';
 import { MESSAGE_STATUSES } from '../vocabulary.js';
-import { type Command, EXIT, paint, required, str, UsageError } from './io.js';
+import { type Command, EXIT, failureReason, paint, required, signatureSecret, str, UsageError } from './io.js';
 import { DEFAULT_PAGE, DEFAULT_USER } from './playground.js';
 
 const STATUSES: readonly MessageStatusValue[] = MESSAGE_STATUSES;
@@ -69,10 +69,7 @@ export const triggerCommand: Command = {
     } catch {
       throw new UsageError(`--url must be an http(s) URL (got "${url}")`);
     }
-    const secret = str(args, 'signature-secret') ?? io.env.VONAGE_SIGNATURE_SECRET;
-    if (secret === undefined || secret === '') {
-      throw new UsageError('--signature-secret is required (or set VONAGE_SIGNATURE_SECRET)');
-    }
+    const secret = signatureSecret(args, io);
     const page = str(args, 'page') ?? DEFAULT_PAGE;
     const psid = str(args, 'psid') ?? DEFAULT_USER;
     if (!/^\d{1,32}$/.test(page) || !/^\d{1,32}$/.test(psid)) throw new UsageError('--page and --psid are numeric IDs');
@@ -120,8 +117,7 @@ export const triggerCommand: Command = {
       status = response.status;
       answer = await response.text();
     } catch (error) {
-      const reason =
-        error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
+      const reason = failureReason(error);
       if (args.values.json === true)
         io.out(`${JSON.stringify({ url, sent: JSON.parse(signed.body), error: reason })}\n`);
       else io.err(`${paint(io, 'red', 'failed')}: POST ${url}: ${reason}\n`);

@@ -309,6 +309,11 @@ export function checkApplicationId(
   if (tokenApplication !== undefined && typeof tokenApplication !== 'string') {
     fail('application_id is not a string', 'malformed_token');
   }
+  if (applicationId !== undefined && tokenApplication === undefined) {
+    // Same reason as a mismatch (callers branch on it), but "another application" would send
+    // the reader looking for a second application instead of at the token's signer.
+    fail('The token has no application_id claim, and this messenger requires its application', 'wrong_application');
+  }
   if (applicationId !== undefined && tokenApplication !== applicationId) {
     fail('The token is for another application', 'wrong_application');
   }

@@ -34,6 +34,15 @@ afterAll(() => {
 
 const COMMANDS = ['sandbox', 'trigger', 'inspect-token', 'doctor'];
 
+/** A port on 127.0.0.1 that nothing listens on (ECONNREFUSED). */
+async function closedPort(): Promise<number> {
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const { port } = closed.address() as AddressInfo;
+  await new Promise((resolve) => closed.close(resolve));
+  return port;
+}
+
 describe.concurrent('the command line', () => {
   it('prints the command list with --help (exit 0) and without a command (exit 2)', async () => {
     const help = await cli(['--help']);
@@ -185,7 +194,44 @@ describe('sandbox', () => {
     const result = await cli(['sandbox', '--port', String((busy.address() as AddressInfo).port)]);
     busy.close();
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('EADDRINUSE');
+    expect(result.stderr).toContain('vonage-messenger sandbox: cannot start: listen EADDRINUSE');
+  });
+
+  it('keeps running and stops with exit 0 after its stdout reader went away', async () => {
+    const run = startCli(bin, ['sandbox', '--port', '0', '--json']);
+    const { url, credentialsDir } = JSON.parse(await run.line((line) => line.includes('"listening"')));
+    dirs.push(credentialsDir);
+    run.closeOutput();
+    // Each request is a line to the closed pipe; the sandbox must still answer them.
+    for (let i = 0; i < 3; i++) expect((await fetch(`${url}/v1/messages`, { method: 'POST' })).status).toBe(401);
+    expect(await run.stop('SIGINT')).toBe(0);
+    expect(run.errors()).toBe('');
+  });
+
+  it('removes the credentials it generated when it cannot start', async () => {
+    const tmp = tempDir();
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = String((busy.address() as AddressInfo).port);
+    const env = { TMPDIR: tmp };
+    try {
+      const taken = await cli(['sandbox', '--port', port], { env });
+      // 192.0.2.1 (TEST-NET-1) is no address of this machine: listen fails with EADDRNOTAVAIL.
+      const foreign = await cli(['sandbox', '--port', '0', '--host', '192.0.2.1'], { env });
+      expect([taken.code, foreign.code]).toEqual([1, 1]);
+      expect(taken.stderr + foreign.stderr).toContain('cannot start');
+    } finally {
+      busy.close();
+    }
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('names --public-key and its file when the file holds no public key (exit 2)', async () => {
+    const file = join(tempDir(), 'public.key');
+    writeFileSync(file, 'not a key\n');
+    const result = await cli(['sandbox', '--port', '0', '--application-id', randomUUID(), '--public-key', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`vonage-messenger sandbox: --public-key: ${file} holds no PEM public key`);
   });
 });
 
@@ -287,10 +333,7 @@ describe('trigger', () => {
     const noApplication = await cli(['trigger', 'inbound', '--url', url, '--signature-secret', secret]);
     expect(noApplication.code).toBe(1);
     expect(noApplication.stdout).toContain('\n401');
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
+    const port = await closedPort();
     const unreachable = await cli([
       'trigger',
       'inbound',
@@ -301,6 +344,17 @@ describe('trigger', () => {
     ]);
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toContain('ECONNREFUSED');
+  });
+
+  it('says an empty --signature-secret is empty, even when VONAGE_SIGNATURE_SECRET is set (exit 2)', async () => {
+    const env = { VONAGE_SIGNATURE_SECRET: secret };
+    const triggered = await cli(['trigger', 'inbound', '--url', url, '--signature-secret', ''], { env });
+    const inspected = await cli(['inspect-token', 'a.b.c', '--signature-secret', ''], { env });
+    for (const result of [triggered, inspected]) {
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('--signature-secret is empty');
+      expect(result.stderr).not.toContain('is required');
+    }
   });
 
   it('exits 2 on usage errors', async () => {
@@ -371,6 +425,14 @@ describe('inspect-token', () => {
       expect(result.stdout).toMatch(new RegExp(`^FAIL ${name} .*\\[${reason}\\]$`, 'm'));
       expect(result.stdout).toContain('The SDK refuses this token (401)');
     }
+  });
+
+  it('says a token without application_id has none, with the verifier reason wrong_application', async () => {
+    const result = await inspect(signWebhook(body, secret).token, '--application-id', 'app-1');
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(
+      /^FAIL application_id +The token has no application_id claim.*\[wrong_application\]$/m,
+    );
   });
 
   it('agrees with the verifier on every token it is given (--json)', async () => {
@@ -473,5 +535,51 @@ describe('doctor', () => {
       env: { VONAGE_APPLICATION_ID: randomUUID(), VONAGE_PRIVATE_KEY: '/no/such/key', VONAGE_SIGNATURE_SECRET: 's' },
     });
     expect(noFile.stdout).toMatch(/^FAIL VONAGE_PRIVATE_KEY +privateKey is neither PEM text nor a readable file path/m);
+  });
+
+  it('--live sends no credentials when VONAGE_APPLICATION_ID is unset or createMessenger refuses the host', async () => {
+    const authorizations: Array<string | undefined> = [];
+    // 127.0.0.2 is this machine, but not a host createMessenger accepts plain http for.
+    const api = createServer((request, response) => {
+      authorizations.push(request.headers.authorization);
+      response.writeHead(422).end('{}');
+    });
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.2', resolve));
+    const { port } = api.address() as AddressInfo;
+    const key = keyFile(2048);
+    try {
+      const noApplication = await cli(['doctor', '--live'], {
+        env: { VONAGE_PRIVATE_KEY: key, VONAGE_SIGNATURE_SECRET: 's', VONAGE_API_HOST: `http://127.0.0.2:${port}` },
+      });
+      expect(noApplication.code).toBe(1);
+      expect(noApplication.stdout).toMatch(/^SKIP --live +VONAGE_APPLICATION_ID is not set: no credentials sent$/m);
+      const plainHttp = await cli(['doctor', '--live'], {
+        env: {
+          VONAGE_APPLICATION_ID: randomUUID(),
+          VONAGE_PRIVATE_KEY: key,
+          VONAGE_SIGNATURE_SECRET: 's',
+          VONAGE_API_HOST: `http://127.0.0.2:${port}`,
+        },
+      });
+      expect(plainHttp.code).toBe(1);
+      expect(plainHttp.stdout).toMatch(/^FAIL createMessenger +.*apiHost must be an https URL/m);
+      expect(plainHttp.stdout).toMatch(/^SKIP --live +createMessenger refuses this configuration/m);
+      expect(authorizations).toEqual([]);
+    } finally {
+      await new Promise((resolve) => api.close(resolve));
+    }
+  });
+
+  it('--live names why the API host cannot be reached', async () => {
+    const result = await cli(['doctor', '--live'], {
+      env: {
+        VONAGE_APPLICATION_ID: randomUUID(),
+        VONAGE_PRIVATE_KEY: keyFile(2048),
+        VONAGE_SIGNATURE_SECRET: 's',
+        VONAGE_API_HOST: `http://127.0.0.1:${await closedPort()}`,
+      },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^FAIL --live +cannot reach http:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED/m);
   });
 });

@@ -142,6 +142,8 @@ export interface CliProcess {
   errors(): string;
   /** Resolves with the first stdout line matching `test`. */
   line(test: (line: string) => boolean, timeoutMs?: number): Promise<string>;
+  /** Closes the reading end of its stdout, as `| head` does once it has its lines. */
+  closeOutput(): void;
   /** Sends `signal` and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -183,6 +185,9 @@ export function startCli(bin: string, args: string[], env: Record<string, string
         waiters.add(check);
         check();
       });
+    },
+    closeOutput() {
+      child.stdout.destroy();
     },
     async stop(signal = 'SIGINT') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -148,3 +148,66 @@ describe.skipIf(!runs)('the chat page (Chromium, packed CLI, example Express bot
     await expect.poll(() => page.textContent('#linked')).toBe('linked');
   }, 60_000);
 });
+
+describe.skipIf(!runs)('the chat page on its own (Chromium, packed CLI, no bot)', () => {
+  let sandbox: CliProcess;
+  let listening: Listening;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    sandbox = startCli(await packedCli(), ['sandbox', '--port', '0', '--json', '--page', '111', '--page', '222']);
+    listening = JSON.parse(await sandbox.line((line) => line.includes('"listening"'))) as Listening;
+  }, 400_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await sandbox?.stop();
+    if (listening?.credentialsDir) rmSync(listening.credentialsDir, { recursive: true, force: true });
+  });
+
+  /** A fresh page on the chat page, live, with the console errors and failed responses it saw. */
+  async function open(): Promise<{ page: Page; problems: string[] }> {
+    browser ??= await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+    });
+    page.on('response', (response) => {
+      if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`);
+    });
+    await page.goto(`${listening.url}/`);
+    await page.waitForSelector('body[data-live="true"]');
+    return { page, problems };
+  }
+
+  it('opens on the first --page as its Page ID', async () => {
+    const { page } = await open();
+    expect(await page.inputValue('#page')).toBe('111');
+    expect(await page.inputValue('#psid')).toBe(USER);
+    await expect
+      .poll(() => page.locator('#pages option').evaluateAll((options) => options.map((o) => o.getAttribute('value'))))
+      .toEqual(['111', '222']);
+  }, 60_000);
+
+  it('loads without a failed request or a console error, and logs no favicon request', async () => {
+    const { page, problems } = await open();
+    await expect.poll(() => page.textContent('#standard')).toContain('no conversation');
+    await page.reload();
+    await page.waitForSelector('body[data-live="true"]');
+    expect(problems).toEqual([]);
+    expect(sandbox.output()).not.toContain('favicon');
+  }, 60_000);
+
+  // Last: it stops the sandbox.
+  it('keeps the typed text and says the sandbox is unreachable once it has stopped', async () => {
+    const { page } = await open();
+    expect(await sandbox.stop('SIGTERM')).toBe(0);
+    await page.waitForSelector('body[data-live="false"]');
+    await page.fill('#text', 'Anyone there?');
+    await page.press('#text', 'Enter');
+    await expect.poll(() => page.textContent('#notice')).toContain('The sandbox is unreachable');
+    expect(await page.inputValue('#text')).toBe('Anyone there?');
+    await expect.poll(() => page.locator('#log li.user').count()).toBe(0);
+  }, 60_000);
+});

@@ -117,11 +117,23 @@ describe('verifyWebhookSignature', () => {
 
   it('checks application_id only when configured, and requires it then', () => {
     const v = createWebhookVerifier({ signatureSecret: SECRET, applicationId: 'app-1', now });
-    expect(() => v.check(signWebhook(body, SECRET, { issuedAt: T0 }).token, body)).toThrow(/another application/);
+    const other = signWebhook(body, SECRET, { issuedAt: T0, applicationId: 'app-2' }).token;
+    expect(() => v.check(other, body)).toThrow(/another application/);
     const open = createWebhookVerifier({ signatureSecret: SECRET, now });
     expect(
       sync(open.check(signWebhook(body, SECRET, { issuedAt: T0, applicationId: 'x' }).token, body)).application_id,
     ).toBe('x');
+  });
+
+  it('says a token without application_id has none (reason wrong_application), not that it is for another application', () => {
+    const v = createWebhookVerifier({ signatureSecret: SECRET, applicationId: 'app-1', now });
+    const token = signWebhook(body, SECRET, { issuedAt: T0 }).token;
+    expect(() => v.check(token, body)).toThrow(
+      expect.objectContaining({
+        reason: 'wrong_application',
+        message: expect.stringMatching(/^The token has no application_id claim/),
+      }),
+    );
   });
 
   it('refuses a header with another alg even when it is HMAC-signed with the secret', () => {

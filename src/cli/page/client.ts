@@ -40,8 +40,9 @@ let state: State | undefined;
 let offset = 0; // sandbox clock minus this browser's clock
 
 const params = new URLSearchParams(location.search);
-pageInput.value = params.get('page') ?? '102290129340398';
-psidInput.value = params.get('psid') ?? '25381719828140932';
+// Without a query, the conversation the server wrote into the page (the first --page).
+pageInput.value = params.get('page') ?? pageInput.defaultValue;
+psidInput.value = params.get('psid') ?? psidInput.defaultValue;
 
 const ID = /^\d{1,32}$/;
 const valid = (): boolean => ID.test(pageInput.value) && ID.test(psidInput.value);
@@ -99,8 +100,9 @@ function fillList(id: string, values: string[]): void {
 async function refresh(): Promise<void> {
   if (!valid()) return;
   const query = new URLSearchParams({ page: pageInput.value, psid: psidInput.value });
-  const response = await fetch(`/api/state?${query}`);
-  if (!response.ok) return;
+  // A sandbox that went away is reported by the feed's error, not here.
+  const response = await fetch(`/api/state?${query}`).catch(() => undefined);
+  if (!response?.ok) return;
   state = (await response.json()) as State;
   offset = state.now - Date.now();
   fillList('pages', state.pages);
@@ -184,15 +186,29 @@ function render(): void {
   log.scrollTop = log.scrollHeight;
 }
 
-async function post(path: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const response = await fetch(path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+const UNREACHABLE = 'The sandbox is unreachable: is it still running? Nothing was sent.';
+
+function offline(): void {
+  document.body.dataset.live = 'false';
+  notice.textContent = UNREACHABLE;
+}
+
+/** Resolves to whether the sandbox was reached (its refusals are shown in the notice). */
+async function post(path: string, body: Record<string, unknown>): Promise<boolean> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  } catch {
+    offline();
+    return false;
+  }
   const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
   if (!response.ok) notice.textContent = String(answer.error ?? `HTTP ${response.status}`);
-  return answer;
+  return true;
 }
 
 byId<HTMLFormElement>('compose').addEventListener('submit', (event) => {
@@ -205,7 +221,10 @@ byId<HTMLFormElement>('compose').addEventListener('submit', (event) => {
   if (value === '') return;
   notice.textContent = '';
   text.value = '';
-  void post('/api/say', { page: pageInput.value, psid: psidInput.value, text: value });
+  void post('/api/say', { page: pageInput.value, psid: psidInput.value, text: value }).then((reached) => {
+    // Not sent: the text comes back to be sent again, unless something else was typed since.
+    if (!reached && text.value === '') text.value = value;
+  });
 });
 
 document.querySelectorAll<HTMLButtonElement>('[data-advance]').forEach((button) => {
@@ -249,8 +268,11 @@ feed.addEventListener('answered', (message: MessageEvent<string>) => {
 feed.addEventListener('state', () => void refresh());
 feed.addEventListener('open', () => {
   document.body.dataset.live = 'true';
+  if (notice.textContent === UNREACHABLE) notice.textContent = '';
   void refresh();
 });
+// Fired when the sandbox goes away, and at each attempt to reconnect that fails.
+feed.addEventListener('error', offline);
 
 setInterval(tick, 1000);
 render();

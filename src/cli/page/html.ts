@@ -4,12 +4,14 @@
  *
  * @module
  */
-export const PAGE_HTML = `<!doctype html>
+/** The page, with the conversation it opens on (digits only: they are written into the HTML). */
+export const pageHtml = ({ page, psid }: { page: string; psid: string }): string => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Messenger sandbox · vonage-messenger</title>
+<link rel="icon" href="data:,">
 <style>
 :root { color-scheme: light; --blue: #0a7cff; --line: #d8dde3; --muted: #5b6570; --bad: #b3261e; --ok: #146c2e; }
 * { box-sizing: border-box; }
@@ -57,9 +59,9 @@ form label { position: absolute; left: -9999px; }
     <fieldset>
       <legend>Conversation</legend>
       <label for="page">Page ID</label>
-      <input id="page" list="pages" inputmode="numeric" pattern="[0-9]{1,32}" autocomplete="off" required>
+      <input id="page" value="${page}" list="pages" inputmode="numeric" pattern="[0-9]{1,32}" autocomplete="off" required>
       <label for="psid">User (PSID)</label>
-      <input id="psid" list="users" inputmode="numeric" pattern="[0-9]{1,32}" autocomplete="off" required>
+      <input id="psid" value="${psid}" list="users" inputmode="numeric" pattern="[0-9]{1,32}" autocomplete="off" required>
       <datalist id="pages"></datalist><datalist id="users"></datalist>
       <p class="win">Page link: <span id="linked">…</span></p>
       <div class="row"><button id="link-toggle" type="button">Unlink Page</button></div>
