@@ -12,7 +12,7 @@ import { createMessenger, type StatusEvent, toNodeHandler } from '../../src/inde
 import { signRs256 } from '../../src/send/auth.js';
 import { inboundText, signWebhook } from '../../src/testing/index.js';
 import { createWebhookVerifier } from '../../src/webhooks/verify.js';
-import { type CliResult, packedCli, runCli, startCli } from './packed.js';
+import { type CliResult, freePort, packedCli, runCli, startCli } from './packed.js';
 
 let bin: string;
 const dirs: string[] = [];
@@ -33,15 +33,6 @@ afterAll(() => {
 });
 
 const COMMANDS = ['sandbox', 'trigger', 'inspect-token', 'doctor'];
-
-/** A port on 127.0.0.1 that nothing listens on (ECONNREFUSED). */
-async function closedPort(): Promise<number> {
-  const closed = createServer();
-  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-  const { port } = closed.address() as AddressInfo;
-  await new Promise((resolve) => closed.close(resolve));
-  return port;
-}
 
 describe.concurrent('the command line', () => {
   it('prints the command list with --help (exit 0) and without a command (exit 2)', async () => {
@@ -333,7 +324,7 @@ describe('trigger', () => {
     const noApplication = await cli(['trigger', 'inbound', '--url', url, '--signature-secret', secret]);
     expect(noApplication.code).toBe(1);
     expect(noApplication.stdout).toContain('\n401');
-    const port = await closedPort();
+    const port = await freePort();
     const unreachable = await cli([
       'trigger',
       'inbound',
@@ -576,7 +567,7 @@ describe('doctor', () => {
         VONAGE_APPLICATION_ID: randomUUID(),
         VONAGE_PRIVATE_KEY: keyFile(2048),
         VONAGE_SIGNATURE_SECRET: 's',
-        VONAGE_API_HOST: `http://127.0.0.1:${await closedPort()}`,
+        VONAGE_API_HOST: `http://127.0.0.1:${await freePort()}`,
       },
     });
     expect(result.code).toBe(1);

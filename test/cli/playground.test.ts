@@ -3,15 +3,13 @@
 // Under CI=true the browser must start: a missing or broken Chromium fails the test.
 import { createPrivateKey, randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { start } from '../../examples/express-bot.js';
 import { signRs256 } from '../../src/send/auth.js';
 import { PLATFORM_ERRORS } from '../../src/webhooks/platform.js';
-import { type CliProcess, packedCli, ROOT, startCli } from './packed.js';
+import { type CliProcess, freePort, packedCli, ROOT, startCli } from './packed.js';
 
 // Debian's package; CHROMIUM_PATH points elsewhere (e.g. to check that CI fails without it).
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -28,14 +26,6 @@ const USER = '25381719828140932';
 const SCREENSHOT = join(ROOT, '.tmp', 'playground.png');
 // Outside CI a machine without Chromium skips; in CI it must run (and fail if it cannot).
 const runs = process.env.CI === 'true' || existsSync(CHROMIUM);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface Listening {
   url: string;
