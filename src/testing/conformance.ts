@@ -32,13 +32,16 @@ export interface ConformanceSkip {
 }
 
 /** The optional capabilities whose tests the suite gates on the store having them. */
-export type OptionalCapability =
-  | 'readForSend'
-  | 'takeToken'
-  | 'recordAdReferral'
-  | 'setTagAvailability'
-  | 'getTagAvailability'
-  | 'listByLastInbound';
+export const OPTIONAL_CAPABILITIES = [
+  'readForSend',
+  'takeToken',
+  'recordAdReferral',
+  'setTagAvailability',
+  'getTagAvailability',
+  'listByLastInbound',
+] as const;
+/** One of {@link OPTIONAL_CAPABILITIES}. */
+export type OptionalCapability = (typeof OPTIONAL_CAPABILITIES)[number];
 
 /** Optional capabilities a store lacks on purpose, with why. */
 export interface ConformanceAbsence {
@@ -95,6 +98,8 @@ export const SESSION_STORE_TESTS = [
   'delete forgets the conversation and its message ids',
   'delete leaves other conversations and unknown keys alone',
   'a message older than the ttl is not kept',
+  'a conversation is kept until ttlMs after its last message, and not longer',
+  'a message id is remembered across a retry: seconds later, and for a message a day old',
   'recordOutbound and markClosed ignore an expired conversation',
   'the same PSID on two Pages is two conversations',
   'two PSIDs on one Page are two conversations',
@@ -137,6 +142,10 @@ export const SESSION_STORE_TESTS = [
 export type SessionStoreTestName = (typeof SESSION_STORE_TESTS)[number];
 
 const HOUR = 60 * 60 * 1000;
+const MINUTE = 60 * 1000;
+// Longer than a store that remembers message ids for a second would keep them; a real retry
+// comes after about 5 s at the earliest (docs/webhooks.md).
+const RETRY_GAP_MS = 1500;
 
 let counter = 0;
 /** A fresh numeric ID: random, plus a counter so two calls in one millisecond never collide. */
@@ -148,6 +157,39 @@ const freshPage = (): PageId => pageId(freshId());
 const freshKey = (page: PageId = freshPage()): ConversationKey => conversationKey(page, psid(freshId()));
 const freshUuid = (): string => `${freshId()}-${Math.random().toString(36).slice(2)}`;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+const CONFORMANCE_OPTIONS: Readonly<Record<keyof ConformanceOptions, true>> = {
+  skip: true,
+  lacks: true,
+  ttlMs: true,
+  shortTtlMs: true,
+};
+
+/** A misspelt option or capability would silently test less: refused before any test is defined. */
+function checkConformanceOptions(options: ConformanceOptions): void {
+  const fail = (message: string): never => {
+    throw new Error(`describeSessionStore: ${message}`);
+  };
+  if (typeof options !== 'object' || options === null) fail('options must be an object');
+  for (const name of Object.keys(options)) {
+    if (!Object.hasOwn(CONFORMANCE_OPTIONS, name)) {
+      fail(`no option "${name}" (its options: ${Object.keys(CONFORMANCE_OPTIONS).join(', ')})`);
+    }
+  }
+  for (const name of ['ttlMs', 'shortTtlMs'] as const) {
+    const value = options[name];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
+      fail(`${name} must be a positive integer number of milliseconds`);
+    }
+  }
+  for (const group of options.lacks ?? []) {
+    for (const capability of group.capabilities) {
+      if (!(OPTIONAL_CAPABILITIES as readonly string[]).includes(capability)) {
+        fail(`no optional capability "${capability}" (see OPTIONAL_CAPABILITIES)`);
+      }
+    }
+  }
+}
 
 /** Shuffles in place (Fisher–Yates) so events reach the store out of order. */
 function shuffle<T>(items: T[]): T[] {
@@ -179,6 +221,7 @@ export function describeSessionStore(
   factory: () => SessionStore | Promise<SessionStore>,
   options: ConformanceOptions = {},
 ): void {
+  checkConformanceOptions(options);
   const ttlMs = options.ttlMs ?? DEFAULT_STORE_TTL_MS;
   const shortTtlMs = options.shortTtlMs ?? 40;
   const skipped = new Map<string, string>();
@@ -484,6 +527,29 @@ export function describeSessionStore(
           lastInboundUuid: 'recent',
         });
         expect(await store.get(key)).toEqual({ lastInboundAt: fresh, lastInboundUuid: 'recent' });
+      });
+
+      test('a conversation is kept until ttlMs after its last message, and not longer', async () => {
+        // A minute either side of the boundary: a store whose lifetime is off by more (hours
+        // short, a day long) fails here; exact-millisecond bounds need the store's own clock.
+        const [kept, gone] = [freshKey(), freshKey()];
+        const t = now();
+        await store.recordInbound(kept, t - ttlMs + MINUTE, 'kept');
+        await store.recordInbound(gone, t - ttlMs - MINUTE, 'gone');
+        expect(await store.get(kept)).toEqual({ lastInboundAt: t - ttlMs + MINUTE, lastInboundUuid: 'kept' });
+        expect(await store.get(gone)).toBeNull();
+      });
+
+      test('a message id is remembered across a retry: seconds later, and for a message a day old', async () => {
+        const key = freshKey();
+        const old = now() - 23 * HOUR; // Vonage retries a webhook for 24 hours
+        await store.recordInbound(key, old, 'late');
+        expect((await store.recordInbound(key, old, 'late')).duplicate).toBe(true);
+        const t = now() - 1000;
+        await store.recordInbound(key, t, 'retried');
+        await sleep(RETRY_GAP_MS);
+        expect((await store.recordInbound(key, t, 'retried')).duplicate).toBe(true);
+        expect((await store.recordInbound(key, now(), 'late')).duplicate).toBe(true);
       });
 
       test('recordOutbound and markClosed ignore an expired conversation', async () => {

@@ -25,6 +25,22 @@ describe('describeSessionStore options', () => {
     ).toThrow(/declared absence needs a written reason/);
   });
 
+  it('refuses an option, a capability or a ttl it does not know, so a typo never tests less', () => {
+    const options = (value: unknown) => value as Parameters<typeof describeSessionStore>[2];
+    expect(() => describeSessionStore('x', () => memoryStore(), options({ lack: [] }))).toThrow(/no option "lack"/);
+    expect(() =>
+      describeSessionStore(
+        'x',
+        () => memoryStore(),
+        options({ lacks: [{ reason: 'r', capabilities: ['takeTokens'] }] }),
+      ),
+    ).toThrow(/no optional capability "takeTokens"/);
+    expect(() => describeSessionStore('x', () => memoryStore(), { ttlMs: -5 })).toThrow(
+      /ttlMs must be a positive integer/,
+    );
+    expect(() => describeSessionStore('x', () => memoryStore(), { shortTtlMs: 0.5 })).toThrow(/shortTtlMs/);
+  });
+
   it('names every test uniquely', () => {
     expect(new Set(SESSION_STORE_TESTS).size).toBe(SESSION_STORE_TESTS.length);
   });

@@ -65,6 +65,19 @@ describe('describeSessionStore on a store without optional capabilities', () => 
     expect(others.map((r) => r.title)).toContain('bad input is refused with ValidationError and stores nothing');
   });
 
+  it('fails a store that forgets conversations too soon, and one that forgets message ids too soon', () => {
+    const failed = (name: string) =>
+      suite(name)
+        .filter((r) => r.status === 'failed')
+        .map((r) => r.title);
+    expect(failed('forgets conversations after 2 hours')).toContain(
+      'a conversation is kept until ttlMs after its last message, and not longer',
+    );
+    expect(failed('remembers message ids for 50 ms')).toContain(
+      'a message id is remembered across a retry: seconds later, and for a message a day old',
+    );
+  });
+
   it('fails, not skips, the tests of a capability the store has only half of', () => {
     const tags = suite('half the tag capability').filter((r) => r.title.startsWith('setTagAvailability'));
     expect(tags).toHaveLength(2);
