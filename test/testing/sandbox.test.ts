@@ -2,7 +2,7 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { tokenGenerate } from '@vonage/jwt';
 import jwt from 'jsonwebtoken';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createSandbox, type Sandbox } from '../../src/testing/sandbox.js';
+import { createSandbox, PLATFORM_RULES, type Sandbox } from '../../src/testing/sandbox.js';
 import { verifyWebhookSignature } from '../../src/webhooks/verify.js';
 import { type Receiver, startReceiver } from './receiver.js';
 
@@ -326,6 +326,18 @@ describe('createSandbox: Messenger rules enforced by the platform itself', () =>
     } finally {
       await scoped.close();
     }
+  });
+
+  it('keeps its rules table deeply frozen, so that no test can change the rules of every sandbox', async () => {
+    const humanAgent = PLATFORM_RULES.tags.HUMAN_AGENT as { windowMs: number | null };
+    expect(() => {
+      humanAgent.windowMs = 1000;
+    }).toThrow(TypeError);
+    expect(PLATFORM_RULES.tags.HUMAN_AGENT?.windowMs).toBe(7 * DAY);
+    for (const rule of Object.values(PLATFORM_RULES.tags)) expect(Object.isFrozen(rule)).toBe(true);
+    await sandbox.userSays({ page: PAGE, psid: USER });
+    sandbox.advance(HOUR);
+    expect(sandbox.judge({ from: PAGE, to: USER, tag: 'HUMAN_AGENT' })).toEqual({ delivered: true });
   });
 });
 
