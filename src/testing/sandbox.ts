@@ -34,6 +34,7 @@ import {
   type WebhookVersion,
 } from './builders.js';
 import { type AuthKind, createAuthChecker } from './sandbox/auth.js';
+import { checkBoolean, checkDate, checkId, checkNames, checkText, checkUrl, checkWord } from './sandbox/check.js';
 import { PROBLEM_CONTENT_TYPE, type ProblemAnswer, problems } from './sandbox/problems.js';
 import { type SandboxMessage, validateMessageBody } from './sandbox/validate.js';
 import { createWorld, type ThreadRefusal, type Verdict } from './sandbox/world.js';
@@ -259,6 +260,57 @@ const inboundBuilders = {
   video: inboundVideo,
   file: inboundFile,
 } as const;
+const INBOUND_TYPES: readonly InboundMessageType[] = [
+  ...(Object.keys(inboundBuilders) as (keyof typeof inboundBuilders)[]),
+  'unsupported',
+];
+
+// Every name userSays takes, typed against its interface: a new one cannot be left out.
+const USER_SAYS_INPUT: Readonly<Record<keyof UserSaysInput, true>> = {
+  page: true,
+  psid: true,
+  text: true,
+  type: true,
+  url: true,
+  messageUuid: true,
+  at: true,
+  fromAd: true,
+};
+
+/**
+ * Refuses a `userSays` the platform could not have seen, before anything is recorded or
+ * posted: without a valid `page` the webhook would go to the default Page while the
+ * conversation was kept under "undefined".
+ */
+function checkUserSays(input: unknown, now: Date): asserts input is UserSaysInput {
+  const where = 'sandbox.userSays';
+  checkNames<UserSaysInput>(input, where, USER_SAYS_INPUT);
+  checkId(input.page, where, 'page');
+  checkId(input.psid, where, 'psid');
+  const type = input.type ?? 'text';
+  checkWord(type, where, 'type', INBOUND_TYPES);
+  if (input.text !== undefined) {
+    if (type !== 'text') throw new TypeError(`${where}: text goes with type "text", not "${type}"`);
+    checkText(input.text, where, 'text');
+  }
+  if (input.url !== undefined) {
+    if (type === 'text' || type === 'unsupported') {
+      throw new TypeError(`${where}: url goes with a media type (image, audio, video, file), not "${type}"`);
+    }
+    checkUrl(input.url, where, 'url');
+  }
+  if (input.messageUuid !== undefined) checkText(input.messageUuid, where, 'messageUuid');
+  if (input.at !== undefined) {
+    checkDate(input.at, where, 'at');
+    // A message from the future would hold the window open past what the platform allows.
+    if (input.at.getTime() > now.getTime()) {
+      throw new RangeError(
+        `${where}: at (${input.at.toISOString()}) is after the sandbox's now (${now.toISOString()}); a user cannot write in the future`,
+      );
+    }
+  }
+  if (input.fromAd !== undefined) checkBoolean(input.fromAd, where, 'fromAd');
+}
 
 /**
  * Starts a local Messages API sandbox on 127.0.0.1.
@@ -506,6 +558,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
       return now();
     },
     async userSays(input) {
+      checkUserSays(input, now());
       const url = sandbox.webhookUrl;
       if (url === undefined) {
         throw new Error(

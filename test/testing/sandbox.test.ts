@@ -538,3 +538,77 @@ describe('createSandbox: rate limit, clock and lifecycle', () => {
     expect(sandbox.conversation(PAGE, USER)).not.toBeNull();
   });
 });
+
+describe('sandbox.userSays: refuses what the platform could not have seen, and then records and posts nothing', () => {
+  /** Nothing reached the app and the platform knows of no message from USER. */
+  const nothingHappened = () => {
+    expect(receiver.received).toEqual([]);
+    expect(sandbox.webhooks).toEqual([]);
+    expect(sandbox.conversation(PAGE, USER)).toBeNull();
+    expect(sandbox.judge({ from: PAGE, to: USER })).toMatchObject({ delivered: false, code: 1430 });
+  };
+
+  it('refuses a message without page, or with pageId instead of page', async () => {
+    await expect(sandbox.userSays({ psid: USER, text: 'hi' } as never)).rejects.toThrow(
+      /^sandbox\.userSays: page must be a string of 1 to 32 digits, got nothing$/,
+    );
+    await expect(sandbox.userSays({ pageId: PAGE, psid: USER } as never)).rejects.toThrow(
+      new TypeError(
+        'sandbox.userSays has no option "pageId"; its options are page, psid, text, type, url, messageUuid, at, fromAd',
+      ),
+    );
+    nothingHappened();
+  });
+
+  it('refuses a message without psid, or with an ID that is not digits', async () => {
+    await expect(sandbox.userSays({ page: PAGE } as never)).rejects.toThrow(/psid must be a string of 1 to 32 digits/);
+    await expect(sandbox.userSays({ page: Number(PAGE), psid: USER } as never)).rejects.toThrow(TypeError);
+    await expect(sandbox.userSays({ page: PAGE, psid: 'user-1' })).rejects.toThrow(/psid must be a string of/);
+    nothingHappened();
+  });
+
+  it('refuses an unknown type, and text or url that does not go with the type', async () => {
+    await expect(sandbox.userSays({ page: PAGE, psid: USER, type: 'sticker' as never })).rejects.toThrow(
+      new TypeError(
+        'sandbox.userSays: type must be one of text, image, audio, video, file, unsupported, got "sticker" (a string)',
+      ),
+    );
+    await expect(sandbox.userSays({ page: PAGE, psid: USER, type: 'image', text: 'hi' })).rejects.toThrow(
+      /text goes with type "text"/,
+    );
+    await expect(sandbox.userSays({ page: PAGE, psid: USER, url: 'https://example.com/a.png' })).rejects.toThrow(
+      /url goes with a media type/,
+    );
+    await expect(sandbox.userSays({ page: PAGE, psid: USER, type: 'image', url: 'receipt.png' })).rejects.toThrow(
+      /url must be an http\(s\) URL/,
+    );
+    nothingHappened();
+  });
+
+  it('refuses an at that is not a Date (TypeError), invalid or in the future (RangeError)', async () => {
+    await expect(sandbox.userSays({ page: PAGE, psid: USER, at: 5 as never })).rejects.toThrow(
+      new TypeError('sandbox.userSays: at must be a Date, got 5'),
+    );
+    await expect(sandbox.userSays({ page: PAGE, psid: USER, at: new Date('x') })).rejects.toThrow(RangeError);
+    const tenDaysOn = new Date(START.getTime() + 10 * DAY);
+    await expect(sandbox.userSays({ page: PAGE, psid: USER, at: tenDaysOn })).rejects.toThrow(
+      new RangeError(
+        "sandbox.userSays: at (2026-03-12T09:00:00.000Z) is after the sandbox's now (2026-03-02T09:00:00.000Z); a user cannot write in the future",
+      ),
+    );
+    await expect(sandbox.userSays({ page: PAGE, psid: USER, fromAd: 'yes' as never })).rejects.toThrow(
+      /fromAd must be true or false/,
+    );
+    nothingHappened();
+  });
+
+  it('still takes every documented input', async () => {
+    const at = new Date(START.getTime() - HOUR);
+    expect(await sandbox.userSays({ page: PAGE, psid: USER, text: 'hi', messageUuid: randomUUID(), at })).toBe(200);
+    expect(await sandbox.userSays({ page: PAGE, psid: USER, type: 'audio', url: 'https://example.com/a.mp3' })).toBe(
+      200,
+    );
+    expect(await sandbox.userSays({ page: PAGE, psid: USER, type: 'unsupported', fromAd: true })).toBe(200);
+    expect(sandbox.conversation(PAGE, USER)).toMatchObject({ lastInboundAt: START.getTime() });
+  });
+});
