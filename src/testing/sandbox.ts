@@ -15,12 +15,12 @@
  * @module
  */
 
-import { type KeyObject, randomUUID } from 'node:crypto';
+import { KeyObject, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MessengerPolicy } from '../policy.js';
 import type { ConversationState } from '../store/types.js';
-import { DELIVERY_STATUSES, type DeliveryStatus } from '../vocabulary.js';
+import { DELIVERY_STATUSES, type DeliveryStatus, WEBHOOK_VERSIONS } from '../vocabulary.js';
 import {
   type InboundMessageType,
   inboundAudio,
@@ -34,7 +34,20 @@ import {
   type WebhookVersion,
 } from './builders.js';
 import { type AuthKind, createAuthChecker } from './sandbox/auth.js';
-import { checkBoolean, checkDate, checkId, checkNames, checkText, checkUrl, checkWord } from './sandbox/check.js';
+import {
+  checkBoolean,
+  checkDate,
+  checkDuration,
+  checkFunction,
+  checkId,
+  checkInteger,
+  checkNames,
+  checkObject,
+  checkText,
+  checkUrl,
+  checkWord,
+  typeError,
+} from './sandbox/check.js';
 import { PROBLEM_CONTENT_TYPE, type ProblemAnswer, problems } from './sandbox/problems.js';
 import { type SandboxMessage, validateMessageBody } from './sandbox/validate.js';
 import { createWorld, type ThreadRefusal, type Verdict } from './sandbox/world.js';
@@ -265,7 +278,26 @@ const INBOUND_TYPES: readonly InboundMessageType[] = [
   'unsupported',
 ];
 
-// Every name userSays takes, typed against its interface: a new one cannot be left out.
+// Every name each input takes, typed against its interface: a new option cannot be left out.
+const SANDBOX_OPTIONS: Readonly<Record<keyof SandboxOptions, true>> = {
+  signatureSecret: true,
+  port: true,
+  apiKey: true,
+  applicationId: true,
+  publicKey: true,
+  basicAuth: true,
+  webhookUrl: true,
+  statusUrl: true,
+  now: true,
+  pages: true,
+  policy: true,
+  humanAgent: true,
+  deliverUntil: true,
+  webhookVersion: true,
+  maxBodyBytes: true,
+  webhookTimeoutMs: true,
+  signingClock: true,
+};
 const USER_SAYS_INPUT: Readonly<Record<keyof UserSaysInput, true>> = {
   page: true,
   psid: true,
@@ -276,6 +308,78 @@ const USER_SAYS_INPUT: Readonly<Record<keyof UserSaysInput, true>> = {
   at: true,
   fromAd: true,
 };
+/**
+ * The policy is read as data by the sandbox's own code, which does not run the SDK's
+ * `definePolicy` checks: a NaN or negative window would make every comparison false.
+ */
+function checkPolicy(policy: unknown, where: string): asserts policy is MessengerPolicy {
+  checkObject(policy, where, 'policy');
+  checkDuration(policy.standardWindowMs, where, 'policy.standardWindowMs');
+  if (policy.adReferralWindowMs !== undefined) {
+    checkDuration(policy.adReferralWindowMs, where, 'policy.adReferralWindowMs');
+  }
+  checkObject(policy.tags, where, 'policy.tags');
+  for (const [name, rule] of Object.entries(policy.tags)) {
+    checkObject(rule, where, `policy.tags.${name}`);
+    if (rule.windowMs !== null) checkDuration(rule.windowMs, where, `policy.tags.${name}.windowMs (or null)`);
+    if (rule.retiredAt !== undefined) checkDate(rule.retiredAt, where, `policy.tags.${name}.retiredAt`);
+  }
+}
+
+/** Refuses what `createSandbox` would otherwise ignore or misread, naming the option. */
+function checkSandboxOptions(options: unknown): asserts options is SandboxOptions {
+  const where = 'createSandbox';
+  checkNames<SandboxOptions>(options, where, SANDBOX_OPTIONS);
+  checkText(options.signatureSecret, where, 'signatureSecret');
+  const { port, publicKey, basicAuth, pages } = options;
+  if (port !== undefined) checkInteger(port, where, 'port', 0, 65_535);
+  if (options.apiKey !== undefined) checkText(options.apiKey, where, 'apiKey');
+  if (options.applicationId !== undefined) checkText(options.applicationId, where, 'applicationId');
+  if (
+    publicKey !== undefined &&
+    typeof publicKey !== 'string' &&
+    !Buffer.isBuffer(publicKey) &&
+    !(publicKey instanceof KeyObject)
+  ) {
+    throw typeError(where, 'publicKey', 'a PEM string, a Buffer or a KeyObject', publicKey);
+  }
+  if (basicAuth !== undefined) {
+    checkNames<{ apiKey: string; apiSecret: string }>(basicAuth, `${where}: basicAuth`, {
+      apiKey: true,
+      apiSecret: true,
+    });
+    checkText(basicAuth.apiKey, where, 'basicAuth.apiKey');
+    checkText(basicAuth.apiSecret, where, 'basicAuth.apiSecret');
+  }
+  if (options.webhookUrl !== undefined) checkUrl(options.webhookUrl, where, 'webhookUrl');
+  if (options.statusUrl !== undefined) checkUrl(options.statusUrl, where, 'statusUrl');
+  if (options.now !== undefined) checkFunction(options.now, where, 'now');
+  if (options.signingClock !== undefined) checkFunction(options.signingClock, where, 'signingClock');
+  if (pages !== undefined) {
+    if (!Array.isArray(pages)) throw typeError(where, 'pages', 'an array of Page IDs', pages);
+    for (const [index, page] of (pages as unknown[]).entries()) checkId(page, where, `pages[${index}]`);
+  }
+  if (options.policy !== undefined) checkPolicy(options.policy, where);
+  if (options.humanAgent !== undefined) checkBoolean(options.humanAgent, where, 'humanAgent');
+  if (options.deliverUntil !== undefined) checkWord(options.deliverUntil, where, 'deliverUntil', DELIVERY_STATUSES);
+  if (options.webhookVersion !== undefined) {
+    checkWord(options.webhookVersion, where, 'webhookVersion', WEBHOOK_VERSIONS);
+  }
+  if (options.maxBodyBytes !== undefined) checkInteger(options.maxBodyBytes, where, 'maxBodyBytes', 1);
+  if (options.webhookTimeoutMs !== undefined) checkInteger(options.webhookTimeoutMs, where, 'webhookTimeoutMs', 1);
+}
+
+/**
+ * A clock given as an option, read with a check: one that returns anything but a valid Date
+ * would date every webhook "Invalid Date" and judge every send against NaN.
+ */
+function checkedClock(clock: () => Date, name: string): () => Date {
+  return () => {
+    const value: unknown = clock();
+    checkDate(value, 'createSandbox', `${name}()`);
+    return value;
+  };
+}
 
 /**
  * Refuses a `userSays` the platform could not have seen, before anything is recorded or
@@ -329,10 +433,8 @@ function checkUserSays(input: unknown, now: Date): asserts input is UserSaysInpu
  * ```
  */
 export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
-  if (typeof options.signatureSecret !== 'string' || options.signatureSecret.length === 0) {
-    throw new TypeError('createSandbox: signatureSecret must be a non-empty string');
-  }
-  const baseClock = options.now ?? (() => new Date());
+  checkSandboxOptions(options);
+  const baseClock = options.now ? checkedClock(options.now, 'now') : () => new Date();
   let offset = 0;
   const now = (): Date => new Date(baseClock().getTime() + offset);
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
@@ -361,7 +463,10 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
       } catch {}
     }
   };
-  const signingClock = options.signingClock ?? now;
+  const signingClock = options.signingClock ? checkedClock(options.signingClock, 'signingClock') : now;
+  // Read both clocks once now, so that a bad one fails createSandbox, not a later webhook.
+  now();
+  signingClock();
   const pending = new Set<Promise<void>>();
   let nextId = 1;
   let throttled = 0;

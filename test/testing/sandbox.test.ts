@@ -612,3 +612,129 @@ describe('sandbox.userSays: refuses what the platform could not have seen, and t
     expect(sandbox.conversation(PAGE, USER)).toMatchObject({ lastInboundAt: START.getTime() });
   });
 });
+
+describe('createSandbox: refuses unknown and invalid options, naming each', () => {
+  const refusals: [string, Record<string, unknown>, ErrorConstructor, RegExp][] = [
+    [
+      'a typo',
+      { webhookURL: 'http://127.0.0.1:3000/' },
+      TypeError,
+      /^createSandbox has no option "webhookURL"; its options are signatureSecret, port,/,
+    ],
+    [
+      'a webhook URL that is not one',
+      { webhookUrl: 'not a url' },
+      TypeError,
+      /^createSandbox: webhookUrl must be an http\(s\) URL, got "not a url" \(a string\)$/,
+    ],
+    [
+      'a status URL that is not one',
+      { statusUrl: 'ftp://example.com/' },
+      TypeError,
+      /statusUrl must be an http\(s\) URL/,
+    ],
+    [
+      'a last status that is not a delivery status',
+      { deliverUntil: 'rejected' },
+      TypeError,
+      /deliverUntil must be one of submitted, delivered, read, got "rejected"/,
+    ],
+    [
+      'a webhook version that does not exist',
+      { webhookVersion: 'v2' },
+      TypeError,
+      /webhookVersion must be one of v1, v0\.1, got "v2"/,
+    ],
+    [
+      'pages as one string',
+      { pages: PAGE },
+      TypeError,
+      /pages must be an array of Page IDs, got "102290129340398" \(a string\)/,
+    ],
+    ['a Page ID as a number', { pages: [Number(PAGE)] }, TypeError, /pages\[0\] must be a string of 1 to 32 digits/],
+    [
+      'a clock that returns no Date',
+      { now: () => 'yesterday' },
+      TypeError,
+      /^createSandbox: now\(\) must be a Date, got "yesterday" \(a string\)$/,
+    ],
+    ['a clock that is no function', { now: new Date() }, TypeError, /now must be a function/],
+    [
+      'a signing clock that returns an invalid Date',
+      { signingClock: () => new Date('x') },
+      RangeError,
+      /signingClock\(\) is an invalid Date/,
+    ],
+    ['a policy that is no object', { policy: 'strict' }, TypeError, /^createSandbox: policy must be an object/],
+    [
+      'a policy without tags',
+      { policy: { standardWindowMs: DAY } },
+      TypeError,
+      /policy\.tags must be an object, got nothing/,
+    ],
+    [
+      'a policy with a negative window',
+      { policy: { standardWindowMs: -1, tags: {} } },
+      RangeError,
+      /policy\.standardWindowMs must be a number of milliseconds > 0, got -1/,
+    ],
+    [
+      'a policy tag with a NaN window',
+      { policy: { standardWindowMs: DAY, tags: { HUMAN_AGENT: { windowMs: Number.NaN } } } },
+      RangeError,
+      /policy\.tags\.HUMAN_AGENT\.windowMs/,
+    ],
+    ['humanAgent as a word', { humanAgent: 'no' }, TypeError, /humanAgent must be true or false/],
+    ['a port out of range', { port: 70_000 }, RangeError, /port must be an integer from 0 to 65535, got 70000/],
+    [
+      'basicAuth with a typo',
+      { basicAuth: { apiKey: 'k', secret: 's' } },
+      TypeError,
+      /basicAuth has no option "secret"/,
+    ],
+    ['an empty applicationId', { applicationId: '' }, TypeError, /applicationId must be a non-empty string/],
+    [
+      'a publicKey of the wrong type',
+      { publicKey: 42 },
+      TypeError,
+      /publicKey must be a PEM string, a Buffer or a KeyObject/,
+    ],
+    ['a zero webhook timeout', { webhookTimeoutMs: 0 }, RangeError, /webhookTimeoutMs must be an integer ≥ 1/],
+  ];
+  for (const [what, option, kind, message] of refusals) {
+    it(`refuses ${what}`, async () => {
+      const refused = createSandbox({ signatureSecret: SECRET, ...option } as never);
+      await expect(refused).rejects.toThrow(message);
+      await expect(refused).rejects.toBeInstanceOf(kind);
+    });
+  }
+
+  it('refuses to start without options, saying which it takes', async () => {
+    await expect((createSandbox as (options?: unknown) => Promise<Sandbox>)()).rejects.toThrow(
+      /^createSandbox needs an object of options \(signatureSecret, port, .*\), got nothing$/,
+    );
+  });
+
+  it('still starts with every documented option', async () => {
+    const full = await createSandbox({
+      signatureSecret: SECRET,
+      port: 0,
+      applicationId: APP_ID,
+      publicKey: keys.publicKey,
+      basicAuth: { apiKey: 'abcd1234', apiSecret: 'secret' },
+      apiKey: 'abcd1234',
+      webhookUrl: `${receiver.url}/webhooks/inbound`,
+      statusUrl: `${receiver.url}/webhooks/status`,
+      now: () => START,
+      pages: [PAGE],
+      humanAgent: false,
+      deliverUntil: 'delivered',
+      webhookVersion: 'v0.1',
+      maxBodyBytes: 1024,
+      webhookTimeoutMs: 1000,
+      signingClock: () => new Date(),
+      policy: { standardWindowMs: HOUR, safetyMarginMs: 0, tags: { HUMAN_AGENT: { windowMs: 7 * DAY } } },
+    });
+    await full.close();
+  });
+});
