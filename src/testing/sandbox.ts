@@ -20,7 +20,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { MessengerPolicy } from '../policy.js';
 import type { ConversationState } from '../store/types.js';
-import { DELIVERY_STATUSES, type DeliveryStatus, WEBHOOK_VERSIONS } from '../vocabulary.js';
+import { DELIVERY_STATUSES, type DeliveryStatus, MESSAGING_CATEGORIES, WEBHOOK_VERSIONS } from '../vocabulary.js';
 import {
   type InboundMessageType,
   inboundAudio,
@@ -43,9 +43,11 @@ import {
   checkInteger,
   checkNames,
   checkObject,
+  checkRetryAfter,
   checkText,
   checkUrl,
   checkWord,
+  rangeError,
   typeError,
 } from './sandbox/check.js';
 import { PROBLEM_CONTENT_TYPE, type ProblemAnswer, problems } from './sandbox/problems.js';
@@ -277,6 +279,7 @@ const INBOUND_TYPES: readonly InboundMessageType[] = [
   ...(Object.keys(inboundBuilders) as (keyof typeof inboundBuilders)[]),
   'unsupported',
 ];
+const THREAD_REFUSALS: readonly number[] = [1340, 1430] satisfies readonly ThreadRefusal[];
 
 // Every name each input takes, typed against its interface: a new option cannot be left out.
 const SANDBOX_OPTIONS: Readonly<Record<keyof SandboxOptions, true>> = {
@@ -308,6 +311,9 @@ const USER_SAYS_INPUT: Readonly<Record<keyof UserSaysInput, true>> = {
   at: true,
   fromAd: true,
 };
+type JudgeInput = Parameters<Sandbox['judge']>[0];
+const JUDGE_INPUT: Readonly<Record<keyof JudgeInput, true>> = { from: true, to: true, category: true, tag: true };
+
 /**
  * The policy is read as data by the sandbox's own code, which does not run the SDK's
  * `definePolicy` checks: a NaN or negative window would make every comparison false.
@@ -689,18 +695,36 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
       return record.responseStatus;
     },
     unlinkPage(pageId) {
+      checkId(pageId, 'sandbox.unlinkPage', 'pageId');
       world.unlinkPage(pageId);
     },
     linkPage(pageId) {
+      checkId(pageId, 'sandbox.linkPage', 'pageId');
       world.linkPage(pageId);
     },
     setHumanAgent(approved, pageId) {
+      checkBoolean(approved, 'sandbox.setHumanAgent', 'approved');
+      if (pageId !== undefined) checkId(pageId, 'sandbox.setHumanAgent', 'pageId');
       world.setHumanAgent(approved, pageId);
     },
     refuseThread(pageId, psid, code) {
+      const where = 'sandbox.refuseThread';
+      checkId(pageId, where, 'pageId');
+      checkId(psid, where, 'psid');
+      if (typeof code !== 'number') throw typeError(where, 'code', '1340 or 1430', code);
+      if (!THREAD_REFUSALS.includes(code)) {
+        throw rangeError(where, 'code', '1340 (outside the window) or 1430 (user unreachable)', code);
+      }
       world.refuseThread(pageId, psid, code, now().getTime());
     },
     judge(message) {
+      const where = 'sandbox.judge';
+      checkNames<JudgeInput>(message, where, JUDGE_INPUT);
+      checkId(message.from, where, 'from');
+      checkId(message.to, where, 'to');
+      if (message.category !== undefined) checkWord(message.category, where, 'category', MESSAGING_CATEGORIES);
+      // Any tag name: judging a retired or unknown tag (1021) is what judge is for.
+      if (message.tag !== undefined) checkText(message.tag, where, 'tag');
       return world.judge(
         {
           from: message.from,
@@ -712,11 +736,14 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
       );
     },
     throttle(count, seconds = 1) {
-      if (!Number.isInteger(count) || count < 0) throw new RangeError('sandbox.throttle: count must be an integer ≥ 0');
+      checkInteger(count, 'sandbox.throttle', 'count', 0);
+      checkRetryAfter(seconds, 'sandbox.throttle', 'retryAfterSeconds');
       throttled = count;
       retryAfterSeconds = seconds;
     },
     conversation(pageId, psid) {
+      checkId(pageId, 'sandbox.conversation', 'pageId');
+      checkId(psid, 'sandbox.conversation', 'psid');
       return world.conversation(pageId, psid);
     },
     async settled() {

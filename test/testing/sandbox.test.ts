@@ -738,3 +738,59 @@ describe('createSandbox: refuses unknown and invalid options, naming each', () =
     await full.close();
   });
 });
+
+describe('sandbox controls: refuse values that would quietly do something else', () => {
+  it('refuses a Retry-After that is negative or not whole, and throttles nothing then', async () => {
+    expect(() => sandbox.throttle(1, -2)).toThrow(
+      new RangeError('sandbox.throttle: retryAfterSeconds must be an integer ≥ 0, got -2'),
+    );
+    expect(() => sandbox.throttle(1, 0.5)).toThrow(RangeError);
+    expect(() => sandbox.throttle(1, '2' as never)).toThrow(TypeError);
+    expect((await rawSend(text())).status).toBe(202);
+  });
+
+  it('refuses a thread refusal other than 1340 or 1430', async () => {
+    await sandbox.userSays({ page: PAGE, psid: USER });
+    expect(() => sandbox.refuseThread(PAGE, USER, 9999 as never)).toThrow(
+      new RangeError(
+        'sandbox.refuseThread: code must be 1340 (outside the window) or 1430 (user unreachable), got 9999',
+      ),
+    );
+    expect(() => sandbox.refuseThread(PAGE, USER, '1340' as never)).toThrow(TypeError);
+    expect(sandbox.judge({ from: PAGE, to: USER })).toEqual({ delivered: true });
+  });
+
+  it('refuses an approval that is not a boolean, and keeps the one it had', async () => {
+    await sandbox.userSays({ page: PAGE, psid: USER });
+    expect(() => sandbox.setHumanAgent('no' as never)).toThrow(
+      new TypeError('sandbox.setHumanAgent: approved must be true or false, got "no" (a string)'),
+    );
+    expect(() => sandbox.setHumanAgent(false, Number(PAGE) as never)).toThrow(/pageId must be a string of/);
+    expect(sandbox.judge({ from: PAGE, to: USER, tag: 'HUMAN_AGENT' })).toEqual({ delivered: true });
+  });
+
+  it('refuses a Page ID that is a number, empty or not digits, and leaves the Page linked', async () => {
+    await sandbox.userSays({ page: PAGE, psid: USER });
+    expect(() => sandbox.unlinkPage(Number(PAGE) as never)).toThrow(
+      new TypeError('sandbox.unlinkPage: pageId must be a string of 1 to 32 digits, got 102290129340398'),
+    );
+    expect(() => sandbox.unlinkPage('')).toThrow(TypeError);
+    expect(() => sandbox.unlinkPage('abc')).toThrow(TypeError);
+    expect(() => sandbox.linkPage('abc')).toThrow(/^sandbox\.linkPage: pageId/);
+    expect(sandbox.judge({ from: PAGE, to: USER })).toEqual({ delivered: true });
+  });
+
+  it('refuses to judge a send without from and to, or with an unknown category or name', () => {
+    expect(() => sandbox.judge({} as never)).toThrow(
+      new TypeError('sandbox.judge: from must be a string of 1 to 32 digits, got nothing'),
+    );
+    expect(() => sandbox.judge({ from: PAGE } as never)).toThrow(/sandbox\.judge: to must be/);
+    expect(() => sandbox.judge({ from: PAGE, to: USER, category: 'marketing' as never })).toThrow(
+      /category must be one of response, update, message_tag/,
+    );
+    expect(() => sandbox.judge({ from: PAGE, to: USER, messageTag: 'HUMAN_AGENT' } as never)).toThrow(
+      /sandbox\.judge has no option "messageTag"/,
+    );
+    expect(() => sandbox.conversation(PAGE, Number(USER) as never)).toThrow(/sandbox\.conversation: psid/);
+  });
+});
