@@ -15,7 +15,17 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import type { MessageStatus, WebhookVersion } from '../vocabulary.js';
+import { MESSAGE_STATUSES, type MessageStatus, WEBHOOK_VERSIONS, type WebhookVersion } from '../vocabulary.js';
+import {
+  checkInstant,
+  checkInteger,
+  checkNames,
+  checkObject,
+  checkString,
+  checkText,
+  checkWord,
+  typeError,
+} from './sandbox/check.js';
 import { messagesErrorDetail, messagesErrorType } from './sandbox/codes.js';
 
 export type { WebhookVersion } from '../vocabulary.js';
@@ -153,10 +163,43 @@ const DEFAULT_MEDIA_URL: Record<'image' | 'audio' | 'video' | 'file', string> = 
   file: 'https://example.com/file.pdf',
 };
 
-function isoTime(value: Date | number | string | undefined): string {
+function isoTime(value: Date | number | string | undefined, where: string): string {
   if (typeof value === 'string') return value;
   if (value === undefined) return new Date().toISOString();
-  return (typeof value === 'number' ? new Date(value) : value).toISOString();
+  return new Date(checkInstant(value, where, 'timestamp')).toISOString();
+}
+
+// The names each builder takes. An odd body is built on purpose with `extra`; a name the
+// builder does not know (`page` for `pageId`) is a typo that would leave the default in place.
+const EVENT_OPTIONS: Readonly<Record<keyof EventOptions, true>> = {
+  pageId: true,
+  psid: true,
+  messageUuid: true,
+  timestamp: true,
+  version: true,
+  extra: true,
+};
+const TEXT_OPTIONS: Readonly<Record<keyof InboundTextOptions, true>> = { ...EVENT_OPTIONS, text: true };
+const MEDIA_OPTIONS: Readonly<Record<keyof InboundMediaOptions, true>> = { ...EVENT_OPTIONS, url: true };
+const STATUS_OPTIONS: Readonly<Record<keyof MessageStatusOptions, true>> = {
+  ...EVENT_OPTIONS,
+  status: true,
+  error: true,
+  clientRef: true,
+  usage: true,
+};
+
+/**
+ * Refuses what is clearly a mistake rather than an odd body: an unknown name, a wrong type,
+ * a version that does not exist (it would silently build v1), an invalid date.
+ */
+function checkEventOptions(options: unknown, where: string, names: Readonly<Record<string, true>>): void {
+  checkNames<Record<string, unknown>>(options, where, names);
+  for (const name of ['pageId', 'psid', 'messageUuid', 'text', 'url', 'clientRef'] as const) {
+    if (options[name] !== undefined) checkString(options[name], where, name);
+  }
+  if (options.version !== undefined) checkWord(options.version, where, 'version', WEBHOOK_VERSIONS);
+  if (options.extra !== undefined) checkObject(options.extra, where, 'extra');
 }
 
 function withExtra<T extends Record<string, unknown>>(body: T, extra: Record<string, unknown> | undefined): T {
@@ -173,11 +216,12 @@ function inbound<V extends WebhookVersion>(
   type: InboundMessageType,
   options: EventOptions<V>,
   content: Record<string, unknown>,
+  where: string,
 ): InboundBody<V> {
   const pageId = options.pageId ?? DEFAULT_PAGE_ID;
   const psid = options.psid ?? DEFAULT_PSID;
   const messageUuid = options.messageUuid ?? randomUUID();
-  const timestamp = isoTime(options.timestamp);
+  const timestamp = isoTime(options.timestamp, where);
   if (options.version === 'v0.1') {
     const body: InboundMessageV01 = {
       message_uuid: messageUuid,
@@ -211,14 +255,17 @@ function inbound<V extends WebhookVersion>(
  * ```
  */
 export function inboundText<V extends WebhookVersion = 'v1'>(options: InboundTextOptions<V> = {}): InboundBody<V> {
-  return inbound('text', options, { text: options.text ?? 'Hello' });
+  checkEventOptions(options, 'inboundText', TEXT_OPTIONS);
+  return inbound('text', options, { text: options.text ?? 'Hello' }, 'inboundText');
 }
 
 function media<V extends WebhookVersion>(
-  type: 'image' | 'audio' | 'video' | 'file',
+  type: keyof typeof DEFAULT_MEDIA_URL,
   options: InboundMediaOptions<V>,
+  where: string,
 ): InboundBody<V> {
-  return inbound(type, options, { [type]: { url: options.url ?? DEFAULT_MEDIA_URL[type] } });
+  checkEventOptions(options, where, MEDIA_OPTIONS);
+  return inbound(type, options, { [type]: { url: options.url ?? DEFAULT_MEDIA_URL[type] } }, where);
 }
 
 /**
@@ -230,7 +277,7 @@ function media<V extends WebhookVersion>(
  * ```
  */
 export function inboundImage<V extends WebhookVersion = 'v1'>(options: InboundMediaOptions<V> = {}): InboundBody<V> {
-  return media('image', options);
+  return media('image', options, 'inboundImage');
 }
 
 /**
@@ -242,7 +289,7 @@ export function inboundImage<V extends WebhookVersion = 'v1'>(options: InboundMe
  * ```
  */
 export function inboundAudio<V extends WebhookVersion = 'v1'>(options: InboundMediaOptions<V> = {}): InboundBody<V> {
-  return media('audio', options);
+  return media('audio', options, 'inboundAudio');
 }
 
 /**
@@ -254,7 +301,7 @@ export function inboundAudio<V extends WebhookVersion = 'v1'>(options: InboundMe
  * ```
  */
 export function inboundVideo<V extends WebhookVersion = 'v1'>(options: InboundMediaOptions<V> = {}): InboundBody<V> {
-  return media('video', options);
+  return media('video', options, 'inboundVideo');
 }
 
 /**
@@ -266,7 +313,7 @@ export function inboundVideo<V extends WebhookVersion = 'v1'>(options: InboundMe
  * ```
  */
 export function inboundFile<V extends WebhookVersion = 'v1'>(options: InboundMediaOptions<V> = {}): InboundBody<V> {
-  return media('file', options);
+  return media('file', options, 'inboundFile');
 }
 
 /**
@@ -279,7 +326,26 @@ export function inboundFile<V extends WebhookVersion = 'v1'>(options: InboundMed
  * ```
  */
 export function inboundUnsupported<V extends WebhookVersion = 'v1'>(options: EventOptions<V> = {}): InboundBody<V> {
-  return inbound('unsupported', options, {});
+  checkEventOptions(options, 'inboundUnsupported', EVENT_OPTIONS);
+  return inbound('unsupported', options, {}, 'inboundUnsupported');
+}
+
+/** Any code may be given (odd codes are a feature), but as a whole number, text or `{ code }`. */
+function checkStatusError(input: unknown, where: string): asserts input is StatusErrorInput {
+  if (typeof input === 'number') return checkInteger(input, where, 'error', 0);
+  if (typeof input === 'string') return checkText(input, where, 'error');
+  if (input === null || typeof input !== 'object') {
+    throw typeError(where, 'error', 'a code (1340, "1340") or { code, detail?, instance? }', input);
+  }
+  checkNames<Exclude<StatusErrorInput, number | string>>(input, `${where}: error`, {
+    code: true,
+    detail: true,
+    instance: true,
+  });
+  if (typeof input.code === 'number') checkInteger(input.code, where, 'error.code', 0);
+  else checkText(input.code, where, 'error.code');
+  if (input.detail !== undefined) checkString(input.detail, where, 'error.detail');
+  if (input.instance !== undefined) checkString(input.instance, where, 'error.instance');
 }
 
 function statusError(input: StatusErrorInput): { code: string; detail: string; instance: string } {
@@ -304,14 +370,32 @@ function statusError(input: StatusErrorInput): { code: string; detail: string; i
  * ```
  */
 export function messageStatus<V extends WebhookVersion = 'v1'>(options: MessageStatusOptions<V> = {}): StatusBody<V> {
+  const where = 'messageStatus';
+  checkEventOptions(options, where, STATUS_OPTIONS);
   const status = options.status ?? 'delivered';
+  checkWord(status, where, 'status', MESSAGE_STATUSES);
+  const failed = status === 'rejected' || status === 'undeliverable';
+  if (options.error !== undefined) {
+    // Vonage puts an error on a failed status only; on `delivered` the parser would read a
+    // failure that never happened. An odd body with one anyway: `extra: { error }`.
+    if (!failed) throw new TypeError(`${where}: error goes with status rejected or undeliverable, not "${status}"`);
+    checkStatusError(options.error, where);
+  }
+  if (options.usage !== undefined) {
+    checkNames<NonNullable<MessageStatusOptions['usage']>>(options.usage, `${where}: usage`, {
+      currency: true,
+      price: true,
+    });
+    checkString(options.usage.currency, where, 'usage.currency');
+    checkString(options.usage.price, where, 'usage.price');
+  }
   const pageId = options.pageId ?? DEFAULT_PAGE_ID;
   const psid = options.psid ?? DEFAULT_PSID;
-  const errorInput = options.error ?? (status === 'rejected' || status === 'undeliverable' ? 1340 : undefined);
+  const errorInput = options.error ?? (failed ? 1340 : undefined);
   const error = errorInput === undefined ? undefined : statusError(errorInput);
   const common = {
     message_uuid: options.messageUuid ?? randomUUID(),
-    timestamp: isoTime(options.timestamp),
+    timestamp: isoTime(options.timestamp, where),
     status,
     ...(options.clientRef !== undefined ? { client_ref: options.clientRef } : {}),
     ...(options.usage !== undefined ? { usage: options.usage } : {}),

@@ -13,6 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type HttpHandler, HttpResponse, http } from 'msw';
+import { checkInteger, checkRetryAfter } from './sandbox/check.js';
 import { PROBLEM_CONTENT_TYPE, type ProblemParameter, problems, type VonageProblemBody } from './sandbox/problems.js';
 import { type SandboxMessage, validateMessageBody } from './sandbox/validate.js';
 
@@ -66,6 +67,8 @@ export function vonageErrorResponse(
   problem: { type?: string; title: string; detail: string; instance?: string; invalidParameters?: ProblemParameter[] },
   headers: Record<string, string> = {},
 ): Response {
+  // An error answer: a 2xx would read as a success, and a status outside 200–599 is no HTTP status.
+  checkInteger(status, 'vonageErrorResponse', 'status', 400, 599);
   const body: VonageProblemBody = {
     type: problem.type ?? 'https://developer.nexmo.com/api-errors/messages-olympus#1000',
     title: problem.title,
@@ -86,6 +89,7 @@ export function vonageErrorResponse(
  * ```
  */
 export function throttledResponse(retryAfterSeconds = 1): Response {
+  checkRetryAfter(retryAfterSeconds, 'throttledResponse', 'retryAfterSeconds');
   const answer = problems.throttled(retryAfterSeconds);
   return problemResponse(answer.status, answer.body, answer.headers);
 }

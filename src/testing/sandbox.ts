@@ -15,12 +15,12 @@
  * @module
  */
 
-import { type KeyObject, randomUUID } from 'node:crypto';
+import { KeyObject, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MessengerPolicy } from '../policy.js';
 import type { ConversationState } from '../store/types.js';
-import { DELIVERY_STATUSES, type DeliveryStatus } from '../vocabulary.js';
+import { DELIVERY_STATUSES, type DeliveryStatus, MESSAGING_CATEGORIES, WEBHOOK_VERSIONS } from '../vocabulary.js';
 import {
   type InboundMessageType,
   inboundAudio,
@@ -34,6 +34,22 @@ import {
   type WebhookVersion,
 } from './builders.js';
 import { type AuthKind, createAuthChecker } from './sandbox/auth.js';
+import {
+  checkBoolean,
+  checkDate,
+  checkDuration,
+  checkFunction,
+  checkId,
+  checkInteger,
+  checkNames,
+  checkObject,
+  checkRetryAfter,
+  checkText,
+  checkUrl,
+  checkWord,
+  rangeError,
+  typeError,
+} from './sandbox/check.js';
 import { PROBLEM_CONTENT_TYPE, type ProblemAnswer, problems } from './sandbox/problems.js';
 import { type SandboxMessage, validateMessageBody } from './sandbox/validate.js';
 import { createWorld, type ThreadRefusal, type Verdict } from './sandbox/world.js';
@@ -259,6 +275,152 @@ const inboundBuilders = {
   video: inboundVideo,
   file: inboundFile,
 } as const;
+const INBOUND_TYPES: readonly InboundMessageType[] = [
+  ...(Object.keys(inboundBuilders) as (keyof typeof inboundBuilders)[]),
+  'unsupported',
+];
+const THREAD_REFUSALS: readonly number[] = [1340, 1430] satisfies readonly ThreadRefusal[];
+
+// Every name each input takes, typed against its interface: a new option cannot be left out.
+const SANDBOX_OPTIONS: Readonly<Record<keyof SandboxOptions, true>> = {
+  signatureSecret: true,
+  port: true,
+  apiKey: true,
+  applicationId: true,
+  publicKey: true,
+  basicAuth: true,
+  webhookUrl: true,
+  statusUrl: true,
+  now: true,
+  pages: true,
+  policy: true,
+  humanAgent: true,
+  deliverUntil: true,
+  webhookVersion: true,
+  maxBodyBytes: true,
+  webhookTimeoutMs: true,
+  signingClock: true,
+};
+const USER_SAYS_INPUT: Readonly<Record<keyof UserSaysInput, true>> = {
+  page: true,
+  psid: true,
+  text: true,
+  type: true,
+  url: true,
+  messageUuid: true,
+  at: true,
+  fromAd: true,
+};
+type JudgeInput = Parameters<Sandbox['judge']>[0];
+const JUDGE_INPUT: Readonly<Record<keyof JudgeInput, true>> = { from: true, to: true, category: true, tag: true };
+
+/**
+ * The policy is read as data by the sandbox's own code, which does not run the SDK's
+ * `definePolicy` checks: a NaN or negative window would make every comparison false.
+ */
+function checkPolicy(policy: unknown, where: string): asserts policy is MessengerPolicy {
+  checkObject(policy, where, 'policy');
+  checkDuration(policy.standardWindowMs, where, 'policy.standardWindowMs');
+  if (policy.adReferralWindowMs !== undefined) {
+    checkDuration(policy.adReferralWindowMs, where, 'policy.adReferralWindowMs');
+  }
+  checkObject(policy.tags, where, 'policy.tags');
+  for (const [name, rule] of Object.entries(policy.tags)) {
+    checkObject(rule, where, `policy.tags.${name}`);
+    if (rule.windowMs !== null) checkDuration(rule.windowMs, where, `policy.tags.${name}.windowMs (or null)`);
+    if (rule.retiredAt !== undefined) checkDate(rule.retiredAt, where, `policy.tags.${name}.retiredAt`);
+  }
+}
+
+/** Refuses what `createSandbox` would otherwise ignore or misread, naming the option. */
+function checkSandboxOptions(options: unknown): asserts options is SandboxOptions {
+  const where = 'createSandbox';
+  checkNames<SandboxOptions>(options, where, SANDBOX_OPTIONS);
+  checkText(options.signatureSecret, where, 'signatureSecret');
+  const { port, publicKey, basicAuth, pages } = options;
+  if (port !== undefined) checkInteger(port, where, 'port', 0, 65_535);
+  if (options.apiKey !== undefined) checkText(options.apiKey, where, 'apiKey');
+  if (options.applicationId !== undefined) checkText(options.applicationId, where, 'applicationId');
+  if (
+    publicKey !== undefined &&
+    typeof publicKey !== 'string' &&
+    !Buffer.isBuffer(publicKey) &&
+    !(publicKey instanceof KeyObject)
+  ) {
+    throw typeError(where, 'publicKey', 'a PEM string, a Buffer or a KeyObject', publicKey);
+  }
+  if (basicAuth !== undefined) {
+    checkNames<{ apiKey: string; apiSecret: string }>(basicAuth, `${where}: basicAuth`, {
+      apiKey: true,
+      apiSecret: true,
+    });
+    checkText(basicAuth.apiKey, where, 'basicAuth.apiKey');
+    checkText(basicAuth.apiSecret, where, 'basicAuth.apiSecret');
+  }
+  if (options.webhookUrl !== undefined) checkUrl(options.webhookUrl, where, 'webhookUrl');
+  if (options.statusUrl !== undefined) checkUrl(options.statusUrl, where, 'statusUrl');
+  if (options.now !== undefined) checkFunction(options.now, where, 'now');
+  if (options.signingClock !== undefined) checkFunction(options.signingClock, where, 'signingClock');
+  if (pages !== undefined) {
+    if (!Array.isArray(pages)) throw typeError(where, 'pages', 'an array of Page IDs', pages);
+    for (const [index, page] of (pages as unknown[]).entries()) checkId(page, where, `pages[${index}]`);
+  }
+  if (options.policy !== undefined) checkPolicy(options.policy, where);
+  if (options.humanAgent !== undefined) checkBoolean(options.humanAgent, where, 'humanAgent');
+  if (options.deliverUntil !== undefined) checkWord(options.deliverUntil, where, 'deliverUntil', DELIVERY_STATUSES);
+  if (options.webhookVersion !== undefined) {
+    checkWord(options.webhookVersion, where, 'webhookVersion', WEBHOOK_VERSIONS);
+  }
+  if (options.maxBodyBytes !== undefined) checkInteger(options.maxBodyBytes, where, 'maxBodyBytes', 1);
+  if (options.webhookTimeoutMs !== undefined) checkInteger(options.webhookTimeoutMs, where, 'webhookTimeoutMs', 1);
+}
+
+/**
+ * A clock given as an option, read with a check: one that returns anything but a valid Date
+ * would date every webhook "Invalid Date" and judge every send against NaN.
+ */
+function checkedClock(clock: () => Date, name: string): () => Date {
+  return () => {
+    const value: unknown = clock();
+    checkDate(value, 'createSandbox', `${name}()`);
+    return value;
+  };
+}
+
+/**
+ * Refuses a `userSays` the platform could not have seen, before anything is recorded or
+ * posted: without a valid `page` the webhook would go to the default Page while the
+ * conversation was kept under "undefined".
+ */
+function checkUserSays(input: unknown, now: Date): asserts input is UserSaysInput {
+  const where = 'sandbox.userSays';
+  checkNames<UserSaysInput>(input, where, USER_SAYS_INPUT);
+  checkId(input.page, where, 'page');
+  checkId(input.psid, where, 'psid');
+  const type = input.type ?? 'text';
+  checkWord(type, where, 'type', INBOUND_TYPES);
+  if (input.text !== undefined) {
+    if (type !== 'text') throw new TypeError(`${where}: text goes with type "text", not "${type}"`);
+    checkText(input.text, where, 'text');
+  }
+  if (input.url !== undefined) {
+    if (type === 'text' || type === 'unsupported') {
+      throw new TypeError(`${where}: url goes with a media type (image, audio, video, file), not "${type}"`);
+    }
+    checkUrl(input.url, where, 'url');
+  }
+  if (input.messageUuid !== undefined) checkText(input.messageUuid, where, 'messageUuid');
+  if (input.at !== undefined) {
+    checkDate(input.at, where, 'at');
+    // A message from the future would hold the window open past what the platform allows.
+    if (input.at.getTime() > now.getTime()) {
+      throw new RangeError(
+        `${where}: at (${input.at.toISOString()}) is after the sandbox's now (${now.toISOString()}); a user cannot write in the future`,
+      );
+    }
+  }
+  if (input.fromAd !== undefined) checkBoolean(input.fromAd, where, 'fromAd');
+}
 
 /**
  * Starts a local Messages API sandbox on 127.0.0.1.
@@ -277,10 +439,8 @@ const inboundBuilders = {
  * ```
  */
 export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
-  if (typeof options.signatureSecret !== 'string' || options.signatureSecret.length === 0) {
-    throw new TypeError('createSandbox: signatureSecret must be a non-empty string');
-  }
-  const baseClock = options.now ?? (() => new Date());
+  checkSandboxOptions(options);
+  const baseClock = options.now ? checkedClock(options.now, 'now') : () => new Date();
   let offset = 0;
   const now = (): Date => new Date(baseClock().getTime() + offset);
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
@@ -309,7 +469,10 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
       } catch {}
     }
   };
-  const signingClock = options.signingClock ?? now;
+  const signingClock = options.signingClock ? checkedClock(options.signingClock, 'signingClock') : now;
+  // Read both clocks once now, so that a bad one fails createSandbox, not a later webhook.
+  now();
+  signingClock();
   const pending = new Set<Promise<void>>();
   let nextId = 1;
   let throttled = 0;
@@ -506,6 +669,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
       return now();
     },
     async userSays(input) {
+      checkUserSays(input, now());
       const url = sandbox.webhookUrl;
       if (url === undefined) {
         throw new Error(
@@ -531,18 +695,36 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
       return record.responseStatus;
     },
     unlinkPage(pageId) {
+      checkId(pageId, 'sandbox.unlinkPage', 'pageId');
       world.unlinkPage(pageId);
     },
     linkPage(pageId) {
+      checkId(pageId, 'sandbox.linkPage', 'pageId');
       world.linkPage(pageId);
     },
     setHumanAgent(approved, pageId) {
+      checkBoolean(approved, 'sandbox.setHumanAgent', 'approved');
+      if (pageId !== undefined) checkId(pageId, 'sandbox.setHumanAgent', 'pageId');
       world.setHumanAgent(approved, pageId);
     },
     refuseThread(pageId, psid, code) {
+      const where = 'sandbox.refuseThread';
+      checkId(pageId, where, 'pageId');
+      checkId(psid, where, 'psid');
+      if (typeof code !== 'number') throw typeError(where, 'code', '1340 or 1430', code);
+      if (!THREAD_REFUSALS.includes(code)) {
+        throw rangeError(where, 'code', '1340 (outside the window) or 1430 (user unreachable)', code);
+      }
       world.refuseThread(pageId, psid, code, now().getTime());
     },
     judge(message) {
+      const where = 'sandbox.judge';
+      checkNames<JudgeInput>(message, where, JUDGE_INPUT);
+      checkId(message.from, where, 'from');
+      checkId(message.to, where, 'to');
+      if (message.category !== undefined) checkWord(message.category, where, 'category', MESSAGING_CATEGORIES);
+      // Any tag name: judging a retired or unknown tag (1021) is what judge is for.
+      if (message.tag !== undefined) checkText(message.tag, where, 'tag');
       return world.judge(
         {
           from: message.from,
@@ -554,11 +736,14 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
       );
     },
     throttle(count, seconds = 1) {
-      if (!Number.isInteger(count) || count < 0) throw new RangeError('sandbox.throttle: count must be an integer ≥ 0');
+      checkInteger(count, 'sandbox.throttle', 'count', 0);
+      checkRetryAfter(seconds, 'sandbox.throttle', 'retryAfterSeconds');
       throttled = count;
       retryAfterSeconds = seconds;
     },
     conversation(pageId, psid) {
+      checkId(pageId, 'sandbox.conversation', 'pageId');
+      checkId(psid, 'sandbox.conversation', 'psid');
       return world.conversation(pageId, psid);
     },
     async settled() {

@@ -12,6 +12,7 @@
  * @module
  */
 import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { checkInstant, checkNames, checkObject, checkString, checkText, typeError } from './sandbox/check.js';
 
 /** Options of {@link signWebhook}. Every claim can be overridden to build hostile requests. */
 export interface SignWebhookOptions {
@@ -48,6 +49,37 @@ const DEFAULT_HEADER = { alg: 'HS256', typ: 'JWT' };
 
 const b64url = (text: string): string => Buffer.from(text, 'utf8').toString('base64url');
 
+const SIGN_OPTIONS: Readonly<Record<keyof SignWebhookOptions, true>> = {
+  apiKey: true,
+  applicationId: true,
+  issuedAt: true,
+  jti: true,
+  issuer: true,
+  payloadHash: true,
+  claims: true,
+  header: true,
+};
+
+/**
+ * Refuses mistakes, not hostile tokens: any claim may hold an odd string (or anything, through
+ * `claims`), but an empty secret, an option name the signer does not know (`applicationID`
+ * would leave `application_id` out) or an `issuedAt` that is no instant is a slip in the test.
+ */
+function checkSignInput(body: unknown, secret: unknown, options: unknown): asserts options is SignWebhookOptions {
+  const where = 'signWebhook';
+  if (typeof body !== 'string' && (body === null || typeof body !== 'object')) {
+    throw typeError(where, 'body', 'the string to send or an object to JSON.stringify', body);
+  }
+  checkText(secret, where, 'secret');
+  checkNames<SignWebhookOptions>(options, where, SIGN_OPTIONS);
+  for (const name of ['apiKey', 'applicationId', 'jti', 'issuer', 'payloadHash'] as const) {
+    if (options[name] !== undefined) checkString(options[name], where, name);
+  }
+  if (options.issuedAt !== undefined) checkInstant(options.issuedAt, where, 'issuedAt');
+  if (options.claims !== undefined) checkObject(options.claims, where, 'claims');
+  if (options.header !== undefined) checkObject(options.header, where, 'header');
+}
+
 /**
  * Signs a webhook body (the exact string to send, or an object to `JSON.stringify`) with the
  * signature secret given to `createMessenger({ signatureSecret })`, like Vonage does.
@@ -62,6 +94,7 @@ const b64url = (text: string): string => Buffer.from(text, 'utf8').toString('bas
  * ```
  */
 export function signWebhook(body: string | object, secret: string, options: SignWebhookOptions = {}): SignedWebhook {
+  checkSignInput(body, secret, options);
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const issuedAt = options.issuedAt ?? Date.now();
   const iatMs = typeof issuedAt === 'number' ? issuedAt : issuedAt.getTime();

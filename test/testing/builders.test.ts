@@ -178,3 +178,65 @@ describe('messageStatus', () => {
     });
   });
 });
+
+describe('builders refuse mistakes, and keep building odd bodies on purpose', () => {
+  it('refuses a wire format that does not exist instead of building v1', () => {
+    expect(() => inboundText({ version: 'v2' as never })).toThrow(
+      new TypeError('inboundText: version must be one of v1, v0.1, got "v2" (a string)'),
+    );
+    expect(() => messageStatus({ version: 'v0' as never })).toThrow(/^messageStatus: version must be one of v1, v0\.1/);
+  });
+
+  it('refuses a status Vonage does not send', () => {
+    expect(() => messageStatus({ status: 'seen' as never })).toThrow(
+      new TypeError(
+        'messageStatus: status must be one of submitted, delivered, read, rejected, undeliverable, got "seen" (a string)',
+      ),
+    );
+  });
+
+  it('refuses an error on a status that did not fail', () => {
+    for (const status of ['submitted', 'delivered', 'read'] as const) {
+      expect(() => messageStatus({ status, error: 1340 })).toThrow(
+        new TypeError(`messageStatus: error goes with status rejected or undeliverable, not "${status}"`),
+      );
+    }
+    expect(() => messageStatus({ error: 1340 })).toThrow(/not "delivered"/);
+    expect(() => messageStatus({ status: 'rejected', error: Number.NaN })).toThrow(RangeError);
+    expect(() => messageStatus({ status: 'rejected', error: { kode: 1340 } as never })).toThrow(/has no option "kode"/);
+  });
+
+  it('refuses an invalid timestamp by name, not as a bare "Invalid time value"', () => {
+    expect(() => inboundText({ timestamp: new Date('x') })).toThrow(
+      new RangeError('inboundText: timestamp is an invalid Date'),
+    );
+    expect(() => inboundImage({ timestamp: Number.POSITIVE_INFINITY })).toThrow(
+      /^inboundImage: timestamp must be finite/,
+    );
+    expect(() => messageStatus({ timestamp: true as never })).toThrow(TypeError);
+  });
+
+  it('refuses an option it does not know and an option of the wrong type', () => {
+    expect(() => inboundText({ page: '1029' } as never)).toThrow(
+      /^inboundText has no option "page"; its options are pageId, psid, messageUuid, timestamp, version, extra, text$/,
+    );
+    expect(() => inboundUnsupported({ text: 'a sticker' } as never)).toThrow(/inboundUnsupported has no option "text"/);
+    expect(() => inboundText({ psid: 2538 as never })).toThrow(/^inboundText: psid must be a string, got 2538$/);
+    expect(() => inboundFile({ extra: 'x' as never })).toThrow(/extra must be an object/);
+  });
+
+  it('still builds odd bodies through extra, strings and any error code', () => {
+    const delivered = messageStatus({ ...ids, status: 'delivered', extra: { error: { title: '1340' } } });
+    expect(delivered).toMatchObject({ status: 'delivered', error: { title: '1340' } });
+    expect(inboundText({ ...ids, extra: { version: 'v2', timestamp: 'yesterday' } })).toMatchObject({
+      version: 'v2',
+      timestamp: 'yesterday',
+    });
+    expect(inboundText({ timestamp: '2020-01-01 14:00:00 UTC', text: '', pageId: '' })).toMatchObject({
+      timestamp: '2020-01-01 14:00:00 UTC',
+      text: '',
+      to: '',
+    });
+    expect(messageStatus({ status: 'undeliverable', error: { code: 'E42' } }).error?.title).toBe('E42');
+  });
+});

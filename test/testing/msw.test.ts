@@ -131,3 +131,23 @@ describe('messengerHandlers', () => {
     }
   });
 });
+
+describe('the answer helpers refuse what no Vonage answer carries', () => {
+  it('refuses a Retry-After that is negative or not whole', () => {
+    expect(() => throttledResponse(-3)).toThrow(
+      new RangeError('throttledResponse: retryAfterSeconds must be an integer ≥ 0, got -3'),
+    );
+    expect(() => throttledResponse(0.5)).toThrow(RangeError);
+    expect(throttledResponse(0).headers.get('retry-after')).toBe('0');
+  });
+
+  it('refuses an error status outside 400–599', () => {
+    const problem = { title: 'Odd', detail: 'An odd answer' };
+    expect(() => vonageErrorResponse(99, problem)).toThrow(
+      new RangeError('vonageErrorResponse: status must be an integer from 400 to 599, got 99'),
+    );
+    expect(() => vonageErrorResponse(202, problem)).toThrow(RangeError);
+    expect(() => vonageErrorResponse('500' as never, problem)).toThrow(TypeError);
+    expect(vonageErrorResponse(503, problem).status).toBe(503);
+  });
+});

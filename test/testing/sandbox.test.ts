@@ -2,7 +2,7 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { tokenGenerate } from '@vonage/jwt';
 import jwt from 'jsonwebtoken';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createSandbox, type Sandbox } from '../../src/testing/sandbox.js';
+import { createSandbox, PLATFORM_RULES, type Sandbox } from '../../src/testing/sandbox.js';
 import { verifyWebhookSignature } from '../../src/webhooks/verify.js';
 import { type Receiver, startReceiver } from './receiver.js';
 
@@ -327,6 +327,18 @@ describe('createSandbox: Messenger rules enforced by the platform itself', () =>
       await scoped.close();
     }
   });
+
+  it('keeps its rules table deeply frozen, so that no test can change the rules of every sandbox', async () => {
+    const humanAgent = PLATFORM_RULES.tags.HUMAN_AGENT as { windowMs: number | null };
+    expect(() => {
+      humanAgent.windowMs = 1000;
+    }).toThrow(TypeError);
+    expect(PLATFORM_RULES.tags.HUMAN_AGENT?.windowMs).toBe(7 * DAY);
+    for (const rule of Object.values(PLATFORM_RULES.tags)) expect(Object.isFrozen(rule)).toBe(true);
+    await sandbox.userSays({ page: PAGE, psid: USER });
+    sandbox.advance(HOUR);
+    expect(sandbox.judge({ from: PAGE, to: USER, tag: 'HUMAN_AGENT' })).toEqual({ delivered: true });
+  });
 });
 
 describe('createSandbox: authentication', () => {
@@ -524,5 +536,261 @@ describe('createSandbox: rate limit, clock and lifecycle', () => {
     expect(sandbox.requests).toHaveLength(0);
     expect(sandbox.webhooks).toHaveLength(0);
     expect(sandbox.conversation(PAGE, USER)).not.toBeNull();
+  });
+});
+
+describe('sandbox.userSays: refuses what the platform could not have seen, and then records and posts nothing', () => {
+  /** Nothing reached the app and the platform knows of no message from USER. */
+  const nothingHappened = () => {
+    expect(receiver.received).toEqual([]);
+    expect(sandbox.webhooks).toEqual([]);
+    expect(sandbox.conversation(PAGE, USER)).toBeNull();
+    expect(sandbox.judge({ from: PAGE, to: USER })).toMatchObject({ delivered: false, code: 1430 });
+  };
+
+  it('refuses a message without page, or with pageId instead of page', async () => {
+    await expect(sandbox.userSays({ psid: USER, text: 'hi' } as never)).rejects.toThrow(
+      /^sandbox\.userSays: page must be a string of 1 to 32 digits, got nothing$/,
+    );
+    await expect(sandbox.userSays({ pageId: PAGE, psid: USER } as never)).rejects.toThrow(
+      new TypeError(
+        'sandbox.userSays has no option "pageId"; its options are page, psid, text, type, url, messageUuid, at, fromAd',
+      ),
+    );
+    nothingHappened();
+  });
+
+  it('refuses a message without psid, or with an ID that is not digits', async () => {
+    await expect(sandbox.userSays({ page: PAGE } as never)).rejects.toThrow(/psid must be a string of 1 to 32 digits/);
+    await expect(sandbox.userSays({ page: Number(PAGE), psid: USER } as never)).rejects.toThrow(TypeError);
+    await expect(sandbox.userSays({ page: PAGE, psid: 'user-1' })).rejects.toThrow(/psid must be a string of/);
+    nothingHappened();
+  });
+
+  it('refuses an unknown type, and text or url that does not go with the type', async () => {
+    await expect(sandbox.userSays({ page: PAGE, psid: USER, type: 'sticker' as never })).rejects.toThrow(
+      new TypeError(
+        'sandbox.userSays: type must be one of text, image, audio, video, file, unsupported, got "sticker" (a string)',
+      ),
+    );
+    await expect(sandbox.userSays({ page: PAGE, psid: USER, type: 'image', text: 'hi' })).rejects.toThrow(
+      /text goes with type "text"/,
+    );
+    await expect(sandbox.userSays({ page: PAGE, psid: USER, url: 'https://example.com/a.png' })).rejects.toThrow(
+      /url goes with a media type/,
+    );
+    await expect(sandbox.userSays({ page: PAGE, psid: USER, type: 'image', url: 'receipt.png' })).rejects.toThrow(
+      /url must be an http\(s\) URL/,
+    );
+    nothingHappened();
+  });
+
+  it('refuses an at that is not a Date (TypeError), invalid or in the future (RangeError)', async () => {
+    await expect(sandbox.userSays({ page: PAGE, psid: USER, at: 5 as never })).rejects.toThrow(
+      new TypeError('sandbox.userSays: at must be a Date, got 5'),
+    );
+    await expect(sandbox.userSays({ page: PAGE, psid: USER, at: new Date('x') })).rejects.toThrow(RangeError);
+    const tenDaysOn = new Date(START.getTime() + 10 * DAY);
+    await expect(sandbox.userSays({ page: PAGE, psid: USER, at: tenDaysOn })).rejects.toThrow(
+      new RangeError(
+        "sandbox.userSays: at (2026-03-12T09:00:00.000Z) is after the sandbox's now (2026-03-02T09:00:00.000Z); a user cannot write in the future",
+      ),
+    );
+    await expect(sandbox.userSays({ page: PAGE, psid: USER, fromAd: 'yes' as never })).rejects.toThrow(
+      /fromAd must be true or false/,
+    );
+    nothingHappened();
+  });
+
+  it('still takes every documented input', async () => {
+    const at = new Date(START.getTime() - HOUR);
+    expect(await sandbox.userSays({ page: PAGE, psid: USER, text: 'hi', messageUuid: randomUUID(), at })).toBe(200);
+    expect(await sandbox.userSays({ page: PAGE, psid: USER, type: 'audio', url: 'https://example.com/a.mp3' })).toBe(
+      200,
+    );
+    expect(await sandbox.userSays({ page: PAGE, psid: USER, type: 'unsupported', fromAd: true })).toBe(200);
+    expect(sandbox.conversation(PAGE, USER)).toMatchObject({ lastInboundAt: START.getTime() });
+  });
+});
+
+describe('createSandbox: refuses unknown and invalid options, naming each', () => {
+  const refusals: [string, Record<string, unknown>, ErrorConstructor, RegExp][] = [
+    [
+      'a typo',
+      { webhookURL: 'http://127.0.0.1:3000/' },
+      TypeError,
+      /^createSandbox has no option "webhookURL"; its options are signatureSecret, port,/,
+    ],
+    [
+      'a webhook URL that is not one',
+      { webhookUrl: 'not a url' },
+      TypeError,
+      /^createSandbox: webhookUrl must be an http\(s\) URL, got "not a url" \(a string\)$/,
+    ],
+    [
+      'a status URL that is not one',
+      { statusUrl: 'ftp://example.com/' },
+      TypeError,
+      /statusUrl must be an http\(s\) URL/,
+    ],
+    [
+      'a last status that is not a delivery status',
+      { deliverUntil: 'rejected' },
+      TypeError,
+      /deliverUntil must be one of submitted, delivered, read, got "rejected"/,
+    ],
+    [
+      'a webhook version that does not exist',
+      { webhookVersion: 'v2' },
+      TypeError,
+      /webhookVersion must be one of v1, v0\.1, got "v2"/,
+    ],
+    [
+      'pages as one string',
+      { pages: PAGE },
+      TypeError,
+      /pages must be an array of Page IDs, got "102290129340398" \(a string\)/,
+    ],
+    ['a Page ID as a number', { pages: [Number(PAGE)] }, TypeError, /pages\[0\] must be a string of 1 to 32 digits/],
+    [
+      'a clock that returns no Date',
+      { now: () => 'yesterday' },
+      TypeError,
+      /^createSandbox: now\(\) must be a Date, got "yesterday" \(a string\)$/,
+    ],
+    ['a clock that is no function', { now: new Date() }, TypeError, /now must be a function/],
+    [
+      'a signing clock that returns an invalid Date',
+      { signingClock: () => new Date('x') },
+      RangeError,
+      /signingClock\(\) is an invalid Date/,
+    ],
+    ['a policy that is no object', { policy: 'strict' }, TypeError, /^createSandbox: policy must be an object/],
+    [
+      'a policy without tags',
+      { policy: { standardWindowMs: DAY } },
+      TypeError,
+      /policy\.tags must be an object, got nothing/,
+    ],
+    [
+      'a policy with a negative window',
+      { policy: { standardWindowMs: -1, tags: {} } },
+      RangeError,
+      /policy\.standardWindowMs must be a number of milliseconds > 0, got -1/,
+    ],
+    [
+      'a policy tag with a NaN window',
+      { policy: { standardWindowMs: DAY, tags: { HUMAN_AGENT: { windowMs: Number.NaN } } } },
+      RangeError,
+      /policy\.tags\.HUMAN_AGENT\.windowMs/,
+    ],
+    ['humanAgent as a word', { humanAgent: 'no' }, TypeError, /humanAgent must be true or false/],
+    ['a port out of range', { port: 70_000 }, RangeError, /port must be an integer from 0 to 65535, got 70000/],
+    [
+      'basicAuth with a typo',
+      { basicAuth: { apiKey: 'k', secret: 's' } },
+      TypeError,
+      /basicAuth has no option "secret"/,
+    ],
+    ['an empty applicationId', { applicationId: '' }, TypeError, /applicationId must be a non-empty string/],
+    [
+      'a publicKey of the wrong type',
+      { publicKey: 42 },
+      TypeError,
+      /publicKey must be a PEM string, a Buffer or a KeyObject/,
+    ],
+    ['a zero webhook timeout', { webhookTimeoutMs: 0 }, RangeError, /webhookTimeoutMs must be an integer ≥ 1/],
+  ];
+  for (const [what, option, kind, message] of refusals) {
+    it(`refuses ${what}`, async () => {
+      const refused = createSandbox({ signatureSecret: SECRET, ...option } as never);
+      await expect(refused).rejects.toThrow(message);
+      await expect(refused).rejects.toBeInstanceOf(kind);
+    });
+  }
+
+  it('refuses to start without options, saying which it takes', async () => {
+    await expect((createSandbox as (options?: unknown) => Promise<Sandbox>)()).rejects.toThrow(
+      /^createSandbox needs an object of options \(signatureSecret, port, .*\), got nothing$/,
+    );
+  });
+
+  it('still starts with every documented option', async () => {
+    const full = await createSandbox({
+      signatureSecret: SECRET,
+      port: 0,
+      applicationId: APP_ID,
+      publicKey: keys.publicKey,
+      basicAuth: { apiKey: 'abcd1234', apiSecret: 'secret' },
+      apiKey: 'abcd1234',
+      webhookUrl: `${receiver.url}/webhooks/inbound`,
+      statusUrl: `${receiver.url}/webhooks/status`,
+      now: () => START,
+      pages: [PAGE],
+      humanAgent: false,
+      deliverUntil: 'delivered',
+      webhookVersion: 'v0.1',
+      maxBodyBytes: 1024,
+      webhookTimeoutMs: 1000,
+      signingClock: () => new Date(),
+      policy: { standardWindowMs: HOUR, safetyMarginMs: 0, tags: { HUMAN_AGENT: { windowMs: 7 * DAY } } },
+    });
+    await full.close();
+  });
+});
+
+describe('sandbox controls: refuse values that would quietly do something else', () => {
+  it('refuses a Retry-After that is negative or not whole, and throttles nothing then', async () => {
+    expect(() => sandbox.throttle(1, -2)).toThrow(
+      new RangeError('sandbox.throttle: retryAfterSeconds must be an integer ≥ 0, got -2'),
+    );
+    expect(() => sandbox.throttle(1, 0.5)).toThrow(RangeError);
+    expect(() => sandbox.throttle(1, '2' as never)).toThrow(TypeError);
+    expect((await rawSend(text())).status).toBe(202);
+  });
+
+  it('refuses a thread refusal other than 1340 or 1430', async () => {
+    await sandbox.userSays({ page: PAGE, psid: USER });
+    expect(() => sandbox.refuseThread(PAGE, USER, 9999 as never)).toThrow(
+      new RangeError(
+        'sandbox.refuseThread: code must be 1340 (outside the window) or 1430 (user unreachable), got 9999',
+      ),
+    );
+    expect(() => sandbox.refuseThread(PAGE, USER, '1340' as never)).toThrow(TypeError);
+    expect(sandbox.judge({ from: PAGE, to: USER })).toEqual({ delivered: true });
+  });
+
+  it('refuses an approval that is not a boolean, and keeps the one it had', async () => {
+    await sandbox.userSays({ page: PAGE, psid: USER });
+    expect(() => sandbox.setHumanAgent('no' as never)).toThrow(
+      new TypeError('sandbox.setHumanAgent: approved must be true or false, got "no" (a string)'),
+    );
+    expect(() => sandbox.setHumanAgent(false, Number(PAGE) as never)).toThrow(/pageId must be a string of/);
+    expect(sandbox.judge({ from: PAGE, to: USER, tag: 'HUMAN_AGENT' })).toEqual({ delivered: true });
+  });
+
+  it('refuses a Page ID that is a number, empty or not digits, and leaves the Page linked', async () => {
+    await sandbox.userSays({ page: PAGE, psid: USER });
+    expect(() => sandbox.unlinkPage(Number(PAGE) as never)).toThrow(
+      new TypeError('sandbox.unlinkPage: pageId must be a string of 1 to 32 digits, got 102290129340398'),
+    );
+    expect(() => sandbox.unlinkPage('')).toThrow(TypeError);
+    expect(() => sandbox.unlinkPage('abc')).toThrow(TypeError);
+    expect(() => sandbox.linkPage('abc')).toThrow(/^sandbox\.linkPage: pageId/);
+    expect(sandbox.judge({ from: PAGE, to: USER })).toEqual({ delivered: true });
+  });
+
+  it('refuses to judge a send without from and to, or with an unknown category or name', () => {
+    expect(() => sandbox.judge({} as never)).toThrow(
+      new TypeError('sandbox.judge: from must be a string of 1 to 32 digits, got nothing'),
+    );
+    expect(() => sandbox.judge({ from: PAGE } as never)).toThrow(/sandbox\.judge: to must be/);
+    expect(() => sandbox.judge({ from: PAGE, to: USER, category: 'marketing' as never })).toThrow(
+      /category must be one of response, update, message_tag/,
+    );
+    expect(() => sandbox.judge({ from: PAGE, to: USER, messageTag: 'HUMAN_AGENT' } as never)).toThrow(
+      /sandbox\.judge has no option "messageTag"/,
+    );
+    expect(() => sandbox.conversation(PAGE, Number(USER) as never)).toThrow(/sandbox\.conversation: psid/);
   });
 });

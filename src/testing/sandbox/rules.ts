@@ -93,12 +93,16 @@ const UPDATE_TAGS_CUT_2026 = Date.UTC(2026, 3, 27);
 export const PLATFORM_RULES: PlatformRules = Object.freeze({
   standardWindowMs: 24 * HOUR,
   adReferralWindowMs: 7 * DAY,
+  // Each tag frozen too: the table is shared by every sandbox in the process, so one test
+  // writing `PLATFORM_RULES.tags.HUMAN_AGENT.windowMs` would change the rules of all the others.
   tags: Object.freeze({
-    HUMAN_AGENT: { windowMs: 7 * DAY },
-    ACCOUNT_UPDATE: { windowMs: null, refusedFrom: UPDATE_TAGS_CUT_2026 },
-    CONFIRMED_EVENT_UPDATE: { windowMs: null, refusedFrom: UPDATE_TAGS_CUT_2026 },
-    POST_PURCHASE_UPDATE: { windowMs: null, refusedFrom: UPDATE_TAGS_CUT_2026 },
-    ...Object.fromEntries(RETIRED_2020.map((tag) => [tag, { windowMs: null, refusedFrom: TAGS_CUT_2020 }])),
+    HUMAN_AGENT: Object.freeze({ windowMs: 7 * DAY }),
+    ACCOUNT_UPDATE: Object.freeze({ windowMs: null, refusedFrom: UPDATE_TAGS_CUT_2026 }),
+    CONFIRMED_EVENT_UPDATE: Object.freeze({ windowMs: null, refusedFrom: UPDATE_TAGS_CUT_2026 }),
+    POST_PURCHASE_UPDATE: Object.freeze({ windowMs: null, refusedFrom: UPDATE_TAGS_CUT_2026 }),
+    ...Object.fromEntries(
+      RETIRED_2020.map((tag) => [tag, Object.freeze({ windowMs: null, refusedFrom: TAGS_CUT_2020 })]),
+    ),
   }),
 });
 
