@@ -124,7 +124,15 @@ function compilerOptions(map) {
   const { config } = ts.readConfigFile(join(ROOT, 'tsconfig.json'), ts.sys.readFile);
   const { options } = ts.parseJsonConfigFileContent(config, ts.sys, ROOT);
   const paths = Object.fromEntries(Object.entries(map).map(([specifier, file]) => [specifier, [join(ROOT, file)]]));
-  return { ...options, noEmit: true, paths, noUnusedLocals: false, noUnusedParameters: false };
+  // As strict as a user's project may be: a snippet must compile under exactOptionalPropertyTypes too.
+  return {
+    ...options,
+    noEmit: true,
+    paths,
+    noUnusedLocals: false,
+    noUnusedParameters: false,
+    exactOptionalPropertyTypes: true,
+  };
 }
 
 const IDENTIFIER = /(?<![.\w$'"`])[A-Za-z_$][\w$]*/g;

@@ -5,7 +5,8 @@
 #   3 lint          biome check .
 #   4 publint       the package.json exports/files against dist/ (--strict: warnings fail)
 #   5 attw          @arethetypeswrong/cli on the packed tarball: ESM, CJS and types resolve
-#                   for every subpath (profile node16: node10 has no "exports"; engines is >=20)
+#                   for every subpath, under node10 too (a TypeScript 5 CommonJS project's
+#                   default resolution, which reads "typesVersions", not "exports")
 #   6 smoke         npm pack -> install the tarball in a fresh temp project (scripts/smoke)
 #                   with no optional peer: zod must be its only dependency installed -> a
 #                   signed webhook + a send from both `import` and `require`, against a
@@ -60,7 +61,7 @@ echo "packed $(basename "$TARBALL") ($(du -k "$TARBALL" | cut -f1) kB)"
 if tar -tzf "$TARBALL" | grep -Ev '^package/(dist/|package\.json$|README\.md$|CHANGELOG\.md$|LICENSE$)'; then
   echo "the tarball holds files outside dist/ and the docs above (see \"files\" in package.json)" >&2; exit 1
 fi
-npx --no-install attw "$TARBALL" --profile node16 --format table-flipped
+npx --no-install attw "$TARBALL" --format table-flipped
 
 step "6/7 smoke (install the tarball, import + require, send + webhook)"
 cp "$ROOT"/scripts/smoke/package.json "$ROOT"/scripts/smoke/*.mjs "$ROOT"/scripts/smoke/*.cjs "$SMOKE_DIR"/

@@ -107,7 +107,7 @@ export interface WebhookTrace {
   /** Set at the end, once parsed: `message`, `status` or `dispatch`. */
   eventKind?: MessengerEvent['kind'];
   /** Set at the end, once parsed: the message type (`text`, `image`, …) or the status (`delivered`, …). */
-  eventType?: string;
+  eventType?: string | undefined;
   /** Set at the end, once parsed: the Page (none for a Dispatch report). */
   pageId?: PageId;
   /** Set at the end, once recorded: the event had been received before. */

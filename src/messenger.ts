@@ -84,45 +84,45 @@ export { MAX_CLIENT_REF_CHARS, MAX_TEXT_CHARS } from './send/schemas.js';
  */
 export interface MessengerOptions {
   /** The Vonage application's ID (JWT auth, recommended). */
-  applicationId?: string;
+  applicationId?: string | undefined;
   /**
    * The application's private key: PEM text, bytes (a Buffer), or a path to the `.key` file
    * (not in Workers, which have no file system: pass the PEM text from a secret).
    */
-  privateKey?: string | Uint8Array;
+  privateKey?: string | Uint8Array | undefined;
   /** The account's API key (Basic auth; also checked against signed webhooks' `api_key`). */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** The account's API secret (Basic auth). */
-  apiSecret?: string;
+  apiSecret?: string | undefined;
   /** The signature secret that signs webhooks; several while you rotate it. */
-  signatureSecret?: string | readonly string[];
+  signatureSecret?: string | readonly string[] | undefined;
   /** Where windows, Page links and claims live. Default: a new `memoryStore()` (closed by `close()`). */
-  store?: SessionStore;
+  store?: SessionStore | undefined;
   /** Default `https://api.nexmo.com`. `http:` is accepted only for loopback hosts (a local stand-in). */
-  apiHost?: string;
+  apiHost?: string | undefined;
   /** The Page IDs this application serves. When set, any other Page is refused (sends and webhooks). */
-  pages?: readonly (PageId | string)[];
+  pages?: readonly (PageId | string)[] | undefined;
   /** The rules. Default {@link MESSENGER_POLICY}. */
-  policy?: MessengerPolicy;
+  policy?: MessengerPolicy | undefined;
   /** Close windows this much early (clock skew). Default: the policy's (60 000 ms). */
-  safetyMarginMs?: number;
+  safetyMarginMs?: number | undefined;
   /** The clock every rule uses. Default `() => new Date()`. */
-  now?: () => Date;
+  now?: (() => Date) | undefined;
   /** Retries of 429 answers; `false` turns them off. */
-  retry?: RetryOptions | false;
+  retry?: RetryOptions | false | undefined;
   /**
    * The per-Page client-side limiter (token bucket; shared through the store when it has
    * `takeToken`). Off unless set: `true` uses Meta's limits (300/s text, 10/s audio/video).
    */
-  rateLimit?: RateLimitOptions | boolean;
+  rateLimit?: RateLimitOptions | boolean | undefined;
   /**
    * When Vonage answers 1021 (invalid tag) to a HUMAN_AGENT send, stop allowing and offering
    * HUMAN_AGENT for that Page (stored, shown by `pageStatus`) until `markTagAvailable`. Default
    * true; false only reports the error.
    */
-  learnTagRefusals?: boolean;
+  learnTagRefusals?: boolean | undefined;
   /** Abort a send that has no answer after this long. Default 30 000 ms. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /**
    * What puts sends on the wire. `'http'` (the default on Node, Bun and Deno):
    * `node:http`/`node:https` with a keep-alive agent, the fastest. `'fetch'` (the default
@@ -130,7 +130,7 @@ export interface MessengerOptions {
    * official `@vonage/messages` client (Node only). All send the same body and give the same
    * results, retries and errors (docs/sending.md, docs/deploy.md).
    */
-  transport?: 'http' | 'fetch' | 'vonage-sdk';
+  transport?: 'http' | 'fetch' | 'vonage-sdk' | undefined;
   /**
    * Webhook settings: `toleranceSeconds`, how far a token's `iat` may be from now, either way
    * (default 300, at most 86 400); `maxBodyBytes`, the largest accepted body, a larger one is
@@ -139,7 +139,14 @@ export interface MessengerOptions {
    * `callbackTimeoutMs`, answer 503 when a callback runs longer (default: wait). See
    * docs/webhooks.md "Duplicates, failures and redelivery".
    */
-  webhook?: { toleranceSeconds?: number; maxBodyBytes?: number; deliveryLeaseMs?: number; callbackTimeoutMs?: number };
+  webhook?:
+    | {
+        toleranceSeconds?: number | undefined;
+        maxBodyBytes?: number | undefined;
+        deliveryLeaseMs?: number | undefined;
+        callbackTimeoutMs?: number | undefined;
+      }
+    | undefined;
 }
 
 /**

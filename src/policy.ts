@@ -272,9 +272,9 @@ function assertValidPolicy(policy: MessengerPolicy): void {
 /** What the caller wants to send: a category and, for `message_tag`, a tag. */
 export interface SendIntent {
   /** Defaults to `message_tag` when `tag` is set, `response` otherwise. */
-  category?: MessagingCategory;
+  category?: MessagingCategory | undefined;
   /** The message tag, e.g. `HUMAN_AGENT`; unknown and retired tags are refused. */
-  tag?: string;
+  tag?: string | undefined;
 }
 
 /** The verdict on a send. A decision object rather than an exception (see `canSend`). */

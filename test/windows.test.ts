@@ -323,8 +323,7 @@ describe('messenger.expiringSoon', () => {
   });
 
   it('fails with StoreCapabilityError naming listByLastInbound on a store without it', async () => {
-    const inner = mem();
-    const store: SessionStore = { ...inner, listByLastInbound: undefined };
+    const { listByLastInbound: _, ...store } = mem();
     const m = messenger({ store });
     const error = await rejection(() => m.expiringSoon({ within: HOUR }));
     expect(isStoreCapabilityError(error)).toBe(true);

@@ -31,7 +31,7 @@ export interface Comparison {
   ratioMeaning: string;
   target?: Target;
   met?: boolean;
-  notes?: string[];
+  notes?: string[] | undefined;
 }
 
 export interface Pending {

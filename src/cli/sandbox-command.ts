@@ -205,6 +205,7 @@ export const sandboxCommand: Command = {
     if (pages.some((page) => !/^\d{1,32}$/.test(page))) throw new UsageError('--page takes a numeric Page ID');
     const creds = credentials(args);
     const json = args.values.json === true;
+    const apiKey = str(args, 'api-key');
     let playground: Playground;
     try {
       playground = await startPlayground({
@@ -214,7 +215,7 @@ export const sandboxCommand: Command = {
         applicationId: creds.applicationId,
         publicKey: creds.publicKey,
         offer: { pages, users: [DEFAULT_USER] },
-        ...(str(args, 'api-key') !== undefined ? { apiKey: str(args, 'api-key') } : {}),
+        ...(apiKey !== undefined ? { apiKey } : {}),
         ...(webhookUrl !== undefined ? { webhookUrl } : {}),
         ...(statusUrl !== undefined ? { statusUrl } : {}),
       });

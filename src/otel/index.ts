@@ -31,18 +31,18 @@ import type { PlatformErrorEvent } from '../webhooks/platform.js';
  */
 export interface OpenTelemetryOptions {
   /** Where the instruments are created. Default: the global one (`metrics.getMeterProvider()`). */
-  meterProvider?: MeterProvider;
+  meterProvider?: MeterProvider | undefined;
   /** Where the spans are created. Default: the global one (`trace.getTracerProvider()`). */
-  tracerProvider?: TracerProvider;
+  tracerProvider?: TracerProvider | undefined;
   /** Put the Page ID on send and webhook spans as `messenger.page.id`. Default `true`. */
-  pageIds?: boolean;
+  pageIds?: boolean | undefined;
   /**
    * Make a send from inside a webhook callback a child of the webhook's span (an
    * `AsyncLocalStorage` bound to the webhook channel). Default `true`. On Node 20 an active
    * `AsyncLocalStorage` slows every promise; if no other one (an OpenTelemetry context
    * manager) is active already, `false` saves that (docs/performance.md).
    */
-  linkReplies?: boolean;
+  linkReplies?: boolean | undefined;
 }
 
 /**

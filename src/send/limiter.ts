@@ -21,17 +21,17 @@ import type { MessengerMessageType } from './transport.js';
 /** Options of the per-Page limiter (`createMessenger({ rateLimit })`). */
 export interface RateLimitOptions {
   /** Sends per second per Page for text, image and file. Default 300 (Meta's Send API limit). */
-  perSecond?: number;
+  perSecond?: number | undefined;
   /** Sends per second per Page for audio and video. Default 10 (Meta's limit for audio/video). */
-  mediaPerSecond?: number;
+  mediaPerSecond?: number | undefined;
   /**
    * Largest burst; default one second's worth of each rate. Audio and video burst at most one
    * second's worth of `mediaPerSecond` (Meta's 10/s for them is the tighter limit, and a burst
    * sized for text would break it).
    */
-  burst?: number;
+  burst?: number | undefined;
   /** How long a send may wait for a token before `ClientRateLimitError`. Default 1 000 ms; 0 refuses at once. */
-  maxWaitMs?: number;
+  maxWaitMs?: number | undefined;
 }
 
 /** Decides whether a send from a Page may go now; waits or throws `ClientRateLimitError`. */

@@ -55,11 +55,11 @@ export interface OutboundMessage {
 /** Retry policy for 429 answers. */
 export interface RetryOptions {
   /** Extra attempts after the first 429. Default 2. */
-  retries?: number;
+  retries?: number | undefined;
   /** First backoff step. Default 250 ms. */
-  baseDelayMs?: number;
+  baseDelayMs?: number | undefined;
   /** Longest single wait; a `Retry-After` beyond it is not waited for. Default 5 000 ms. */
-  maxDelayMs?: number;
+  maxDelayMs?: number | undefined;
 }
 
 /** Options of every transport (`createTransport`, `createFetchTransport`, `createVonageSdkTransport`). */

@@ -64,19 +64,19 @@ export interface D1StoreOptions {
   /** The D1 binding (`env.DB`). The store never closes it. */
   database: D1DatabaseLike;
   /** Name prefix of the tables. Lowercase letters, digits and `_`. Default `"vonage_messenger"`. */
-  table?: string;
+  table?: string | undefined;
   /** A conversation is forgotten this long after the user's last message. Default 8 days. */
-  ttlMs?: number;
+  ttlMs?: number | undefined;
   /** How long a `message_uuid` is remembered as seen. Default 48 h (Vonage retries for 24 h). */
-  dedupeTtlMs?: number;
+  dedupeTtlMs?: number | undefined;
   /** The clock used for expiry. Default `Date.now`. */
-  now?: () => number;
+  now?: (() => number) | undefined;
   /**
    * Keep the window index behind `listByLastInbound` (`messenger.expiringSoon`, the window
    * watcher): two indexes on the conversations table. Default true. False leaves them out;
    * the store then has no `listByLastInbound`. Indexes created earlier stay.
    */
-  windowIndex?: boolean;
+  windowIndex?: boolean | undefined;
 }
 
 /**

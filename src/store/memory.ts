@@ -31,24 +31,24 @@ import {
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
   /** Most conversations kept; the least recently written is dropped first. Default 100 000. */
-  maxConversations?: number;
+  maxConversations?: number | undefined;
   /**
    * A conversation whose user last wrote longer ago than this is forgotten. Default 8 days:
    * the longest window that still matters (HUMAN_AGENT, 7 days) plus a day.
    */
-  ttlMs?: number;
+  ttlMs?: number | undefined;
   /** Most message ids and claims remembered for dedupe/replay. Default 200 000. */
-  maxClaims?: number;
+  maxClaims?: number | undefined;
   /** How long a `message_uuid` is remembered as seen. Default 48 h (Vonage retries for 24 h). */
-  dedupeTtlMs?: number;
+  dedupeTtlMs?: number | undefined;
   /** Clock used for expiry. Default `Date.now`. */
-  now?: () => number;
+  now?: (() => number) | undefined;
   /**
    * Serve `listByLastInbound` (`messenger.expiringSoon`, the window watcher), as a scan of the
    * conversations: it keeps no index either way. Default true. False leaves the method out, as
    * on the other stores, so an app configured without the index behaves the same in tests.
    */
-  windowIndex?: boolean;
+  windowIndex?: boolean | undefined;
 }
 
 export { DEFAULT_DEDUPE_TTL_MS, DEFAULT_STORE_TTL_MS, MAX_INBOUND_RANGE_LIMIT } from './types.js';

@@ -41,16 +41,16 @@ export interface PostgresTableOptions {
    * Name prefix of the tables: `<table>_conversations`, `<table>_messages`, … Lowercase
    * letters, digits and `_`, at most 40 characters. Default `"vonage_messenger"`.
    */
-  table?: string;
+  table?: string | undefined;
   /** Schema of the tables. Same character rules, at most 63 characters. Default `"public"`. */
-  schema?: string;
+  schema?: string | undefined;
   /**
    * Keep the window index behind `listByLastInbound` (`messenger.expiringSoon`, the window
    * watcher): a partial index on each Page's open conversations. Default true. False leaves
    * it out of the schema, saving its bytes and index writes (docs/performance.md); the store
    * then has no `listByLastInbound`.
    */
-  windowIndex?: boolean;
+  windowIndex?: boolean | undefined;
 }
 
 /** Options of {@link postgresStore}. */
@@ -61,11 +61,11 @@ export interface PostgresStoreOptions extends PostgresTableOptions {
    */
   pool: Pool;
   /** A conversation is forgotten this long after the user's last message. Default 8 days. */
-  ttlMs?: number;
+  ttlMs?: number | undefined;
   /** How long a `message_uuid` is remembered as seen. Default 48 h (Vonage retries for 24 h). */
-  dedupeTtlMs?: number;
+  dedupeTtlMs?: number | undefined;
   /** The clock used for expiry. Default `Date.now`. */
-  now?: () => number;
+  now?: (() => number) | undefined;
   /**
    * `false` commits each webhook's writes (the one `T_ingest` call) without waiting for the
    * WAL flush (`synchronous_commit = off` for that transaction only): several times faster
@@ -73,7 +73,7 @@ export interface PostgresStoreOptions extends PostgresTableOptions {
    * acknowledged webhooks may be lost, so a later copy of one is delivered again; an
    * application crash loses nothing. Default `true`.
    */
-  synchronousCommit?: boolean;
+  synchronousCommit?: boolean | undefined;
   /**
    * `false` sends each statement unnamed, parsed on every call, for a pooler that hands each
    * transaction a different server connection: PgBouncer in transaction mode before 1.21 or
@@ -81,7 +81,7 @@ export interface PostgresStoreOptions extends PostgresTableOptions {
    * parsed once per connection and fail there with "prepared statement … does not exist" or
    * "already exists". Default `true`.
    */
-  preparedStatements?: boolean;
+  preparedStatements?: boolean | undefined;
 }
 
 /** Options of {@link PostgresStore.prune}. */

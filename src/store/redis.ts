@@ -66,22 +66,22 @@ export interface RedisStoreOptions {
    */
   client: Redis | Cluster;
   /** Prepended to every key. Default `"vonage-messenger:"`. Must not contain `{` or `}`. */
-  prefix?: string;
+  prefix?: string | undefined;
   /**
    * A conversation is forgotten this long after the user's last message. Default 8 days:
    * HUMAN_AGENT's 7 days plus one.
    */
-  ttlMs?: number;
+  ttlMs?: number | undefined;
   /** How long a `message_uuid` is remembered as seen. Default 48 h (Vonage retries for 24 h). */
-  dedupeTtlMs?: number;
+  dedupeTtlMs?: number | undefined;
   /** Clock for dedupe bookkeeping. Default `Date.now`. Key expiry runs on the Redis clock. */
-  now?: () => number;
+  now?: (() => number) | undefined;
   /**
    * Keep the window index behind `listByLastInbound` (`messenger.expiringSoon`, the window
    * watcher). Default true. False saves its bytes and writes (docs/performance.md); the store
    * then has no `listByLastInbound`.
    */
-  windowIndex?: boolean;
+  windowIndex?: boolean | undefined;
 }
 
 /**

@@ -83,7 +83,11 @@ export const badOption = (message: string, path: string, issue: string): Validat
   new ValidationError(message, [{ path, message: issue }]);
 
 /** The options every persistent store shares, with their defaults applied and checked. */
-export function storeTimes(options: { ttlMs?: number; dedupeTtlMs?: number; now?: () => number }): {
+export function storeTimes(options: {
+  ttlMs?: number | undefined;
+  dedupeTtlMs?: number | undefined;
+  now?: (() => number) | undefined;
+}): {
   ttlMs: number;
   dedupeTtlMs: number;
   now: () => number;
@@ -122,7 +126,7 @@ export function checkStoreOptions<T extends object>(
 }
 
 /** The `windowIndex` option of a persistent store: true unless `false`; anything else is refused. */
-export function windowIndexOption(options: { windowIndex?: boolean }, store: string): boolean {
+export function windowIndexOption(options: { windowIndex?: boolean | undefined }, store: string): boolean {
   const value = options.windowIndex;
   if (value !== undefined && typeof value !== 'boolean') {
     throw badOption(`${store} windowIndex must be true or false`, 'windowIndex', 'must be a boolean');

@@ -58,27 +58,27 @@ export interface SqliteStoreOptions {
    * `'node:sqlite'` (built into Node 22.13+ and Deno 2.2+) or `'bun:sqlite'` (built into Bun).
    * Default: `'bun:sqlite'` on Bun, `'node:sqlite'` on Deno, `'better-sqlite3'` on Node.
    */
-  driver?: SqliteDriverName;
+  driver?: SqliteDriverName | undefined;
   /** Name prefix of the tables. Lowercase letters, digits and `_`. Default `"vonage_messenger"`. */
-  table?: string;
+  table?: string | undefined;
   /** A conversation is forgotten this long after the user's last message. Default 8 days. */
-  ttlMs?: number;
+  ttlMs?: number | undefined;
   /** How long a `message_uuid` is remembered as seen. Default 48 h (Vonage retries for 24 h). */
-  dedupeTtlMs?: number;
+  dedupeTtlMs?: number | undefined;
   /**
    * How long to wait for another process's write lock, in ms (a non-negative integer). Default
    * 5000 (files the store opens).
    */
-  busyTimeoutMs?: number;
+  busyTimeoutMs?: number | undefined;
   /** The clock used for expiry. Default `Date.now`. */
-  now?: () => number;
+  now?: (() => number) | undefined;
   /**
    * Keep the window index behind `listByLastInbound` (`messenger.expiringSoon`, the window
    * watcher): one partial index on the conversations table, by Page and time. Default true.
    * False leaves it out (saving its bytes and index writes: docs/performance.md); the store
    * then has no `listByLastInbound`. Indexes created earlier stay.
    */
-  windowIndex?: boolean;
+  windowIndex?: boolean | undefined;
 }
 
 /** Rows deleted by {@link SqliteStore.prune}. */

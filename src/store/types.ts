@@ -27,9 +27,9 @@ export interface RecordInboundResult {
 /** Optional details stored with an unlinked Page. */
 export interface PageLinkDetails {
   /** The Vonage error code that revealed the broken link (`"1370"`, `"1420"`). */
-  errorCode?: string;
+  errorCode?: string | undefined;
   /** Vonage's text for that error, shown by `messenger.pageStatus`. */
-  errorDetail?: string;
+  errorDetail?: string | undefined;
 }
 
 /**
