@@ -734,8 +734,10 @@ describe('client-side rate limit', () => {
       now: () => new Date(late ? clock + DAY : clock),
     });
     await userWrote(m);
-    await m.sendText({ from: PAGE, to: USER, text: 'x' });
+    const result = await m.sendText({ from: PAGE, to: USER, text: 'x' });
     expect(api.requests).toHaveLength(1);
+    // The window it went in: the new message's, not the one that closed during the wait.
+    expect(result.windowExpiresAt.getTime()).toBeGreaterThan(clock + DAY);
   });
 
   it('judges the window again before retrying a 429: a window that closed meanwhile refuses the retry', async () => {

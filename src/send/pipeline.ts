@@ -159,8 +159,9 @@ export function createSendPipeline(deps: {
     pages.assertLinked(from, pageState);
     const intent = { category: params.category, tag: params.tag };
     const decided = decide(from, conversation, intent);
-    const decision = decided instanceof Promise ? await decided : decided;
-    if (!decision.allowed) throw windowClosed(decision);
+    const first = decided instanceof Promise ? await decided : decided;
+    if (!first.allowed) throw windowClosed(first);
+    let decision = first;
     // Judged and allowed: a later failure (the limiter, Vonage, the network) still shows why it went ahead.
     if (trace !== undefined) trace.decision = decision;
     // A wait (for a token, or after a 429) can outlast the window: past its end, the send is
@@ -171,6 +172,7 @@ export function createSendPipeline(deps: {
       const late = decide(from, current, intent);
       const judged = late instanceof Promise ? await late : late;
       if (!judged.allowed) throw windowClosed(judged);
+      decision = judged; // the window the send now goes in (its end is what the result reports)
     };
     const stillOpen = (): Promise<void> | undefined => (now() < decision.expiresAt.getTime() ? undefined : rejudge());
     if (limiter !== undefined) {
