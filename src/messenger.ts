@@ -174,7 +174,7 @@ export interface RecordAdReferralInput {
   /** When the user's message from the ad was sent. A time later than `now` is taken as `now`. */
   timestamp: Date;
   /** That message's `message_uuid`, if known (recorded as the user's message when it is newer). */
-  messageUuid?: string;
+  messageUuid?: string | undefined;
 }
 
 /**

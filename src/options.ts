@@ -8,6 +8,7 @@
 import * as z from 'zod';
 import { ValidationError } from './errors.js';
 import { PageIdSchema } from './ids.js';
+import { isDate } from './is-date.js';
 import { lazySchema } from './lazy-schema.js';
 import type { MessengerOptions } from './messenger.js';
 import type { MessengerPolicy } from './policy.js';
@@ -183,8 +184,7 @@ const OptionsSchema = lazySchema(() =>
  */
 export function checkClock(now: () => unknown): void {
   const value = now();
-  // Not instanceof: a Date from another realm (a vm context, an iframe) is a Date too.
-  if (Object.prototype.toString.call(value) === '[object Date]' && Number.isFinite((value as Date).getTime())) return;
+  if (isDate(value) && Number.isFinite(value.getTime())) return;
   const got = typeof value === 'number' ? 'a number (epoch ms? wrap it: () => new Date(ms))' : String(value);
   throw new ValidationError(`now must return a valid Date, got ${got}`, [
     { path: 'now', message: 'must return a valid Date' },

@@ -9,6 +9,7 @@
  * @module
  */
 import { ValidationError } from './errors.js';
+import { isDate } from './is-date.js';
 import {
   type ClosingWindow,
   type ConversationState,
@@ -202,13 +203,13 @@ export const MESSENGER_POLICY_SOURCES: Readonly<Record<string, { source: string;
  */
 export interface PolicyOverrides {
   /** Replaces the 24 h standard window (milliseconds, > 0). */
-  standardWindowMs?: number;
+  standardWindowMs?: number | undefined;
   /** Replaces the 7-day Click-to-Messenger ad window (milliseconds, > 0). */
-  adReferralWindowMs?: number;
+  adReferralWindowMs?: number | undefined;
   /** Replaces the early-close margin (milliseconds, >= 0). */
-  safetyMarginMs?: number;
+  safetyMarginMs?: number | undefined;
   /** Per tag: fields merged into its rule, or `null` to remove the tag. */
-  tags?: Record<string, Partial<TagRule> | null>;
+  tags?: Record<string, Partial<TagRule> | null> | undefined;
 }
 
 /**
@@ -544,12 +545,7 @@ export function evaluateSend(
   policy: MessengerPolicy = MESSENGER_POLICY,
   page: PageRules = {},
 ): SendDecision {
-  const at =
-    typeof now === 'number'
-      ? now
-      : Object.prototype.toString.call(now) === '[object Date]'
-        ? now.getTime()
-        : Number.NaN;
+  const at = typeof now === 'number' ? now : isDate(now) ? now.getTime() : Number.NaN;
   // An Invalid Date would make every comparison false, and so allow every send.
   if (!Number.isFinite(at)) {
     throw new ValidationError(`evaluateSend needs a valid time as "now", got ${String(now)}`, [

@@ -173,6 +173,7 @@ export function createSendPipeline(deps: {
       const judged = late instanceof Promise ? await late : late;
       if (!judged.allowed) throw windowClosed(judged);
       decision = judged; // the window the send now goes in (its end is what the result reports)
+      if (trace !== undefined) trace.decision = judged;
     };
     const stillOpen = (): Promise<void> | undefined => (now() < decision.expiresAt.getTime() ? undefined : rejudge());
     if (limiter !== undefined) {

@@ -155,13 +155,13 @@ export interface SendCommonInput {
   /** The user (the inbound message's `from`). */
   to: PsidInput;
   /** A message tag; implies category `message_tag`. Today only HUMAN_AGENT works outside the window. */
-  tag?: KnownTag | (string & {});
+  tag?: KnownTag | (string & {}) | undefined;
   /** Default `response`, or `message_tag` when `tag` is set. */
-  category?: MessagingCategory;
+  category?: MessagingCategory | undefined;
   /** Your reference (≤ 100 characters), echoed in every status webhook. */
-  clientRef?: string;
+  clientRef?: string | undefined;
   /** Overrides the application's status webhook URL for this message (https). */
-  webhookUrl?: string;
+  webhookUrl?: string | undefined;
 }
 
 /** Input of `sendText`. */
@@ -186,9 +186,9 @@ export interface CanSendInput {
   /** The user it would send to. */
   to: PsidInput;
   /** The tag it would carry (implies `category: 'message_tag'`). */
-  tag?: KnownTag | (string & {});
+  tag?: KnownTag | (string & {}) | undefined;
   /** Default `message_tag` with a tag, `response` otherwise. */
-  category?: MessagingCategory;
+  category?: MessagingCategory | undefined;
 }
 
 /** A validated text send. */

@@ -116,29 +116,29 @@ export type StatusBody<V extends WebhookVersion> = V extends 'v0.1' ? MessageSta
 /** Fields shared by every builder. */
 export interface EventOptions<V extends WebhookVersion = 'v1'> {
   /** The Page. Default {@link DEFAULT_PAGE_ID}. */
-  pageId?: string;
+  pageId?: string | undefined;
   /** The user. Default {@link DEFAULT_PSID}. */
-  psid?: string;
+  psid?: string | undefined;
   /** Default a fresh UUID. */
-  messageUuid?: string;
+  messageUuid?: string | undefined;
   /** Default now. A string is used as given (Vonage has sent several formats). */
-  timestamp?: Date | number | string;
+  timestamp?: Date | number | string | undefined;
   /** Wire format. Default `v1`. */
-  version?: V;
+  version?: V | undefined;
   /** Top-level fields added last (they win); a field set to `undefined` is removed. */
-  extra?: Record<string, unknown>;
+  extra?: Record<string, unknown> | undefined;
 }
 
 /** Options of the media builders ({@link inboundImage} and the others). */
 export interface InboundMediaOptions<V extends WebhookVersion = 'v1'> extends EventOptions<V> {
   /** Default a URL on example.com with the type's usual extension. */
-  url?: string;
+  url?: string | undefined;
 }
 
 /** Options of {@link inboundText}. */
 export interface InboundTextOptions<V extends WebhookVersion = 'v1'> extends EventOptions<V> {
   /** Default `"Hello"`. */
-  text?: string;
+  text?: string | undefined;
 }
 
 /** The error of a refused message: a Vonage code (`1340`) or every field spelled out. */
@@ -147,11 +147,11 @@ export type StatusErrorInput = number | string | { code: number | string; detail
 /** Options of {@link messageStatus}. */
 export interface MessageStatusOptions<V extends WebhookVersion = 'v1'> extends EventOptions<V> {
   /** Default `delivered`. */
-  status?: MessageStatusValue;
+  status?: MessageStatusValue | undefined;
   /** The error, for `rejected` and `undeliverable` (default code 1340 for those). */
-  error?: StatusErrorInput;
+  error?: StatusErrorInput | undefined;
   /** Becomes `client_ref`: what the send's `clientRef` would echo. */
-  clientRef?: string;
+  clientRef?: string | undefined;
   /** Becomes `usage`: the price Vonage reports for the message. */
   usage?: { currency: string; price: string };
 }

@@ -53,25 +53,25 @@ export interface ConformanceAbsence {
 /** Options of {@link describeSessionStore}. */
 export interface ConformanceOptions {
   /** Tests that do not apply to this store, each group with its written reason. */
-  skip?: readonly ConformanceSkip[];
+  skip?: readonly ConformanceSkip[] | undefined;
   /**
    * Optional capabilities the store lacks by design. Their tests then check that each is
    * absent (not half there) instead of being skipped. An undeclared missing capability
    * skips its tests, with the reason in the report.
    */
-  lacks?: readonly ConformanceAbsence[];
+  lacks?: readonly ConformanceAbsence[] | undefined;
   /**
    * The conversation lifetime the store was created with (its `ttlMs`). Default 8 days, the
    * default of every store in this package. A conversation whose user last wrote longer ago
    * than this must read as unknown.
    */
-  ttlMs?: number;
+  ttlMs?: number | undefined;
   /**
    * The short claim ttl of the expiry test, in ms. Default 40. It must exceed two round trips
    * to the backend: raise it for a backend reached over a slow link (the D1 suite, which
    * reaches workerd over HTTP on a shared CI machine, uses 1000).
    */
-  shortTtlMs?: number;
+  shortTtlMs?: number | undefined;
 }
 
 /** The names of the conformance tests, for {@link ConformanceSkip.tests}. */

@@ -68,43 +68,43 @@ export interface SandboxOptions {
   /** The signature secret webhooks are signed with (give the messenger the same). */
   signatureSecret: string;
   /** Port on 127.0.0.1; default 0 (a free port, read it from `sandbox.url`). */
-  port?: number;
+  port?: number | undefined;
   /** `api_key` claim of signed webhooks. Default `"test-api-key"` (signWebhook's default). */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** `application_id` claim of signed webhooks; also the only application a JWT may name. */
-  applicationId?: string;
+  applicationId?: string | undefined;
   /** The application's public key: bearer JWTs must be signed by its private key (RS256). */
-  publicKey?: string | Buffer | KeyObject;
+  publicKey?: string | Buffer | KeyObject | undefined;
   /** When set, Basic credentials must be exactly these. */
   basicAuth?: { apiKey: string; apiSecret: string };
   /** Where `userSays` posts inbound webhooks (also settable later: `sandbox.webhookUrl = …`). */
-  webhookUrl?: string;
+  webhookUrl?: string | undefined;
   /** Where status webhooks go, unless a message names its own `webhook_url`. */
-  statusUrl?: string;
+  statusUrl?: string | undefined;
   /** The clock before any `advance`. Default `() => new Date()`. */
-  now?: () => Date;
+  now?: (() => Date) | undefined;
   /** Linked Page IDs. Unset: every Page is linked (until `unlinkPage`); set: others get 1420. */
-  pages?: readonly string[];
+  pages?: readonly string[] | undefined;
   /**
    * The platform's rules as SDK policy data (read as data; the sandbox evaluates them with its
    * own code, without a safety margin). Default: the sandbox's own table, `PLATFORM_RULES`.
    */
-  policy?: MessengerPolicy;
+  policy?: MessengerPolicy | undefined;
   /** Has Meta approved the app for HUMAN_AGENT? Default true; false rejects it with 1021. */
-  humanAgent?: boolean;
+  humanAgent?: boolean | undefined;
   /** The last status a delivered message reaches: `submitted`, `delivered` or `read` (default). */
-  deliverUntil?: DeliveryStatus;
+  deliverUntil?: DeliveryStatus | undefined;
   /** Wire format of inbound and status webhooks (a message's `webhook_version` wins). Default `v1`. */
-  webhookVersion?: WebhookVersion;
+  webhookVersion?: WebhookVersion | undefined;
   /** Largest accepted request body. Default 1 MiB. */
-  maxBodyBytes?: number;
+  maxBodyBytes?: number | undefined;
   /** How long a webhook call may take. Default 10 000 ms. */
-  webhookTimeoutMs?: number;
+  webhookTimeoutMs?: number | undefined;
   /**
    * The clock of webhook tokens' `iat`. Default the sandbox's clock. A standalone sandbox
    * passes the wall clock, so that a bot on real time still accepts tokens after `advance`.
    */
-  signingClock?: () => Date;
+  signingClock?: (() => Date) | undefined;
 }
 
 /**
@@ -174,21 +174,21 @@ export interface UserSaysInput {
   /** The user's PSID. */
   psid: string;
   /** Default `"Hello"` for text. */
-  text?: string;
+  text?: string | undefined;
   /** Message type; default `text`. Media types carry `url`. */
-  type?: InboundMessageType;
+  type?: InboundMessageType | undefined;
   /** The media URL, for the media types. */
-  url?: string;
+  url?: string | undefined;
   /** Default a fresh UUID (repeat one to test duplicates). */
-  messageUuid?: string;
+  messageUuid?: string | undefined;
   /** When the user wrote; default the sandbox's now. */
-  at?: Date;
+  at?: Date | undefined;
   /**
    * The message came from a Click-to-Messenger ad: the platform allows untagged sends for 7
    * days from it. Vonage's webhook carries no sign of it (the app learns it elsewhere and calls
    * `messenger.recordAdReferral`), so the posted webhook is the same.
    */
-  fromAd?: boolean;
+  fromAd?: boolean | undefined;
 }
 
 /** A running sandbox. Every method is a plain function: `now: sandbox.now` works unbound. */

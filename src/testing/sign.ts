@@ -17,22 +17,22 @@ import { checkInstant, checkNames, checkObject, checkString, checkText, typeErro
 /** Options of {@link signWebhook}. Every claim can be overridden to build hostile requests. */
 export interface SignWebhookOptions {
   /** `api_key` claim. Default `"test-api-key"`; pass the messenger's `apiKey` when it checks one. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** `application_id` claim; left out unless given (as Vonage does without an application). */
-  applicationId?: string;
+  applicationId?: string | undefined;
   /** When the token was issued, epoch ms or a Date. Default `Date.now()`. */
-  issuedAt?: number | Date;
+  issuedAt?: number | Date | undefined;
   /** Defaults: a fresh UUID, `"Vonage"`, the SHA-256 hex of the body. */
-  jti?: string;
-  issuer?: string;
-  payloadHash?: string;
+  jti?: string | undefined;
+  issuer?: string | undefined;
+  payloadHash?: string | undefined;
   /**
    * Extra claims, merged last (they win over the ones above). A claim set to `undefined` is
    * removed, e.g. `{ payload_hash: undefined }`.
    */
-  claims?: Record<string, unknown>;
+  claims?: Record<string, unknown> | undefined;
   /** JOSE header. Default `{ alg: 'HS256', typ: 'JWT' }`; the token is always HMAC-SHA256 signed. */
-  header?: Record<string, unknown>;
+  header?: Record<string, unknown> | undefined;
 }
 
 /** A signed webhook, ready to pass to `messenger.receive` or to send with `fetch`. */

@@ -47,18 +47,18 @@ export interface WebhookVerifierOptions {
   /** The signature secret from the Vonage Dashboard; several during a rotation (any one may match). */
   signatureSecret: string | readonly string[];
   /** When set, the token's `api_key` claim must equal it. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** When set, the token's `application_id` claim must be present and equal it. */
-  applicationId?: string;
+  applicationId?: string | undefined;
   /** How far `iat` may be from now, in either direction, in seconds. Default 300. */
-  toleranceSeconds?: number;
+  toleranceSeconds?: number | undefined;
   /** Clock, epoch ms. Default `Date.now`. */
-  now?: () => number;
+  now?: (() => number) | undefined;
   /**
    * Where each `jti` is claimed once (replay protection). Without a store, a replayed token
    * is not detected: pass the messenger's store (`messenger.receive` always does).
    */
-  store?: SessionStore;
+  store?: SessionStore | undefined;
 }
 
 /** Headers as Fetch (`Headers`) or Node (`IncomingHttpHeaders`, plain records) carry them. */
@@ -199,13 +199,28 @@ export function decodeJson(segment: string, what: string): Record<string, unknow
 
 /** payload_hash must be SHA-256 hex (either case) of the body; `actualHex` is lowercase. */
 function checkPayloadHash(payloadHash: unknown, actualHex: string): void {
-  if (typeof payloadHash !== 'string' || !/^[0-9a-fA-F]{64}$/.test(payloadHash)) {
-    fail('payload_hash is not SHA-256 hex', 'payload_hash_mismatch');
-  }
+  checkHashSyntax(payloadHash);
   // No secret here (the hash sits in the token, anyone can hash a body): a plain comparison.
   if ((payloadHash as string).toLowerCase() !== actualHex) {
     fail('The body does not match the token payload_hash', 'payload_hash_mismatch');
   }
+}
+
+function checkHashSyntax(payloadHash: unknown): asserts payloadHash is string {
+  if (typeof payloadHash !== 'string' || !/^[0-9a-fA-F]{64}$/.test(payloadHash)) {
+    fail('payload_hash is not SHA-256 hex', 'payload_hash_mismatch');
+  }
+}
+
+/**
+ * The `payload_hash` claim without a body to compare it with (`checkToken`): present and
+ * SHA-256 hex, so that a token `check` would refuse for its hash is refused here too.
+ */
+function hashClaim(payload: Record<string, unknown>): string {
+  const payloadHash = own(payload, 'payload_hash');
+  if (payloadHash === undefined) fail('The token has no payload_hash', 'missing_payload_hash');
+  checkHashSyntax(payloadHash);
+  return payloadHash;
 }
 
 /** Runs `next` now when `value` is at hand (node:crypto), or once it resolves (Web Crypto). */
@@ -380,7 +395,7 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
     const jti = checkJti(payload);
     const tokenApiKey = checkApiKey(payload, apiKey);
     const tokenApplication = checkApplicationId(payload, applicationId);
-    const hashed = body === undefined ? String(own(payload, 'payload_hash')) : checkBodyHash(payload, body);
+    const hashed = body === undefined ? hashClaim(payload) : checkBodyHash(payload, body);
     return andThen(hashed, (payloadHash) => {
       const claims: { -readonly [K in keyof WebhookClaims]: WebhookClaims[K] } = {
         iat,

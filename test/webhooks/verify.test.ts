@@ -235,3 +235,30 @@ describe('bearerToken', () => {
     expect(r({ authorization: 'Bearer a.b.c', Authorization: 'Bearer d.e.f' })).toBe('malformed_token');
   });
 });
+
+describe('checkToken: the token alone, before a compressed body is inflated', () => {
+  const verifier = createWebhookVerifier({ signatureSecret: SECRET, now: () => T0 });
+  const token = (options: Parameters<typeof signWebhook>[2] = {}, secret = SECRET) =>
+    bearerToken(signWebhook('{"a":1}', secret, { issuedAt: T0, ...options }).headers);
+  const reason = (call: () => unknown) => {
+    try {
+      call();
+    } catch (error) {
+      return (error as WebhookVerificationError).reason;
+    }
+    return 'accepted';
+  };
+
+  it('accepts what check accepts, and refuses a token check would refuse for its hash claim', () => {
+    expect(reason(() => verifier.checkToken(token()))).toBe('accepted');
+    expect(reason(() => verifier.checkToken(token({}, 'another-secret')))).toBe('bad_signature');
+    expect(reason(() => verifier.checkToken(token({ issuedAt: T0 - 3_600_000 })))).toBe('stale_token');
+    expect(reason(() => verifier.checkToken(token({ claims: { payload_hash: undefined } })))).toBe(
+      'missing_payload_hash',
+    );
+    expect(reason(() => verifier.checkToken(token({ payloadHash: 'zz' })))).toBe('payload_hash_mismatch');
+    expect(reason(() => verifier.checkToken(token({ claims: { payload_hash: { hex: 'x' } } })))).toBe(
+      'payload_hash_mismatch',
+    );
+  });
+});

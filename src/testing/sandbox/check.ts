@@ -13,6 +13,7 @@
  * @module
  */
 import { isPlainIdString, MAX_ID_DIGITS } from '../../id-syntax.js';
+import { isDate } from '../../is-date.js';
 import { shown as shownValue } from '../../store/shared.js';
 
 /** A value in a message, as the stores show theirs; `undefined` reads better as "nothing". */
@@ -121,7 +122,7 @@ export function checkDuration(value: unknown, where: string, name: string): asse
 
 /** A valid `Date`: an invalid one (`new Date('x')`) is a `RangeError`, as `toISOString` would throw. */
 export function checkDate(value: unknown, where: string, name: string): asserts value is Date {
-  if (!(value instanceof Date)) throw typeError(where, name, 'a Date', value);
+  if (!isDate(value)) throw typeError(where, name, 'a Date', value);
   if (Number.isNaN(value.getTime())) throw new RangeError(`${where}: ${name} is an invalid Date`);
 }
 
@@ -134,7 +135,7 @@ export function checkInstant(value: unknown, where: string, name: string): numbe
     }
     return value;
   }
-  if (!(value instanceof Date)) throw typeError(where, name, 'a Date or epoch milliseconds', value);
+  if (!isDate(value)) throw typeError(where, name, 'a Date or epoch milliseconds', value);
   checkDate(value, where, name);
   return value.getTime();
 }
