@@ -1,10 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { tracingChannel } from 'node:diagnostics_channel';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { runInNewContext } from 'node:vm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { MESSENGER_CHANNELS, type SendTrace } from '../src/diagnostics.js';
 import {
   ClientRateLimitError,
   isVonageApiError,
@@ -58,6 +60,24 @@ async function userWrote(m: Messenger, agoMs = 60_000, uuid = `in-${Math.random(
 
 /** A memory store on the test clock (its expiry would otherwise use the real date). */
 const memStore = () => memoryStore({ now: () => clock });
+
+/** A messenger whose first limiter token comes after its window ended, while the user wrote again. */
+function waitsPastTheWindowWhileTheUserWrites() {
+  let late = false;
+  const store = memStore();
+  const takeToken = vi.fn(async () => {
+    if (takeToken.mock.calls.length > 1) return { allowed: true, retryAfterMs: 0 };
+    late = true;
+    await store.recordInbound(KEY, clock + DAY - 1000, 'again');
+    return { allowed: false, retryAfterMs: 20 };
+  });
+  const m = messenger({
+    store: { ...store, takeToken },
+    rateLimit: { perSecond: 1, maxWaitMs: 1000 },
+    now: () => new Date(late ? clock + DAY : clock),
+  });
+  return { m, takeToken };
+}
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -720,24 +740,35 @@ describe('client-side rate limit', () => {
   });
 
   it('judges the window again on the state as it is after the wait: a user who wrote meanwhile gets the reply', async () => {
-    let late = false;
-    const store = memStore();
-    const takeToken = vi.fn(async () => {
-      if (takeToken.mock.calls.length > 1) return { allowed: true, retryAfterMs: 0 };
-      late = true; // the first window ends while the send waits, and the user writes again
-      await store.recordInbound(KEY, clock + DAY - 1000, 'again');
-      return { allowed: false, retryAfterMs: 20 };
-    });
-    const m = messenger({
-      store: { ...store, takeToken },
-      rateLimit: { perSecond: 1, maxWaitMs: 1000 },
-      now: () => new Date(late ? clock + DAY : clock),
-    });
+    const { m } = waitsPastTheWindowWhileTheUserWrites();
     await userWrote(m);
     const result = await m.sendText({ from: PAGE, to: USER, text: 'x' });
     expect(api.requests).toHaveLength(1);
     // The window it went in: the new message's, not the one that closed during the wait.
     expect(result.windowExpiresAt.getTime()).toBeGreaterThan(clock + DAY);
+  });
+
+  it('keeps the re-judged decision on the trace of a send Vonage then refused', async () => {
+    const { m } = waitsPastTheWindowWhileTheUserWrites();
+    await userWrote(m);
+    api.replies.push({ status: 500, body: { title: 'Internal Server Error' } });
+    const traces: SendTrace[] = [];
+    const none = () => {};
+    const onError = {
+      start: none,
+      end: none,
+      asyncStart: none,
+      asyncEnd: none,
+      error: (t: SendTrace) => void traces.push(t),
+    };
+    tracingChannel<unknown, SendTrace>(MESSENGER_CHANNELS.send).subscribe(onError);
+    try {
+      await expect(m.sendText({ from: PAGE, to: USER, text: 'x' })).rejects.toMatchObject({ status: 500 });
+      const decision = traces[0]?.decision;
+      expect(decision?.allowed && decision.expiresAt.getTime()).toBeGreaterThan(clock + DAY);
+    } finally {
+      tracingChannel<unknown, SendTrace>(MESSENGER_CHANNELS.send).unsubscribe(onError);
+    }
   });
 
   it('judges the window again before retrying a 429: a window that closed meanwhile refuses the retry', async () => {
