@@ -103,6 +103,25 @@ export function storeTimes(options: {
 }
 
 /**
+ * The names of `value` that `names` does not list, with the sentence that says so
+ * (`x has no option "tablePrefix"; its options are a, b`), or undefined when it lists them all.
+ * One check for every options object the package takes (stores, the testing kit).
+ */
+export function unknownOptions(
+  value: object,
+  names: object,
+  where: string,
+): { names: string[]; message: string } | undefined {
+  const unknown = Object.keys(value).filter((name) => !Object.hasOwn(names, name));
+  if (unknown.length === 0) return undefined;
+  const listed = unknown.map((name) => JSON.stringify(name)).join(', ');
+  return {
+    names: unknown,
+    message: `${where} has no option ${listed}; its options are ${Object.keys(names).join(', ')}`,
+  };
+}
+
+/**
  * A store factory's options: an object, with no name the store does not know (a typo such as
  * `tablePrefix` would otherwise fall back to the default silently). `names` lists them all,
  * checked against the options type at compile time.
@@ -116,11 +135,11 @@ export function checkStoreOptions<T extends object>(
   if (options === null || typeof options !== 'object') {
     throw badOption(`${store} needs its options: ${usage}`, '', 'must be an object');
   }
-  const unknown = Object.keys(options).filter((name) => !Object.hasOwn(names, name));
-  if (unknown.length > 0) {
+  const unknown = unknownOptions(options, names, store);
+  if (unknown !== undefined) {
     throw new ValidationError(
-      `${store} has no option ${unknown.map((name) => JSON.stringify(name)).join(', ')}; its options are ${Object.keys(names).join(', ')}`,
-      unknown.map((name) => ({ path: name, message: 'unknown option' })),
+      unknown.message,
+      unknown.names.map((name) => ({ path: name, message: 'unknown option' })),
     );
   }
 }

@@ -13,6 +13,7 @@ import { isValidationError } from '../errors.js';
 import { type ConversationKey, conversationKey, type PageId, pageId, psid } from '../ids.js';
 import { checkedStore } from '../store/checked.js';
 import { ingestWith } from '../store/ingest.js';
+import { unknownOptions } from '../store/shared.js';
 import {
   type ClosedReason,
   type ConversationState,
@@ -171,11 +172,8 @@ function checkConformanceOptions(options: ConformanceOptions): void {
     throw new Error(`describeSessionStore: ${message}`);
   };
   if (typeof options !== 'object' || options === null) fail('options must be an object');
-  for (const name of Object.keys(options)) {
-    if (!Object.hasOwn(CONFORMANCE_OPTIONS, name)) {
-      fail(`no option "${name}" (its options: ${Object.keys(CONFORMANCE_OPTIONS).join(', ')})`);
-    }
-  }
+  const unknown = unknownOptions(options, CONFORMANCE_OPTIONS, 'describeSessionStore');
+  if (unknown !== undefined) throw new Error(unknown.message);
   for (const name of ['ttlMs', 'shortTtlMs'] as const) {
     const value = options[name];
     if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {

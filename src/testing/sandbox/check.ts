@@ -14,7 +14,7 @@
  */
 import { isPlainIdString, MAX_ID_DIGITS } from '../../id-syntax.js';
 import { isDate } from '../../is-date.js';
-import { shown as shownValue } from '../../store/shared.js';
+import { shown as shownValue, unknownOptions } from '../../store/shared.js';
 
 /** A value in a message, as the stores show theirs; `undefined` reads better as "nothing". */
 const shown = (value: unknown): string => (value === undefined ? 'nothing' : shownValue(value));
@@ -40,12 +40,8 @@ export function checkNames<T extends object>(
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new TypeError(`${where} needs an object of options (${Object.keys(names).join(', ')}), got ${shown(value)}`);
   }
-  const unknown = Object.keys(value).filter((name) => !Object.hasOwn(names, name));
-  if (unknown.length > 0) {
-    throw new TypeError(
-      `${where} has no option ${unknown.map((name) => JSON.stringify(name)).join(', ')}; its options are ${Object.keys(names).join(', ')}`,
-    );
-  }
+  const unknown = unknownOptions(value, names, where);
+  if (unknown !== undefined) throw new TypeError(unknown.message);
 }
 
 /** A Page ID or PSID: a string of 1 to 32 digits, as the SDK's IDs (a number would lose digits). */
